@@ -1,0 +1,1 @@
+"""DGX-Pixels ComfyUI node pack."""

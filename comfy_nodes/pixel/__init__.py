@@ -1,0 +1,1 @@
+"""Pure pixel-art algorithms: numpy only, no ComfyUI, nothing at import time."""

@@ -1,0 +1,1 @@
+"""Embedded ComfyUI-compatible engine: runs API-format workflows in-process on diffusers."""

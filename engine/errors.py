@@ -1,0 +1,45 @@
+"""Errors of the embedded engine.
+
+    EngineError
+    ├── InterruptedByUser          the user interrupted the running prompt
+    ├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
+    ├── NodeExecutionError         a node raised while running (wraps the cause)
+    └── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "EngineError",
+    "InterruptedByUser",
+    "ModelLoadError",
+    "NodeExecutionError",
+    "PromptValidationError",
+]
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class InterruptedByUser(EngineError):
+    """The running prompt was interrupted through /interrupt."""
+
+
+class ModelLoadError(EngineError):
+    """A checkpoint or LoRA is missing, corrupt or not SDXL-shaped."""
+
+
+class NodeExecutionError(EngineError):
+    """A node raised while running."""
+
+
+class PromptValidationError(EngineError):
+    """The graph failed validation. `error` and `node_errors` are ComfyUI's JSON shapes."""
+
+    def __init__(self, error: dict[str, Any], node_errors: dict[str, Any] | None = None) -> None:
+        super().__init__(error.get("message", "prompt failed validation"))
+        self.error = error
+        self.node_errors = node_errors or {}

@@ -1,0 +1,1 @@
+"""DGX-Pixels orchestrator: ComfyUI client, workflow templates, jobs, service and adapters."""

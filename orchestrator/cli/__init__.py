@@ -1,0 +1,1 @@
+"""The `dgx-pixels` command line: one module per command group, wired in `app.py`."""
