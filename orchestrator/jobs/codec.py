@@ -1,0 +1,109 @@
+"""Row <-> `Job` conversion for the SQLite store, strict about what it reads.
+
+A row that does not decode raises `StoreError` naming the job and the column: a damaged
+database is reported, never skipped (skipping would silently lose jobs).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.errors import StoreError
+from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.jobs.states import JobState
+
+__all__ = ["COLUMNS", "dump_json", "row_to_job"]
+
+COLUMNS = (
+    "id, state, template, params, seed, backend, prompt_id, created_at, submitted_at, "
+    "started_at, finished_at, error, retryable, attempts, files, hashes, progress_value, "
+    "progress_max, batch_id, worker"
+)
+
+
+def dump_json(value: object) -> str:
+    """Compact, key-sorted JSON (stable for equal values)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load(job_id: str, column: str, text: object) -> Any:
+    if not isinstance(text, str):
+        raise StoreError(f"job {job_id}: column {column!r} is not JSON text ({text!r})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreError(
+            f"job {job_id}: column {column!r} holds invalid JSON ({exc}); the row is damaged — "
+            "inspect it with `sqlite3 jobs.sqlite3` or restore a backup"
+        ) from exc
+
+
+def _files(job_id: str, raw: Any) -> tuple[SpriteFiles, ...]:
+    if not isinstance(raw, list):
+        raise StoreError(f"job {job_id}: column 'files' must be a JSON list, got {raw!r}")
+    try:
+        return tuple(SpriteFiles.from_dict(item) for item in raw)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"job {job_id}: column 'files' has a malformed entry: {exc}") from exc
+
+
+def _state(job_id: str, raw: object) -> JobState:
+    try:
+        return JobState(str(raw))
+    except ValueError as exc:
+        valid = ", ".join(s.value for s in JobState)
+        raise StoreError(f"job {job_id}: unknown state {raw!r} (valid: {valid})") from exc
+
+
+def row_to_job(row: sqlite3.Row) -> Job:
+    """Decode one row selected with `COLUMNS`.
+
+    Raises:
+        StoreError: Any column does not decode.
+    """
+    job_id = str(row["id"])
+    params = _load(job_id, "params", row["params"])
+    hashes = _load(job_id, "hashes", row["hashes"])
+    if not isinstance(params, dict) or not isinstance(hashes, dict):
+        raise StoreError(f"job {job_id}: 'params' and 'hashes' must be JSON objects")
+    files = _files(job_id, _load(job_id, "files", row["files"]))
+    try:
+        return Job(
+            id=job_id,
+            state=_state(job_id, row["state"]),
+            template=str(row["template"]),
+            params=params,
+            seed=int(row["seed"]),
+            backend=row["backend"],
+            prompt_id=row["prompt_id"],
+            created_at=float(row["created_at"]),
+            submitted_at=_opt_float(row["submitted_at"]),
+            started_at=_opt_float(row["started_at"]),
+            finished_at=_opt_float(row["finished_at"]),
+            error=row["error"],
+            retryable=bool(row["retryable"]),
+            attempts=int(row["attempts"]),
+            outputs=tuple(f.sprite for f in files),
+            files=files,
+            hashes=_str_map(hashes),
+            progress=(int(row["progress_value"]), int(row["progress_max"])),
+            batch_id=row["batch_id"],
+            worker=row["worker"],
+        )
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"job {job_id}: a column has a value of the wrong type: {exc}") from exc
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return float(value)
+    raise TypeError(f"expected a number, got {value!r}")
+
+
+def _str_map(raw: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in raw.items()}

@@ -1,0 +1,169 @@
+"""The frozen job record and the files a finished job produced.
+
+Times are UNIX epoch seconds (float) so they cross every wire unchanged. Paths are strings
+for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.jobs.states import JobState
+
+__all__ = ["Job", "JobOutputs", "JobTimings", "SpriteFiles"]
+
+
+@dataclass(frozen=True)
+class SpriteFiles:
+    """The files of one sprite.
+
+    Attributes:
+        sprite: True-size PNG.
+        sidecar: JSON provenance next to it.
+        preview: Nearest-neighbour scaled PNG, if written.
+        raw: The backend's full-size render, if the graph exposed it.
+        atlas: Sprite-sheet atlas JSON, for sheet templates.
+    """
+
+    sprite: str
+    sidecar: str
+    preview: str | None = None
+    raw: str | None = None
+    atlas: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain dict for JSON."""
+        return {
+            "sprite": self.sprite,
+            "sidecar": self.sidecar,
+            "preview": self.preview,
+            "raw": self.raw,
+            "atlas": self.atlas,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpriteFiles:
+        """Inverse of `to_dict`; raises `KeyError`/`TypeError` on a malformed record."""
+        sprite = data["sprite"]
+        sidecar = data["sidecar"]
+        if not isinstance(sprite, str) or not isinstance(sidecar, str):
+            raise TypeError(f"sprite/sidecar must be strings, got {sprite!r}, {sidecar!r}")
+        return cls(
+            sprite=sprite,
+            sidecar=sidecar,
+            preview=_opt_str(data.get("preview")),
+            raw=_opt_str(data.get("raw")),
+            atlas=_opt_str(data.get("atlas")),
+        )
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a path string or null, got {value!r}")
+
+
+@dataclass(frozen=True)
+class JobOutputs:
+    """Everything a job wrote. `sprite`/`preview`/`raw`/`sidecar`/`atlas` are the first
+    sprite's files (most jobs make one); `sprites` lists them all."""
+
+    job_id: str
+    sprites: tuple[SpriteFiles, ...]
+
+    @property
+    def sprite(self) -> str | None:
+        return self.sprites[0].sprite if self.sprites else None
+
+    @property
+    def preview(self) -> str | None:
+        return self.sprites[0].preview if self.sprites else None
+
+    @property
+    def raw(self) -> str | None:
+        return self.sprites[0].raw if self.sprites else None
+
+    @property
+    def sidecar(self) -> str | None:
+        return self.sprites[0].sidecar if self.sprites else None
+
+    @property
+    def atlas(self) -> str | None:
+        return self.sprites[0].atlas if self.sprites else None
+
+
+@dataclass(frozen=True)
+class JobTimings:
+    """Epoch seconds of each milestone; None until reached."""
+
+    created_at: float
+    submitted_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a template rendered with parameters, run once on one backend.
+
+    Attributes:
+        id: 32-hex job id.
+        state: Where it is in its life (see `orchestrator.jobs.states`).
+        template: Workflow template name.
+        params: Template parameters as submitted (JSON-able; treat as read-only).
+        seed: The seed actually used.
+        backend: URL of the backend it was sent to (last attempt).
+        prompt_id: The backend's prompt id (last attempt).
+        created_at: When it was submitted to the service.
+        started_at: When the backend started running it.
+        finished_at: When it reached a final state.
+        error: Why it failed or was cancelled.
+        outputs: True-size sprite PNG paths, in order.
+        progress: (value, max) of the running sampler.
+        submitted_at: When it was sent to a backend.
+        attempts: How many times it was sent to a backend.
+        retryable: Whether the last failure may succeed on retry.
+        hashes: Model and LoRA file name -> sha256 ("" when not computable).
+        files: Every file per sprite (preview, raw, sidecar …).
+        batch_id: Jobs submitted together share it.
+        worker: Worker that holds it while it is in flight.
+    """
+
+    id: str
+    state: JobState
+    template: str
+    params: Mapping[str, Any]
+    seed: int
+    backend: str | None
+    prompt_id: str | None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    outputs: tuple[str, ...] = ()
+    progress: tuple[int, int] = (0, 0)
+    submitted_at: float | None = None
+    attempts: int = 0
+    retryable: bool = False
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[SpriteFiles, ...] = ()
+    batch_id: str | None = None
+    worker: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The text prompt, if the parameters carry one."""
+        value = self.params.get("prompt", "")
+        return value if isinstance(value, str) else str(value)
+
+    @property
+    def timings(self) -> JobTimings:
+        """The milestones as one value."""
+        return JobTimings(self.created_at, self.submitted_at, self.started_at, self.finished_at)
+
+    @property
+    def short_id(self) -> str:
+        """First 8 characters: what file names and tables show."""
+        return self.id[:8]

@@ -1,0 +1,175 @@
+"""The SQLite job store: durable, compare-and-set, loud about damage."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import JobNotFound, JobStateError, StoreError
+from orchestrator.jobs import JobState, JobStore, NewJob, SpriteFiles
+
+
+def _new(n: int = 1, template: str = "single_sprite") -> list[NewJob]:
+    return [NewJob(template=template, params={"prompt": f"potion {i}"}, seed=i) for i in range(n)]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    with JobStore(tmp_path / "jobs.sqlite3") as s:
+        yield s  # type: ignore[misc]
+
+
+def test_created_jobs_survive_reopen_with_all_fields(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as s:
+        (job,) = s.create(
+            [NewJob("tileset", {"prompt": "grass", "steps": 2}, 7, "b1", {"m": "ab"})]
+        )
+        s.mark_submitted(job.id, "p-1", "http://a")
+        s.mark_running(job.id)
+        files = [SpriteFiles(sprite="/o/a.png", sidecar="/o/a.json", preview="/o/a@8x.png")]
+        s.mark_succeeded(job.id, files, {"tiny.safetensors": "ff"})
+    with JobStore(path) as s:
+        again = s.get(job.id)
+    assert again.state is JobState.SUCCEEDED
+    assert again.params == {"prompt": "grass", "steps": 2}
+    assert (again.seed, again.template, again.batch_id) == (7, "tileset", "b1")
+    assert (again.prompt_id, again.backend, again.attempts) == ("p-1", "http://a", 1)
+    assert again.outputs == ("/o/a.png",) and again.files == tuple(files)
+    assert again.hashes == {"tiny.safetensors": "ff"}
+    assert again.created_at <= again.submitted_at <= again.started_at <= again.finished_at  # type: ignore[operator]
+
+
+def test_database_is_in_wal_mode_with_a_schema_version(store: JobStore) -> None:
+    db = sqlite3.connect(store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    db.close()
+
+
+def test_claim_gives_each_job_to_exactly_one_worker(store: JobStore) -> None:
+    store.create(_new(20))
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        while (job := store.claim_next_queued(name)) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(claimed) == 20 and len(set(claimed)) == 20
+
+
+def test_claims_are_fifo_and_released_on_restart(store: JobStore) -> None:
+    first, second = store.create(_new(2))
+    assert store.claim_next_queued("w").id == first.id  # type: ignore[union-attr]
+    assert store.release_claims() == 1
+    assert store.claim_next_queued("w").id == first.id  # type: ignore[union-attr]
+    assert store.claim_next_queued("w").id == second.id  # type: ignore[union-attr]
+    assert store.claim_next_queued("w") is None
+
+
+def test_second_collect_of_the_same_job_is_refused(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    store.mark_submitted(job.id, "p", "http://a")
+    store.mark_succeeded(job.id, [])
+    with pytest.raises(JobStateError, match="'succeeded'"):
+        store.mark_succeeded(job.id, [])
+
+
+def test_cancel_of_a_finished_job_is_refused(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    store.mark_failed(job.id, "boom", retryable=True)
+    with pytest.raises(JobStateError, match="'failed' to 'cancelled'"):
+        store.mark_cancelled(job.id)
+    assert store.get(job.id).retryable
+
+
+def test_requeue_keeps_attempts_and_clears_the_error(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    store.mark_submitted(job.id, "p1", "http://a")
+    store.requeue(job.id, "backend http://a vanished")
+    again = store.mark_submitted(job.id, "p2", "http://b")
+    assert (again.attempts, again.prompt_id, again.backend, again.error) == (
+        2,
+        "p2",
+        "http://b",
+        None,
+    )
+
+
+def test_unknown_job_id_names_it(store: JobStore) -> None:
+    with pytest.raises(JobNotFound, match="nope"):
+        store.get("nope")
+    with pytest.raises(JobNotFound):
+        store.mark_running("nope")
+
+
+def test_unique_prefix_finds_the_job(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    assert store.get(job.id[:8]).id == job.id
+
+
+def test_progress_is_ignored_once_finished(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    store.mark_submitted(job.id, "p", "http://a")
+    store.set_progress(job.id, 1, 4)
+    assert store.get(job.id).progress == (1, 4)
+    store.mark_cancelled(job.id)
+    store.set_progress(job.id, 2, 4)
+    assert store.get(job.id).progress == (1, 4)
+
+
+def test_list_filters_by_state_newest_first(store: JobStore) -> None:
+    a, b, c = store.create(_new(3))
+    store.mark_cancelled(b.id)
+    assert [j.id for j in store.list_jobs()] == [c.id, b.id, a.id]
+    assert [j.id for j in store.list_jobs(JobState.CANCELLED)] == [b.id]
+    assert store.count(JobState.QUEUED) == 2
+
+
+def test_garbage_row_is_reported_not_skipped(store: JobStore) -> None:
+    (good, bad) = store.create(_new(2))
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE jobs SET params = '{not json' WHERE id = ?", (bad.id,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=f"{bad.id}.*'params'"):
+        store.list_jobs()
+    assert store.get(good.id).state is JobState.QUEUED
+
+
+def test_unknown_state_in_a_row_lists_the_valid_ones(store: JobStore) -> None:
+    (job,) = store.create(_new())
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE jobs SET state = 'zombie' WHERE id = ?", (job.id,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"'zombie'.*queued"):
+        store.get(job.id)
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error_and_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError, match=r"jobs\.sqlite3"):
+        JobStore(path)
+    assert path.read_bytes().startswith(b"this is not sqlite")
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        JobStore(path)
