@@ -1,0 +1,578 @@
+"""The DGX-Pixels ZeroMQ wire protocol (`dgxp/1.0`): message models, frames and limits.
+
+Every message is a multipart ZeroMQ message of ASCII and msgpack frames::
+
+    request (client -> ROUTER):  [b"dgxp/1.0", b"<request type>", <msgpack map>]
+    reply   (ROUTER -> client):  [b"dgxp/1.0", b"ok" | b"error", <msgpack map>, (<png>)]
+    event   (PUB -> SUB):        [b"dgxp/1.0", b"<event type>", <msgpack map>, (<png>)]
+
+`docs/zmq-protocol.md` is the normative description; this module is its Python face and
+imports nothing from the service, so any adapter or client can use it. Nothing happens at
+import time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import msgpack
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from orchestrator.errors import DGXPixelsError
+
+__all__ = [
+    "EVENT_TYPES",
+    "MAX_BODY_BYTES",
+    "MAX_PNG_BYTES",
+    "MAX_TYPE_BYTES",
+    "PROTOCOL_FRAME",
+    "PROTOCOL_MAJOR",
+    "PROTOCOL_MINOR",
+    "PROTOCOL_NAME",
+    "REQUEST_TYPES",
+    "CancelRequest",
+    "CompareRequest",
+    "ErrorCode",
+    "ErrorReply",
+    "Event",
+    "GetJobRequest",
+    "GetOutputRequest",
+    "HeartbeatEvent",
+    "JobCancelledEvent",
+    "JobFailedEvent",
+    "JobPreviewEvent",
+    "JobProgressEvent",
+    "JobQueuedEvent",
+    "JobResult",
+    "JobStartedEvent",
+    "JobSucceededEvent",
+    "JobsResult",
+    "ListJobsRequest",
+    "ListLorasRequest",
+    "ListModelsRequest",
+    "ListPalettesRequest",
+    "ListTemplatesRequest",
+    "NamesResult",
+    "OkReply",
+    "OutputResult",
+    "PingRequest",
+    "PongResult",
+    "ProtocolError",
+    "Reply",
+    "Request",
+    "Result",
+    "RetryRequest",
+    "SnapshotRequest",
+    "SnapshotResult",
+    "SubmitRequest",
+    "TemplatesResult",
+    "WireCompareVariant",
+    "WireJob",
+    "WireLora",
+    "WireTemplate",
+    "WireTemplateParam",
+    "decode_body",
+    "decode_event",
+    "decode_reply",
+    "decode_request",
+    "encode_message",
+    "parse_protocol_frame",
+]
+
+PROTOCOL_NAME = "dgxp"
+PROTOCOL_MAJOR = 1
+PROTOCOL_MINOR = 0
+PROTOCOL_FRAME = f"{PROTOCOL_NAME}/{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}".encode("ascii")
+MAX_BODY_BYTES = 1 << 20  # a request body never needs more; bigger is a bug or an attack
+MAX_PNG_BYTES = 16 << 20
+MAX_TYPE_BYTES = 64
+
+
+class ErrorCode(StrEnum):
+    """Why a request failed; the `code` field of an `error` reply."""
+
+    BAD_FRAMES = "bad_frames"  # wrong number of frames or an empty/binary type frame
+    BAD_PROTOCOL = "bad_protocol"  # first frame is not `dgxp/<major>.<minor>`
+    UNSUPPORTED_VERSION = "unsupported_version"  # a major version this server does not speak
+    UNKNOWN_TYPE = "unknown_type"  # request type frame names no request
+    BODY_TOO_LARGE = "body_too_large"  # body frame over MAX_BODY_BYTES
+    BAD_BODY = "bad_body"  # not msgpack, not a map, or `type` disagrees with the type frame
+    INVALID_REQUEST = "invalid_request"  # a field is missing or has a bad value
+    NOT_FOUND = "not_found"  # no job with that id, or the job has no such output
+    CONFLICT = "conflict"  # the job's state does not allow it (cancel a finished job)
+    UNAVAILABLE = "unavailable"  # no healthy backend right now; retry later
+    INTERNAL = "internal"  # a bug on the server; the message says what was logged
+
+
+class ProtocolError(DGXPixelsError):
+    """A message broke the protocol; `code` is the `ErrorCode` to reply with."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Wire(BaseModel):
+    """Base of every wire model: immutable, unknown fields ignored (forward compatible)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class WireLora(_Wire):
+    """A LoRA applied at a strength."""
+
+    name: str = Field(min_length=1, max_length=512)
+    strength: float = Field(default=1.0, ge=-10.0, le=10.0)
+
+
+class WireJob(_Wire):
+    """A job as every reply and event carries it (times are UNIX epoch seconds)."""
+
+    id: str
+    state: str
+    template: str
+    prompt: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int
+    backend: str | None = None
+    prompt_id: str | None = None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    outputs: list[str] = Field(default_factory=list)
+    progress: tuple[int, int] = (0, 0)
+    attempts: int = 0
+    retryable: bool = False
+    batch_id: str | None = None
+
+
+class WireTemplateParam(_Wire):
+    """One parameter a template accepts."""
+
+    name: str
+    kind: str = "any"
+    default: Any = None
+
+
+class WireTemplate(_Wire):
+    """A workflow template the daemon can run."""
+
+    name: str
+    description: str = ""
+    params: list[WireTemplateParam] = Field(default_factory=list)
+
+
+class WireCompareVariant(_Wire):
+    """One column of a comparison: a checkpoint and/or a LoRA set."""
+
+    label: str | None = Field(default=None, max_length=200)
+    checkpoint: str | None = Field(default=None, max_length=512)
+    loras: list[WireLora] = Field(default_factory=list, max_length=8)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+RequestId = int | str | None
+JobId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Request(_Wire):
+    request_id: RequestId = None
+
+
+class PingRequest(_Request):
+    type: Literal["ping"] = "ping"
+
+
+class SubmitRequest(_Request):
+    type: Literal["submit"] = "submit"
+    template: str = Field(default="single_sprite", min_length=1, max_length=128)
+    prompt: str = Field(min_length=1, max_length=4000)
+    params: dict[str, Any] = Field(default_factory=dict)
+    count: int = Field(default=1, ge=1, le=64)
+    seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
+    loras: list[WireLora] = Field(default_factory=list, max_length=8)
+    palette: str | None = Field(default=None, max_length=512)
+    size: tuple[int, int] | None = None
+    backend: str | None = Field(default=None, max_length=512)
+
+
+class CancelRequest(_Request):
+    type: Literal["cancel"] = "cancel"
+    job_id: JobId
+
+
+class RetryRequest(_Request):
+    type: Literal["retry"] = "retry"
+    job_id: JobId
+
+
+class GetJobRequest(_Request):
+    type: Literal["get_job"] = "get_job"
+    job_id: JobId
+
+
+class ListJobsRequest(_Request):
+    type: Literal["list_jobs"] = "list_jobs"
+    state: Literal["queued", "submitted", "running", "succeeded", "failed", "cancelled"] | None = (
+        None
+    )
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class ListTemplatesRequest(_Request):
+    type: Literal["list_templates"] = "list_templates"
+
+
+class ListModelsRequest(_Request):
+    type: Literal["list_models"] = "list_models"
+
+
+class ListLorasRequest(_Request):
+    type: Literal["list_loras"] = "list_loras"
+
+
+class ListPalettesRequest(_Request):
+    type: Literal["list_palettes"] = "list_palettes"
+
+
+class SnapshotRequest(_Request):
+    type: Literal["snapshot"] = "snapshot"
+
+
+class CompareRequest(_Request):
+    type: Literal["compare"] = "compare"
+    prompt: str = Field(min_length=1, max_length=4000)
+    seed: int = Field(ge=0, le=2**64 - 1)
+    variants: list[WireCompareVariant] = Field(min_length=2, max_length=4)
+
+
+class GetOutputRequest(_Request):
+    type: Literal["get_output"] = "get_output"
+    job_id: JobId
+    index: int = Field(default=0, ge=0, le=1023)
+
+
+Request = Annotated[
+    PingRequest
+    | SubmitRequest
+    | CancelRequest
+    | RetryRequest
+    | GetJobRequest
+    | ListJobsRequest
+    | ListTemplatesRequest
+    | ListModelsRequest
+    | ListLorasRequest
+    | ListPalettesRequest
+    | SnapshotRequest
+    | CompareRequest
+    | GetOutputRequest,
+    Field(discriminator="type"),
+]
+REQUEST_TYPES: frozenset[str] = frozenset(
+    {
+        "ping",
+        "submit",
+        "cancel",
+        "retry",
+        "get_job",
+        "list_jobs",
+        "list_templates",
+        "list_models",
+        "list_loras",
+        "list_palettes",
+        "snapshot",
+        "compare",
+        "get_output",
+    }
+)
+
+# --- replies --------------------------------------------------------------------------------
+
+
+class PongResult(_Wire):
+    type: Literal["pong"] = "pong"
+    protocol: str = PROTOCOL_FRAME.decode("ascii")
+    seq: int
+    server_time: float
+
+
+class JobResult(_Wire):
+    type: Literal["job"] = "job"
+    job: WireJob
+
+
+class JobsResult(_Wire):
+    type: Literal["jobs"] = "jobs"
+    jobs: list[WireJob]
+
+
+class TemplatesResult(_Wire):
+    type: Literal["templates"] = "templates"
+    templates: list[WireTemplate]
+
+
+class NamesResult(_Wire):
+    type: Literal["names"] = "names"
+    kind: Literal["models", "loras", "palettes"]
+    names: list[str]
+
+
+class SnapshotResult(_Wire):
+    type: Literal["snapshot"] = "snapshot"
+    seq: int
+    server_time: float
+    jobs: list[WireJob]
+
+
+class OutputResult(_Wire):
+    type: Literal["output"] = "output"
+    job_id: str
+    index: int
+    path: str
+    png_size: int
+
+
+Result = Annotated[
+    PongResult
+    | JobResult
+    | JobsResult
+    | TemplatesResult
+    | NamesResult
+    | SnapshotResult
+    | OutputResult,
+    Field(discriminator="type"),
+]
+
+
+class OkReply(_Wire):
+    type: Literal["ok"] = "ok"
+    request_id: RequestId = None
+    request: str
+    result: Result
+
+
+class ErrorReply(_Wire):
+    type: Literal["error"] = "error"
+    request_id: RequestId = None
+    request: str | None = None
+    code: ErrorCode
+    message: str
+    supported: list[str] = Field(default_factory=list)
+
+
+Reply = Annotated[OkReply | ErrorReply, Field(discriminator="type")]
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class _JobEvent(_Wire):
+    seq: int = Field(ge=1)
+    time: float
+    job_id: str
+    job: WireJob
+    message: str | None = None
+
+
+class JobQueuedEvent(_JobEvent):
+    type: Literal["job_queued"] = "job_queued"
+
+
+class JobStartedEvent(_JobEvent):
+    type: Literal["job_started"] = "job_started"
+
+
+class JobProgressEvent(_JobEvent):
+    type: Literal["job_progress"] = "job_progress"
+    value: int
+    max: int
+
+
+class JobPreviewEvent(_JobEvent):
+    type: Literal["job_preview"] = "job_preview"
+    png_size: int
+
+
+class JobSucceededEvent(_JobEvent):
+    type: Literal["job_succeeded"] = "job_succeeded"
+
+
+class JobFailedEvent(_JobEvent):
+    type: Literal["job_failed"] = "job_failed"
+
+
+class JobCancelledEvent(_JobEvent):
+    type: Literal["job_cancelled"] = "job_cancelled"
+
+
+class HeartbeatEvent(_Wire):
+    """Sent every `heartbeat_s`; `seq` is the last job event's seq (not incremented)."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    seq: int = Field(ge=0)
+    time: float
+
+
+Event = Annotated[
+    JobQueuedEvent
+    | JobStartedEvent
+    | JobProgressEvent
+    | JobPreviewEvent
+    | JobSucceededEvent
+    | JobFailedEvent
+    | JobCancelledEvent
+    | HeartbeatEvent,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "job_queued",
+        "job_started",
+        "job_progress",
+        "job_preview",
+        "job_succeeded",
+        "job_failed",
+        "job_cancelled",
+        "heartbeat",
+    }
+)
+
+_REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
+_REPLY_ADAPTER: TypeAdapter[Reply] = TypeAdapter(Reply)
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# --- codec ----------------------------------------------------------------------------------
+
+
+def parse_protocol_frame(frame: bytes) -> tuple[int, int]:
+    """Read `dgxp/<major>.<minor>`; raise unless this server speaks that major version.
+
+    Raises:
+        ProtocolError: `bad_protocol` for anything else, `unsupported_version` for an
+            unknown major version (a newer minor is accepted: it only adds fields).
+    """
+    name, _, version = frame.partition(b"/")
+    major_b, _, minor_b = version.partition(b".")
+    if name != PROTOCOL_NAME.encode() or not major_b.isdigit() or not minor_b.isdigit():
+        raise ProtocolError(
+            ErrorCode.BAD_PROTOCOL,
+            f"protocol frame={frame[:32]!r}: expected {PROTOCOL_FRAME!r} as the first frame",
+        )
+    major, minor = int(major_b), int(minor_b)
+    if major != PROTOCOL_MAJOR:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"protocol version={major}.{minor}: this server speaks major version "
+            f"{PROTOCOL_MAJOR} only; send {PROTOCOL_FRAME!r}",
+        )
+    return major, minor
+
+
+def decode_body(body: bytes, message_type: str) -> dict[str, Any]:
+    """Unpack a msgpack body into a map and check its `type` agrees with the type frame."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ProtocolError(
+            ErrorCode.BODY_TOO_LARGE,
+            f"body size={len(body)} bytes: the limit is {MAX_BODY_BYTES} bytes",
+        )
+    try:
+        data = msgpack.unpackb(body, raw=False, strict_map_key=True)
+    except (ValueError, TypeError) as exc:
+        raise ProtocolError(ErrorCode.BAD_BODY, f"body is not valid msgpack: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            ErrorCode.BAD_BODY, f"body is a msgpack {type(data).__name__}; it must be a map"
+        )
+    declared = data.setdefault("type", message_type)
+    if declared != message_type:
+        raise ProtocolError(
+            ErrorCode.BAD_BODY,
+            f"body type={declared!r} disagrees with the type frame {message_type!r}",
+        )
+    return data
+
+
+def _type_of(frame: bytes, known: frozenset[str], what: str) -> str:
+    try:
+        name = frame.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAMES, f"type frame={frame[:32]!r} is not ASCII"
+        ) from exc
+    if name not in known:
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_TYPE,
+            f"{what} type={name[:MAX_TYPE_BYTES]!r} is unknown; valid: {', '.join(sorted(known))}",
+        )
+    return name
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']} (got {err.get('input')!r:.60})")
+    return "; ".join(parts)
+
+
+def decode_request(frames: list[bytes]) -> Request:
+    """Turn `[protocol, type, body]` into a typed request.
+
+    Raises:
+        ProtocolError: naming the problem, with the `ErrorCode` to reply with.
+    """
+    if len(frames) != 3:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAMES,
+            f"request has {len(frames)} frames: expected 3 (protocol, type, msgpack body)",
+        )
+    parse_protocol_frame(frames[0])
+    name = _type_of(frames[1], REQUEST_TYPES, "request")
+    data = decode_body(frames[2], name)
+    try:
+        return _REQUEST_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise ProtocolError(
+            ErrorCode.INVALID_REQUEST, f"{name}: {_validation_message(exc)}"
+        ) from exc
+
+
+def _decode_typed(frames: list[bytes], adapter: TypeAdapter[Any], known: frozenset[str]) -> Any:
+    if len(frames) not in (3, 4):
+        raise ProtocolError(ErrorCode.BAD_FRAMES, f"message has {len(frames)} frames: expected 3-4")
+    parse_protocol_frame(frames[0])
+    name = _type_of(frames[1], known, "message")
+    try:
+        return adapter.validate_python(decode_body(frames[2], name))
+    except ValidationError as exc:
+        raise ProtocolError(ErrorCode.BAD_BODY, f"{name}: {_validation_message(exc)}") from exc
+
+
+def decode_reply(frames: list[bytes]) -> tuple[OkReply | ErrorReply, bytes | None]:
+    """Client side: `[protocol, ok|error, body, (png)]` -> (reply, png or None)."""
+    reply = _decode_typed(frames, _REPLY_ADAPTER, frozenset({"ok", "error"}))
+    return reply, (frames[3] if len(frames) == 4 else None)
+
+
+def decode_event(frames: list[bytes]) -> tuple[Any, bytes | None]:
+    """Subscriber side: `[protocol, event type, body, (png)]` -> (event, png or None)."""
+    event = _decode_typed(frames, _EVENT_ADAPTER, EVENT_TYPES)
+    return event, (frames[3] if len(frames) == 4 else None)
+
+
+def encode_message(model: BaseModel, png: bytes | None = None) -> list[bytes]:
+    """Frames for any wire model: protocol, its `type`, msgpack body, optional PNG."""
+    body = model.model_dump(mode="json")
+    frames = [PROTOCOL_FRAME, str(body["type"]).encode("ascii"), _pack(body)]
+    if png is not None:
+        frames.append(png)
+    return frames
+
+
+def _pack(data: dict[str, Any]) -> bytes:
+    packed = msgpack.packb(data, use_bin_type=True)
+    assert isinstance(packed, bytes)  # packb returns bytes unless given a custom stream
+    return packed
