@@ -1,0 +1,178 @@
+"""Map an image onto a palette, optionally dithered: none, Floyd–Steinberg, ordered Bayer.
+
+Distances and error diffusion happen in OKLab (perceptual, the default) or in linear RGB
+(physically additive light). Fully transparent pixels are never mapped and come out as
+(0, 0, 0, 0); they neither receive nor pass on diffusion error, so a sprite's outline does
+not leak into its background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Literal, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from .color import srgb_to_linear, srgb_to_oklab
+from .errors import InvalidParameterError
+from .image_io import check_rgba
+from .palette import Palette
+
+__all__ = [
+    "DitherMode",
+    "DitherSpace",
+    "bayer_matrix",
+    "dither_to_palette",
+    "nearest_palette_index",
+    "parse_dither_mode",
+]
+
+DitherMode = Literal["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
+DitherSpace = Literal["oklab", "linear"]
+
+Float64Array = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+RGBA = npt.NDArray[np.uint8]
+
+
+def parse_dither_mode(mode: str) -> DitherMode:
+    """Validate a dither mode name (``_`` and case are forgiven).
+
+    Raises:
+        InvalidParameterError: unknown mode; the message lists the valid ones.
+    """
+    canonical = mode.strip().lower().replace("_", "-")
+    valid: tuple[DitherMode, ...] = get_args(DitherMode)
+    for candidate in valid:
+        if candidate == canonical:
+            return candidate
+    raise InvalidParameterError(f"dither={mode!r} is unknown; choose one of: {', '.join(valid)}")
+
+
+def _to_space(rgb: npt.NDArray[np.uint8], space: DitherSpace) -> Float64Array:
+    if space == "oklab":
+        return srgb_to_oklab(rgb).astype(np.float64)
+    return srgb_to_linear(rgb).astype(np.float64)
+
+
+def nearest_palette_index(points: Float64Array, targets: Float64Array) -> IndexArray:
+    """Index of the nearest target for every point (Euclidean), ``[M]`` from ``[M,3]``/``[N,3]``."""
+    result = np.empty(points.shape[0], dtype=np.intp)
+    step = 65536  # bounds the M x N distance matrix to a few MB
+    for start in range(0, points.shape[0], step):
+        chunk = points[start : start + step]
+        distances = ((chunk[:, None, :] - targets[None, :, :]) ** 2).sum(axis=2)
+        result[start : start + step] = np.argmin(distances, axis=1)
+    return result
+
+
+def _map_nearest(
+    rgb: npt.NDArray[np.uint8], palette: Palette, space: DitherSpace, _: Float64Array
+) -> IndexArray:
+    # Images have far fewer distinct colours than pixels: map each distinct colour once.
+    flat = rgb.reshape(-1, 3)
+    unique, inverse = np.unique(flat, axis=0, return_inverse=True)
+    index = nearest_palette_index(_to_space(unique, space), _to_space(palette.colors, space))
+    return index[inverse.reshape(-1)].reshape(rgb.shape[:2])
+
+
+def _floyd_steinberg(
+    rgb: npt.NDArray[np.uint8], palette: Palette, space: DitherSpace, opaque: Float64Array
+) -> IndexArray:
+    work = _to_space(rgb, space)
+    targets = _to_space(palette.colors, space)
+    height, width = rgb.shape[:2]
+    index = np.zeros((height, width), dtype=np.intp)
+    spread = ((1, 0, 7 / 16), (-1, 1, 3 / 16), (0, 1, 5 / 16), (1, 1, 1 / 16))
+    for y in range(height):
+        for x in range(width):
+            if not opaque[y, x]:
+                continue
+            value = work[y, x]
+            chosen = int(np.argmin(((targets - value) ** 2).sum(axis=1)))
+            index[y, x] = chosen
+            error = value - targets[chosen]
+            for dx, dy, weight in spread:
+                nx, ny = x + dx, y + dy
+                if 0 <= nx < width and ny < height and opaque[ny, nx]:
+                    work[ny, nx] += error * weight
+    return index
+
+
+def bayer_matrix(size: int) -> npt.NDArray[np.int64]:
+    """The ``size`` x ``size`` Bayer index matrix (size a power of two), values 0..size²-1."""
+    matrix = np.zeros((1, 1), dtype=np.int64)
+    while matrix.shape[0] < size:
+        matrix = np.block([[4 * matrix, 4 * matrix + 2], [4 * matrix + 3, 4 * matrix + 1]])
+    return matrix
+
+
+def _palette_spread(targets: Float64Array) -> float:
+    # Typical gap between neighbouring palette colours: the dither amplitude that lets a
+    # value halfway between two colours alternate between them.
+    if targets.shape[0] < 2:
+        return 0.0
+    gaps = np.sqrt(((targets[:, None, :] - targets[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(gaps, np.inf)
+    return float(np.median(gaps.min(axis=1)))
+
+
+def _ordered(size: int) -> Callable[..., IndexArray]:
+    def apply(
+        rgb: npt.NDArray[np.uint8], palette: Palette, space: DitherSpace, _: Float64Array
+    ) -> IndexArray:
+        height, width = rgb.shape[:2]
+        work = _to_space(rgb, space)
+        targets = _to_space(palette.colors, space)
+        thresholds = (bayer_matrix(size) + 0.5) / (size * size) - 0.5
+        tiled = np.tile(thresholds, (height // size + 1, width // size + 1))[:height, :width]
+        if space == "oklab":
+            # Lightness only: hue stays put, texture reads as shading.
+            work[..., 0] += tiled * _palette_spread(targets)
+        else:
+            work += (tiled * _palette_spread(targets) / np.sqrt(3.0))[..., None]
+        return nearest_palette_index(work.reshape(-1, 3), targets).reshape(height, width)
+
+    return apply
+
+
+_MODES: Final[dict[DitherMode, Callable[..., IndexArray]]] = {
+    "none": _map_nearest,
+    "floyd-steinberg": _floyd_steinberg,
+    "bayer-2": _ordered(2),
+    "bayer-4": _ordered(4),
+    "bayer-8": _ordered(8),
+}
+
+
+def dither_to_palette(
+    rgba: RGBA, palette: Palette, mode: str = "none", space: DitherSpace = "oklab"
+) -> RGBA:
+    """Map every visible pixel of `rgba` to a palette colour, dithering as `mode` says.
+
+    Args:
+        rgba: ``[H, W, 4]`` uint8 image.
+        palette: the colours allowed in the result.
+        mode: one of `DitherMode`.
+        space: ``"oklab"`` or ``"linear"``: where distances and diffusion are computed.
+
+    Returns:
+        A new ``[H, W, 4]`` uint8 image; alpha is kept, fully transparent pixels are zeroed.
+
+    Raises:
+        InvalidParameterError: unknown mode or space.
+    """
+    image = check_rgba(rgba)
+    chosen_mode = parse_dither_mode(mode)
+    if space not in get_args(DitherSpace):
+        raise InvalidParameterError(
+            f"space={space!r} is unknown; choose one of: {', '.join(get_args(DitherSpace))}"
+        )
+    opaque = image[..., 3] > 0
+    index = _MODES[chosen_mode](image[..., :3], palette, space, opaque)
+    result = np.zeros_like(image)
+    result[..., :3] = palette.colors[index]
+    result[..., 3] = image[..., 3]
+    result[~opaque] = 0
+    return result
