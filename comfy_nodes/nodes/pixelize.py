@@ -1,0 +1,134 @@
+"""DGXP_PixelizeSprite: the all-in-one node every workflow template uses.
+
+Published inputs (stable since 17:45 UTC; workflow templates bind to these names):
+
+    required:
+        image              IMAGE    SDXL output, [B, H, W, C] float 0..1 (RGB or RGBA)
+        sprite_size        STRING   "auto" or "WxH" (e.g. "32x32"), default "auto"
+        palette            COMBO    "auto" or a built-in name (pico-8, gameboy, nes, ...)
+        colors             INT      2..256, default 16 (used when palette is "auto")
+        dither             COMBO    none | floyd-steinberg | bayer-2 | bayer-4 | bayer-8
+        remove_background  COMBO    none | auto | border | key, default "auto"
+        outline            BOOLEAN  default False
+        seed               INT      0..2**32-1, default 0 (palette k-means seed)
+    optional:
+        key_color          STRING   "#RRGGBB" for remove_background="key", default ""
+        cleanup            BOOLEAN  remove orphan pixels, default False
+        downscale_mode     COMBO    robust | median | mean | center, default "robust"
+
+Returns ``("IMAGE", "MASK", "STRING")``: the RGBA sprite ``[B, h, w, 4]``, its mask
+``[B, h, w]`` with 1 = transparent, and the QA report as JSON. A batch shares one grid
+phase and one palette.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PixelizeSprite"]
+
+_DITHERS = ["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
+_BACKGROUNDS = ["none", "auto", "border", "key"]
+_DOWNSCALES = ["robust", "median", "mean", "center"]
+
+
+def _palette_choices() -> list[str]:
+    from ..pixel.palettes_builtin import builtin_palette_names
+
+    return ["auto", *builtin_palette_names()]
+
+
+class PixelizeSprite:
+    """SDXL pseudo pixel art in, a clean grid-exact, palette-locked RGBA sprite out."""
+
+    CATEGORY = "DGX-Pixels/pixelize"
+    FUNCTION = "pixelize"
+    RETURN_TYPES = ("IMAGE", "MASK", "STRING")
+    RETURN_NAMES = ("sprite", "mask", "report_json")
+    DESCRIPTION = "Detect the pixel grid, downscale, lock the palette, remove the background."
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        """ComfyUI's input spec (names are a published contract, see the module doc)."""
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "SDXL pseudo pixel art (RGB or RGBA)."}),
+                "sprite_size": (
+                    "STRING",
+                    {
+                        "default": "auto",
+                        "tooltip": '"auto" detects the grid; "WxH" (e.g. '
+                        '"32x32") is a prior for the sprite size.',
+                    },
+                ),
+                "palette": (
+                    _palette_choices(),
+                    {
+                        "default": "auto",
+                        "tooltip": '"auto" builds one from the image(s); '
+                        "or lock to a built-in palette.",
+                    },
+                ),
+                "colors": (
+                    "INT",
+                    {
+                        "default": 16,
+                        "min": 2,
+                        "max": 256,
+                        "tooltip": 'Palette size when palette is "auto".',
+                    },
+                ),
+                "dither": (
+                    _DITHERS,
+                    {"default": "none", "tooltip": "Dithering when mapping to the palette."},
+                ),
+                "remove_background": (
+                    _BACKGROUNDS,
+                    {
+                        "default": "auto",
+                        "tooltip": "auto/border: flood the border colour "
+                        "and enclosed holes; key: remove key_color; none: keep.",
+                    },
+                ),
+                "outline": (
+                    "BOOLEAN",
+                    {"default": False, "tooltip": "Add a 1-px dark outline around the sprite."},
+                ),
+                "seed": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 2**32 - 1,
+                        "tooltip": "Seed of the palette k-means (same seed, same palette).",
+                    },
+                ),
+            },
+            "optional": {
+                "key_color": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "tooltip": 'Background key "#RRGGBB" for remove_background="key".',
+                    },
+                ),
+                "cleanup": (
+                    "BOOLEAN",
+                    {"default": False, "tooltip": "Remove orphan (isolated single) pixels."},
+                ),
+                "downscale_mode": (
+                    _DOWNSCALES,
+                    {"default": "robust", "tooltip": "How each cell's colour is read."},
+                ),
+            },
+        }
+
+    def pixelize(self, image: Any, **widgets: Any) -> tuple[Any, Any, str]:
+        """Run ``pipeline.pixelize_batch`` over the batch and return sprite, mask, report."""
+        from ..pixel.pipeline import options_from_widgets, pixelize_batch
+        from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+
+        frames = image_tensor_to_rgba(image)
+        batch = pixelize_batch(frames, options_from_widgets(**widgets))
+        sprite, mask = rgba_to_image_tensor(batch.sprites)
+        return sprite, mask, batch.report_json()
