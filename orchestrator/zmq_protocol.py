@@ -296,6 +296,7 @@ REQUEST_TYPES: frozenset[str] = frozenset(
 class PongResult(_Wire):
     type: Literal["pong"] = "pong"
     protocol: str = PROTOCOL_FRAME.decode("ascii")
+    epoch: str
     seq: int
     server_time: float
 
@@ -323,6 +324,7 @@ class NamesResult(_Wire):
 
 class SnapshotResult(_Wire):
     type: Literal["snapshot"] = "snapshot"
+    epoch: str
     seq: int
     server_time: float
     jobs: list[WireJob]
@@ -393,7 +395,8 @@ class JobProgressEvent(_JobEvent):
 
 class JobPreviewEvent(_JobEvent):
     type: Literal["job_preview"] = "job_preview"
-    png_size: int
+    image_size: int
+    mime: str = "image/png"
 
 
 class JobSucceededEvent(_JobEvent):
@@ -409,9 +412,11 @@ class JobCancelledEvent(_JobEvent):
 
 
 class HeartbeatEvent(_Wire):
-    """Sent every `heartbeat_s`; `seq` is the last job event's seq (not incremented)."""
+    """Sent every `heartbeat_s`; `seq` is the last job event's seq (not incremented) and
+    `epoch` changes whenever the daemon restarts (its seq then starts again at 1)."""
 
     type: Literal["heartbeat"] = "heartbeat"
+    epoch: str
     seq: int = Field(ge=0)
     time: float
 

@@ -1,0 +1,124 @@
+"""Test helpers for the ZeroMQ bridge: client sockets that always close, and raw requests.
+
+`StoreService` is a minimal Service built from the real `JobStore` and `EventHub`: it
+publishes the same events in the same order as the real service and lets a test drive a
+job through its states deterministically (no backend, no model), which is what the
+seq/snapshot and bad-input tests need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zmq
+
+from orchestrator.events import EventHub, JobEvent, JobEventKind
+from orchestrator.jobs import JobState, JobStore, NewJob
+from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.service_types import CompareVariant, GenerationRequest
+
+
+class StoreService:
+    """The `Service` API over a real store and hub, without backends."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self.hub = EventHub()
+
+    def submit(self, request: GenerationRequest) -> list[Job]:
+        request.check()
+        seeds = request.seeds()
+        jobs = self.store.create([NewJob(request.template, request.to_params(s), s) for s in seeds])
+        for job in jobs:
+            self.hub.publish(JobEventKind.QUEUED, job.id, job=job)
+        return jobs
+
+    def get_job(self, job_id: str) -> Job:
+        return self.store.get(job_id)
+
+    def list_jobs(self, state: JobState | None = None, limit: int = 50) -> list[Job]:
+        return self.store.list_jobs(state, limit)
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.store.mark_cancelled(job_id)
+        self.hub.publish(JobEventKind.CANCELLED, job_id, job=job, message=job.error or "")
+        return job
+
+    def retry(self, job_id: str) -> Job:
+        job = self.store.requeue(job_id)
+        self.hub.publish(JobEventKind.QUEUED, job_id, job=job)
+        return job
+
+    def templates(self) -> list[Any]:
+        return []
+
+    def models(self) -> list[Any]:
+        return []
+
+    def loras(self) -> list[Any]:
+        return []
+
+    def palettes(self) -> list[str]:
+        return ["gameboy", "pico-8"]
+
+    def compare(self, prompt: str, seed: int, variants: Sequence[CompareVariant]) -> list[Job]:
+        return [
+            self.submit(GenerationRequest(prompt=prompt, seed=seed, params={"label": v.label}))[0]
+            for v in variants
+        ]
+
+    def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
+        return self.hub.subscribe(callback)
+
+    # --- test drivers: what a worker does to a job ------------------------------------
+    def run(self, job_id: str, steps: int, sprite: Path) -> Job:
+        job = self.store.mark_submitted(job_id, "p-" + job_id[:6], "http://test")
+        self.hub.publish(JobEventKind.STARTED, job_id, job=self.store.mark_running(job_id))
+        for step in range(1, steps + 1):
+            self.store.set_progress(job_id, step, steps)
+            self.hub.publish(JobEventKind.PROGRESS, job_id, value=step, maximum=steps)
+        self.hub.publish(JobEventKind.PREVIEW, job_id, preview=sprite.read_bytes())
+        job = self.store.mark_succeeded(job_id, [SpriteFiles(str(sprite), str(sprite) + ".json")])
+        self.hub.publish(JobEventKind.SUCCEEDED, job_id, job=job)
+        return job
+
+
+class Sockets:
+    """Client sockets a test opens; all closed at teardown (unclosed ones warn)."""
+
+    def __init__(self) -> None:
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.opened: list[zmq.Socket[Any]] = []
+
+    def connect(self, kind: int, endpoint: str) -> zmq.Socket[Any]:
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if kind == zmq.SUB:
+            sock.setsockopt(zmq.SUBSCRIBE, b"")
+        sock.connect(endpoint)
+        self.opened.append(sock)
+        return sock
+
+    def subscriber(self, endpoint: str) -> zmq.Socket[Any]:
+        """A SUB socket that has provably joined: it has received one heartbeat."""
+        sock = self.connect(zmq.SUB, endpoint)
+        assert sock.poll(3000), "no heartbeat from the bridge"
+        sock.recv_multipart()
+        return sock
+
+    def close(self) -> None:
+        for sock in self.opened:
+            sock.close(linger=0)
+        self.ctx.term()
+
+
+def raw_request(
+    sock: zmq.Socket[Any], kind: str, body: dict[str, Any], timeout_ms: int = 3000
+) -> list[bytes]:
+    """Send [b"dgxp/1.0", kind, msgpack(body)] and return the reply frames (after any delimiter)."""
+    sock.send_multipart([b"dgxp/1.0", kind.encode(), msgpack.packb(body)])
+    assert sock.poll(timeout_ms), f"no reply to {kind}"
+    return sock.recv_multipart()
