@@ -64,7 +64,7 @@ fn rebuild_grid(
     existing: Query<Entity, With<GeneratedSprite>>,
 ) {
     let changed = events.read().any(|event| {
-        event.is_loaded_with_dependencies(&folder.0) || event.is_modified(&folder.0)
+        event.is_loaded_with_dependencies(folder.0.id()) || event.is_modified(folder.0.id())
     });
     let Some(loaded) = folders.get(&folder.0) else {
         return;
