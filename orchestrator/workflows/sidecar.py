@@ -17,7 +17,7 @@ __all__ = ["Binding", "ParamSpec", "ParamType", "TemplateSidecar", "parse_target
 
 ParamType = Literal["int", "float", "str", "bool", "enum", "loras", "size"]
 
-OutputRole = Literal["sprite", "raw", "preview", "atlas", "report", "frames", "tiles", "images"]
+OutputRole = str  # "sprite", "raw", "atlas", "base", "lora", ... (free: the service maps roles)
 
 
 def parse_target(target: str) -> tuple[str, str]:

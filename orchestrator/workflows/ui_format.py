@@ -135,6 +135,7 @@ def _convert_inputs(
             value = _default(spec)
         elif not is_widget:
             build.inputs.append({"name": name, "type": kind, "link": None})
+        if not is_widget:
             continue
         build.widgets.append(_default(spec) if value is None else value)
         if kind == "INT" and (_opts(spec).get("control_after_generate") or name in _SEED_NAMES):

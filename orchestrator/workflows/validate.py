@@ -77,7 +77,7 @@ def _check_combo(value: Any, options: list[Any], opts: Mapping[str, Any]) -> str
     if opts.get("image_upload") or value in options:
         return None
     shown = options if len(options) <= 20 else f"(list of length {len(options)})"
-    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3)
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.8)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"value {value!r} is not in the list {shown}{hint}"
 
