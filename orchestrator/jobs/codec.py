@@ -20,7 +20,7 @@ __all__ = ["COLUMNS", "dump_json", "row_to_job"]
 COLUMNS = (
     "id, state, template, params, seed, backend, prompt_id, created_at, submitted_at, "
     "started_at, finished_at, error, retryable, attempts, files, hashes, progress_value, "
-    "progress_max, batch_id, worker"
+    "progress_max, batch_id, worker, pinned_backend"
 )
 
 
@@ -92,6 +92,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             progress=(int(row["progress_value"]), int(row["progress_max"])),
             batch_id=row["batch_id"],
             worker=row["worker"],
+            pinned_backend=row["pinned_backend"],
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"job {job_id}: a column has a value of the wrong type: {exc}") from exc

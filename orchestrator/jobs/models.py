@@ -129,6 +129,7 @@ class Job:
         files: Every file per sprite (preview, raw, sidecar …).
         batch_id: Jobs submitted together share it.
         worker: Worker that holds it while it is in flight.
+        pinned_backend: The backend URL the caller asked for, if any.
     """
 
     id: str
@@ -151,6 +152,7 @@ class Job:
     files: tuple[SpriteFiles, ...] = ()
     batch_id: str | None = None
     worker: str | None = None
+    pinned_backend: str | None = None
 
     @property
     def prompt(self) -> str:

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress_value INTEGER NOT NULL DEFAULT 0,
     progress_max   INTEGER NOT NULL DEFAULT 0,
     batch_id       TEXT,
-    worker         TEXT
+    worker         TEXT,
+    pinned_backend TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
 """
@@ -204,7 +205,7 @@ class JobStore:
         with self._tx() as db:
             db.executemany(
                 "INSERT INTO jobs (id, state, template, params, seed, created_at, batch_id, "
-                "hashes, backend) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                "hashes, pinned_backend) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         i,
@@ -231,6 +232,14 @@ class JobStore:
                 (worker,),
             ).fetchone()
         return None if row is None else row_to_job(row)
+
+    def release(self, job_id: str, worker: str) -> None:
+        """Give back a claimed, still-queued job (e.g. no backend is up yet)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET worker = NULL WHERE id = ? AND worker = ? AND state = 'queued'",
+                (job_id, worker),
+            )
 
     def release_claims(self) -> int:
         """Un-claim queued jobs (a previous process died holding them). Returns how many."""

@@ -1,0 +1,48 @@
+"""Building the service's parts from the settings (used by `Service.from_settings`).
+
+The only place that starts the in-process engine: through `engine.runner.start_engine`,
+the engine's one public entry point, imported here (not at module import) so a plain
+`dgx-pixels --help` never loads torch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from orchestrator.pool import BackendPool, RunningEngineLike
+from orchestrator.settings import Settings
+from orchestrator.workflows import TemplateLibrary, default_templates_dir
+
+__all__ = ["build_pool", "build_templates", "start_in_process_engine"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_templates(settings: Settings) -> TemplateLibrary:
+    """The template library (`settings.templates_dir`, else the shipped `workflows/`)."""
+    return TemplateLibrary(settings.templates_dir or default_templates_dir())
+
+
+def start_in_process_engine(settings: Settings) -> RunningEngineLike:
+    """Start the embedded engine on a free loopback port, on the settings' models folder."""
+    from engine.runner import EngineConfig, start_engine
+
+    config = EngineConfig(
+        host="127.0.0.1",
+        port=0,
+        models=settings.resolved_models_dir,
+        output=settings.data_dir / "engine-output",
+    )
+    engine: RunningEngineLike = start_engine(config)
+    logger.info("in-process engine serving at %s", engine.url)
+    return engine
+
+
+def build_pool(settings: Settings) -> BackendPool:
+    """A pool of `settings.backends`, or of the in-process engine when there are none."""
+    pool = BackendPool(settings.request_timeout_s, settings.health_interval_s)
+    for url in settings.backends:
+        pool.add_url(url)
+    if not settings.backends:
+        pool.add_engine(start_in_process_engine(settings))
+    return pool

@@ -1,0 +1,182 @@
+"""Follow one prompt on one backend until it is done, cancelled, lost or unreachable.
+
+The service's own wait loop (rather than `orchestrator.comfy.run_prompt`) because a worker
+must stop promptly when the job is cancelled, and must give up on a dead backend after a few
+reconnects so the job can move to a live one; `run_prompt` reconnects until its deadline.
+The completion rule is the same: `executing` with `node=None` for our prompt id, then
+`/history`. Quiet periods are checked against `/history` and `/queue`: a prompt in neither
+was lost by the backend (it restarted), so the job is resubmitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from orchestrator.comfy.client import ComfyClient
+from orchestrator.comfy.errors import BackendProtocolError, BackendUnreachable, EventStreamClosed
+from orchestrator.comfy.events import (
+    ComfyEvent,
+    ExecutingEvent,
+    ExecutionStartEvent,
+    PreviewFrame,
+    ProgressEvent,
+)
+from orchestrator.comfy.models import HistoryEntry
+from orchestrator.comfy.ws import EventStream
+
+__all__ = [
+    "FollowHooks",
+    "PromptCancelled",
+    "PromptDetached",
+    "PromptLost",
+    "PromptTimedOut",
+    "follow_prompt",
+]
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.1  # cancel latency bound
+QUIET_CHECK_S = 2.0  # ask /history after this long without an event
+RECONNECTS = 3
+_HISTORY_GRACE_S = 2.0
+
+
+class PromptLost(Exception):
+    """The backend no longer knows the prompt (restarted): resubmit it."""
+
+
+class PromptCancelled(Exception):
+    """The job was cancelled while we followed it."""
+
+
+class PromptDetached(Exception):
+    """The service is stopping: leave the prompt running, re-attach on the next start."""
+
+
+class PromptTimedOut(Exception):
+    """The job ran past its deadline."""
+
+
+@dataclass(frozen=True)
+class FollowHooks:
+    """What the follower reports back to the worker (called on the worker's thread)."""
+
+    started: Callable[[], None]
+    progress: Callable[[int, int], None]
+    preview: Callable[[bytes, str], None]
+    cancelled: Callable[[], bool]
+    detach: Callable[[], bool]
+
+
+def _reconnect(stream: EventStream) -> None:
+    delay = 0.2
+    for attempt in range(1, RECONNECTS + 1):
+        try:
+            stream.reconnect()
+            return
+        except BackendUnreachable:
+            if attempt == RECONNECTS:
+                raise
+            time.sleep(delay)
+            delay *= 2
+
+
+def _lost_or_done(client: ComfyClient, prompt_id: str) -> HistoryEntry | None:
+    """History entry if done; None if still queued/running; raises PromptLost if neither."""
+    entry = client.history(prompt_id)
+    if entry is not None:
+        return entry
+    queue = client.queue()
+    if prompt_id in queue.running or prompt_id in queue.pending:
+        return None
+    entry = client.history(prompt_id)  # it may have finished between the two calls
+    if entry is None:
+        raise PromptLost(f"{client.base_url} has prompt {prompt_id} neither queued nor in history")
+    return entry
+
+
+def _final_history(client: ComfyClient, prompt_id: str) -> HistoryEntry:
+    grace_end = time.monotonic() + _HISTORY_GRACE_S
+    while (entry := client.history(prompt_id)) is None:
+        if time.monotonic() > grace_end:
+            url = f"{client.base_url}/history/{prompt_id}"
+            raise BackendProtocolError(f"{url} is empty although the prompt finished", url)
+        time.sleep(0.02)
+    return entry
+
+
+class _Follower:
+    def __init__(
+        self, client: ComfyClient, stream: EventStream, prompt_id: str, hooks: FollowHooks
+    ) -> None:
+        self.client = client
+        self.stream = stream
+        self.prompt_id = prompt_id
+        self.hooks = hooks
+        self.started = False
+
+    def handle(self, event: ComfyEvent) -> HistoryEntry | None:
+        if isinstance(event, PreviewFrame):
+            if event.prompt_id in (None, self.prompt_id) and self.started:
+                self.hooks.preview(event.image, event.image_type)
+            return None
+        if event.prompt_id != self.prompt_id:
+            return None
+        if not self.started and isinstance(event, ExecutionStartEvent | ExecutingEvent):
+            self.started = True
+            self.hooks.started()
+        if isinstance(event, ProgressEvent):
+            self.hooks.progress(event.value, event.max)
+        if isinstance(event, ExecutingEvent) and event.node is None:
+            return _final_history(self.client, self.prompt_id)
+        return None
+
+    def run(self, deadline: float) -> HistoryEntry:
+        last_event = time.monotonic()
+        while True:
+            if self.hooks.cancelled():
+                raise PromptCancelled(self.prompt_id)
+            if self.hooks.detach():
+                raise PromptDetached(self.prompt_id)
+            now = time.monotonic()
+            if now > deadline:
+                raise PromptTimedOut(self.prompt_id)
+            try:
+                event = self.stream.receive(timeout=POLL_S)
+            except EventStreamClosed:
+                logger.warning("prompt %s: event stream dropped; reconnecting", self.prompt_id)
+                _reconnect(self.stream)
+                event, last_event = None, 0.0  # reconcile through history right away
+            if event is not None:
+                last_event = time.monotonic()
+                entry = self.handle(event)
+            elif time.monotonic() - last_event >= QUIET_CHECK_S:
+                last_event = time.monotonic()
+                entry = _lost_or_done(self.client, self.prompt_id)
+            else:
+                entry = None
+            if entry is not None:
+                return entry
+
+
+def follow_prompt(
+    client: ComfyClient,
+    stream: EventStream,
+    prompt_id: str,
+    hooks: FollowHooks,
+    deadline: float,
+) -> HistoryEntry:
+    """Wait for `prompt_id` on a connected `stream`; return its history entry.
+
+    Raises:
+        PromptCancelled: `hooks.cancelled()` turned true.
+        PromptDetached: `hooks.detach()` turned true (service stopping).
+        PromptTimedOut: `deadline` (monotonic) passed.
+        PromptLost: The backend has it neither queued nor in history.
+        BackendUnreachable: The backend went away (reconnects failed).
+        BackendProtocolError: The backend answered garbage.
+    """
+    return _Follower(client, stream, prompt_id, hooks).run(deadline)

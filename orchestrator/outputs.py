@@ -1,0 +1,272 @@
+"""Writing a finished job's files: sprite, preview, raw render, atlas and provenance sidecar.
+
+Names are stable and collision-free: `<out>/<YYYY-MM-DD>/<slug>_<jobid8>_<n>.png` (the date
+is the job's creation date, UTC), so collecting the same job again after a crash rewrites
+the same names instead of adding copies. Every file goes through a temp file and
+`os.replace`, and the sidecar is written last, so a crash never leaves a half file and a
+sidecar always means its sprite is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from orchestrator.jobs.models import Job, SpriteFiles
+
+__all__ = [
+    "FileHasher",
+    "RenderedImage",
+    "collect_outputs",
+    "job_stem",
+    "preview_factor",
+    "slugify",
+    "upscale_png",
+    "write_atomic",
+]
+
+PREVIEW_TARGET_PX = 512
+_RAW_MIN_SIDE = 256  # without roles, images at least this big are taken as raw renders
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """One image the backend produced, with the node that produced it."""
+
+    node_id: str
+    filename: str
+    data: bytes
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """File-name-safe lower-case words from a prompt (`"A red potion!"` -> `a-red-potion`)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:max_len].strip("-")
+    return slug or "sprite"
+
+
+def job_stem(job: Job, out_dir: Path) -> Path:
+    """`<out>/<date>/<slug>_<jobid8>`: the prefix of every file of `job`."""
+    day = datetime.fromtimestamp(job.created_at, tz=UTC).strftime("%Y-%m-%d")
+    return out_dir / day / f"{slugify(job.prompt)}_{job.short_id}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temp file in the same folder and `os.replace`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def preview_factor(width: int, height: int, target: int = PREVIEW_TARGET_PX) -> int:
+    """Integer scale so the preview's long side is about `target` pixels (≥ 1)."""
+    return max(1, target // max(1, width, height))
+
+
+def upscale_png(data: bytes, factor: int) -> bytes:
+    """Nearest-neighbour upscale of a PNG by an integer factor (pixel-art preview)."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        converted = img.convert("RGBA")
+    try:
+        upscale = importlib.import_module("comfy_nodes.pixel.upscale")
+        big = Image.fromarray(upscale.upscale_nearest(np.asarray(converted), factor), "RGBA")
+    except ImportError:  # pixel core not there yet: PIL's NEAREST is the same operation
+        big = converted.resize(
+            (converted.width * factor, converted.height * factor), Image.Resampling.NEAREST
+        )
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return int(img.width), int(img.height)
+
+
+def _split_roles(
+    images: Sequence[RenderedImage], roles: Mapping[str, str]
+) -> tuple[list[RenderedImage], list[RenderedImage]]:
+    """(sprites, raws) by the template's output roles, else by size."""
+    role_of = {node: role for role, node in roles.items()}
+    if any(img.node_id in role_of for img in images):
+        raws = [i for i in images if role_of.get(i.node_id) == "raw"]
+        skip = {"raw", "preview", "report", "atlas"}
+        sprites = [i for i in images if role_of.get(i.node_id, "sprite") not in skip]
+        return sprites, raws
+    sized = [(i, min(_image_size(i.data))) for i in images]
+    sprites = [i for i, side in sized if side < _RAW_MIN_SIDE]
+    raws = [i for i, side in sized if side >= _RAW_MIN_SIDE]
+    return (sprites, raws) if sprites else (raws, [])
+
+
+def _json_texts(ui: Mapping[str, Any]) -> list[Any]:
+    """JSON objects a node reported in its `ui` dict (`text`, `report`, `atlas` lists)."""
+    found: list[Any] = []
+    for key in ("report", "atlas", "text"):
+        for item in ui.get(key, []) if isinstance(ui.get(key), list) else []:
+            if isinstance(item, dict):
+                found.append(item)
+            elif isinstance(item, str):
+                try:
+                    found.append(json.loads(item))
+                except json.JSONDecodeError:
+                    continue
+    return found
+
+
+def _find(outputs: Mapping[str, Any], roles: Mapping[str, str], role: str, key: str) -> list[Any]:
+    """Reports/atlases: from the role's node, else any node whose JSON has `key`."""
+    node = roles.get(role)
+    if node is not None and isinstance(outputs.get(node), dict):
+        return _json_texts(outputs[node])
+    found = []
+    for ui in outputs.values():
+        if isinstance(ui, dict):
+            found += [x for x in _json_texts(ui) if isinstance(x, dict) and key in x]
+    return found
+
+
+def collect_outputs(
+    job: Job,
+    images: Sequence[RenderedImage],
+    history_outputs: Mapping[str, Any],
+    roles: Mapping[str, str],
+    out_dir: Path,
+    provenance: Mapping[str, Any],
+) -> tuple[SpriteFiles, ...]:
+    """Write every sprite of a finished job and its sidecar; idempotent per job.
+
+    Args:
+        job: The job (its id, prompt and creation date name the files).
+        images: Images fetched from the backend, in history order.
+        history_outputs: The history entry's `outputs` (for QA reports and atlases).
+        roles: The template's output roles (`{"sprite": "12", "raw": "9"}`), may be empty.
+        out_dir: The outputs root.
+        provenance: Extra sidecar fields (backend, prompt id, hashes, timings …).
+
+    Returns:
+        The files of each sprite, in order.
+    """
+    sprites, raws = _split_roles(images, roles)
+    reports = _find(history_outputs, roles, "report", "pixel_perfect")
+    atlases = _find(history_outputs, roles, "atlas", "frames")
+    stem = job_stem(job, out_dir)
+    written: list[SpriteFiles] = []
+    for n, sprite in enumerate(sprites):
+        base = stem.with_name(f"{stem.name}_{n}")
+        files = _write_sprite(base, sprite, raws[n] if n < len(raws) else None)
+        atlas_path = None
+        if n < len(atlases):
+            atlas_path = base.with_suffix(".atlas.json")
+            write_atomic(atlas_path, (json.dumps(atlases[n], indent=2) + "\n").encode())
+        report = reports[n] if n < len(reports) else (reports[0] if reports else None)
+        files = SpriteFiles(
+            sprite=files.sprite,
+            sidecar=str(base.with_suffix(".json")),
+            preview=files.preview,
+            raw=files.raw,
+            atlas=str(atlas_path) if atlas_path else None,
+        )
+        sidecar = _sidecar(job, n, sprite, files, report, provenance)
+        write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())
+        written.append(files)
+    return tuple(written)
+
+
+def _write_sprite(base: Path, sprite: RenderedImage, raw: RenderedImage | None) -> SpriteFiles:
+    sprite_path = base.with_suffix(".png")
+    write_atomic(sprite_path, sprite.data)
+    width, height = _image_size(sprite.data)
+    factor = preview_factor(width, height)
+    preview_path = base.with_name(f"{base.name}@{factor}x.png")
+    write_atomic(preview_path, upscale_png(sprite.data, factor))
+    raw_path = None
+    if raw is not None:
+        raw_path = base.with_name(f"{base.name}_raw.png")
+        write_atomic(raw_path, raw.data)
+    return SpriteFiles(
+        sprite=str(sprite_path),
+        sidecar="",
+        preview=str(preview_path),
+        raw=str(raw_path) if raw_path else None,
+    )
+
+
+def _sidecar(
+    job: Job,
+    index: int,
+    sprite: RenderedImage,
+    files: SpriteFiles,
+    report: Any,
+    provenance: Mapping[str, Any],
+) -> dict[str, Any]:
+    width, height = _image_size(sprite.data)
+    params = dict(job.params)
+    return {
+        "type": "dgxp_sprite_sidecar",
+        "version": 1,
+        "job_id": job.id,
+        "index": index,
+        "prompt": job.prompt,
+        "negative_prompt": params.get("negative_prompt", ""),
+        "seed": job.seed,
+        "template": job.template,
+        "params": params,
+        "size": [width, height],
+        "sha256": hashlib.sha256(sprite.data).hexdigest(),
+        "backend_file": sprite.filename,
+        "files": files.to_dict(),
+        "qa_report": report,
+        "created_at": job.created_at,
+        **provenance,
+    }
+
+
+class FileHasher:
+    """sha256 of model files, cached by (path, size, mtime) so big checkpoints hash once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, int, int], str] = {}
+
+    def sha256(self, path: Path) -> str:
+        """Hex digest of `path`, or "" when it does not exist locally."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        with self._lock:
+            self._cache[key] = value
+        return value

@@ -1,0 +1,119 @@
+"""What the service can list and check without running a job: models, LoRAs, palettes,
+and local pixelization of an existing picture."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrator.comfy.errors import ComfyError
+from orchestrator.errors import BackendError, InvalidRequest
+from orchestrator.jobs.models import SpriteFiles
+from orchestrator.outputs import preview_factor, slugify, upscale_png, write_atomic
+from orchestrator.pool import BackendPool
+from orchestrator.service_types import ModelInfo, PixelizeOutcome
+from orchestrator.settings import Settings
+
+__all__ = ["Catalog", "is_demo_model"]
+
+
+def is_demo_model(name: str) -> bool:
+    """True for the tiny random-weight demo checkpoint (its pictures are meaningless)."""
+    lowered = name.lower()
+    return "demo" in lowered or lowered.startswith("tiny_sdxl")
+
+
+class Catalog:
+    """Model and palette lists over the pool; local pixelization into the outputs folder."""
+
+    def __init__(self, pool: BackendPool, settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+
+    def models(self, folder: str) -> list[ModelInfo]:
+        """Files of `folder` on every healthy backend (first backend listing a name wins).
+
+        Raises:
+            BackendError: No backend answered.
+        """
+        seen: dict[str, ModelInfo] = {}
+        errors: list[str] = []
+        for info in self.pool.infos():
+            if not info.healthy:
+                continue
+            try:
+                names = self.pool.get(info.url).client.models(folder)
+            except ComfyError as exc:
+                errors.append(str(exc))
+                continue
+            for name in names:
+                seen.setdefault(name, ModelInfo(name, folder, info.url, "", is_demo_model(name)))
+        if not seen and errors:
+            raise BackendError(f"no backend listed {folder}: {'; '.join(errors)}")
+        return sorted(seen.values(), key=lambda m: m.name)
+
+    @staticmethod
+    def palettes() -> list[str]:
+        """Built-in palette names."""
+        from comfy_nodes.pixel.palettes_builtin import builtin_palette_names
+
+        return list(builtin_palette_names())
+
+    @staticmethod
+    def check_palette(name: str | None) -> None:
+        """Raise `InvalidRequest` unless `name` is a built-in palette or a readable file."""
+        if name is None:
+            return
+        from comfy_nodes.pixel.palette import resolve_palette
+
+        try:
+            resolve_palette(name)
+        except (ValueError, OSError) as exc:
+            raise InvalidRequest("palette", name, str(exc)) from exc
+
+    def pixelize_file(self, source: Path | str | bytes, options: Any) -> PixelizeOutcome:
+        """Pixelize a picture with the pixel core (no backend) and write sprite, preview and
+        sidecar under `<outputs>/<date>/pixelize/`.
+
+        Raises:
+            ValueError: The pixel core's errors (bad image, bad options), unchanged.
+        """
+        from comfy_nodes.pixel.pipeline import pixelize
+        from PIL import Image
+
+        from comfy_nodes.pixel.image_io import load_image
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        result = pixelize(load_image(data), options)
+        buffer = io.BytesIO()
+        Image.fromarray(result.sprite, "RGBA").save(buffer, format="PNG")
+        png = buffer.getvalue()
+        name = "upload" if isinstance(source, bytes) else Path(source).stem
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        base = self.settings.resolved_output_dir / day / "pixelize"
+        base = base / f"{slugify(name)}_{hashlib.sha256(data).hexdigest()[:8]}"
+        height, width = result.sprite.shape[:2]
+        factor = preview_factor(width, height)
+        files = SpriteFiles(
+            sprite=str(base.with_suffix(".png")),
+            sidecar=str(base.with_suffix(".json")),
+            preview=str(base.with_name(f"{base.name}@{factor}x.png")),
+        )
+        report = result.report.to_dict()
+        write_atomic(Path(files.sprite), png)
+        write_atomic(Path(str(files.preview)), upscale_png(png, factor))
+        sidecar = {
+            "type": "dgxp_pixelize_sidecar",
+            "version": 1,
+            "source": name,
+            "source_sha256": hashlib.sha256(data).hexdigest(),
+            "size": [width, height],
+            "qa_report": report,
+            "files": files.to_dict(),
+        }
+        write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())
+        return PixelizeOutcome(files=files, size=(width, height), report=report)

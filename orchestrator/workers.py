@@ -1,0 +1,134 @@
+"""The service's worker threads: re-attach what a dead process left in flight, then claim
+and run queued jobs. One service process per data directory (an `flock` on
+`<data_dir>/service.lock` says so), because re-attaching assumes nobody else follows the
+in-flight jobs.
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import functools
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from orchestrator.errors import DGXPixelsError, JobStateError
+from orchestrator.jobs.models import Job
+from orchestrator.jobs.store import JobStore
+from orchestrator.worker import JobRunner
+
+__all__ = ["WorkerPool"]
+
+logger = logging.getLogger(__name__)
+
+IDLE_WAIT_S = 0.5
+
+
+class WorkerPool:
+    """`count` threads running jobs through `runner`."""
+
+    def __init__(self, store: JobStore, runner: JobRunner, data_dir: Path, count: int) -> None:
+        self.store = store
+        self.runner = runner
+        self.lock_path = Path(data_dir) / "service.lock"
+        self.count = count
+        self._wake = threading.Condition()
+        self._attach: collections.deque[Job] = collections.deque()
+        self._threads: list[threading.Thread] = []
+        self._lock_file: IO[str] | None = None
+
+    def start(self) -> None:
+        """Take the data-dir lock, queue re-attachments, start the threads (idempotent).
+
+        Raises:
+            DGXPixelsError: Another service process holds the data directory.
+        """
+        if self._threads:
+            return
+        self._take_lock()
+        released = self.store.release_claims()
+        in_flight = self.store.in_flight()
+        if released or in_flight:
+            logger.info("reconciling: %d claim(s) released, %d in flight", released, len(in_flight))
+        self._attach.extend(in_flight)
+        self.runner.stopping.clear()
+        for i in range(self.count):
+            thread = threading.Thread(target=self._loop, name=f"dgxp-worker-{i}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _take_lock(self) -> None:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise DGXPixelsError(
+                f"data_dir={str(self.lock_path.parent)!r} is in use by another dgx-pixels "
+                f"service (pid {holder}); stop it, or talk to it instead (`dgx-pixels jobs`, "
+                "the TUI), or use another DGXP_DATA_DIR"
+            ) from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_file = handle
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the threads; jobs they follow stay in flight and are re-attached next start."""
+        self.runner.stopping.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout=timeout_s)
+        self._threads.clear()
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def wake(self) -> None:
+        """Tell idle workers there is work."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def interrupt_remote(self, url: str, prompt_id: str) -> None:
+        """Best effort: stop a prompt on its backend (the job was cancelled)."""
+        self.runner.interrupt(url, prompt_id)
+
+    def _next_attach(self) -> Job | None:
+        try:
+            return self._attach.popleft()
+        except IndexError:
+            return None
+
+    def _loop(self) -> None:
+        name = f"{os.getpid()}:{threading.current_thread().name}"
+        while not self.runner.stopping.is_set():
+            job = self._next_attach()
+            if job is not None:
+                self._guarded(job, functools.partial(self.runner.reattach, job))
+                continue
+            job = self.store.claim_next_queued(name)
+            if job is not None:
+                self._guarded(job, functools.partial(self.runner.run, job, name))
+                continue
+            with self._wake:
+                self._wake.wait(IDLE_WAIT_S)
+
+    def _guarded(self, job: Job, step: Callable[[], None]) -> None:
+        """Run one job step; an unexpected error fails that job, the worker keeps serving."""
+        try:
+            step()
+        except Exception as exc:  # outer edge of the worker loop: log, record, keep serving
+            logger.exception("job %s: unexpected error", job.short_id)
+            try:
+                self.store.mark_failed(job.id, f"internal error: {exc!r}", retryable=True)
+            except (JobStateError, DGXPixelsError):
+                logger.warning("job %s: could not record the failure", job.short_id)
