@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     output_dir: Path | None = Field(
         default=None, description="Where sprites are written. Default: DATA_DIR/outputs."
     )
+    templates_dir: Path | None = Field(
+        default=None, description="Workflow templates folder. Default: the shipped workflows/."
+    )
 
     # --- backends --------------------------------------------------------------------------
     backends: list[str] = Field(
@@ -56,6 +59,15 @@ class Settings(BaseSettings):
     )
     request_timeout_s: float = Field(default=30.0, description="HTTP timeout for backend calls.")
     job_timeout_s: float = Field(default=1800.0, description="Give up on a job after this long.")
+    workers: int = Field(
+        default=2, ge=1, le=64, description="Service worker threads (jobs followed at once)."
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, description="Sends of one job to backends before it is failed."
+    )
+    health_interval_s: float = Field(
+        default=5.0, gt=0, description="Seconds between backend health checks."
+    )
 
     # --- embedded engine ---------------------------------------------------------------------
     engine_host: str = Field(default="127.0.0.1", description="Bind address of `engine serve`.")
@@ -65,7 +77,9 @@ class Settings(BaseSettings):
     zmq_router: str = Field(
         default="tcp://127.0.0.1:5555", description="ZeroMQ ROUTER endpoint for requests."
     )
-    zmq_pub: str = Field(default="tcp://127.0.0.1:5556", description="ZeroMQ PUB endpoint for events.")
+    zmq_pub: str = Field(
+        default="tcp://127.0.0.1:5556", description="ZeroMQ PUB endpoint for events."
+    )
     metrics_port: int = Field(default=9464, description="Prometheus /metrics port of the daemon.")
 
     # --- MCP / Bevy --------------------------------------------------------------------------
