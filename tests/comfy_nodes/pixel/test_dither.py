@@ -20,7 +20,8 @@ def _grey(level: int, height: int, width: int) -> np.ndarray:
 
 
 def _white(image: np.ndarray) -> list[list[int]]:
-    return (image[..., 0] == 255).astype(int).tolist()
+    whites: list[list[int]] = (image[..., 0] == 255).astype(int).tolist()
+    return whites
 
 
 def test_floyd_steinberg_in_linear_light_matches_the_hand_computed_row() -> None:
