@@ -1,10 +1,94 @@
-"""PLACEHOLDER owned by the mcp-bevy helper: replace this whole file."""
+"""`dgx-pixels mcp`: serve the MCP server over stdio (default) or streamable HTTP.
+
+Composition: settings (from the root callback) -> `Service.from_settings` (the same
+composition as the daemon: job store, backend pool, templates, embedded engine when no
+backend is configured) -> `build_mcp_server`. Over stdio, stdout *is* the protocol, so
+logging is moved to stderr before anything else runs.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from orchestrator.cli.context import settings_from
+
+__all__ = ["mcp_command"]
+
+logger = logging.getLogger(__name__)
 
 
-def mcp_command(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise typer.Exit(code=2)
+def _log_to_stderr(level: int) -> None:
+    """Send every log record to stderr (stdout carries MCP messages in stdio mode)."""
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        force=True,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def mcp_command(
+    ctx: typer.Context,
+    http: bool = typer.Option(
+        False, "--http", help="Serve streamable HTTP (at http://HOST:PORT/mcp) instead of stdio."
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="HTTP bind address. Keep 127.0.0.1 unless you set a token."
+    ),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="HTTP port."),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        help="Bearer token HTTP clients must send (default: settings `mcp_token`, "
+        "DGXP_MCP_TOKEN). Without one, any local process can call the tools.",
+    ),
+) -> None:
+    """Serve DGX-Pixels to AI agents over MCP (generate, review, deploy into Bevy).
+
+    **stdio** (what most agents launch): `claude mcp add dgx-pixels -- dgx-pixels mcp`.
+    **HTTP**: `dgx-pixels mcp --http --port 8765 --token SECRET`, then point the client at
+    `http://127.0.0.1:8765/mcp` with `Authorization: Bearer SECRET`.
+
+    Register Bevy projects for `deploy_asset` with `bevy_projects` in dgx-pixels.toml
+    (or `DGXP_BEVY_PROJECTS='["/path/to/game"]'`). See docs/mcp.md.
+    """
+    settings = settings_from(ctx)
+    level = logging.getLogger().getEffectiveLevel()
+    if not http:
+        _log_to_stderr(level)
+    secret = token if token is not None else settings.mcp_token
+    if http and not _is_loopback(host) and not secret:
+        raise typer.BadParameter(
+            f"--host {host} exposes the tools beyond this machine; set --token (or "
+            "mcp_token) or bind to 127.0.0.1.",
+            param_hint="--host",
+        )
+    # Heavy imports (fastmcp, the service and its engine) only once the command runs.
+    from orchestrator.mcp_server import build_mcp_server
+    from orchestrator.service import Service
+
+    service = Service.from_settings(settings)
+    service.start()
+    try:
+        server = build_mcp_server(service, settings, token=secret)
+        if http:
+            logger.info("MCP over HTTP at http://%s:%d/mcp (token: %s)", host, port, bool(secret))
+            server.run(transport="http", host=host, port=port, show_banner=False)
+        else:
+            server.run(transport="stdio", show_banner=False)
+    finally:
+        service.stop()

@@ -1,0 +1,187 @@
+"""Generation tools: sprite, sprite sheet, tileset and model comparison.
+
+Each tool builds a `GenerationRequest` (or comparison variants), submits it through the
+service, follows the job with progress notifications and returns the sprite as an image
+plus its paths and job id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import anyio
+from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
+from pydantic import Field
+
+from orchestrator.errors import InvalidRequest
+from orchestrator.mcp_server.args import (
+    Checkpoint,
+    Colors,
+    Loras,
+    Palette,
+    Prompt,
+    Seed,
+    Size,
+    Steps,
+    TimeoutS,
+    Wait,
+    lora_specs,
+    size_arg,
+)
+from orchestrator.mcp_server.errors import client_errors
+from orchestrator.mcp_server.progress import await_job, await_jobs
+from orchestrator.mcp_server.results import job_result, jobs_result
+from orchestrator.mcp_server.views import VariantArg
+from orchestrator.service_types import CompareVariant, GenerationRequest
+
+if TYPE_CHECKING:
+    from orchestrator.service import Service
+
+__all__ = ["register_generation_tools"]
+
+Frames = Annotated[int, Field(default=4, ge=1, le=64, description="Animation frames.")]
+Variants = Annotated[
+    list[VariantArg],
+    Field(min_length=2, max_length=4, description="2-4 checkpoints / LoRA sets to compare."),
+]
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """Template parameters that were actually given."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+async def _run(
+    service: Service, ctx: Context, request: GenerationRequest, wait: bool, timeout_s: float
+) -> ToolResult:
+    """Submit, optionally follow with progress, and build the result."""
+    with client_errors():
+        jobs = await anyio.to_thread.run_sync(service.submit, request)
+        job = jobs[0]
+        await ctx.info(f"job {job.id} queued ({request.template})")
+        if wait:
+            job = await await_job(service, job.id, ctx.report_progress, timeout_s)
+        return await anyio.to_thread.run_sync(job_result, service, job)
+
+
+def register_generation_tools(mcp: FastMCP, service: Service) -> None:
+    """Add the generation tools to `mcp`, all calling `service`."""
+
+    @mcp.tool
+    async def generate_sprite(
+        ctx: Context,
+        prompt: Prompt,
+        size: Size = "auto",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        colors: Colors = None,
+        negative_prompt: str | None = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate one game-ready pixel-art sprite from a prompt.
+
+        Returns the sprite as an image (scaled preview), its file paths and the job id;
+        deploy it into a Bevy project with deploy_asset.
+        """
+        with client_errors():
+            request = GenerationRequest(
+                template="single_sprite",
+                prompt=prompt,
+                params=_params(
+                    checkpoint=checkpoint,
+                    steps=steps,
+                    colors=colors,
+                    negative_prompt=negative_prompt,
+                ),
+                seed=seed,
+                loras=lora_specs(loras),
+                palette=palette,
+                size=size_arg(size),
+            )
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def generate_sprite_sheet(
+        ctx: Context,
+        prompt: Prompt,
+        frames: Frames = 4,
+        size: Size = "auto",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate an animation sprite sheet (frames share one grid and palette).
+
+        Returns the sheet as an image, its atlas JSON path (Aseprite format) and the job id.
+        """
+        with client_errors():
+            request = GenerationRequest(
+                template="sprite_sheet",
+                prompt=prompt,
+                params=_params(checkpoint=checkpoint, steps=steps, batch_size=frames),
+                seed=seed,
+                loras=lora_specs(loras),
+                palette=palette,
+                size=size_arg(size),
+            )
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def generate_tileset(
+        ctx: Context,
+        prompt: Prompt,
+        tile_size: Size = "16x16",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate a seamless (tileable) terrain tile, e.g. 'grass', 'stone floor'."""
+        with client_errors():
+            request = GenerationRequest(
+                template="tileset",
+                prompt=prompt,
+                params=_params(checkpoint=checkpoint, steps=steps),
+                seed=seed,
+                loras=lora_specs(loras),
+                palette=palette,
+                size=size_arg(tile_size, "tile_size"),
+            )
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def compare_models(
+        ctx: Context,
+        prompt: Prompt,
+        variants: Variants,
+        seed: Annotated[int, Field(ge=0, description="One seed shared by every variant.")] = 0,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate the same prompt and seed with 2-4 checkpoints or LoRA sets, side by side."""
+        with client_errors():
+            labels = [v.label for v in variants]
+            if len(set(labels)) != len(labels):
+                raise InvalidRequest("variants.label", labels, "labels must be unique")
+            chosen = [
+                CompareVariant(label=v.label, checkpoint=v.checkpoint, loras=lora_specs(v.loras))
+                for v in variants
+            ]
+            jobs = await anyio.to_thread.run_sync(service.compare, prompt, seed, chosen)
+            if wait:
+                ids = [job.id for job in jobs]
+                jobs = await await_jobs(service, ids, ctx.report_progress, timeout_s)
+            labelled = list(zip(labels, jobs, strict=True))
+            return await anyio.to_thread.run_sync(jobs_result, service, labelled)
