@@ -93,7 +93,7 @@ def register_pixelize_tool(mcp: FastMCP, service: Service) -> None:
             outcome = await anyio.to_thread.run_sync(service.pixelize_file, source, options)
             files = outcome.files
             view = PixelizeView(
-                files=SpriteFilesView(**files.to_dict()),
+                files=files_view(files),
                 width=outcome.size[0],
                 height=outcome.size[1],
                 report=jsonable(outcome.report),
