@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 PREVIEW_TARGET_PX = 512
+MAX_PREVIEW_FACTOR = 32
 _RAW_MIN_SIDE = 256  # without roles, images at least this big are taken as raw renders
 
 
@@ -80,8 +81,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def preview_factor(width: int, height: int, target: int = PREVIEW_TARGET_PX) -> int:
-    """Integer scale so the preview's long side is about `target` pixels (≥ 1)."""
-    return max(1, target // max(1, width, height))
+    """Integer scale so the preview's long side is about `target` pixels (1..32)."""
+    return max(1, min(MAX_PREVIEW_FACTOR, target // max(1, width, height)))
 
 
 def upscale_png(data: bytes, factor: int) -> bytes:
