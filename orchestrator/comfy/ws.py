@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any, cast
 from urllib.parse import quote
 
 import websocket
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 _TEXT = websocket.ABNF.OPCODE_TEXT
 _BINARY = websocket.ABNF.OPCODE_BINARY
 _CLOSE = websocket.ABNF.OPCODE_CLOSE
+
+
+def _shutdown(ws: websocket.WebSocket) -> None:
+    # websocket-client leaves `shutdown` unannotated; it closes the raw socket at once.
+    cast(Any, ws).shutdown()
 
 
 def ws_url(base_url: str, client_id: str) -> str:
@@ -80,11 +86,14 @@ class EventStream:
             BackendUnreachable: the socket could not be opened.
         """
         self.close()
+        ws: websocket.WebSocket | None = None
         try:
             ws = websocket.create_connection(self.url, timeout=self.connect_timeout)
             flags = {"supports_preview_metadata": self.preview_metadata}
             ws.send(json.dumps({"type": "feature_flags", "data": flags}))
         except (OSError, websocket.WebSocketException) as exc:
+            if ws is not None:
+                _shutdown(ws)
             raise BackendUnreachable(
                 f"cannot open the event stream {self.url}: {exc}; is the backend running?",
                 self.url,
@@ -101,7 +110,12 @@ class EventStream:
         """Close the socket; `receive` then raises `EventStreamClosed` until reconnected."""
         ws, self._ws = self._ws, None
         if ws is not None:
-            ws.close()
+            ws.close(timeout=1)
+            _shutdown(ws)  # close() returns early on a socket that already failed
+
+    def _drop(self, ws: websocket.WebSocket) -> None:
+        self._ws = None
+        _shutdown(ws)
 
     def __enter__(self) -> EventStream:
         return self.connect() if not self.connected else self
@@ -125,14 +139,14 @@ class EventStream:
         except websocket.WebSocketTimeoutException:
             return None
         except (OSError, websocket.WebSocketException) as exc:
-            self._ws = None
+            self._drop(ws)
             raise EventStreamClosed(f"event stream {self.url} dropped: {exc}", self.url) from exc
         if opcode == _TEXT:
             return parse_text_frame(data, self.url)
         if opcode == _BINARY:
             return parse_binary_frame(data, self.url)
         if opcode == _CLOSE:
-            self._ws = None
+            self._drop(ws)
             raise EventStreamClosed(f"event stream {self.url} closed by the backend", self.url)
         raise BackendProtocolError(f"{self.url} sent an unexpected frame opcode {opcode}", self.url)
 

@@ -138,6 +138,8 @@ def _check_loras(spec: ParamSpec, value: Any) -> tuple[LoraChoice, ...]:
         raise TemplateParameterError(spec.name, value, "must be a list of {name, strength}")
     if spec.max is not None and len(value) > spec.max:
         raise TemplateParameterError(spec.name, value, f"at most {spec.max:g} LoRAs")
+    if spec.min is not None and len(value) < spec.min:
+        raise TemplateParameterError(spec.name, value, f"at least {spec.min:g} LoRA(s) needed")
     return tuple(_one_lora(spec, item) for item in value)
 
 
