@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -13,6 +13,7 @@ from orchestrator.service_types import LoraSpec, parse_size
 __all__ = [
     "Checkpoint",
     "Colors",
+    "ExtraParams",
     "JobId",
     "Loras",
     "Palette",
@@ -76,6 +77,14 @@ TimeoutS = Annotated[
         gt=0,
         le=3600,
         description="Stop waiting after this many seconds (the job keeps running).",
+    ),
+]
+ExtraParams = Annotated[
+    dict[str, Any] | None,
+    Field(
+        default=None,
+        description="Other template parameters by name (cfg, sampler, width, height …; see "
+        "list_templates). Unknown names are refused.",
     ),
 ]
 JobId = Annotated[str, Field(min_length=1, max_length=64, description="A job id.")]

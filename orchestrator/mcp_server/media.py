@@ -16,11 +16,17 @@ from PIL import Image
 
 from orchestrator.errors import InvalidRequest
 
-__all__ = ["MAX_BASE64_CHARS", "PREVIEW_SIDE", "decode_base64_image", "preview_png"]
+__all__ = [
+    "MAX_BASE64_CHARS",
+    "MAX_SOURCE_BYTES",
+    "PREVIEW_SIDE",
+    "decode_base64_image",
+    "preview_png",
+]
 
 PREVIEW_SIDE = 256
 MAX_BASE64_CHARS = 24 * 1024 * 1024
-_MAX_SOURCE_BYTES = 16 * 1024 * 1024
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
 _DATA_URL = re.compile(r"^data:image/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -55,7 +61,7 @@ def preview_png(sprite: Path, preview: Path | None = None, side: int = PREVIEW_S
     sprite bigger than that is shrunk with nearest-neighbour instead).
     """
     source = preview if preview is not None and preview.is_file() else sprite
-    if source.stat().st_size > _MAX_SOURCE_BYTES:
+    if source.stat().st_size > MAX_SOURCE_BYTES:
         raise InvalidRequest("sprite", str(source), "is too large to preview")
     with Image.open(source) as opened:
         image = opened.convert("RGBA")

@@ -18,6 +18,7 @@ from orchestrator.errors import InvalidRequest
 from orchestrator.mcp_server.args import (
     Checkpoint,
     Colors,
+    ExtraParams,
     Loras,
     Palette,
     Prompt,
@@ -47,9 +48,10 @@ Variants = Annotated[
 ]
 
 
-def _params(**values: Any) -> dict[str, Any]:
-    """Template parameters that were actually given."""
-    return {key: value for key, value in values.items() if value is not None}
+def _params(extra: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
+    """Template parameters that were given: `extra` first, named arguments win."""
+    given = {key: value for key, value in values.items() if value is not None}
+    return {**(extra or {}), **given}
 
 
 async def _run(
@@ -80,6 +82,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         steps: Steps = None,
         colors: Colors = None,
         negative_prompt: str | None = None,
+        params: ExtraParams = None,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
@@ -93,6 +96,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
                 template="single_sprite",
                 prompt=prompt,
                 params=_params(
+                    params,
                     checkpoint=checkpoint,
                     steps=steps,
                     colors=colors,
@@ -116,6 +120,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         seed: Seed = None,
         checkpoint: Checkpoint = None,
         steps: Steps = None,
+        params: ExtraParams = None,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
@@ -127,7 +132,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
             request = GenerationRequest(
                 template="sprite_sheet",
                 prompt=prompt,
-                params=_params(checkpoint=checkpoint, steps=steps, batch_size=frames),
+                params=_params(params, checkpoint=checkpoint, steps=steps, batch_size=frames),
                 seed=seed,
                 loras=lora_specs(loras),
                 palette=palette,
@@ -145,6 +150,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         seed: Seed = None,
         checkpoint: Checkpoint = None,
         steps: Steps = None,
+        params: ExtraParams = None,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
@@ -153,7 +159,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
             request = GenerationRequest(
                 template="tileset",
                 prompt=prompt,
-                params=_params(checkpoint=checkpoint, steps=steps),
+                params=_params(params, checkpoint=checkpoint, steps=steps),
                 seed=seed,
                 loras=lora_specs(loras),
                 palette=palette,

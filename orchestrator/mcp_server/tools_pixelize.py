@@ -18,7 +18,7 @@ from pydantic import Field
 from orchestrator.errors import InvalidRequest
 from orchestrator.mcp_server.args import Colors, Palette, Size, size_arg
 from orchestrator.mcp_server.errors import client_errors
-from orchestrator.mcp_server.media import decode_base64_image, preview_png
+from orchestrator.mcp_server.media import MAX_SOURCE_BYTES, decode_base64_image, preview_png
 from orchestrator.mcp_server.views import PixelizeView, files_view, jsonable
 
 if TYPE_CHECKING:
@@ -62,8 +62,12 @@ def _source(path: str | None, image_base64: str | None) -> Path | bytes:
         )
     if image_base64 is not None:
         return decode_base64_image(image_base64)
-    assert path is not None
-    return Path(path).expanduser()
+    file = Path(str(path)).expanduser()
+    if not file.is_file():
+        raise InvalidRequest("path", str(path), "is not an existing image file on the server")
+    if file.stat().st_size > MAX_SOURCE_BYTES:
+        raise InvalidRequest("path", str(path), f"is over the limit of {MAX_SOURCE_BYTES} bytes")
+    return file
 
 
 def register_pixelize_tool(mcp: FastMCP, service: Service) -> None:
