@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = ["register_generation_tools"]
 
-Frames = Annotated[int, Field(default=4, ge=1, le=64, description="Animation frames.")]
+Frames = Annotated[int, Field(default=4, ge=1, le=16, description="Animation frames (1-16).")]
+FrameMs = Annotated[
+    int | None, Field(default=None, ge=1, le=60000, description="Duration of each frame (ms).")
+]
 Variants = Annotated[
     list[VariantArg],
     Field(min_length=2, max_length=4, description="2-4 checkpoints / LoRA sets to compare."),
@@ -114,6 +117,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         ctx: Context,
         prompt: Prompt,
         frames: Frames = 4,
+        frame_ms: FrameMs = None,
         size: Size = "auto",
         palette: Palette = None,
         loras: Loras = None,
@@ -132,7 +136,9 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
             request = GenerationRequest(
                 template="sprite_sheet",
                 prompt=prompt,
-                params=_params(params, checkpoint=checkpoint, steps=steps, batch_size=frames),
+                params=_params(
+                    params, checkpoint=checkpoint, steps=steps, frames=frames, frame_ms=frame_ms
+                ),
                 seed=seed,
                 loras=lora_specs(loras),
                 palette=palette,
