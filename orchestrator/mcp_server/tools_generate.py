@@ -85,6 +85,10 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         steps: Steps = None,
         colors: Colors = None,
         negative_prompt: str | None = None,
+        template: Annotated[
+            str,
+            Field(max_length=200, description="Workflow template from list_templates."),
+        ] = "single_sprite",
         params: ExtraParams = None,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
@@ -96,7 +100,7 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         """
         with client_errors():
             request = GenerationRequest(
-                template="single_sprite",
+                template=template,
                 prompt=prompt,
                 params=_params(
                     params,
