@@ -11,7 +11,13 @@ import numpy.typing as npt
 from .color import srgb_to_oklab
 from .errors import InvalidPaletteError
 
-__all__ = ["MAX_PALETTE_COLORS", "Palette", "parse_hex_color", "resolve_palette"]
+__all__ = [
+    "MAX_PALETTE_COLORS",
+    "Palette",
+    "palette_swatches",
+    "parse_hex_color",
+    "resolve_palette",
+]
 
 MAX_PALETTE_COLORS = 256
 
@@ -103,3 +109,18 @@ def resolve_palette(name_or_path: str | Path) -> Palette:
     if isinstance(name_or_path, Path) or path.is_file() or path.suffix.lower() in PALETTE_SUFFIXES:
         return load_palette(path)
     return builtin_palette(str(name_or_path))
+
+
+def palette_swatches(palette: Palette, cell: int = 8, columns: int = 16) -> npt.NDArray[np.uint8]:
+    """The palette drawn as a grid of ``cell``-px squares, `columns` per row, as RGBA.
+
+    Unused slots in the last row are transparent.
+    """
+    count = len(palette)
+    across = min(columns, count)
+    down = -(-count // across)
+    grid = np.zeros((down * across, 4), dtype=np.uint8)
+    grid[:count, :3] = palette.colors
+    grid[:count, 3] = 255
+    image = grid.reshape(down, across, 4)
+    return np.repeat(np.repeat(image, cell, axis=0), cell, axis=1)

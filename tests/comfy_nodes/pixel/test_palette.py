@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from comfy_nodes.pixel.errors import InvalidPaletteError
-from comfy_nodes.pixel.palette import Palette, parse_hex_color, resolve_palette
+from comfy_nodes.pixel.palette import Palette, palette_swatches, parse_hex_color, resolve_palette
 from comfy_nodes.pixel.palettes_builtin import (
     BUILTIN_PALETTES,
     builtin_palette,
@@ -101,3 +101,13 @@ def test_parse_hex_color_accepts_short_and_long_forms() -> None:
     assert parse_hex_color("fa0") == (255, 170, 0)
     with pytest.raises(InvalidPaletteError, match="'#12345g'"):
         parse_hex_color("#12345g")
+
+
+def test_swatches_draw_each_colour_as_a_square_row_by_row() -> None:
+    palette = Palette("p", np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], dtype=np.uint8))
+    swatches = palette_swatches(palette, cell=2, columns=2)
+    assert swatches.shape == (4, 4, 4)
+    assert swatches[0, 0].tolist() == [255, 0, 0, 255]
+    assert swatches[1, 3].tolist() == [0, 255, 0, 255]
+    assert swatches[3, 1].tolist() == [0, 0, 255, 255]
+    assert swatches[3, 3].tolist() == [0, 0, 0, 0]

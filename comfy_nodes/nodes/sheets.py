@@ -1,0 +1,103 @@
+"""Sprite-sheet nodes: pack a frame batch into a sheet with an Aseprite atlas, slice a sheet."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..pixel.sheets import pack_sheet, parse_tags, slice_sheet
+from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+
+__all__ = ["PackSpriteSheet", "SliceSpriteSheet"]
+
+
+class PackSpriteSheet:
+    """All frames of a batch on one sheet, plus its Aseprite JSON atlas."""
+
+    CATEGORY = "DGX-Pixels/sheets"
+    FUNCTION = "pack"
+    RETURN_TYPES = ("IMAGE", "MASK", "STRING")
+    RETURN_NAMES = ("sheet", "mask", "atlas_json")
+    DESCRIPTION = "Pack frames row by row; the atlas uses Aseprite's JSON array format."
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        """Frames, layout, timing, tags and the sheet's file name."""
+        return {
+            "required": {
+                "frames": ("IMAGE", {"tooltip": "Frame batch, all the same size (RGBA)."}),
+                "columns": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 256,
+                        "tooltip": "Frames per row; 0 = near-square.",
+                    },
+                ),
+                "frame_ms": (
+                    "INT",
+                    {
+                        "default": 100,
+                        "min": 1,
+                        "max": 60000,
+                        "tooltip": "Duration of every frame in ms.",
+                    },
+                ),
+                "tags": (
+                    "STRING",
+                    {"default": "", "tooltip": 'Animations, e.g. "walk:0-3, idle:4-5:pingpong".'},
+                ),
+                "image_name": (
+                    "STRING",
+                    {"default": "sheet.png", "tooltip": "Sheet file name recorded in the atlas."},
+                ),
+            }
+        }
+
+    def pack(
+        self, frames: Any, columns: int, frame_ms: int, tags: str, image_name: str
+    ) -> tuple[Any, Any, str]:
+        """Pack the batch and serialise the atlas."""
+        sheet, atlas = pack_sheet(
+            image_tensor_to_rgba(frames), columns, frame_ms, parse_tags(tags), image_name=image_name
+        )
+        out_image, out_mask = rgba_to_image_tensor([sheet])
+        return out_image, out_mask, json.dumps(atlas, indent=1)
+
+
+class SliceSpriteSheet:
+    """Cut a sheet into equal cells, returned as one batch (row by row)."""
+
+    CATEGORY = "DGX-Pixels/sheets"
+    FUNCTION = "slice"
+    RETURN_TYPES = ("IMAGE", "MASK")
+    RETURN_NAMES = ("frames", "mask")
+    DESCRIPTION = "Slice a sprite sheet into its frames."
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        """The sheet and its grid."""
+        return {
+            "required": {
+                "sheet": ("IMAGE", {"tooltip": "The sprite sheet (a batch slices each sheet)."}),
+                "columns": (
+                    "INT",
+                    {"default": 4, "min": 1, "max": 256, "tooltip": "Cells across."},
+                ),
+                "rows": ("INT", {"default": 1, "min": 1, "max": 256, "tooltip": "Cells down."}),
+                "skip_empty": (
+                    "BOOLEAN",
+                    {"default": True, "tooltip": "Drop fully transparent cells."},
+                ),
+            }
+        }
+
+    def slice(self, sheet: Any, columns: int, rows: int, skip_empty: bool) -> tuple[Any, Any]:
+        """Slice every sheet of the batch and concatenate the cells."""
+        cells = [
+            cell
+            for page in image_tensor_to_rgba(sheet)
+            for cell in slice_sheet(page, columns, rows, skip_empty=skip_empty)
+        ]
+        return rgba_to_image_tensor(cells)
