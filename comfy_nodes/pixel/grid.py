@@ -21,6 +21,7 @@ fixes the cell count, but the phase and exact period still come from the picture
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,12 +30,13 @@ from scipy import ndimage
 
 from .errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
 
-__all__ = ["GridEstimate", "detect_grid", "grid_from_size"]
+__all__ = ["GridEstimate", "detect_grid", "detect_grid_frames", "grid_from_size"]
 
 _MIN_PERIOD = 2.0
 _MIN_CELLS = 6
 _HARMONIC_KEEP = 0.8
 _MAX_PEAKS = 192
+_BINS_PER_PX = 8
 _CLEAN_MAX_SIDE = 512
 _CLEAN_CONFIDENCE = 0.5
 _PARTIAL_ALWAYS = 0.8
@@ -75,13 +77,13 @@ class GridEstimate:
         """X positions of the ``cols + 1`` vertical cell boundaries."""
         if self.edges_x is not None:
             return np.asarray(self.edges_x, dtype=np.float64)
-        return self.offset_x + np.arange(self.cols + 1) * self.cell_w
+        return np.asarray(self.offset_x + np.arange(self.cols + 1) * self.cell_w, np.float64)
 
     def lines_y(self) -> FloatArray:
         """Y positions of the ``rows + 1`` horizontal cell boundaries."""
         if self.edges_y is not None:
             return np.asarray(self.edges_y, dtype=np.float64)
-        return self.offset_y + np.arange(self.rows + 1) * self.cell_h
+        return np.asarray(self.offset_y + np.arange(self.rows + 1) * self.cell_h, np.float64)
 
     def to_dict(self) -> dict[str, float | int | bool]:
         """JSON-able summary (per-line edges left out)."""
@@ -117,15 +119,24 @@ def _check_image(image: NDArray[np.uint8]) -> None:
 
 
 def _edge_profile(rgb: NDArray[np.uint8], axis: int) -> FloatArray:
-    """Noise-floor-subtracted edge energy between neighbouring columns (axis=1) or rows."""
-    step = max(1, rgb.shape[1 - axis] // 384)
-    sub = rgb[::step, :, :3] if axis == 1 else rgb[:, ::step, :3]
-    a = sub.astype(np.int16)
-    d = np.abs(np.diff(a, axis=axis)).sum(axis=2, dtype=np.int32)
-    prof = d.sum(axis=1 - axis, dtype=np.int64).astype(np.float64)
+    """Noise-floor-subtracted edge energy between neighbouring columns (axis=1) or rows.
+
+    Works on every 4th row (column) in uint8 with a contiguous reduction, which keeps a
+    1024² picture near one millisecond per axis.
+    """
+    step = max(1, rgb.shape[1 - axis] // 256)
+    if axis == 1:
+        sub = rgb[::step, :, :3]
+    else:
+        sub = np.ascontiguousarray(rgb[:, ::step, :3].transpose(1, 0, 2))
+    a, b = sub[:, 1:], sub[:, :-1]
+    d = np.maximum(a, b)
+    d -= np.minimum(a, b)
+    flat = d.reshape(d.shape[0], -1).sum(axis=0, dtype=np.uint32)
+    prof = flat.reshape(-1, sub.shape[2]).sum(axis=1).astype(np.float64)
     if prof.size == 0:
-        return prof
-    return np.clip(prof - float(np.median(prof)), 0.0, None)
+        return np.zeros(0)
+    return np.asarray(np.clip(prof - float(np.median(prof)), 0.0, None), np.float64)
 
 
 def _suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
@@ -145,10 +156,9 @@ def _suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
 def _looks_like_block_grid(period: float, phase: float) -> bool:
     """Whether a lattice coincides with JPEG's 8-px block grid or its 2-px chroma ripple."""
     for m in (2.0, 8.0):
-        mult = period / m
-        if (
-            abs(mult - round(mult)) * m < 0.02 * period
-            and abs(((phase + 0.5 * m) % m) - 0.5 * m) < 0.6
+        mult = max(round(period / m), 1)
+        if abs(period / (m * mult) - 1.0) < 0.0025 and abs(((phase + 0.5 * m) % m) - 0.5 * m) < min(
+            1.0, 0.3 * m
         ):
             return True
     return False
@@ -191,19 +201,32 @@ def _candidate_periods(length: int, lo: float, hi: float) -> FloatArray:
     return np.asarray(1.0 / np.linspace(f_lo, f_hi, n), dtype=np.float64)
 
 
+def _spectrum(peaks: _Peaks, length: int, lo: float, hi: float) -> tuple[FloatArray, FloatArray]:
+    """``R(p)`` for all periods in ``[lo, hi]`` at once: the FFT of the peaks binned at
+    1/8 px, zero-padded 4× so neighbouring frequencies differ by a quarter cycle over the
+    picture (what a fractional period needs to stay coherent)."""
+    n = length * _BINS_PER_PX
+    size = n * 4
+    k_lo, k_hi = int(np.ceil(size / (_BINS_PER_PX * hi))), int(size / (_BINS_PER_PX * lo))
+    k = np.arange(k_lo, k_hi + 1)
+    periods = size / (_BINS_PER_PX * k.astype(np.float64))
+    if peaks.pos.size == 0:
+        return periods, np.zeros(k.size)
+    idx = np.clip(np.rint(peaks.pos * _BINS_PER_PX).astype(np.intp), 0, n - 1)
+    hist = np.bincount(idx, weights=peaks.weight, minlength=n)
+    spec = np.abs(np.fft.rfft(hist, size))[k_lo : k_hi + 1]
+    return periods, np.asarray(spec / peaks.weight.sum(), dtype=np.float64)
+
+
 def _pick_fundamental(periods: FloatArray, score: FloatArray) -> float:
     """The largest period scoring near the best: sub-multiples score as high, multiples less."""
-    best = float(score.max())
-    ok = np.nonzero(score >= _HARMONIC_KEEP * best)[0]
+    padded = np.concatenate([[-1.0], score, [-1.0]])
     # Local maxima only, so a shoulder of the best peak is not taken for a longer period.
-    cands = [
-        i
-        for i in ok
-        if score[i] >= score[max(i - 1, 0)] and score[i] >= score[min(i + 1, score.size - 1)]
-    ]
-    if not cands:
+    local = (score >= padded[:-2]) & (score >= padded[2:])
+    ok = np.nonzero(local & (score >= _HARMONIC_KEEP * float(score.max())))[0]
+    if ok.size == 0:
         return float(periods[int(np.argmax(score))])
-    return float(max(periods[i] for i in cands))
+    return float(periods[ok].max())
 
 
 def _refine(peaks: _Peaks, period: float) -> tuple[float, float, float]:
@@ -251,14 +274,14 @@ def _lattice(length: int, period: float, phase: float, peaks: _Peaks) -> FloatAr
     tail = (length - (first + n * period)) / period
     if tail > 0.0 and _keep_partial(tail, _has_edge(peaks, first + n * period, period)):
         n += 1
-    return first + np.arange(max(n, 1) + 1) * period
+    return np.asarray(first + np.arange(max(n, 1) + 1) * period, np.float64)
 
 
 def _lattice_count(length: int, period: float, phase: float, count: int) -> FloatArray:
     """``count`` cells with the detected phase, centred on the picture."""
     first = phase % period
     shift = np.round(((length - count * period) / 2.0 - first) / period)
-    return first + shift * period + np.arange(count + 1) * period
+    return np.asarray(first + shift * period + np.arange(count + 1) * period, np.float64)
 
 
 def _snap_lines(lines: FloatArray, peaks: _Peaks, period: float) -> FloatArray:
@@ -318,8 +341,8 @@ def _auto_fit(
 ) -> _AutoFit:
     """Fit both axes; cells are square, so both axes vote on one period first."""
     px, py = _find_peaks(prof_x), _find_peaks(prof_y)
-    periods = _candidate_periods(length, lo, hi)
-    sx, sy = _concentration(px, periods), _concentration(py, periods)
+    periods, sx = _spectrum(px, length, lo, hi)
+    _, sy = _spectrum(py, length, lo, hi)
     nx, ny = float(px.weight.sum()), float(py.weight.sum())
     joint = (sx * nx + sy * ny) / max(nx + ny, 1e-9)
     p0 = _pick_fundamental(periods, joint)
@@ -342,20 +365,45 @@ def detect_grid(image: NDArray[np.uint8], size_hint: tuple[int, int] | None = No
     Raises:
         InvalidImageError: not a uint8 ``[H, W, 3|4]`` array or empty.
         GridDoesNotFitError: the hint asks for more cells than pixels.
+        InvalidParameterError: a malformed hint.
     """
-    _check_image(image)
-    height, width = image.shape[:2]
+    return detect_grid_frames([image], size_hint)
+
+
+def detect_grid_frames(
+    images: Sequence[NDArray[np.uint8]], size_hint: tuple[int, int] | None = None
+) -> GridEstimate:
+    """One lattice shared by same-size frames (animation, a sheet's cells): their edge
+    profiles add up, so every frame votes on one cell size and one phase.
+
+    Raises:
+        InvalidImageError: no frames, a malformed frame, or frames of different sizes.
+        GridDoesNotFitError: the hint asks for more cells than pixels.
+    """
+    if len(images) == 0:
+        raise InvalidImageError("images: no frames given; pass at least one image")
+    for image in images:
+        _check_image(image)
+    height, width = images[0].shape[:2]
+    if any(im.shape[:2] != (height, width) for im in images):
+        sizes = sorted({f"{im.shape[1]}x{im.shape[0]}" for im in images})
+        raise InvalidImageError(f"images: frames must share one size, got {', '.join(sizes)}")
+    prof_x = np.sum([_edge_profile(im, 1) for im in images], axis=0)
+    prof_y = np.sum([_edge_profile(im, 0) for im in images], axis=0)
     if size_hint is not None:
         if len(size_hint) != 2:
             raise InvalidParameterError(f"size_hint: expected (cols, rows), got {size_hint!r}")
         _check_hint(size_hint, width, height)
-        return _detect_with_hint(image, size_hint)
+        return _detect_with_hint(prof_x, prof_y, width, height, size_hint)
+    return _detect_auto(prof_x, prof_y, width, height)
+
+
+def _detect_auto(prof_x: FloatArray, prof_y: FloatArray, width: int, height: int) -> GridEstimate:
     short = min(width, height)
     hi = short / _MIN_CELLS
     lo = max(_MIN_PERIOD, short / 256.0)
     if hi <= lo:
         return _clean_grid(width, height)
-    prof_x, prof_y = _edge_profile(image, 1), _edge_profile(image, 0)
     fit = _auto_fit(prof_x, prof_y, max(width, height), lo, hi)
     if _looks_like_block_grid(fit.fx[0], fit.fx[1]):
         # The winner sits on JPEG's block lattice: look again without the block edges.
@@ -401,13 +449,13 @@ def _assemble(
     )
 
 
-def _detect_with_hint(image: NDArray[np.uint8], size_hint: tuple[int, int]) -> GridEstimate:
-    height, width = image.shape[:2]
+def _detect_with_hint(
+    prof_x: FloatArray, prof_y: FloatArray, width: int, height: int, size_hint: tuple[int, int]
+) -> GridEstimate:
     cols, rows = size_hint
     if cols == width and rows == height:
         return _clean_grid(width, height)
-    px = _find_peaks(_edge_profile(image, 1))
-    py = _find_peaks(_edge_profile(image, 0))
+    px, py = _find_peaks(prof_x), _find_peaks(prof_y)
     fits = []
     for peaks, length, n in ((px, width, cols), (py, height, rows)):
         prior = length / n

@@ -1,0 +1,171 @@
+"""Background removal on the recovered grid (one decision per sprite pixel), hard alpha.
+
+Modes:
+
+- ``auto``: the picture's own alpha when it has some; otherwise ``border`` plus enclosed
+  holes (background seen through a gap, e.g. between arm and body), which must match the
+  background more tightly than border-connected cells so sprite colours near the
+  background survive;
+- ``border``: the dominant border colour, flooded from the border (4-connected);
+- ``key``: every pixel near ``key_color``;
+- ``none``: only make the existing alpha hard.
+
+Transparent pixels always come out as (0, 0, 0, 0); alpha is 0 or 255.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from .color import srgb_to_oklab
+from .errors import InvalidImageError, InvalidParameterError
+
+__all__ = [
+    "BACKGROUND_MODES",
+    "BackgroundMode",
+    "background_distance",
+    "estimate_background",
+    "harden_alpha",
+    "remove_background",
+]
+
+BackgroundMode = Literal["auto", "border", "key", "none"]
+BACKGROUND_MODES: tuple[str, ...] = get_args(BackgroundMode)
+
+#: OKLab distance under which a cell is background (border-connected).
+DEFAULT_TOLERANCE = 0.09
+#: Enclosed holes must be this much closer to the background than border cells.
+_HOLE_FACTOR = 0.5
+#: The border colour must own at least this share of the border to be a background.
+_MIN_BORDER_SHARE = 0.4
+
+Rgba = NDArray[np.uint8]
+Mask = NDArray[np.bool_]
+
+
+def _check(rgba: Rgba) -> None:
+    if not isinstance(rgba, np.ndarray) or rgba.dtype != np.uint8 or rgba.ndim != 3:
+        raise InvalidImageError(
+            f"rgba: expected uint8 [H, W, 4], got {getattr(rgba, 'dtype', type(rgba))} "
+            f"{getattr(rgba, 'shape', None)}"
+        )
+    if rgba.shape[2] != 4 or rgba.shape[0] < 1 or rgba.shape[1] < 1:
+        raise InvalidImageError(f"rgba: expected a non-empty [H, W, 4] image, got {rgba.shape}")
+
+
+def harden_alpha(rgba: Rgba, threshold: int = 128) -> Rgba:
+    """Alpha 0/255 at ``threshold``; transparent pixels zeroed."""
+    _check(rgba)
+    out = rgba.copy()
+    opaque = out[..., 3] >= threshold
+    out[..., 3] = np.where(opaque, 255, 0)
+    out[~opaque] = 0
+    return out
+
+
+def _border(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]], axis=0)
+
+
+def estimate_background(
+    rgba: Rgba, tolerance: float = DEFAULT_TOLERANCE
+) -> tuple[int, int, int] | None:
+    """The colour most of the border agrees on, or None when no colour owns the border."""
+    _check(rgba)
+    border = _border(rgba[..., :3])
+    lab = srgb_to_oklab(border).astype(np.float32)
+    # The border pixel with the most neighbours within tolerance is the background's core.
+    d = np.linalg.norm(lab[:, None, :] - lab[None, :, :], axis=-1)
+    votes = (d <= tolerance).sum(axis=1)
+    best = int(np.argmax(votes))
+    if votes[best] < _MIN_BORDER_SHARE * border.shape[0]:
+        return None
+    members = border[d[best] <= tolerance]
+    med = np.median(members.astype(np.float32), axis=0)
+    return (int(med[0]), int(med[1]), int(med[2]))
+
+
+def background_distance(rgba: Rgba, color: tuple[int, int, int]) -> NDArray[np.float32]:
+    """OKLab distance of every pixel to ``color``."""
+    lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
+    ref = srgb_to_oklab(np.array([color], dtype=np.uint8)).astype(np.float32)[0]
+    return np.asarray(np.linalg.norm(lab - ref, axis=-1), dtype=np.float32)
+
+
+def _border_connected(mask: Mask) -> Mask:
+    labels, _ = ndimage.label(mask)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0])
+
+
+def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> Mask:
+    bg = estimate_background(rgba, tolerance)
+    if bg is None:
+        return np.zeros(rgba.shape[:2], dtype=bool)
+    dist = background_distance(rgba, bg)
+    mask = _border_connected(dist <= tolerance)
+    if holes:
+        mask |= dist <= tolerance * _HOLE_FACTOR
+    return mask
+
+
+def _key_mask(rgba: Rgba, key: tuple[int, int, int] | None, tolerance: float) -> Mask:
+    if key is None:
+        raise InvalidParameterError(
+            "key_color: mode 'key' needs a key colour, e.g. key_color=(255, 0, 255)"
+        )
+    return background_distance(rgba, key) <= tolerance
+
+
+def _has_alpha(rgba: Rgba) -> bool:
+    return bool((rgba[..., 3] < 255).any())
+
+
+_MaskFn = Callable[[Rgba, "tuple[int, int, int] | None", float], Mask]
+_MODES: dict[str, _MaskFn] = {
+    "auto": lambda img, _k, tol: _border_mask(img, tol, holes=True),
+    "border": lambda img, _k, tol: _border_mask(img, tol, holes=False),
+    "key": _key_mask,
+    "none": lambda img, _k, _t: np.zeros(img.shape[:2], dtype=bool),
+}
+
+
+def remove_background(
+    rgba: Rgba,
+    mode: str = "auto",
+    key_color: tuple[int, int, int] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Rgba:
+    """Make the background transparent, one decision per pixel of the (grid-exact) sprite.
+
+    Args:
+        rgba: uint8 ``[H, W, 4]`` sprite.
+        mode: One of ``BACKGROUND_MODES``.
+        key_color: RGB background for ``key`` mode.
+        tolerance: OKLab distance still counted as background (0..1).
+
+    Returns:
+        A new image with hard alpha; transparent pixels are (0, 0, 0, 0).
+
+    Raises:
+        InvalidParameterError: unknown mode, bad tolerance, or ``key`` without a colour.
+        InvalidImageError: not a uint8 ``[H, W, 4]`` image.
+    """
+    if mode not in _MODES:
+        raise InvalidParameterError(
+            f"mode: unknown background mode {mode!r}; valid: {', '.join(BACKGROUND_MODES)}"
+        )
+    if not 0.0 <= tolerance <= 1.0:
+        raise InvalidParameterError(f"tolerance: {tolerance} is outside 0..1")
+    _check(rgba)
+    if mode == "auto" and _has_alpha(rgba):
+        return harden_alpha(rgba)
+    out = harden_alpha(rgba)
+    mask = _MODES[mode](rgba, key_color, tolerance)
+    out[mask] = 0
+    return out
