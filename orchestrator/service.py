@@ -106,16 +106,20 @@ class Service:
         self._catalog = Catalog(pool, settings)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, workers: int | None = None) -> Service:
+    def from_settings(
+        cls, settings: Settings, *, workers: int | None = None, backends: bool = True
+    ) -> Service:
         """Build the store, template library and pool the settings describe.
 
         With no `settings.backends`, the embedded engine is started in-process (port 0).
+        `backends=False` builds an empty pool: enough to list, show, cancel and retry jobs
+        or list local models without starting anything.
         """
         from orchestrator.composition import build_pool, build_templates
 
         store = JobStore(settings.database_path)
         try:
-            pool = build_pool(settings)
+            pool = build_pool(settings) if backends else BackendPool(settings.request_timeout_s)
         except BaseException:
             store.close()
             raise
@@ -154,18 +158,32 @@ class Service:
             TemplateError: Unknown template/parameter, or the graph does not fit the backend.
             BackendError: No backend is reachable to check the graph against.
         """
+        return self._enqueue(self._prepare(request))
+
+    def submit_many(self, requests: Sequence[GenerationRequest]) -> list[Job]:
+        """Check every request first, then queue all their jobs in one transaction (a bad
+        row in a batch file queues nothing). Raises like `submit`, naming the request index."""
+        new: list[NewJob] = []
+        for i, request in enumerate(requests):
+            try:
+                new += self._prepare(request)
+            except InvalidRequest as exc:
+                raise InvalidRequest(f"requests[{i}].{exc.field}", exc.value, exc.reason) from exc
+            except DGXPixelsError as exc:
+                raise type(exc)(f"requests[{i}]: {exc}") from exc
+        return self._enqueue(new)
+
+    def _prepare(self, request: GenerationRequest) -> list[NewJob]:
+        # 1. Field checks, 2. palette, 3. template values, 4. the backend's object_info.
         request.check()
         self._catalog.check_palette(request.palette)
         template = self.template(request.template)
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
         self._validate(template, params[0], request.backend)
         batch = uuid.uuid4().hex if request.count > 1 else None
-        return self._enqueue(
-            [
-                NewJob(template.name, p, int(p["seed"]), batch, backend=request.backend)
-                for p in params
-            ]
-        )
+        return [
+            NewJob(template.name, p, int(p["seed"]), batch, backend=request.backend) for p in params
+        ]
 
     def compare(self, prompt: str, seed: int, variants: Sequence[CompareVariant]) -> list[Job]:
         """Same prompt and seed across 2–4 checkpoint/LoRA variants (one job each).

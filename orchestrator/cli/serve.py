@@ -1,10 +1,109 @@
-"""PLACEHOLDER owned by the orchestrator-service helper: replace this whole file."""
+"""`dgx-pixels serve`: the long-running daemon: the service's workers plus its adapters.
+
+Adapters (the ZeroMQ bridge, metrics …) attach in `start_adapters`: each gets the running
+`Service` and the settings, and returns something with `stop()`. Add yours there; the
+daemon stops them in reverse order on SIGINT/SIGTERM, then stops the service (jobs in
+flight stay recorded and are re-attached on the next start).
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Protocol
+
 import typer
+from rich.console import Console
+
+from orchestrator.cli.context import settings_from
+from orchestrator.errors import DGXPixelsError
+from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.service import Service
+
+__all__ = ["Adapter", "AdapterFactory", "serve_command", "start_adapters"]
+
+logger = logging.getLogger(__name__)
+console = Console()
 
 
-def serve_command(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise typer.Exit(code=2)
+class Adapter(Protocol):
+    """A running front end of the service (ZMQ bridge, metrics exporter …)."""
+
+    def stop(self) -> None: ...
+
+
+AdapterFactory = Callable[["Service", Settings], Adapter]
+
+
+def adapter_factories() -> list[AdapterFactory]:
+    """The adapters `serve` starts, in order. Extend this list to attach a new one."""
+    return []
+
+
+def start_adapters(service: Service, settings: Settings) -> list[Adapter]:
+    """Start every adapter; if one fails, stop those already started and re-raise."""
+    started: list[Adapter] = []
+    try:
+        for factory in adapter_factories():
+            started.append(factory(service, settings))
+    except BaseException:
+        stop_adapters(started)
+        raise
+    return started
+
+
+def stop_adapters(adapters: list[Adapter]) -> None:
+    """Stop adapters in reverse start order; one failing does not keep the others up."""
+    for adapter in reversed(adapters):
+        try:
+            adapter.stop()
+        except Exception:  # outer edge of shutdown: log and keep stopping the rest
+            logger.exception("adapter %r failed to stop", adapter)
+
+
+def serve_command(
+    ctx: typer.Context,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=64, help="Worker threads.")
+    ] = None,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option("--backend", help="ComfyUI/engine URL, repeatable (default: embedded)."),
+    ] = None,
+) -> None:
+    """Run the DGX-Pixels daemon until Ctrl-C / SIGTERM.
+
+    It runs queued jobs (from the TUI, MCP, `jobs retry` …), re-attaches jobs a previous
+    run left in flight, and serves the adapters (ZeroMQ for the TUI, metrics).
+    """
+    from orchestrator.service import Service
+
+    settings = settings_from(ctx)
+    if backend:
+        settings = settings.model_copy(update={"backends": list(backend)})
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        service = Service.from_settings(settings, workers=workers)
+        try:
+            service.start()
+            adapters = start_adapters(service, settings)
+            urls = ", ".join(b.url for b in service.backends())
+            console.print(f"dgx-pixels daemon up; backends: {urls}; Ctrl-C stops it")
+            stop.wait()
+            console.print("stopping…")
+            stop_adapters(adapters)
+        finally:
+            service.stop()
+    except DGXPixelsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
