@@ -1,0 +1,321 @@
+"""Runs one validated prompt like ComfyUI's `PromptExecutor`, emitting its websocket events.
+
+1. `execution_start`; compute each needed node's cache signature (IS_CHANGED included).
+2. `execution_cached` with the needed nodes whose outputs are reused.
+3. Run the rest in topological order: `executing`, the node, `executed` when it has a `ui`
+   (cached output nodes re-send their `executed`). The interrupt flag is checked before
+   every node call and, through `NodeRuntime.check_interrupt`, inside sampler steps.
+4. `execution_success`, or `execution_error` / `execution_interrupted` with ComfyUI's fields.
+
+The caller binds `engine.context.bind_engine_context` around `execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.context import NodeRuntime, bind_node_runtime
+from engine.errors import InterruptedByUser
+from engine.graph.cache import OutputCache, SignatureBuilder
+from engine.graph.events import EventSink
+from engine.graph.interface import full_type_name
+from engine.graph.node_call import (
+    CallContext,
+    NodeOutput,
+    format_value,
+    get_input_data,
+    get_output_data,
+    map_node_over_list,
+)
+from engine.graph.plan import execution_order, upstream_closure
+from engine.graph.registry import NodeRegistry
+
+__all__ = ["ExecutionOutcome", "PromptExecutor"]
+
+logger = logging.getLogger(__name__)
+
+_OOM_TIPS = (
+    "This error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before "
+    "you might have accidentally set the batch_size to a large number."
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class ExecutionOutcome:
+    """The result of one prompt, ready for the history entry.
+
+    Attributes:
+        success: every node ran (status_str "success").
+        outputs: `{node_id: ui dict}` of output nodes (empty on failure, as ComfyUI stores it).
+        meta: `{node_id: {node_id, display_node, parent_node, real_node_id}}`.
+        messages: `[[event, data], ...]` status messages (start, cached, success/error).
+    """
+
+    success: bool = False
+    outputs: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    messages: list[list[Any]] = field(default_factory=list)
+
+
+class _NodeFailure(Exception):
+    """Carries a node's failure out of the run loop together with the node id."""
+
+    def __init__(
+        self, node_id: str, cause: BaseException, inputs: dict[str, list[Any]] | None
+    ) -> None:
+        super().__init__(str(cause))
+        self.node_id = node_id
+        self.cause = cause
+        self.inputs = inputs
+        self.tb = traceback.format_tb(cause.__traceback__)
+
+
+@dataclass
+class _Run:
+    """State of the prompt being executed."""
+
+    prompt_id: str
+    prompt: dict[str, Any]
+    extra_data: dict[str, Any]
+    client_id: str | None
+    outcome: ExecutionOutcome = field(default_factory=ExecutionOutcome)
+    outputs: dict[str, list[list[Any]]] = field(default_factory=dict)
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    ui: dict[str, Any] = field(default_factory=dict)
+
+
+class PromptExecutor:
+    """Executes prompts one at a time, keeping ComfyUI's classic cache between them."""
+
+    def __init__(self, registry: NodeRegistry, sink: EventSink) -> None:
+        self.registry = registry
+        self.sink = sink
+        self.cache = OutputCache()
+        self._instances: dict[tuple[str, str], Any] = {}
+        self._interrupt = threading.Event()
+        self.current_node: str | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Ask the running prompt to stop at the next node or sampler step."""
+        self._interrupt.set()
+
+    def is_interrupted(self) -> bool:
+        return self._interrupt.is_set()
+
+    def reset_cache(self) -> None:
+        """Forget cached outputs and node instances (`/free` with free_memory)."""
+        self.cache.clear()
+        self._instances.clear()
+
+    def _check_interrupt(self) -> None:
+        if self._interrupt.is_set():
+            raise InterruptedByUser("Processing interrupted")
+
+    # -- events ----------------------------------------------------------------------------
+    def _message(self, run: _Run, event: str, data: dict[str, Any], broadcast: bool) -> None:
+        payload = {**data, "timestamp": _now_ms()}
+        run.outcome.messages.append([event, payload])
+        if run.client_id is not None or broadcast:
+            self.sink.send(event, payload, run.client_id)
+
+    def _to_client(self, run: _Run, event: str, data: dict[str, Any]) -> None:
+        if run.client_id is not None:
+            self.sink.send(event, data, run.client_id)
+
+    # -- execution -------------------------------------------------------------------------
+    def execute(
+        self,
+        prompt: dict[str, Any],
+        prompt_id: str,
+        extra_data: dict[str, Any],
+        outputs: Sequence[str],
+    ) -> ExecutionOutcome:
+        """Run `outputs` of a validated prompt; never raises for node failures."""
+        import torch  # heavy: the engine needs it anyway, but not at import time
+
+        self._interrupt.clear()
+        run = _Run(prompt_id, prompt, extra_data, extra_data.get("client_id"))
+        self._message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
+        with torch.inference_mode():
+            self._run(run, list(outputs))
+        self.current_node = None
+        return run.outcome
+
+    def _is_changed(self, run: _Run, node_id: str) -> Any:
+        node = run.prompt[node_id]
+        node_class = self.registry.classes[node["class_type"]]
+        data = get_input_data(
+            node["inputs"], node_class, node_id, None, CallContext(run.prompt, run.extra_data)
+        )
+        try:
+            return map_node_over_list(node_class, data, "IS_CHANGED")
+        except Exception:  # ComfyUI treats a failing IS_CHANGED as "always changed"
+            logger.debug("IS_CHANGED of node %s raised; re-running it", node_id, exc_info=True)
+            return float("nan")
+
+    def _run(self, run: _Run, outputs: list[str]) -> None:
+        needed = upstream_closure(run.prompt, outputs)
+        signatures = SignatureBuilder(run.prompt, self.registry, lambda n: self._is_changed(run, n))
+        try:
+            keys = {node_id: signatures.key(node_id) for node_id in needed}
+        except Exception as ex:  # a node's IS_CHANGED/INPUT_TYPES failed before anything ran
+            self._fail(run, _NodeFailure(needed[0], ex, None))
+            return
+        self._drop_stale_instances(run.prompt)
+        run.cached = [n for n in needed if self.cache.get(keys[n]) is not None]
+        self._message(
+            run, "execution_cached", {"nodes": run.cached, "prompt_id": run.prompt_id}, False
+        )
+        order = execution_order(run.prompt, outputs, lambda n: n in run.cached)
+        try:
+            for node_id in order:
+                self._visit(run, node_id, keys[node_id])
+        except _NodeFailure as failure:
+            self._fail(run, failure)
+        else:
+            run.outcome.success = True
+            run.outcome.outputs = dict(run.ui)
+            run.outcome.meta = {n: _meta(n) for n in run.ui}
+            self._message(run, "execution_success", {"prompt_id": run.prompt_id}, broadcast=False)
+        finally:
+            self.cache.keep_only(keys.values())
+
+    def _drop_stale_instances(self, prompt: dict[str, Any]) -> None:
+        for node_id, class_type in list(self._instances):
+            if prompt.get(node_id, {}).get("class_type") != class_type:
+                del self._instances[(node_id, class_type)]
+
+    def _visit(self, run: _Run, node_id: str, key: str) -> None:
+        cached = self.cache.get(key) if node_id in run.cached else None
+        if cached is not None:
+            run.outputs[node_id] = cached.outputs
+            if cached.ui:
+                run.ui[node_id] = cached.ui
+                self._executed_event(run, node_id, cached.ui)
+            return
+        output = self._execute_node(run, node_id)
+        self.cache.put(key, output)
+        run.outputs[node_id] = output.outputs
+        run.executed.append(node_id)
+        if output.ui:
+            run.ui[node_id] = output.ui
+            self._executed_event(run, node_id, output.ui)
+
+    def _executed_event(self, run: _Run, node_id: str, ui: dict[str, Any]) -> None:
+        data = {"node": node_id, "display_node": node_id, "output": ui, "prompt_id": run.prompt_id}
+        self._to_client(run, "executed", data)
+
+    def _execute_node(self, run: _Run, node_id: str) -> NodeOutput:
+        node = run.prompt[node_id]
+        class_type = node["class_type"]
+        node_class = self.registry.classes[class_type]
+        inputs: dict[str, list[Any]] | None = None
+        try:
+            self._check_interrupt()
+            ctx = CallContext(run.prompt, run.extra_data)
+            inputs = get_input_data(node["inputs"], node_class, node_id, run.outputs, ctx)
+            self.current_node = node_id
+            self._to_client(
+                run,
+                "executing",
+                {"node": node_id, "display_node": node_id, "prompt_id": run.prompt_id},
+            )
+            instance = self._instances.get((node_id, class_type))
+            if instance is None:
+                instance = self._instances[(node_id, class_type)] = node_class()
+            with bind_node_runtime(self._runtime(run, node_id)):
+                return get_output_data(instance, inputs, self._check_interrupt)
+        except Exception as ex:  # any node failure becomes ComfyUI's execution_error
+            raise _NodeFailure(node_id, ex, inputs) from ex
+
+    def _runtime(self, run: _Run, node_id: str) -> NodeRuntime:
+        return NodeRuntime(
+            prompt_id=run.prompt_id,
+            node_id=node_id,
+            report_progress=self._progress_reporter(run, node_id),
+            is_interrupted=self._interrupt.is_set,
+        )
+
+    def _progress_reporter(
+        self, run: _Run, node_id: str
+    ) -> Callable[[int, int, bytes | None], None]:
+        def report(value: int, total: int, preview_png: bytes | None) -> None:
+            if preview_png is not None:
+                metadata = {
+                    "node_id": node_id,
+                    "prompt_id": run.prompt_id,
+                    "display_node_id": node_id,
+                    "parent_node_id": None,
+                    "real_node_id": node_id,
+                    "image_type": "image/png",
+                }
+                self.sink.send_preview(preview_png, "image/png", metadata, run.client_id)
+            data = {"value": value, "max": total, "prompt_id": run.prompt_id, "node": node_id}
+            self.sink.send("progress", data, run.client_id)
+
+        return report
+
+    def _fail(self, run: _Run, failure: _NodeFailure) -> None:
+        node_type = run.prompt[failure.node_id]["class_type"]
+        base = {
+            "prompt_id": run.prompt_id,
+            "node_id": failure.node_id,
+            "node_type": node_type,
+            "executed": list(run.executed),
+        }
+        if isinstance(failure.cause, InterruptedByUser):
+            logger.info(
+                "Processing interrupted (prompt %s, node %s)", run.prompt_id, failure.node_id
+            )
+            self._message(run, "execution_interrupted", base, broadcast=True)
+            return
+        message = str(failure.cause)
+        if _is_oom(failure.cause):
+            message = f"{message}\n{_OOM_TIPS}"
+        logger.error(
+            "!!! Exception during processing !!! prompt %s node %s (%s): %s",
+            run.prompt_id,
+            failure.node_id,
+            node_type,
+            "".join(traceback.format_exception(failure.cause)),
+        )
+        inputs = failure.inputs or {}
+        details = {
+            **base,
+            "exception_message": message,
+            "exception_type": full_type_name(type(failure.cause)),
+            "traceback": failure.tb,
+            "current_inputs": {
+                k: [format_value(v) for v in values] for k, values in inputs.items()
+            },
+            "current_outputs": list(run.outputs),
+        }
+        self._message(run, "execution_error", details, broadcast=False)
+
+
+def _meta(node_id: str) -> dict[str, Any]:
+    return {
+        "node_id": node_id,
+        "display_node": node_id,
+        "parent_node": None,
+        "real_node_id": node_id,
+    }
+
+
+def _is_oom(ex: BaseException) -> bool:
+    torch = sys.modules.get("torch")
+    oom = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    return oom is not None and isinstance(ex, oom)

@@ -1,0 +1,419 @@
+"""Core image nodes with ComfyUI's names, inputs, defaults and ranges.
+
+LoadImage, SaveImage, PreviewImage, ImageScale, ImageScaleBy (ComfyUI `nodes.py`) and
+JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`). IMAGE is float32 `[B, H, W, C]`
+in 0..1; MASK is float32 `[B, H, W]` with 1 = transparent. Folders come from the bound
+`engine.context.engine_context()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence
+from PIL.PngImagePlugin import PngInfo
+
+from engine.context import engine_context
+from engine.errors import EngineError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "NODE_CLASS_MAPPINGS",
+    "NODE_DISPLAY_NAME_MAPPINGS",
+    "ImageScale",
+    "ImageScaleBy",
+    "JoinImageWithAlpha",
+    "LoadImage",
+    "PreviewImage",
+    "SaveImage",
+    "annotated_filepath",
+    "save_image_path",
+]
+
+MAX_RESOLUTION = 16384
+UpscaleMethod = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
+UPSCALE_METHODS: list[str] = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
+CROP_METHODS: list[str] = ["disabled", "center"]
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _inside(base: Path, candidate: Path) -> bool:
+    base_abs = os.path.abspath(base)
+    return os.path.commonpath((base_abs, os.path.abspath(candidate))) == base_abs
+
+
+def annotated_filepath(name: str) -> Path:
+    """Path of an input file named like ComfyUI does (`sub/x.png`, `x.png [output]`).
+
+    Raises:
+        EngineError: the name escapes its folder.
+    """
+    paths = engine_context().paths
+    base = paths.input
+    for suffix, folder in (
+        (" [output]", paths.output),
+        (" [input]", paths.input),
+        (" [temp]", paths.temp),
+    ):
+        if name.endswith(suffix):
+            name, base = name[: -len(suffix)], folder
+            break
+    candidate = base / name
+    if not _inside(base, candidate):
+        raise EngineError(f"image {name!r} is outside the {base} folder; name a file inside it")
+    return candidate
+
+
+class LoadImage:
+    """Load an image from input/ as IMAGE (RGB) and MASK (1 − alpha)."""
+
+    CATEGORY = "image"
+    RETURN_TYPES = ("IMAGE", "MASK")
+    FUNCTION = "load_image"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        folder = engine_context().paths.input
+        files = []
+        if folder.is_dir():
+            files = [
+                p.name
+                for p in folder.iterdir()
+                if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES
+            ]
+        return {"required": {"image": (sorted(files), {"image_upload": True})}}
+
+    def load_image(self, image: str) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        with Image.open(annotated_filepath(image)) as img:
+            frames, masks = [], []
+            size = None
+            for frame in ImageSequence.Iterator(img):
+                frame = ImageOps.exif_transpose(frame)
+                if frame.mode == "I":
+                    frame = frame.point(lambda v: v * (1 / 255))
+                rgb = frame.convert("RGB")
+                size = size or rgb.size
+                if rgb.size != size:
+                    continue
+                frames.append(torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0)[None,])
+                masks.append(_mask_of(frame).unsqueeze(0))
+            if len(frames) > 1 and img.format != "MPO":
+                return torch.cat(frames, dim=0), torch.cat(masks, dim=0)
+        return frames[0], masks[0]
+
+    @classmethod
+    def IS_CHANGED(cls, image: str) -> str:
+        return hashlib.sha256(annotated_filepath(image).read_bytes()).hexdigest()
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, image: str) -> bool | str:
+        try:
+            exists = annotated_filepath(image).is_file()
+        except EngineError:
+            exists = False
+        return True if exists else f"Invalid image file: {image}"
+
+
+def _mask_of(frame: Image.Image) -> torch.Tensor:
+    import torch
+
+    if "A" in frame.getbands():
+        alpha = np.asarray(frame.getchannel("A"), dtype=np.float32) / 255.0
+        return 1.0 - torch.from_numpy(alpha)
+    if frame.mode == "P" and "transparency" in frame.info:
+        alpha = np.asarray(frame.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+        return 1.0 - torch.from_numpy(alpha)
+    return torch.zeros((64, 64), dtype=torch.float32)
+
+
+def save_image_path(
+    prefix: str, output_dir: Path, width: int, height: int
+) -> tuple[Path, str, int, str]:
+    """Folder, file stem, next counter and subfolder for `prefix` (ComfyUI's rules).
+
+    The counter continues after the highest `<stem>_NNNNN_` already in the folder.
+
+    Raises:
+        EngineError: the prefix would write outside `output_dir`.
+    """
+    if "%" in prefix:
+        now = time.localtime()
+        for key, value in (
+            ("%width%", str(width)),
+            ("%height%", str(height)),
+            ("%year%", str(now.tm_year)),
+            ("%month%", f"{now.tm_mon:02d}"),
+            ("%day%", f"{now.tm_mday:02d}"),
+            ("%hour%", f"{now.tm_hour:02d}"),
+            ("%minute%", f"{now.tm_min:02d}"),
+            ("%second%", f"{now.tm_sec:02d}"),
+        ):
+            prefix = prefix.replace(key, value)
+    normalized = os.path.normpath(prefix)
+    subfolder, stem = os.path.dirname(normalized), os.path.basename(normalized)
+    folder = output_dir / subfolder
+    if not _inside(output_dir, folder):
+        raise EngineError(
+            f"filename_prefix {prefix!r} would save outside the output folder {output_dir}; "
+            "use a relative prefix such as 'sprites/hero'"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = 1
+    for entry in os.listdir(folder):
+        head, number = entry[: len(stem) + 1], entry[len(stem) + 1 :].split("_")[0]
+        if os.path.normcase(head[:-1]) == os.path.normcase(stem) and head[-1:] == "_":
+            counter = max(counter, (int(number) if number.isdigit() else 0) + 1)
+    return folder, stem, counter, subfolder
+
+
+def _to_pil(image: torch.Tensor) -> Image.Image:
+    array = np.clip(255.0 * image.detach().cpu().float().numpy(), 0, 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    return Image.fromarray(array)
+
+
+class SaveImage:
+    """Save images to output/ as PNG with the prompt and workflow embedded."""
+
+    CATEGORY = "image"
+    RETURN_TYPES = ()
+    FUNCTION = "save_images"
+    OUTPUT_NODE = True
+    DESCRIPTION = "Saves the input images to your ComfyUI output directory."
+    kind: ClassVar[str] = "output"
+    compress_level: ClassVar[int] = 4
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "The images to save."}),
+                "filename_prefix": (
+                    "STRING",
+                    {
+                        "default": "ComfyUI",
+                        "tooltip": "The prefix for the file to save. This may include formatting "
+                        "information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to "
+                        "include values from nodes.",
+                    },
+                ),
+            },
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
+
+    def _output_dir(self) -> Path:
+        return engine_context().paths.output
+
+    def _prefix(self, prefix: str) -> str:
+        return prefix
+
+    def save_images(
+        self,
+        images: torch.Tensor,
+        filename_prefix: str = "ComfyUI",
+        prompt: dict[str, Any] | None = None,
+        extra_pnginfo: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        output_dir = self._output_dir()
+        folder, stem, counter, subfolder = save_image_path(
+            self._prefix(filename_prefix), output_dir, images[0].shape[1], images[0].shape[0]
+        )
+        results = []
+        for batch_number, image in enumerate(images):
+            metadata = PngInfo()
+            if prompt is not None:
+                metadata.add_text("prompt", json.dumps(prompt))
+            for key, value in (extra_pnginfo or {}).items():
+                metadata.add_text(key, json.dumps(value))
+            name = f"{stem.replace('%batch_num%', str(batch_number))}_{counter:05}_.png"
+            _to_pil(image).save(folder / name, pnginfo=metadata, compress_level=self.compress_level)
+            results.append({"filename": name, "subfolder": subfolder, "type": self.kind})
+            counter += 1
+        return {"ui": {"images": results}}
+
+
+class PreviewImage(SaveImage):
+    """Save images to temp/ for a quick look (`ComfyUI_temp_xxxxx_00001_.png`)."""
+
+    DESCRIPTION = "Saves the input images to the temp directory for previewing."
+    kind: ClassVar[str] = "temp"
+    compress_level: ClassVar[int] = 1
+
+    def __init__(self) -> None:
+        self.prefix_append = "_temp_" + "".join(
+            random.choice("abcdefghijklmnopqrstupvxyz") for _ in range(5)
+        )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {
+            "required": {"images": ("IMAGE",)},
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
+
+    def _output_dir(self) -> Path:
+        return engine_context().paths.temp
+
+    def _prefix(self, prefix: str) -> str:
+        return prefix + self.prefix_append
+
+
+def _center_crop(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    old_w, old_h = samples.shape[-1], samples.shape[-2]
+    old_aspect, new_aspect = old_w / old_h, width / height
+    x = y = 0
+    if old_aspect > new_aspect:
+        x = round((old_w - old_w * (new_aspect / old_aspect)) / 2)
+    elif old_aspect < new_aspect:
+        y = round((old_h - old_h * (old_aspect / new_aspect)) / 2)
+    return samples.narrow(-2, y, old_h - y * 2).narrow(-1, x, old_w - x * 2)
+
+
+def _lanczos(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    import torch
+
+    resized = []
+    for image in samples:
+        pil = _to_pil(image.movedim(0, -1))
+        pil = pil.resize((width, height), resample=Image.Resampling.LANCZOS)
+        array = np.asarray(pil, dtype=np.float32) / 255.0
+        resized.append(torch.from_numpy(array.reshape(height, width, -1)).movedim(-1, 0))
+    return torch.stack(resized).to(samples.device, samples.dtype)
+
+
+def common_upscale(
+    samples: torch.Tensor, width: int, height: int, method: str, crop: str
+) -> torch.Tensor:
+    """Resize `[B, C, H, W]` samples (ComfyUI's `comfy.utils.common_upscale`).
+
+    Raises:
+        EngineError: unknown `method`.
+    """
+    import torch
+
+    if method not in UPSCALE_METHODS:
+        raise EngineError(f"upscale_method {method!r} is unknown; use one of {UPSCALE_METHODS}")
+    source = _center_crop(samples, width, height) if crop == "center" else samples
+    if method == "lanczos":
+        return _lanczos(source, width, height)
+    return torch.nn.functional.interpolate(source, size=(height, width), mode=method)
+
+
+class ImageScale:
+    """Resize to width × height (0 keeps the aspect ratio from the other side)."""
+
+    CATEGORY = "image/upscaling"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "upscale"
+    upscale_methods = UPSCALE_METHODS
+    crop_methods = CROP_METHODS
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        size = {"default": 512, "min": 0, "max": MAX_RESOLUTION, "step": 1}
+        return {
+            "required": {
+                "image": ("IMAGE",),
+                "upscale_method": (list(cls.upscale_methods),),
+                "width": ("INT", dict(size)),
+                "height": ("INT", dict(size)),
+                "crop": (list(cls.crop_methods),),
+            }
+        }
+
+    def upscale(
+        self, image: torch.Tensor, upscale_method: str, width: int, height: int, crop: str
+    ) -> tuple[torch.Tensor]:
+        if width == 0 and height == 0:
+            return (image,)
+        samples = image.movedim(-1, 1)
+        if width == 0:
+            width = max(1, round(samples.shape[3] * height / samples.shape[2]))
+        elif height == 0:
+            height = max(1, round(samples.shape[2] * width / samples.shape[3]))
+        return (common_upscale(samples, width, height, upscale_method, crop).movedim(1, -1),)
+
+
+class ImageScaleBy:
+    """Resize by a factor."""
+
+    CATEGORY = "image/upscaling"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "upscale"
+    upscale_methods = UPSCALE_METHODS
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {
+            "required": {
+                "image": ("IMAGE",),
+                "upscale_method": (list(cls.upscale_methods),),
+                "scale_by": ("FLOAT", {"default": 1.0, "min": 0.01, "max": 8.0, "step": 0.01}),
+            }
+        }
+
+    def upscale(
+        self, image: torch.Tensor, upscale_method: str, scale_by: float
+    ) -> tuple[torch.Tensor]:
+        samples = image.movedim(-1, 1)
+        width = round(samples.shape[3] * scale_by)
+        height = round(samples.shape[2] * scale_by)
+        return (common_upscale(samples, width, height, upscale_method, "disabled").movedim(1, -1),)
+
+
+class JoinImageWithAlpha:
+    """Append a MASK as alpha (alpha = 1 − mask, since a mask marks what is transparent)."""
+
+    CATEGORY = "mask/compositing"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "join_image_with_alpha"
+    RELATIVE_PYTHON_MODULE = "comfy_extras.nodes_compositing"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",), "alpha": ("MASK",)}}
+
+    def join_image_with_alpha(
+        self, image: torch.Tensor, alpha: torch.Tensor
+    ) -> tuple[torch.Tensor]:
+        import torch
+
+        batch = min(len(image), len(alpha))
+        mask = alpha.reshape((-1, 1, alpha.shape[-2], alpha.shape[-1]))
+        mask = torch.nn.functional.interpolate(mask, size=tuple(image.shape[1:3]), mode="bilinear")
+        opacity = 1.0 - mask.squeeze(1)
+        joined = [
+            torch.cat((image[i][:, :, :3], opacity[i].unsqueeze(2)), dim=2) for i in range(batch)
+        ]
+        return (torch.stack(joined),)
+
+
+NODE_CLASS_MAPPINGS: dict[str, type] = {
+    "LoadImage": LoadImage,
+    "SaveImage": SaveImage,
+    "PreviewImage": PreviewImage,
+    "ImageScale": ImageScale,
+    "ImageScaleBy": ImageScaleBy,
+    "JoinImageWithAlpha": JoinImageWithAlpha,
+}
+
+NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
+    "LoadImage": "Load Image",
+    "SaveImage": "Save Image",
+    "PreviewImage": "Preview Image",
+    "ImageScale": "Upscale Image",
+    "ImageScaleBy": "Upscale Image By",
+    "JoinImageWithAlpha": "Join Image with Alpha",
+}

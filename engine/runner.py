@@ -1,0 +1,207 @@
+"""Start the embedded engine: `EngineConfig` -> a served ComfyUI-compatible API.
+
+The orchestrator uses only this module and HTTP. `start_engine` runs the aiohttp server on
+its own event loop in a background thread and returns once it listens; `serve_forever` is
+the CLI's blocking variant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from engine.context import EngineContext, EnginePaths, bind_engine_context
+from engine.errors import EngineError
+
+__all__ = ["EngineConfig", "RunningEngine", "serve_forever", "start_engine"]
+
+logger = logging.getLogger(__name__)
+
+DeviceRequest = Literal["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to run one engine.
+
+    Attributes:
+        base_dir: ComfyUI-style root holding models/, input/, output/, temp/, custom_nodes/.
+        models_dir, input_dir, output_dir, temp_dir: override one folder each.
+        host: bind address (loopback by default; the API has no authentication).
+        port: TCP port; 0 picks a free one.
+        custom_node_dirs: extra folders whose entries are node packs.
+        load_comfy_nodes: also load our `comfy_nodes` pack.
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+        max_upload_mb: `/upload/image` size limit (larger bodies get 413).
+    """
+
+    base_dir: Path | None = None
+    models_dir: Path | None = None
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    temp_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8188
+    custom_node_dirs: tuple[Path, ...] = ()
+    load_comfy_nodes: bool = True
+    device: DeviceRequest = "auto"
+    max_upload_mb: int = 100
+
+    def paths(self) -> EnginePaths:
+        """The folder layout; every folder needs `base_dir` or its own override.
+
+        Raises:
+            EngineError: a folder is neither given nor derivable from `base_dir`.
+        """
+        folders: dict[str, Path] = {}
+        for name, given in (
+            ("models", self.models_dir),
+            ("input", self.input_dir),
+            ("output", self.output_dir),
+            ("temp", self.temp_dir),
+        ):
+            if given is None and self.base_dir is None:
+                raise EngineError(f"EngineConfig needs base_dir or {name}_dir; neither was given")
+            folders[name] = Path(given if given is not None else Path(self.base_dir or ".") / name)
+        resolved = {k: v.expanduser().resolve() for k, v in folders.items()}
+        return EnginePaths(
+            models=resolved["models"],
+            input=resolved["input"],
+            output=resolved["output"],
+            temp=resolved["temp"],
+        )
+
+    def node_dirs(self) -> tuple[Path, ...]:
+        """`<base>/custom_nodes` (when there is a base) plus the extra folders."""
+        base = (self.base_dir / "custom_nodes",) if self.base_dir is not None else ()
+        return (*base, *self.custom_node_dirs)
+
+
+def _resolve_device(request: str) -> str:
+    import torch
+
+    if request not in ("auto", "cpu", "cuda"):
+        raise EngineError(f"device={request!r} is unknown; use auto, cpu or cuda")
+    if request == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if request == "cuda" and not torch.cuda.is_available():
+        raise EngineError("device='cuda' was asked for but CUDA is not available; use --cpu")
+    return request
+
+
+class RunningEngine:
+    """A served engine. Use as a context manager or call `stop()`."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        from engine.node_loading import build_registry, comfy_nodes_dir
+        from engine.nodes import core_display_names, core_node_classes
+        from engine.server.app import EngineServer
+
+        self.config = config
+        paths = config.paths()
+        paths.ensure()
+        self.context = EngineContext(paths=paths, device=_resolve_device(config.device))
+        packs = [d for d in [comfy_nodes_dir()] if d is not None] if config.load_comfy_nodes else []
+        with bind_engine_context(self.context):
+            self.registry, self.load_report = build_registry(
+                core_node_classes(), core_display_names(), config.node_dirs(), packs
+            )
+        self.server = EngineServer(self.registry, self.context, config.max_upload_mb * 1024 * 1024)
+        self.port = 0
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._serve, name="dgxp-engine-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> RunningEngine:
+        """Start serving; returns once the socket listens.
+
+        Raises:
+            EngineError: the server could not bind or did not come up within `timeout`.
+        """
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise EngineError(f"the engine did not start listening within {timeout} s")
+        if self._error is not None:
+            where = f"{self.config.host}:{self.config.port}"
+            raise EngineError(
+                f"the engine could not serve on {where}: {self._error}"
+            ) from self._error
+        logger.info("engine serving at %s", self.url)
+        return self
+
+    def _serve(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception as ex:  # reported to start() through _error
+            self._error = ex
+            self._ready.set()
+
+    async def _main(self) -> None:
+        from aiohttp import web
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self.server.make_app(), access_log=None, shutdown_timeout=5.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.config.host, self.config.port)
+            await site.start()
+            self.port = _bound_port(runner)
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop serving (the running prompt is interrupted) and wait for the thread."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def wait(self) -> None:
+        """Block until the server thread ends."""
+        self._thread.join()
+
+    def __enter__(self) -> RunningEngine:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _bound_port(runner: object) -> int:
+    addresses = getattr(runner, "addresses", [])
+    for address in addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    raise EngineError("the engine socket has no bound address")
+
+
+def start_engine(config: EngineConfig) -> RunningEngine:
+    """Load nodes, then serve the API in a background thread; returns once listening."""
+    return RunningEngine(config).start()
+
+
+def serve_forever(config: EngineConfig) -> None:
+    """Serve until Ctrl-C (the CLI's `engine serve`)."""
+    engine = start_engine(config)
+    try:
+        engine.wait()
+    except KeyboardInterrupt:
+        logger.info("stopping the engine")
+    finally:
+        engine.stop()

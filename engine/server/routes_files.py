@@ -1,0 +1,235 @@
+"""`/view`, `/upload/image` and `/upload/mask` with ComfyUI's path rules.
+
+`/view`: a leading `/` or any `..` in the filename is a 400, a subfolder escaping the type
+folder a 403, a missing file a 404. Uploads: a name or subfolder escaping the folder is a
+400; identical bytes under an existing name keep the name (sha256); different bytes get
+`name (1).ext`; bodies over the limit are refused with 413 by aiohttp itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import mimetypes
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from engine.server.state import ServerState
+
+__all__ = ["FileRoutes", "file_routes"]
+
+_ANNOTATIONS = {" [output]": "output", " [input]": "input", " [temp]": "temp"}
+_DOWNLOAD_ONLY = {
+    "text/html",
+    "text/html-sandboxed",
+    "application/xhtml+xml",
+    "text/javascript",
+    "text/css",
+}
+
+
+def _inside(base: str, candidate: str) -> bool:
+    return os.path.commonpath(
+        (os.path.abspath(base), os.path.abspath(candidate))
+    ) == os.path.abspath(base)
+
+
+def _image_response(image: Image.Image, fmt: str, filename: str, **save: Any) -> web.Response:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt.upper(), **save)
+    return web.Response(
+        body=buffer.getvalue(),
+        content_type=f"image/{fmt}",
+        headers={"Content-Disposition": f'filename="{filename}"'},
+    )
+
+
+def _preview(file: Path, filename: str, preview: str, channel: str) -> web.Response:
+    parts = preview.split(";")
+    fmt = parts[0] if parts[0] in ("webp", "jpeg") and "a" not in channel else "webp"
+    quality = int(parts[-1]) if parts[-1].isdigit() else 90
+    with Image.open(file) as img:
+        out = img.convert("RGB") if fmt == "jpeg" or channel == "rgb" else img.copy()
+    return _image_response(out, fmt, filename, quality=quality)
+
+
+def _channel(file: Path, filename: str, channel: str) -> web.Response:
+    with Image.open(file) as img:
+        if channel == "rgb":
+            return _image_response(img.convert("RGB"), "png", filename)
+        alpha = img.getchannel("A") if img.mode == "RGBA" else Image.new("L", img.size, 255)
+        alpha_image = Image.new("RGBA", img.size)
+        alpha_image.putalpha(alpha)
+        return _image_response(alpha_image, "png", filename)
+
+
+class FileRoutes:
+    """Handlers over one `ServerState`'s input/output/temp folders."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def folder(self, kind: str | None) -> Path | None:
+        paths = self.state.context.paths
+        return {"input": paths.input, "output": paths.output, "temp": paths.temp}.get(kind or "")
+
+    def _resolve_view(self, request: web.Request) -> Path:
+        query = request.rel_url.query
+        if "filename" not in query:
+            raise web.HTTPNotFound()
+        filename, folder_kind = query["filename"], None
+        for suffix, kind in _ANNOTATIONS.items():
+            if filename.endswith(suffix):
+                filename, folder_kind = filename[: -len(suffix)], kind
+                break
+        if not filename or filename[0] == "/" or ".." in filename:
+            raise web.HTTPBadRequest(
+                text=f"filename {filename!r} is not allowed: no '/' start, no '..'"
+            )
+        folder = self.folder(folder_kind or query.get("type", "output"))
+        if folder is None:
+            raise web.HTTPBadRequest(
+                text=f"type {query.get('type')!r} is not one of output, input, temp"
+            )
+        base = str(folder)
+        if "subfolder" in query:
+            full = os.path.join(base, query["subfolder"])
+            if not _inside(base, full):
+                raise web.HTTPForbidden(
+                    text=f"subfolder {query['subfolder']!r} escapes the {folder} folder"
+                )
+            base = full
+        file = Path(base) / os.path.basename(filename)
+        if not file.is_file():
+            raise web.HTTPNotFound(text=f"no file {file.name!r} in that folder")
+        return file
+
+    async def view(self, request: web.Request) -> web.StreamResponse:
+        file = self._resolve_view(request)
+        query = request.rel_url.query
+        channel = query.get("channel", "rgba")
+        try:
+            if "preview" in query:
+                return _preview(file, file.name, query["preview"], query.get("channel", ""))
+            if channel in ("rgb", "a"):
+                return _channel(file, file.name, channel)
+        except OSError as ex:
+            raise web.HTTPBadRequest(text=f"{file.name} is not a readable image: {ex}") from ex
+        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if content_type in _DOWNLOAD_ONLY:
+            content_type = "application/octet-stream"
+        headers = {"Content-Disposition": f'filename="{file.name}"', "Content-Type": content_type}
+        return web.FileResponse(file, headers=headers)
+
+    async def upload_image(self, request: web.Request) -> web.Response:
+        post = await request.post()
+        return self._upload(post, None)
+
+    async def upload_mask(self, request: web.Request) -> web.Response:
+        post = await request.post()
+        return self._upload(post, self._mask_saver(post))
+
+    def _mask_saver(self, post: Any) -> Callable[[bytes, Path], None]:
+        try:
+            original = json.loads(str(post.get("original_ref", "")))
+        except json.JSONDecodeError as ex:
+            raise web.HTTPBadRequest(text=f"original_ref is not JSON: {ex}") from ex
+        name = str(original.get("filename", ""))
+        if not name or name[0] == "/" or ".." in name:
+            raise web.HTTPBadRequest(text=f"original_ref filename {name!r} is not allowed")
+        folder = self.folder(original.get("type", "output"))
+        if folder is None:
+            raise web.HTTPBadRequest(text="original_ref type must be output, input or temp")
+        base = os.path.join(folder, original.get("subfolder", "") or "")
+        if not _inside(str(folder), base):
+            raise web.HTTPForbidden(text="original_ref subfolder is outside its folder")
+        source = Path(base) / name
+        if not source.is_file():
+            raise web.HTTPNotFound(text=f"original image {name!r} does not exist")
+
+        def save(data: bytes, target: Path) -> None:
+            with Image.open(source) as original_image:
+                metadata = PngInfo()
+                for key, value in getattr(original_image, "text", {}).items():
+                    metadata.add_text(key, value)
+                rgba = original_image.convert("RGBA")
+            with Image.open(io.BytesIO(data)) as mask:
+                rgba.putalpha(mask.convert("RGBA").getchannel("A"))
+            rgba.save(target, compress_level=4, pnginfo=metadata)
+
+        return save
+
+    def _upload(self, post: Any, saver: Callable[[bytes, Path], None] | None) -> web.Response:
+        image = post.get("image")
+        if image is None or not hasattr(image, "file"):
+            raise web.HTTPBadRequest(text="multipart field 'image' (a file) is required")
+        upload_type = post.get("type") or "input"
+        folder = self.folder(upload_type)
+        if folder is None:
+            raise web.HTTPBadRequest(text=f"type {upload_type!r} is not one of input, temp, output")
+        filename = image.filename
+        if not filename:
+            raise web.HTTPBadRequest(text="the uploaded file has no filename")
+        subfolder = str(post.get("subfolder", ""))
+        base = os.path.abspath(folder)
+        target_dir = os.path.join(base, os.path.normpath(subfolder))
+        filepath = os.path.abspath(os.path.join(target_dir, filename))
+        if not _inside(base, filepath) or not _inside(base, target_dir):
+            raise web.HTTPBadRequest(
+                text=f"subfolder {subfolder!r} or filename {filename!r} escapes {upload_type}/"
+            )
+        data = image.file.read()
+        name = self._store(
+            data, Path(target_dir), filename, post.get("overwrite") in ("true", "1"), saver
+        )
+        return web.json_response({"name": name, "subfolder": subfolder, "type": upload_type})
+
+    @staticmethod
+    def _store(
+        data: bytes,
+        folder: Path,
+        filename: str,
+        overwrite: bool,
+        saver: Callable[[bytes, Path], None] | None,
+    ) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        stem, suffix = os.path.splitext(filename)
+        target = folder / filename
+        digest = hashlib.sha256(data).hexdigest()
+        counter = 1
+        while not overwrite and target.exists():
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return target.name  # the same bytes are already there: keep the name
+            target = folder / f"{stem} ({counter}){suffix}"
+            counter += 1
+        if saver is not None:
+            try:
+                saver(data, target)
+            except OSError as ex:
+                raise web.HTTPBadRequest(
+                    text=f"the uploaded mask is not a readable image: {ex}"
+                ) from ex
+        else:
+            tmp = target.with_name(f".{target.name}.part")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        return target.name
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/view", self.view),
+            web.post("/upload/image", self.upload_image),
+            web.post("/upload/mask", self.upload_mask),
+        ]
+
+
+def file_routes(state: ServerState) -> list[web.RouteDef]:
+    """Route definitions bound to `state`."""
+    return FileRoutes(state).routes()

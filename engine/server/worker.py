@@ -1,0 +1,104 @@
+"""The one worker thread that executes queued prompts (GPU work stays off the event loop).
+
+Per item (ComfyUI's `main.prompt_worker`): execute inside the engine context, write the
+history entry, and only then send the final `executing {node: null}`. Between items it acts
+on `/free` flags (unload models, reset the output cache).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable
+
+from engine.context import EngineContext, bind_engine_context
+from engine.graph.events import EventSink
+from engine.graph.executor import PromptExecutor
+from engine.server.queue import PromptQueue, QueueItem
+
+__all__ = ["PromptWorker"]
+
+logger = logging.getLogger(__name__)
+
+
+class PromptWorker:
+    """Pulls prompts from the queue and runs them one at a time on its own thread."""
+
+    def __init__(
+        self,
+        queue: PromptQueue,
+        executor: PromptExecutor,
+        sink: EventSink,
+        context: EngineContext,
+        unload_models: Callable[[], None],
+    ) -> None:
+        self.queue = queue
+        self.executor = executor
+        self.sink = sink
+        self.context = context
+        self.unload_models = unload_models
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dgxp-engine-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current prompt (which is interrupted)."""
+        self._stop.set()
+        self.executor.interrupt()
+        self.queue.set_flag("_wake", True)
+        self._thread.join(timeout=timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            got = self.queue.get(timeout=0.5)
+            if self._stop.is_set():
+                break
+            if got is not None:
+                try:
+                    self._run_item(*got)
+                except Exception:  # outer edge of the worker: log and keep serving
+                    logger.exception("worker failed on prompt %s", got[0].prompt_id)
+            self._apply_flags()
+
+    def _run_item(self, item: QueueItem, task_id: int) -> None:
+        extra_data = {**item.extra_data, **item.sensitive}
+        logger.info("executing prompt %s", item.prompt_id)
+        try:
+            with bind_engine_context(self.context):
+                outcome = self.executor.execute(
+                    item.prompt, item.prompt_id, extra_data, item.outputs
+                )
+            status = {
+                "status_str": "success" if outcome.success else "error",
+                "completed": outcome.success,
+                "messages": outcome.messages,
+            }
+            result = {"outputs": outcome.outputs, "meta": outcome.meta}
+        except Exception as ex:  # the executor itself broke: record it, never lose the item
+            logger.exception("prompt %s crashed the executor", item.prompt_id)
+            status = {
+                "status_str": "error",
+                "completed": False,
+                "messages": [
+                    ["execution_error", {"prompt_id": item.prompt_id, "exception_message": str(ex)}]
+                ],
+            }
+            result = {"outputs": {}, "meta": {}}
+        self.queue.task_done(task_id, result, status)
+        client_id = item.extra_data.get("client_id")
+        if client_id is not None:
+            self.sink.send("executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
+
+    def _apply_flags(self) -> None:
+        flags = self.queue.take_flags()
+        free_memory = bool(flags.get("free_memory", False))
+        if flags.get("unload_models", free_memory):
+            logger.info("unloading models (/free)")
+            self.unload_models()
+            gc.collect()
+        if free_memory:
+            self.executor.reset_cache()
+            gc.collect()
