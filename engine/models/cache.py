@@ -1,0 +1,121 @@
+"""The engine's model cache: checkpoints and LoRAs stay loaded between prompts.
+
+Checkpoints are keyed by resolved path + mtime (a changed file reloads), LoRA files the
+same way; MODEL/CLIP wrappers carry their LoRA stack on top (see `engine.models.sdxl`), so
+one cached base serves every stack. `free()` drops everything (the `/free` route).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from engine.models.checkpoint import LoadedCheckpoint, load_checkpoint
+from engine.models.device import DeviceChoice, select_device
+from engine.models.hashing import FileHasher
+from engine.models.lora import LoraFile, load_lora
+from engine.models.sdxl import SDXLClip, SDXLModel, SDXLVae, Tokenizers
+from engine.sampling.discrete import DiscreteSchedule
+
+__all__ = ["LoadedModels", "ModelCache"]
+
+log = logging.getLogger(__name__)
+
+_Key = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    """What CheckpointLoaderSimple returns: (MODEL, CLIP, VAE)."""
+
+    model: SDXLModel
+    clip: SDXLClip
+    vae: SDXLVae
+
+
+def _key(path: Path) -> _Key:
+    resolved = path.resolve()
+    return (str(resolved), resolved.stat().st_mtime_ns)
+
+
+class ModelCache:
+    """Loaded checkpoints and LoRAs of one engine.
+
+    Args:
+        device: "auto", "cpu", "cuda" or "cuda:N".
+        precision: "auto", "fp16", "bf16" or "fp32" (see `select_device`).
+    """
+
+    def __init__(self, device: str = "auto", precision: str = "auto") -> None:
+        self.choice: DeviceChoice = select_device(device, precision)
+        self.hasher = FileHasher()
+        self._checkpoints: dict[_Key, LoadedCheckpoint] = {}
+        self._loras: dict[_Key, LoraFile] = {}
+        self._tokenizers: Tokenizers | None = None
+        self._schedule = DiscreteSchedule()
+        self._lock = threading.Lock()
+
+    def tokenizers(self) -> Tokenizers:
+        """Both SDXL tokenizers, built once from the shipped BPE file."""
+        from engine.configs.tokenizer import build_clip_tokenizer
+
+        if self._tokenizers is None:
+            self._tokenizers = Tokenizers(build_clip_tokenizer(True), build_clip_tokenizer(False))
+        return self._tokenizers
+
+    def checkpoint(self, path: Path) -> LoadedCheckpoint:
+        """The loaded checkpoint at `path`, loading it on first use or after it changed."""
+        from engine.errors import ModelLoadError
+
+        if not path.is_file():
+            raise ModelLoadError(
+                f"checkpoint {str(path)!r} not found; put it in models/checkpoints/"
+            )
+        key = _key(path)
+        with self._lock:
+            if key not in self._checkpoints:
+                stale = [k for k in self._checkpoints if k[0] == key[0]]
+                for k in stale:  # the file changed on disk: drop the old copy first
+                    del self._checkpoints[k]
+                c = self.choice
+                self._checkpoints[key] = load_checkpoint(path, str(c.device), c.dtype, c.vae_dtype)
+            return self._checkpoints[key]
+
+    def load(self, path: Path) -> LoadedModels:
+        """(MODEL, CLIP, VAE) wrappers over the cached checkpoint, with no LoRAs."""
+        ckpt = self.checkpoint(path)
+        return LoadedModels(
+            SDXLModel(ckpt, self._schedule), SDXLClip(ckpt, self.tokenizers()), SDXLVae(ckpt)
+        )
+
+    def lora(self, path: Path) -> LoraFile:
+        """The parsed LoRA at `path` (re-read when the file changes)."""
+        from engine.errors import ModelLoadError
+
+        if not path.is_file():
+            raise ModelLoadError(f"LoRA {str(path)!r} not found; put it in models/loras/")
+        key = _key(path)
+        with self._lock:
+            if key not in self._loras:
+                self._loras[key] = load_lora(path)
+            return self._loras[key]
+
+    def loaded(self) -> list[str]:
+        """Paths of the checkpoints currently held."""
+        return [k[0] for k in self._checkpoints]
+
+    def free(self) -> None:
+        """Unload every model (ComfyUI's `/free` with unload_models)."""
+        with self._lock:
+            count = len(self._checkpoints)
+            self._checkpoints.clear()
+            self._loras.clear()
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        log.info("freed %d checkpoint(s)", count)

@@ -1,0 +1,183 @@
+"""What flows on MODEL, CLIP and VAE wires: light wrappers over one loaded checkpoint.
+
+A wrapper shares the cached modules and carries its own LoRA stack, like ComfyUI's
+ModelPatcher: `with_lora` returns a new wrapper and never touches the base weights; the
+stack is applied only inside `patched()` (sampling, text encoding) and undone afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from engine.models.checkpoint import LoadedCheckpoint
+from engine.models.lora import LoraFile, LoraPatch, applied, clip_key_map, match_lora, unet_key_map
+from engine.sampling.discrete import DiscreteSchedule
+
+__all__ = ["SDXLClip", "SDXLModel", "SDXLVae", "Tokenizers"]
+
+log = logging.getLogger(__name__)
+
+SDXL_LATENT_SCALE = 0.13025
+
+
+@dataclass(frozen=True)
+class SDXLModel:
+    """MODEL: the UNet of a checkpoint plus a LoRA stack."""
+
+    checkpoint: LoadedCheckpoint
+    schedule: DiscreteSchedule
+    patches: tuple[LoraPatch, ...] = ()
+    latent_scale: float = SDXL_LATENT_SCALE
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.checkpoint.unet.parameters()).device  # type: ignore[no-any-return]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.checkpoint.unet.parameters()).dtype  # type: ignore[no-any-return]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.checkpoint.is_demo
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """Identity for output caching: file, mtime and the LoRA stack."""
+        stat = self.checkpoint.path.stat()
+        stack = tuple((str(p.lora.path), p.strength) for p in self.patches)
+        return (str(self.checkpoint.path), stat.st_mtime_ns, stack)
+
+    def with_lora(self, lora: LoraFile, strength: float) -> tuple[SDXLModel, list[str]]:
+        """A new MODEL with `lora` added, and the LoRA's names that match no UNet module.
+
+        A zero strength returns this MODEL unchanged (as ComfyUI does).
+        """
+        keys = {"unet": unet_key_map(self.checkpoint.unet, self.checkpoint.unet_names)}
+        _, unmatched = match_lora([LoraPatch(lora, strength)], keys)
+        if strength == 0:
+            return self, unmatched
+        return replace(self, patches=(*self.patches, LoraPatch(lora, strength))), unmatched
+
+    @contextmanager
+    def patched(self) -> Iterator[SDXLModel]:
+        """Apply the LoRA stack to the shared UNet for the block; restore afterwards."""
+        keys = {"unet": unet_key_map(self.checkpoint.unet, self.checkpoint.unet_names)}
+        matched, _ = match_lora(self.patches, keys)
+        with applied(self.checkpoint.unet, matched["unet"]):
+            yield self
+
+    def predict_eps(
+        self,
+        x: torch.Tensor,
+        timestep: torch.Tensor,
+        context: torch.Tensor,
+        pooled: torch.Tensor,
+        time_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        """One UNet evaluation (call inside `patched()` so LoRAs apply)."""
+        with torch.no_grad():
+            out = self.checkpoint.unet(
+                x,
+                timestep,
+                encoder_hidden_states=context,
+                added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids},
+            )
+        return out.sample  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Tokenizers:
+    """SDXL's two tokenizers (CLIP-L pads with end-of-text, CLIP-G with "!")."""
+
+    clip_l: Any
+    clip_g: Any
+
+
+@dataclass(frozen=True)
+class SDXLClip:
+    """CLIP: both text encoders of a checkpoint, their tokenizers and a LoRA stack."""
+
+    checkpoint: LoadedCheckpoint
+    tokenizers: Tokenizers
+    patches: tuple[LoraPatch, ...] = ()
+
+    def _key_maps(self) -> dict[str, dict[str, str]]:
+        return {
+            "te1": clip_key_map(self.checkpoint.text_encoder_l, "lora_te1_"),
+            "te2": clip_key_map(self.checkpoint.text_encoder_g, "lora_te2_"),
+        }
+
+    def with_lora(self, lora: LoraFile, strength: float) -> SDXLClip:
+        """A new CLIP with `lora` added (a zero strength returns this one unchanged)."""
+        if strength == 0:
+            return self
+        return replace(self, patches=(*self.patches, LoraPatch(lora, strength)))
+
+    def unmatched_keys(self, lora: LoraFile) -> list[str]:
+        """The text-encoder keys of `lora` that match neither encoder."""
+        te_only = LoraFile(
+            lora.path, {k: v for k, v in lora.modules.items() if k.startswith("lora_te")}
+        )
+        return match_lora([LoraPatch(te_only, 1.0)], self._key_maps())[1]
+
+    def _tokens(self, tokenizer: Any, text: str) -> torch.Tensor:
+        ids = tokenizer(
+            text, padding="max_length", max_length=77, truncation=True, return_tensors="pt"
+        ).input_ids
+        return ids  # type: ignore[no-any-return]
+
+    def encode(self, text_l: str, text_g: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """SDXL text conditioning: ([1, 77, 2048] penultimate states of L‖G, [1, 1280] pooled G)."""
+        if len(self.tokenizers.clip_g(text_g).input_ids) > 77:
+            log.warning("prompt longer than 77 CLIP tokens; the rest is ignored")
+        te1, te2 = self.checkpoint.text_encoder_l, self.checkpoint.text_encoder_g
+        device = next(te1.parameters()).device
+        matched, _ = match_lora(self.patches, self._key_maps())
+        with applied(te1, matched["te1"]), applied(te2, matched["te2"]), torch.no_grad():
+            out_l = te1(
+                self._tokens(self.tokenizers.clip_l, text_l).to(device), output_hidden_states=True
+            )
+            out_g = te2(
+                self._tokens(self.tokenizers.clip_g, text_g).to(device), output_hidden_states=True
+            )
+        cond = torch.cat([out_l.hidden_states[-2], out_g.hidden_states[-2]], dim=-1)
+        return cond.float().cpu(), out_g.text_embeds.float().cpu()
+
+
+@dataclass(frozen=True)
+class SDXLVae:
+    """VAE: the autoencoder of a checkpoint (latents in VAE space, images 0..1 BHWC)."""
+
+    checkpoint: LoadedCheckpoint
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        """[B, 4, h, w] latent → [B, 8h, 8w, 3] float32 image in 0..1 on the CPU."""
+        vae = self.checkpoint.vae
+        param = next(vae.parameters())
+        with torch.no_grad():
+            image = vae.decode(latent.to(device=param.device, dtype=param.dtype)).sample
+        out: torch.Tensor = ((image.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
+        return out.cpu()
+
+    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """[B, H, W, C] image in 0..1 → [B, 4, H/8, W/8] latent (distribution mode)."""
+        h, w = (pixels.shape[1] // 8) * 8, (pixels.shape[2] // 8) * 8
+        if (h, w) != tuple(pixels.shape[1:3]):  # ComfyUI crops to a multiple of 8, centred
+            top, left = (pixels.shape[1] % 8) // 2, (pixels.shape[2] % 8) // 2
+            pixels = pixels[:, top : top + h, left : left + w, :]
+        vae = self.checkpoint.vae
+        param = next(vae.parameters())
+        x = (
+            pixels[..., :3].permute(0, 3, 1, 2).to(device=param.device, dtype=param.dtype) * 2.0
+            - 1.0
+        )
+        with torch.no_grad():
+            latent: torch.Tensor = vae.encode(x).latent_dist.mode()
+        return latent.float().cpu()

@@ -1,0 +1,85 @@
+"""Sigma schedules with ComfyUI's names: one small function each, picked through a registry.
+
+Each returns `steps + 1` float32 sigmas ending in 0, computed as `comfy.samplers` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Literal, get_args
+
+import torch
+
+from engine.sampling.discrete import DiscreteSchedule
+
+__all__ = ["SCHEDULERS", "SchedulerName", "calculate_sigmas"]
+
+SchedulerName = Literal["normal", "karras", "exponential", "sgm_uniform", "simple"]
+SchedulerFn = Callable[[DiscreteSchedule, int], torch.Tensor]
+
+
+def _append_zero(sigmas: torch.Tensor) -> torch.Tensor:
+    return torch.cat([sigmas, sigmas.new_zeros([1])])
+
+
+def normal(schedule: DiscreteSchedule, steps: int, sgm: bool = False) -> torch.Tensor:
+    """Timesteps evenly spaced from the last to the first table entry, mapped to sigmas."""
+    start = schedule.timestep(torch.tensor(schedule.sigma_max))
+    end = schedule.timestep(torch.tensor(schedule.sigma_min))
+    append_zero = True
+    if sgm:
+        timesteps = torch.linspace(float(start), float(end), steps + 1)[:-1]
+    else:
+        if math.isclose(float(schedule.sigma(end)), 0, abs_tol=0.00001):
+            steps, append_zero = steps + 1, False
+        timesteps = torch.linspace(float(start), float(end), steps)
+    sigs = [float(schedule.sigma(ts)) for ts in timesteps]
+    return torch.FloatTensor([*sigs, 0.0] if append_zero else sigs)
+
+
+def sgm_uniform(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """`normal` without its last timestep (SGM's uniform discretisation)."""
+    return normal(schedule, steps, sgm=True)
+
+
+def simple(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """Every `1000/steps`-th table sigma from the top."""
+    stride = len(schedule.sigmas) / steps
+    sigs = [float(schedule.sigmas[-(1 + int(x * stride))]) for x in range(steps)]
+    return torch.FloatTensor([*sigs, 0.0])
+
+
+def karras(schedule: DiscreteSchedule, steps: int, rho: float = 7.0) -> torch.Tensor:
+    """Karras et al. (2022): evenly spaced in sigma^(1/rho)."""
+    ramp = torch.linspace(0, 1, steps)
+    min_inv, max_inv = schedule.sigma_min ** (1 / rho), schedule.sigma_max ** (1 / rho)
+    return _append_zero((max_inv + ramp * (min_inv - max_inv)) ** rho)
+
+
+def exponential(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
+    """Evenly spaced in log sigma."""
+    return _append_zero(
+        torch.linspace(math.log(schedule.sigma_max), math.log(schedule.sigma_min), steps).exp()
+    )
+
+
+SCHEDULERS: dict[str, SchedulerFn] = {
+    "normal": normal,
+    "karras": karras,
+    "exponential": exponential,
+    "sgm_uniform": sgm_uniform,
+    "simple": simple,
+}
+assert set(SCHEDULERS) == set(get_args(SchedulerName))
+
+
+def calculate_sigmas(schedule: DiscreteSchedule, name: str, steps: int) -> torch.Tensor:
+    """The sigmas of scheduler `name` for `steps` steps.
+
+    Raises:
+        ValueError: Unknown scheduler name (the message lists the valid ones).
+    """
+    if name not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler={name!r}; valid schedulers: {', '.join(SCHEDULERS)}")
+    return SCHEDULERS[name](schedule, steps)

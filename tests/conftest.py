@@ -1,0 +1,35 @@
+"""Session fixtures shared by every test folder: a tiny SDXL checkpoint, a tiny LoRA, and a
+ComfyUI-style models/ folder holding both (built at test time, nothing committed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fixtures.tiny_sdxl import write_tiny_checkpoint, write_tiny_lora
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a tiny random SDXL single-file `.safetensors` with the real key layout."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny_sdxl") / "tiny_sdxl.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_lora(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a kohya-format LoRA (SGM names) for the tiny checkpoint."""
+    return write_tiny_lora(tmp_path_factory.mktemp("tiny_lora") / "tiny_lora.safetensors")
+
+
+@pytest.fixture(scope="session")
+def engine_models_dir(
+    tmp_path_factory: pytest.TempPathFactory, tiny_sdxl_checkpoint: Path, tiny_lora: Path
+) -> Path:
+    """A models/ folder with checkpoints/tiny_sdxl.safetensors and loras/tiny_lora.safetensors."""
+    models = tmp_path_factory.mktemp("engine") / "models"
+    (models / "checkpoints").mkdir(parents=True)
+    (models / "loras").mkdir()
+    shutil.copy(tiny_sdxl_checkpoint, models / "checkpoints" / "tiny_sdxl.safetensors")
+    shutil.copy(tiny_lora, models / "loras" / "tiny_lora.safetensors")
+    return models
