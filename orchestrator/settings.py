@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     zmq_pub: str = Field(
         default="tcp://127.0.0.1:5556", description="ZeroMQ PUB endpoint for events."
     )
+    tui_graphics: str = Field(
+        default="auto",
+        description="How `dgx-pixels tui` draws images: auto, kitty, sixel or halfcell.",
+    )
     metrics_port: int = Field(default=9464, description="Prometheus /metrics port of the daemon.")
 
     # --- MCP / Bevy --------------------------------------------------------------------------

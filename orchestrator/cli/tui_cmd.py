@@ -1,10 +1,50 @@
-"""PLACEHOLDER owned by the zmq-tui helper: replace this whole file."""
+"""`dgx-pixels tui`: the interactive terminal UI, a client of the daemon over ZeroMQ.
+
+Textual and pyzmq are imported inside the command so `dgx-pixels --help` stays instant.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
+from orchestrator.cli.context import settings_from
 
-def tui_command(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise typer.Exit(code=2)
+__all__ = ["tui_command"]
+
+
+def tui_command(
+    ctx: typer.Context,
+    router: str | None = typer.Option(
+        None, "--router", help="Daemon request endpoint (default: setting zmq_router)."
+    ),
+    pub: str | None = typer.Option(
+        None, "--pub", help="Daemon event endpoint (default: setting zmq_pub)."
+    ),
+    graphics: str | None = typer.Option(
+        None,
+        "--graphics",
+        help="Draw images with auto (detect), kitty, sixel or halfcell blocks.",
+    ),
+) -> None:
+    """Open the terminal UI: type a prompt, watch jobs run, see sprites, compare models.
+
+    It talks to a running daemon, so start one first with `dgx-pixels serve` (in another
+    terminal or as a service). The UI shows when the daemon is down and reconnects by
+    itself. Press `?` inside for the keys.
+    """
+    settings = settings_from(ctx)
+    from orchestrator.tui.graphics import detect_graphics
+
+    try:
+        mode = detect_graphics(graphics or settings.tui_graphics, os.environ, sys.stdout.isatty())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--graphics") from exc
+
+    from orchestrator.tui.app import PixelsApp
+    from orchestrator.tui.client import DaemonClient
+
+    client = DaemonClient(router or settings.zmq_router, pub or settings.zmq_pub)
+    PixelsApp(client, mode).run()

@@ -18,7 +18,7 @@ import zmq
 from orchestrator.events import EventHub, JobEvent, JobEventKind
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
-from orchestrator.service_types import CompareVariant, GenerationRequest
+from orchestrator.service_types import CompareVariant, GenerationRequest, ModelInfo
 
 
 class StoreService:
@@ -55,11 +55,11 @@ class StoreService:
     def templates(self) -> list[Any]:
         return []
 
-    def models(self) -> list[Any]:
-        return []
+    def models(self) -> list[ModelInfo]:
+        return [ModelInfo("tiny_sdxl.safetensors", "checkpoints", "http://test", demo=True)]
 
-    def loras(self) -> list[Any]:
-        return []
+    def loras(self) -> list[ModelInfo]:
+        return [ModelInfo("tiny_lora.safetensors", "loras", "http://test")]
 
     def palettes(self) -> list[str]:
         return ["gameboy", "pico-8"]
