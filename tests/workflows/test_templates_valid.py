@@ -1,0 +1,151 @@
+"""Every shipped template: loads, renders, fits the engine's real /object_info, has an
+up-to-date UI twin, and runs end to end on the engine with the tiny model."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from orchestrator.comfy import ComfyClient, fetch_outputs, run_prompt
+from orchestrator.workflows import (
+    TemplateLibrary,
+    default_templates_dir,
+    validate_against_object_info,
+)
+from workflows.regenerate_ui import render_twins
+
+TEMPLATES = ("single_sprite", "batch_generation", "tileset", "sprite_sheet", "lora_compare")
+COMMON = ("prompt", "negative_prompt", "seed", "steps", "cfg", "width", "height", "checkpoint")
+COMMON += ("loras", "palette", "colors", "sprite_size", "batch_size", "filename_prefix")
+
+# Tiny but complete: the real graphs, the tiny checkpoint, 64x64 renders, 2 steps.
+TINY: dict[str, Any] = {
+    "prompt": "a red potion",
+    "checkpoint": "tiny_sdxl.safetensors",
+    "width": 64,
+    "height": 64,
+    "steps": 2,
+    "seed": 1234,
+}
+EXTRA: dict[str, dict[str, Any]] = {
+    "single_sprite": {},
+    "batch_generation": {"batch_size": 2},
+    "tileset": {"sprite_size": "16x16"},
+    "sprite_sheet": {"width": 256, "frames": 4},
+    "lora_compare": {"loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}]},
+}
+
+
+def tiny_values(name: str, **more: Any) -> dict[str, Any]:
+    return {**TINY, **EXTRA[name], "filename_prefix": f"t_{name}", **more}
+
+
+@pytest.fixture(scope="module")
+def library() -> TemplateLibrary:
+    return TemplateLibrary(default_templates_dir())
+
+
+@pytest.fixture(scope="module")
+def engine_client(
+    engine_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ComfyClient]:
+    from engine.runner import EngineConfig, start_engine
+
+    config = EngineConfig(
+        base_dir=tmp_path_factory.mktemp("templates_engine"), models_dir=engine_models_dir, port=0
+    )
+    with start_engine(config) as running, ComfyClient(running.url, timeout=60) as client:
+        yield client
+
+
+def test_every_template_is_shipped(library: TemplateLibrary) -> None:
+    assert sorted(library.names()) == sorted(TEMPLATES)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_accepts_the_common_parameters(library: TemplateLibrary, name: str) -> None:
+    params = {p.name for p in library.get(name).params}
+    assert set(COMMON) <= params, f"{name} lacks {sorted(set(COMMON) - params)}"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_graph_is_pure_api_format(library: TemplateLibrary, name: str) -> None:
+    raw = json.loads((default_templates_dir() / f"{name}.json").read_text())
+    for node_id, node in raw.items():
+        assert node_id.isdigit()
+        assert set(node) <= {"class_type", "inputs", "_meta"}
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_rendered_template_fits_the_engine_object_info(
+    library: TemplateLibrary, engine_client: ComfyClient, name: str
+) -> None:
+    graph = library.get(name).render(tiny_values(name))
+    validate_against_object_info(graph, engine_client.object_info())
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_default_values_fit_the_engine_except_the_checkpoint_file(
+    library: TemplateLibrary, engine_client: ComfyClient, name: str
+) -> None:
+    values = {"prompt": "x", "checkpoint": "tiny_sdxl.safetensors"}
+    if name == "lora_compare":
+        values["loras"] = ["tiny_lora.safetensors"]
+    validate_against_object_info(library.get(name).render(values), engine_client.object_info())
+
+
+def test_ui_twins_are_up_to_date(library: TemplateLibrary, engine_client: ComfyClient) -> None:
+    twins = render_twins(library, engine_client.object_info())
+    for name, text in twins.items():
+        path = default_templates_dir() / "ui" / f"{name}.json"
+        assert path.is_file(), f"missing {path}: run python -m workflows.regenerate_ui"
+        assert path.read_text() == text, f"{path} is stale: run python -m workflows.regenerate_ui"
+
+
+def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> dict[str, list[Image.Image]]:
+    template = library.get(name)
+    result = run_prompt(client, template.render(tiny_values(name)), timeout=240)
+    images: dict[str, list[Image.Image]] = {}
+    by_node = {node: role for role, node in template.outputs.items()}
+    for output in fetch_outputs(client, result):
+        with Image.open(io.BytesIO(output.data)) as png:
+            png.load()
+            images.setdefault(by_node.get(output.node_id, output.node_id), []).append(png)
+    return images
+
+
+def test_single_sprite_runs_end_to_end(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    images = _run(library, engine_client, "single_sprite")
+    (sprite,) = images["sprite"]
+    (raw,) = images["raw"]
+    assert raw.size == (64, 64)
+    assert sprite.mode == "RGBA"
+    assert sprite.width <= 64 and sprite.height <= 64
+
+
+# Once single_sprite has loaded the tiny model, each of these takes well under a second.
+@pytest.mark.parametrize("name", [n for n in TEMPLATES if n != "single_sprite"])
+def test_template_runs_end_to_end(
+    library: TemplateLibrary, engine_client: ComfyClient, name: str
+) -> None:
+    images = _run(library, engine_client, name)
+    assert images["sprite"], f"{name} saved no sprite"
+    assert all(img.mode == "RGBA" for img in images["sprite"])
+    if name == "batch_generation":
+        assert len(images["sprite"]) == 2 and len(images["raw"]) == 2
+    if name == "lora_compare":
+        assert len(images["base"]) == 1
+    if name == "sprite_sheet":
+        assert len(images["frames"]) == 4
+    if name == "tileset":
+        (preview,) = images["preview"]
+        (tile,) = images["sprite"]
+        assert preview.size == (tile.width * 3, tile.height * 3)
