@@ -28,10 +28,11 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
     from engine.runner import EngineConfig, start_engine
 
     config = EngineConfig(
+        base_dir=settings.data_dir / "engine",
+        models_dir=settings.resolved_models_dir,
+        output_dir=settings.data_dir / "engine-output",
         host="127.0.0.1",
         port=0,
-        models=settings.resolved_models_dir,
-        output=settings.data_dir / "engine-output",
     )
     engine: RunningEngineLike = start_engine(config)
     logger.info("in-process engine serving at %s", engine.url)

@@ -66,7 +66,7 @@ class Catalog:
     @staticmethod
     def check_palette(name: str | None) -> None:
         """Raise `InvalidRequest` unless `name` is a built-in palette or a readable file."""
-        if name is None:
+        if name is None or name.lower() in ("auto", "none"):  # template keywords, not files
             return
         from comfy_nodes.pixel.palette import resolve_palette
 

@@ -238,15 +238,17 @@ class JobRunner:
     def _finish(self, job: Job, backend: Backend, entry: HistoryEntry) -> None:
         """Turn a history entry into files and a final state (exactly once per job)."""
         if not entry.succeeded:
-            interrupted = entry.message("execution_interrupted")
-            if interrupted is not None and self.cancels.requested(job.id):
+            if entry.message("execution_interrupted") is not None:
+                if not self.cancels.requested(job.id):
+                    # Not us: the backend was stopped or restarted under the job. Run it again
+                    # (bounded by max_attempts), on a healthy backend.
+                    self.pool.check(backend)
+                    self._requeue(job, f"interrupted on {backend.url}, not by DGX-Pixels")
                 return
-            data = entry.message("execution_error") or interrupted or {}
-            reason = data.get("exception_message") or "interrupted on the backend"
+            data = entry.message("execution_error") or {}
+            reason = data.get("exception_message") or "failed without a message"
             where = f"node {data.get('node_id', '?')} ({data.get('node_type', '?')})"
-            self._fail(
-                job.id, f"{backend.url}: {where}: {reason}", retryable=interrupted is not None
-            )
+            self._fail(job.id, f"{backend.url}: {where}: {reason}", retryable=False)
             return
         try:
             images = [
