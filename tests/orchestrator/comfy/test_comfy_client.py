@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from orchestrator.comfy import ComfyClient, OutputNotFound, PromptRejected
+from orchestrator.comfy import ComfyClient, EventStream, OutputNotFound, PromptRejected
+from orchestrator.comfy.events import FeatureFlagsEvent, StatusEvent
 
 
 def _png(color: tuple[int, int, int, int], size: int = 8) -> bytes:
@@ -96,3 +97,26 @@ def test_queue_interrupt_and_free_when_idle(client: ComfyClient) -> None:
 
 def test_history_of_an_unknown_prompt_is_none(client: ComfyClient) -> None:
     assert client.history(uuid.uuid4().hex) is None
+
+
+def test_event_stream_handshake_gets_sid_and_feature_flags(client: ComfyClient) -> None:
+    client_id = uuid.uuid4().hex
+    with EventStream(client.base_url, client_id, receive_timeout=2) as stream:
+        events = []
+        for event in stream:
+            events.append(event)
+            if isinstance(event, FeatureFlagsEvent):
+                break
+    status = next(e for e in events if isinstance(e, StatusEvent))
+    assert status.sid == client_id
+    assert status.queue_remaining == 0
+    flags = next(e for e in events if isinstance(e, FeatureFlagsEvent))
+    assert flags.supports_preview_metadata is True
+
+
+def test_public_surface_is_exported() -> None:
+    import orchestrator.comfy as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    assert {"ComfyClient", "EventStream", "run_prompt", "fetch_outputs"} <= set(package.__all__)

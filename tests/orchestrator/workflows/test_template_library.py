@@ -81,3 +81,25 @@ def test_unreadable_graph_is_a_definition_error(library: TemplateLibrary) -> Non
     (library.directory / "mini.json").write_text("{not json")
     with pytest.raises(TemplateDefinitionError, match="cannot read template file"):
         library.get("mini")
+
+
+def test_public_surface_is_exported() -> None:
+    import orchestrator.workflows as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    assert {"TemplateLibrary", "Template", "validate_against_object_info", "api_to_ui"} <= set(
+        package.__all__
+    )
+
+
+def test_package_imports_no_network_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orchestrator.workflows; "
+        "bad = {'requests', 'websocket', 'aiohttp', 'torch'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
