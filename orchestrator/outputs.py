@@ -107,20 +107,37 @@ def _image_size(data: bytes) -> tuple[int, int]:
         return int(img.width), int(img.height)
 
 
-def _split_roles(
+_NOT_SPRITES = frozenset({"preview", "report", "atlas", "frames"})
+
+
+def _raw_role(role: str) -> str:
+    return "raw" if role == "sprite" else f"{role}_raw"
+
+
+def _pair_images(
     images: Sequence[RenderedImage], roles: Mapping[str, str]
-) -> tuple[list[RenderedImage], list[RenderedImage]]:
-    """(sprites, raws) by the template's output roles, else by size."""
+) -> list[tuple[RenderedImage, RenderedImage | None]]:
+    """(sprite, its raw render) pairs, by the template's output roles, else by size.
+
+    Roles ending in `raw` are raw renders of the role without it (`base_raw` -> `base`,
+    `raw` -> `sprite`); previews, frames, reports and atlases are not sprites.
+    """
     role_of = {node: role for role, node in roles.items()}
     if any(img.node_id in role_of for img in images):
-        raws = [i for i in images if role_of.get(i.node_id) == "raw"]
-        skip = {"raw", "preview", "report", "atlas"}
-        sprites = [i for i in images if role_of.get(i.node_id, "sprite") not in skip]
-        return sprites, raws
+        pairs: list[tuple[RenderedImage, RenderedImage | None]] = []
+        for role, node in roles.items():
+            if role in _NOT_SPRITES or role == "raw" or role.endswith("_raw"):
+                continue
+            sprites = [i for i in images if i.node_id == node]
+            raws = [i for i in images if i.node_id == roles.get(_raw_role(role))]
+            pairs += [(s, raws[n] if n < len(raws) else None) for n, s in enumerate(sprites)]
+        return pairs
     sized = [(i, min(_image_size(i.data))) for i in images]
     sprites = [i for i, side in sized if side < _RAW_MIN_SIDE]
     raws = [i for i, side in sized if side >= _RAW_MIN_SIDE]
-    return (sprites, raws) if sprites else (raws, [])
+    if not sprites:
+        sprites, raws = raws, []
+    return [(s, raws[n] if n < len(raws) else None) for n, s in enumerate(sprites)]
 
 
 def _json_texts(ui: Mapping[str, Any]) -> list[Any]:
@@ -171,14 +188,14 @@ def collect_outputs(
     Returns:
         The files of each sprite, in order.
     """
-    sprites, raws = _split_roles(images, roles)
+    pairs = _pair_images(images, roles)
     reports = _find(history_outputs, roles, "report", "pixel_perfect")
     atlases = _find(history_outputs, roles, "atlas", "frames")
     stem = job_stem(job, out_dir)
     written: list[SpriteFiles] = []
-    for n, sprite in enumerate(sprites):
+    for n, (sprite, raw) in enumerate(pairs):
         base = stem.with_name(f"{stem.name}_{n}")
-        files = _write_sprite(base, sprite, raws[n] if n < len(raws) else None)
+        files = _write_sprite(base, sprite, raw)
         atlas_path = None
         if n < len(atlases):
             atlas_path = base.with_suffix(".atlas.json")

@@ -1,0 +1,128 @@
+"""The Service against the engine's real server: jobs run, events flow, files land."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import JobNotFound, JobStateError
+from orchestrator.events import JobEvent, JobEventKind
+from orchestrator.jobs.states import JobState
+from orchestrator.service import Service
+from orchestrator.service_types import CompareVariant, GenerationRequest, LoraSpec
+
+MakeService = Callable[..., Service]
+
+
+FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
+
+
+def _request(**overrides: Any) -> GenerationRequest:
+    fields: dict[str, Any] = {"prompt": "a red potion", "seed": 5, "params": dict(FAST)}
+    fields.update(overrides)
+    return GenerationRequest(**fields)
+
+
+def test_jobs_succeed_with_files_sidecar_and_ordered_events(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url])
+    events: list[JobEvent] = []
+    lock = threading.Lock()
+
+    def collect(event: JobEvent) -> None:
+        with lock:
+            events.append(event)
+
+    service.subscribe(collect)
+    jobs = service.submit(_request(count=2, loras=(LoraSpec("tiny_lora.safetensors", 0.5),)))
+    assert [j.seed for j in jobs] == [5, 6] and jobs[0].batch_id == jobs[1].batch_id
+    done = [service.wait(j.id, 120) for j in jobs]
+    assert [j.state for j in done] == [JobState.SUCCEEDED] * 2
+    for job in done:
+        files = service.outputs(job.id)
+        assert files.sprite and Path(files.sprite).is_file()
+        assert files.raw and Path(files.raw).is_file()
+        assert files.preview and Path(files.preview).is_file()
+        sidecar = json.loads(Path(files.sidecar or "").read_text())
+        assert (sidecar["job_id"], sidecar["seed"], sidecar["backend"]) == (
+            job.id,
+            job.seed,
+            orch_engine.url,
+        )
+        hashes = {m["name"]: m["sha256"] for m in sidecar["models"]}
+        assert set(hashes) == {"tiny_sdxl.safetensors", "tiny_lora.safetensors"}
+        assert all(len(h) == 64 for h in hashes.values())
+        assert job.hashes == hashes and job.attempts == 1
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for job in done:
+        kinds = [e.kind for e in events if e.job_id == job.id]
+        assert kinds[0] is JobEventKind.QUEUED and kinds[-1] is JobEventKind.SUCCEEDED
+        assert JobEventKind.STARTED in kinds and JobEventKind.PROGRESS in kinds
+
+
+def test_finished_job_cannot_be_cancelled_but_failed_one_can_be_retried(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url])
+    (job,) = service.submit(_request())
+    assert service.wait(job.id, 120).state is JobState.SUCCEEDED
+    with pytest.raises(JobStateError, match="succeeded"):
+        service.cancel(job.id)
+    with pytest.raises(JobStateError, match="only failed or cancelled"):
+        service.retry(job.id)
+
+
+def test_cancelled_queued_job_never_runs_and_retry_runs_it(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url], start=False)
+    (job,) = service.submit(_request())
+    cancelled = service.cancel(job.id)
+    assert cancelled.state is JobState.CANCELLED and cancelled.prompt_id is None
+    service.start()
+    assert service.wait(job.id, 1).state is JobState.CANCELLED
+    service.retry(job.id)
+    assert service.wait(job.id, 120).state is JobState.SUCCEEDED
+
+
+def test_cancel_interrupts_a_running_job(orch_engine: Any, make_service: MakeService) -> None:
+    service = make_service([orch_engine.url])
+    started = threading.Event()
+    service.subscribe(lambda e: started.set() if e.kind is JobEventKind.PROGRESS else None)
+    (job,) = service.submit(_request(params={**FAST, "steps": 150}))
+    assert started.wait(60)
+    service.cancel(job.id)
+    final = service.wait(job.id, 30)
+    assert final.state is JobState.CANCELLED and final.outputs == ()
+    # The backend is free again: the next job runs at once.
+    (other,) = service.submit(_request())
+    assert service.wait(other.id, 120).state is JobState.SUCCEEDED
+
+
+def test_compare_runs_the_same_seed_across_variants(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url])
+    variants = [
+        CompareVariant("base", checkpoint="tiny_sdxl.safetensors"),
+        CompareVariant("lora", "tiny_sdxl.safetensors", (LoraSpec("tiny_lora.safetensors"),)),
+    ]
+    jobs = service.compare("a tree", 11, variants)
+    assert {j.seed for j in jobs} == {11} and len({j.batch_id for j in jobs}) == 1
+    assert jobs[1].params["loras"] == [{"name": "tiny_lora.safetensors", "strength": 1.0}]
+
+
+def test_unknown_job_id_is_named(orch_engine: Any, make_service: MakeService) -> None:
+    service = make_service([orch_engine.url], start=False)
+    with pytest.raises(JobNotFound, match="nope"):
+        service.get_job("nope")
+    assert [t.name for t in service.templates()][:1] and "pico-8" in service.palettes()
+    assert [m.name for m in service.models()] == ["tiny_sdxl.safetensors"]
+    assert [m.name for m in service.loras()] == ["tiny_lora.safetensors"]
