@@ -21,11 +21,14 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import zmq
 
+from orchestrator.errors import DGXPixelsError
 from orchestrator.events import JobEvent, JobEventKind
+from orchestrator.settings import Settings
 from orchestrator.zmq_handlers import (
     SERVICE_REQUEST_TYPES,
     BridgeService,
@@ -56,7 +59,7 @@ from orchestrator.zmq_protocol import (
     encode_message,
 )
 
-__all__ = ["BridgeConfig", "ZmqBridge"]
+__all__ = ["BridgeBindError", "BridgeConfig", "ZmqBridge", "start_bridge"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,10 @@ _EVENT_MODELS: dict[JobEventKind, type[Any]] = {
     JobEventKind.FAILED: JobFailedEvent,
     JobEventKind.CANCELLED: JobCancelledEvent,
 }
+
+
+class BridgeBindError(DGXPixelsError):
+    """An endpoint of the bridge cannot be bound (in use, bad address, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -340,3 +347,29 @@ def _shutting_down(request: Request | None = None) -> ErrorReply:
         code=ErrorCode.UNAVAILABLE,
         message="the daemon is shutting down; retry once it is back",
     )
+
+
+def _ipc_dir(endpoint: str) -> None:
+    # ipc:// needs its folder; ZeroMQ would fail with a bare "No such file or directory".
+    if endpoint.startswith("ipc://"):
+        Path(endpoint.removeprefix("ipc://")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def start_bridge(service: BridgeService, settings: Settings) -> ZmqBridge:
+    """The `serve` adapter: bind `settings.zmq_router` / `settings.zmq_pub` and serve.
+
+    Raises:
+        BridgeBindError: An endpoint is taken or invalid (the message names the setting).
+    """
+    config = BridgeConfig(router=settings.zmq_router, pub=settings.zmq_pub)
+    for endpoint in (config.router, config.pub):
+        _ipc_dir(endpoint)
+    bridge = ZmqBridge(service, config)
+    try:
+        bridge.start()
+    except zmq.ZMQError as exc:
+        raise BridgeBindError(
+            f"zmq_router={config.router!r} / zmq_pub={config.pub!r}: cannot bind ({exc}); "
+            "is another daemon running? Set DGXP_ZMQ_ROUTER / DGXP_ZMQ_PUB to free endpoints"
+        ) from exc
+    return bridge

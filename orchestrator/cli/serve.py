@@ -41,7 +41,9 @@ AdapterFactory = Callable[["Service", Settings], Adapter]
 
 def adapter_factories() -> list[AdapterFactory]:
     """The adapters `serve` starts, in order. Extend this list to attach a new one."""
-    return []
+    from orchestrator.zmq_bridge import start_bridge  # pyzmq only when the daemon starts
+
+    return [start_bridge]
 
 
 def start_adapters(service: Service, settings: Settings) -> list[Adapter]:

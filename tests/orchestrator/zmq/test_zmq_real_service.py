@@ -1,0 +1,116 @@
+"""The bridge over the real `Service`, which runs the embedded engine on the tiny model."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+import zmq
+from PIL import Image
+from zmq_helpers import Sockets, raw_request
+
+from orchestrator.service import Service
+from orchestrator.settings import Settings
+from orchestrator.zmq_bridge import ZmqBridge, start_bridge
+
+FAST = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        models_dir=engine_models_dir,
+        zmq_router=f"ipc://{tmp_path}/sock/req",
+        zmq_pub=f"ipc://{tmp_path}/sock/pub",
+    )
+
+
+@pytest.fixture
+def real_service(settings: Settings) -> Iterator[Service]:
+    """The real service, workers not started: jobs stay queued unless a test starts them."""
+    service = Service.from_settings(settings, workers=1)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def real_bridge(real_service: Service, settings: Settings) -> Iterator[ZmqBridge]:
+    bridge = start_bridge(real_service, settings)  # the same call `dgx-pixels serve` makes
+    yield bridge
+    bridge.stop()
+
+
+def _ok(sock: zmq.Socket[Any], kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    frames = raw_request(sock, kind, body, timeout_ms=20_000)
+    reply = msgpack.unpackb(frames[2])
+    assert frames[1] == b"ok", reply
+    return reply["result"]
+
+
+def test_catalog_requests_reach_the_real_service(real_bridge: ZmqBridge, sockets: Sockets) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    assert _ok(dealer, "list_models", {})["names"] == ["tiny_sdxl.safetensors"]
+    assert _ok(dealer, "list_loras", {})["names"] == ["tiny_lora.safetensors"]
+    assert "pico-8" in _ok(dealer, "list_palettes", {})["names"]
+    templates = {t["name"]: t for t in _ok(dealer, "list_templates", {})["templates"]}
+    assert "single_sprite" in templates
+
+
+def test_unknown_template_is_refused_and_nothing_is_stored(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    frames = raw_request(dealer, "submit", {"prompt": "x", "template": "nope"}, timeout_ms=20_000)
+    reply = msgpack.unpackb(frames[2])
+    assert reply["code"] == "invalid_request" and "nope" in reply["message"]
+    assert real_service.list_jobs() == []
+
+
+def test_cancel_and_retry_of_a_queued_job(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    job = _ok(dealer, "submit", {"prompt": "potion", "seed": 3, "params": FAST})["jobs"][0]
+    assert _ok(dealer, "cancel", {"job_id": job["id"]})["job"]["state"] == "cancelled"
+    frames = raw_request(dealer, "cancel", {"job_id": job["id"]})
+    assert msgpack.unpackb(frames[2])["code"] == "conflict"
+    assert _ok(dealer, "retry", {"job_id": job["id"]})["job"]["state"] == "queued"
+    assert real_service.get_job(job["id"]).state == "queued"
+
+
+@pytest.mark.slow
+def test_a_job_runs_end_to_end_and_a_late_subscriber_reconciles(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    early = sockets.subscriber(real_bridge.pub_endpoint)
+    job = _ok(dealer, "submit", {"prompt": "potion", "seed": 1, "params": FAST})["jobs"][0]
+    real_service.start()
+    seen = []
+    while not seen or seen[-1] != b"job_started":
+        assert early.poll(60_000)
+        seen.append(early.recv_multipart()[1])
+
+    late = sockets.subscriber(real_bridge.pub_endpoint)  # joins mid-job
+    snap = _ok(dealer, "snapshot", {})
+    last = snap["seq"]
+    state = {j["id"]: j for j in snap["jobs"]}[job["id"]]["state"]
+    while state not in ("succeeded", "failed"):
+        assert late.poll(60_000)
+        frames = late.recv_multipart()
+        body = msgpack.unpackb(frames[2])
+        if frames[1] == b"heartbeat" or body["seq"] <= last:
+            continue
+        assert body["seq"] == last + 1
+        last, state = body["seq"], body["job"]["state"]
+    assert state == "succeeded"
+
+    frames = raw_request(dealer, "get_output", {"job_id": job["id"]})
+    assert len(frames) == 4
+    sprite = Image.open(io.BytesIO(frames[3]))
+    assert sprite.format == "PNG" and sprite.mode == "RGBA"
