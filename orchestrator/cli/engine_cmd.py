@@ -1,7 +1,86 @@
-"""PLACEHOLDER owned by the engine-runtime helper: replace this whole file (keep the name `app`)."""
+"""`dgx-pixels engine …`: run the embedded ComfyUI-compatible engine as a server.
+
+Any ComfyUI client (our orchestrator, the ComfyUI web editor's API calls, scripts written
+for ComfyUI) can then talk to it at the printed URL. Heavy imports happen inside the command.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="Not built yet.", no_args_is_help=True)
+import typer
+from rich.console import Console
+
+from orchestrator.cli.context import settings_from
+
+__all__ = ["app", "serve_command"]
+
+app = typer.Typer(
+    help=(
+        "The embedded engine: runs ComfyUI API-format workflows on diffusers and serves "
+        "ComfyUI's HTTP/WebSocket API (`engine serve`)."
+    ),
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Bind address. Default: settings engine_host (127.0.0.1; no auth!)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port (0 = any free port). Default: settings engine_port."),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="models/ folder with checkpoints/ and loras/."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Where SaveImage writes.")] = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Where LoadImage reads and uploads go.")
+    ] = None,
+    custom_nodes: Annotated[
+        list[Path] | None,
+        typer.Option("--custom-nodes", help="Extra custom-node folder (repeatable)."),
+    ] = None,
+    cpu: Annotated[
+        bool, typer.Option("--cpu", help="Run on the CPU even if CUDA is there.")
+    ] = False,
+) -> None:
+    """Serve the engine until Ctrl-C.
+
+    Folders default to the settings: models from `models_dir` (DATA_DIR/models), outputs
+    from `output_dir` (DATA_DIR/outputs), input/ and temp/ under DATA_DIR/engine/. Our
+    `comfy_nodes` pack is always loaded; `--custom-nodes DIR` adds ComfyUI-style packs.
+
+    Example: `dgx-pixels engine serve --port 8188 --models ~/models`, then point any
+    ComfyUI client at http://127.0.0.1:8188.
+    """
+    from engine.errors import EngineError
+    from engine.runner import EngineConfig, serve_forever
+
+    settings = settings_from(ctx)
+    base = settings.data_dir / "engine"
+    config = EngineConfig(
+        base_dir=base,
+        models_dir=models or settings.resolved_models_dir,
+        output_dir=output or settings.resolved_output_dir,
+        input_dir=input_dir or base / "input",
+        temp_dir=base / "temp",
+        host=host or settings.engine_host,
+        port=settings.engine_port if port is None else port,
+        custom_node_dirs=tuple(custom_nodes or ()),
+        device="cpu" if cpu else "auto",
+    )
+    console.print(f"engine: models {config.models_dir}, outputs {config.output_dir}")
+    try:
+        serve_forever(config)
+    except EngineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc

@@ -33,7 +33,9 @@ class SolidImage:
             "optional": {"alpha": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0})},
         }
 
-    def make(self, width: int, height: int, red: float, alpha: float | None = None) -> tuple[torch.Tensor]:
+    def make(
+        self, width: int, height: int, red: float, alpha: float | None = None
+    ) -> tuple[torch.Tensor]:
         channels = 3 if alpha is None else 4
         image = torch.zeros((1, height, width, channels))
         image[..., 0] = red
@@ -60,7 +62,9 @@ class SlowPass:
             "optional": {"preview": ("BOOLEAN", {"default": False})},
         }
 
-    def run(self, image: torch.Tensor, steps: int, delay: float, preview: bool = False) -> tuple[torch.Tensor]:
+    def run(
+        self, image: torch.Tensor, steps: int, delay: float, preview: bool = False
+    ) -> tuple[torch.Tensor]:
         runtime = node_runtime()
         png = b"\x89PNG\r\n\x1a\nfake-preview"
         for step in range(steps):
