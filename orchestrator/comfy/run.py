@@ -62,6 +62,7 @@ class _PromptWatch:
         on_event: EventCallback | None,
         deadline: float,
         timeout: float,
+        reconnect_timeout: float,
     ) -> None:
         self.client = client
         self.stream = stream
@@ -69,6 +70,7 @@ class _PromptWatch:
         self.on_event = on_event
         self.deadline = deadline
         self.timeout = timeout
+        self.reconnect_timeout = reconnect_timeout
         self.started = False
         self.failure: ComfyEvent | None = None
         self.reconnects = 0
@@ -129,11 +131,19 @@ class _PromptWatch:
 
     def _reconnect_and_reconcile(self) -> HistoryEntry | None:
         delay = 0.1
+        give_up = time.monotonic() + self.reconnect_timeout
         while True:
             try:
                 self.stream.reconnect()
                 break
-            except BackendUnreachable:
+            except BackendUnreachable as exc:
+                if time.monotonic() >= give_up:
+                    raise BackendUnreachable(
+                        f"lost {self.client.base_url} while prompt {self.prompt_id} ran and "
+                        f"could not reconnect within {self.reconnect_timeout:g} s; its "
+                        "result may still appear in /history once the backend is back",
+                        exc.url,
+                    ) from exc
                 time.sleep(min(delay, self._remaining()))
                 delay = min(delay * 2, 2.0)
         self.reconnects += 1
@@ -165,6 +175,7 @@ def run_prompt(
     prompt_id: str | None = None,
     front: bool = False,
     stream: EventStream | None = None,
+    reconnect_timeout: float = 30.0,
 ) -> PromptResult:
     """Run one graph to the end and return its outputs.
 
@@ -179,13 +190,16 @@ def run_prompt(
         front: jump the backend's queue.
         stream: an already connected stream to reuse (it is left open); default: one of
             our own, closed on return.
+        reconnect_timeout: seconds to keep trying to re-open a dropped stream before
+            giving up with `BackendUnreachable`.
 
     Raises:
         PromptRejected: the graph failed the backend's validation; nothing ran.
         ExecutionFailed: a node raised.
         Interrupted: the prompt was interrupted.
         Timeout: it did not finish within `timeout`.
-        BackendUnreachable: the backend could not be reached to submit.
+        BackendUnreachable: the backend could not be reached to submit, or went away
+            while the prompt ran and did not come back within `reconnect_timeout`.
     """
     # 1. Connect the event stream first: events only reach a socket open under our id.
     deadline = time.monotonic() + timeout
@@ -200,7 +214,9 @@ def run_prompt(
             graph, stream.client_id, extra_data=extra_data, front=front, prompt_id=prompt_id
         )
         # 3. Follow this prompt's events until `executing null` (or history says done).
-        watch = _PromptWatch(client, stream, submitted.prompt_id, on_event, deadline, timeout)
+        watch = _PromptWatch(
+            client, stream, submitted.prompt_id, on_event, deadline, timeout, reconnect_timeout
+        )
         entry = watch.wait()
     finally:
         if owned:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
 from orchestrator.comfy import (
+    BackendUnreachable,
     ComfyClient,
     EventStream,
     ExecutionFailed,
@@ -194,3 +196,27 @@ def test_events_of_other_clients_are_not_ours(
         result = run_prompt(client, image_graph, timeout=60)
         execution = [e for e in bystander if getattr(e, "prompt_id", None) == result.prompt_id]
     assert not any(isinstance(e, ExecutingEvent | ExecutedEvent) for e in execution)
+
+
+def test_backend_dying_mid_prompt_is_backend_unreachable(
+    engine_models_dir: Path, tmp_path: Path, image_graph: dict[str, Any], client: ComfyClient
+) -> None:
+    from engine.runner import EngineConfig, start_engine
+
+    # A second, short-lived engine that we stop while our prompt runs on it.
+    running = start_engine(EngineConfig(base_dir=tmp_path, models_dir=engine_models_dir, port=0))
+    doomed = ComfyClient(running.url, timeout=5)
+    source = client.view(image_graph["1"]["inputs"]["image"], type="input")
+    image_graph["1"]["inputs"]["image"] = doomed.upload_image(source, name="src.png").path
+
+    def stop_backend(event: ComfyEvent) -> None:
+        if isinstance(event, ExecutionStartEvent):
+            running.stop()
+
+    try:
+        with pytest.raises(BackendUnreachable) as err:
+            run_prompt(doomed, image_graph, on_event=stop_backend, timeout=60, reconnect_timeout=1)
+    finally:
+        running.stop()
+        doomed.close()
+    assert running.url.removeprefix("http://") in str(err.value)
