@@ -213,10 +213,13 @@ class BackendPool:
         """
         if pinned is not None:
             backend = self.get(pinned)
-            if backend.healthy or self.check(backend):
+            if (backend.healthy and backend.last_checked is not None) or self.check(backend):
                 return backend
             raise BackendError(f"backend {pinned} is unhealthy: {backend.last_error}")
         candidates = [b for b in self._snapshot() if b.url not in exclude]
+        for backend in candidates:
+            if backend.last_checked is None:  # never probed: learn its health first
+                self.check(backend)
         healthy = [b for b in candidates if b.healthy]
         if len(healthy) > 1:  # fresh queue lengths only matter when there is a choice
             healthy = [b for b in healthy if self.check(b)]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.comfy.errors import ComfyError
 from orchestrator.errors import (
     BackendError,
     DGXPixelsError,
@@ -224,9 +225,8 @@ class Service:
                 validate_against_object_info(graph, backend.client.object_info(refresh=True))
         except WorkflowError as exc:
             raise TemplateError(f"template {template.name!r} on {backend.url}: {exc}") from exc
-        except DGXPixelsError:
-            raise
-        except Exception as exc:  # the comfy client's errors: backend down or garbage
+        except ComfyError as exc:  # down since the last health check, or answering garbage
+            self.pool.mark_unhealthy(backend, str(exc))
             raise BackendError(f"backend {backend.url} could not be asked: {exc}") from exc
 
     def _enqueue(self, new: list[NewJob]) -> list[Job]:
