@@ -15,6 +15,7 @@ from PIL import Image
 from orchestrator.comfy import ComfyClient, fetch_outputs, run_prompt
 from orchestrator.workflows import (
     TemplateLibrary,
+    WorkflowValidationError,
     default_templates_dir,
     validate_against_object_info,
 )
@@ -149,3 +150,27 @@ def test_template_runs_end_to_end(
         (preview,) = images["preview"]
         (tile,) = images["sprite"]
         assert preview.size == (tile.width * 3, tile.height * 3)
+
+
+def test_missing_lora_and_unknown_palette_are_named_before_sending(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    graph = library.get("single_sprite").render(
+        tiny_values("single_sprite", loras=["no_such_lora.safetensors"], palette="no-such-pal")
+    )
+    with pytest.raises(WorkflowValidationError) as err:
+        validate_against_object_info(graph, engine_client.object_info())
+    message = str(err.value)
+    assert "(LoraLoader) input 'lora_name': value 'no_such_lora.safetensors' is not in" in message
+    assert "tiny_lora.safetensors" in message, "the valid LoRA files are listed"
+    assert "(DGXP_PixelizeSprite) input 'palette': value 'no-such-pal' is not in" in message
+
+
+def test_missing_checkpoint_suggests_the_close_name(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    graph = library.get("single_sprite").render(
+        tiny_values("single_sprite", checkpoint="tiny_sdxl.safetensor")
+    )
+    with pytest.raises(WorkflowValidationError, match=r"did you mean tiny_sdxl\.safetensors"):
+        validate_against_object_info(graph, engine_client.object_info())
