@@ -20,7 +20,8 @@ from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .color import srgb_to_oklab
 from .errors import InvalidImageError, InvalidParameterError
@@ -97,20 +98,45 @@ def background_distance(rgba: Rgba, color: tuple[int, int, int]) -> NDArray[np.f
     return np.asarray(np.linalg.norm(lab - ref, axis=-1), dtype=np.float32)
 
 
-def _border_connected(mask: Mask) -> Mask:
-    labels, _ = ndimage.label(mask)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return np.isin(labels, edge[edge > 0])
+def _components(lab: NDArray[np.float32], cand: Mask, step: float) -> NDArray[np.int32]:
+    """Connected regions of candidate cells joined only where neighbours differ by at most
+    ``step``: background grows over its own gentle shading, never across a colour edge."""
+    h, w = cand.shape
+    idx = np.arange(h * w).reshape(h, w)
+    eh = cand[:, 1:] & cand[:, :-1] & (np.linalg.norm(lab[:, 1:] - lab[:, :-1], axis=-1) <= step)
+    ev = cand[1:] & cand[:-1] & (np.linalg.norm(lab[1:] - lab[:-1], axis=-1) <= step)
+    rows = np.concatenate([idx[:, :-1][eh], idx[:-1][ev]])
+    cols = np.concatenate([idx[:, 1:][eh], idx[1:][ev]])
+    graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(h * w, h * w))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels.reshape(h, w), dtype=np.int32)
+
+
+def _step_noise(lab: NDArray[np.float32], near: Mask) -> float:
+    """Typical colour step between neighbouring background cells."""
+    dh = np.linalg.norm(lab[:, 1:] - lab[:, :-1], axis=-1)[near[:, 1:] & near[:, :-1]]
+    dv = np.linalg.norm(lab[1:] - lab[:-1], axis=-1)[near[1:] & near[:-1]]
+    steps = np.concatenate([dh, dv])
+    return float(np.median(steps)) if steps.size else 0.0
 
 
 def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> Mask:
     bg = estimate_background(rgba, tolerance)
     if bg is None:
         return np.zeros(rgba.shape[:2], dtype=bool)
+    lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
     dist = background_distance(rgba, bg)
-    mask = _border_connected(dist <= tolerance)
-    if holes:
-        mask |= dist <= tolerance * _HOLE_FACTOR
+    near = dist <= tolerance
+    step = float(np.clip(4.0 * _step_noise(lab, near) + 0.01, 0.02, tolerance))
+    labels = _components(lab, dist <= 2.0 * tolerance, step)
+    ring = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    ring_near = np.concatenate([near[0], near[-1], near[:, 0], near[:, -1]])
+    mask = np.isin(labels, np.unique(ring[ring_near]))
+    if holes and mask.any():
+        # A hole must look like the background does elsewhere (its shading included).
+        reach = float(np.quantile(dist[mask], 0.99)) + 0.01
+        hole = ~mask & (dist <= min(reach, tolerance * _HOLE_FACTOR + 0.01))
+        mask |= hole
     return mask
 
 
