@@ -58,12 +58,15 @@ def _to_space(rgb: npt.NDArray[np.uint8], space: DitherSpace) -> Float64Array:
 
 def nearest_palette_index(points: Float64Array, targets: Float64Array) -> IndexArray:
     """Index of the nearest target for every point (Euclidean), ``[M]`` from ``[M,3]``/``[N,3]``."""
+    # |p - t|² = |p|² - 2 p·t + |t|²; |p|² is the same for every target, so it drops out of
+    # the argmin and one matrix product does the work.
     result = np.empty(points.shape[0], dtype=np.intp)
-    step = 65536  # bounds the M x N distance matrix to a few MB
+    target_norms = (targets**2).sum(axis=1)
+    step = 262144  # bounds the M x N score matrix
     for start in range(0, points.shape[0], step):
         chunk = points[start : start + step]
-        distances = ((chunk[:, None, :] - targets[None, :, :]) ** 2).sum(axis=2)
-        result[start : start + step] = np.argmin(distances, axis=1)
+        scores = target_norms[None, :] - 2.0 * (chunk @ targets.T)
+        result[start : start + step] = np.argmin(scores, axis=1)
     return result
 
 

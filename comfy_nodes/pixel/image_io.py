@@ -86,7 +86,11 @@ def _open(source: ImageSource) -> PILImage.Image:
         raise InvalidImageError(
             f"{_describe(source)} is not a readable image ({error}); re-export it"
         ) from error
-    _check_size(source, image.width, image.height)
+    try:
+        _check_size(source, image.width, image.height)
+    except InvalidImageError:
+        image.close()  # Image.open holds the file until closed
+        raise
     return image
 
 

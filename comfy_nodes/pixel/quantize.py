@@ -61,16 +61,22 @@ def _weighted_colors(images: Sequence[RGBA]) -> tuple[npt.NDArray[np.uint8], Flo
     return unique, counts.astype(np.float64)
 
 
+def _weighted_pick(score: Float64Array, rng: np.random.Generator) -> int:
+    # Inverse-CDF sampling: the same draw as rng.choice(p=...), without its O(n) checks.
+    cumulative = np.cumsum(score)
+    return int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+
+
 def _kmeans_pp_init(
     points: Float64Array, weights: Float64Array, k: int, rng: np.random.Generator
 ) -> Float64Array:
-    centers = [points[rng.choice(points.shape[0], p=weights / weights.sum())]]
+    centers = [points[_weighted_pick(weights, rng)]]
     nearest = ((points - centers[0]) ** 2).sum(axis=1)
     for _ in range(1, k):
         score = nearest * weights
         if score.sum() <= 0.0:
             break
-        centers.append(points[rng.choice(points.shape[0], p=score / score.sum())])
+        centers.append(points[_weighted_pick(score, rng)])
         nearest = np.minimum(nearest, ((points - centers[-1]) ** 2).sum(axis=1))
     return np.array(centers)
 
@@ -79,10 +85,16 @@ def _kmeans(points: Float64Array, weights: Float64Array, k: int, seed: int) -> F
     rng = np.random.default_rng(seed)
     centers = _kmeans_pp_init(points, weights, k, rng)
     labels = nearest_palette_index(points, centers)
+    weighted = points * weights[:, None]
     for _ in range(_KMEANS_ITERATIONS):
-        totals = np.zeros_like(centers)
-        np.add.at(totals, labels, points * weights[:, None])
         mass = np.bincount(labels, weights=weights, minlength=centers.shape[0])
+        totals = np.stack(
+            [
+                np.bincount(labels, weights=weighted[:, axis], minlength=centers.shape[0])
+                for axis in range(3)
+            ],
+            axis=1,
+        )
         filled = mass > 0
         centers = np.where(filled[:, None], totals / np.maximum(mass, 1e-12)[:, None], centers)
         new_labels = nearest_palette_index(points, centers)
@@ -95,18 +107,20 @@ def _kmeans(points: Float64Array, weights: Float64Array, k: int, seed: int) -> F
 def _median_cut(points: Float64Array, weights: Float64Array, k: int, seed: int) -> Float64Array:
     del seed  # median cut has no randomness; the argument keeps the registry uniform
     boxes = [np.arange(points.shape[0])]
+    spans = [np.ptp(points, axis=0)]
     while len(boxes) < k:
-        spans = [np.ptp(points[box], axis=0).max() if box.size > 1 else -1.0 for box in boxes]
-        widest = int(np.argmax(spans))
-        if spans[widest] <= 0.0:
+        widest = int(np.argmax([span.max() for span in spans]))
+        if spans[widest].max() <= 0.0:
             break
         box = boxes.pop(widest)
-        axis = int(np.argmax(np.ptp(points[box], axis=0)))
+        axis = int(np.argmax(spans.pop(widest)))
         ordered = box[np.argsort(points[box, axis], kind="stable")]
         cumulative = np.cumsum(weights[ordered])
         cut = int(np.searchsorted(cumulative, cumulative[-1] / 2.0)) + 1
         cut = min(max(cut, 1), ordered.size - 1)  # both halves keep at least one colour
-        boxes.extend([ordered[:cut], ordered[cut:]])
+        for half in (ordered[:cut], ordered[cut:]):
+            boxes.append(half)
+            spans.append(np.ptp(points[half], axis=0))
     return np.array([np.average(points[box], axis=0, weights=weights[box]) for box in boxes])
 
 

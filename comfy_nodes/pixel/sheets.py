@@ -21,7 +21,7 @@ from .errors import GridDoesNotFitError, InvalidParameterError
 from .image_io import check_rgba
 
 if TYPE_CHECKING:
-    from .pipeline import PixelizeOptions
+    from .pipeline import BatchResult, PixelizeOptions
 
 __all__ = [
     "DEFAULT_FRAME_MS",
@@ -206,11 +206,16 @@ def pack_sheet(
     return sheet, {"frames": entries, "meta": meta}
 
 
-def pixelize_frames(frames: Sequence[RGBA], options: PixelizeOptions) -> Any:
+def pixelize_frames(frames: Sequence[RGBA], options: PixelizeOptions) -> BatchResult:
     """Pixelize animation frames together: one grid, one phase and one palette for all.
 
-    Returns whatever pixel-grid's `pipeline.pixelize_batch` returns (its batch result).
+    Frames of one size share a single grid detection (``grid_sharing="shared"``), so every
+    frame comes out the same size and phase; one palette is built over all of them.
     """
+    # Imported here: the pipeline imports this package's other modules, not the reverse.
+    from dataclasses import replace
+
     from .pipeline import pixelize_batch
 
-    return pixelize_batch([check_rgba(f, f"frames[{i}]") for i, f in enumerate(frames)], options)
+    checked = [check_rgba(frame, f"frames[{i}]") for i, frame in enumerate(frames)]
+    return pixelize_batch(checked, replace(options, grid_sharing="shared"))

@@ -102,3 +102,22 @@ def test_parse_tags_reads_ranges_single_frames_and_directions() -> None:
 def test_parse_tags_refuses_bad_entries(text: str, problem: str) -> None:
     with pytest.raises(InvalidParameterError, match=problem):
         parse_tags(text)
+
+
+def test_pixelize_frames_shares_one_grid_and_one_palette() -> None:
+    from comfy_nodes.pixel.pipeline import PixelizeOptions
+    from comfy_nodes.pixel.sheets import pixelize_frames
+
+    colors = np.array([[255, 0, 0], [0, 160, 0], [0, 0, 255], [250, 220, 0]], dtype=np.uint8)
+    truth = np.random.default_rng(5).integers(0, 4, size=(8, 8))
+    walk = [truth, truth.copy()]
+    walk[1][0, 0] = (truth[0, 0] + 1) % 4  # the second frame differs in one cell
+    frames = []
+    for cells in walk:
+        big = np.repeat(np.repeat(colors[cells], 10, axis=0), 10, axis=1)
+        frames.append(np.dstack([big, np.full(big.shape[:2], 255, dtype=np.uint8)]))
+    result = pixelize_frames(frames, PixelizeOptions(remove_background="none", n_colors=4))
+    assert result.palette is not None
+    assert sorted(result.palette.colors.tolist()) == sorted(colors.tolist())
+    for sprite, cells in zip(result.sprites, walk, strict=True):
+        np.testing.assert_array_equal(sprite[..., :3], colors[cells])
