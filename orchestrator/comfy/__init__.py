@@ -15,6 +15,7 @@ from orchestrator.comfy.errors import (
     ExecutionFailed,
     Interrupted,
     OutputNotFound,
+    PromptLost,
     PromptRejected,
     Timeout,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "Interrupted",
     "OutputImage",
     "OutputNotFound",
+    "PromptLost",
     "PromptRejected",
     "PromptResult",
     "QueueState",

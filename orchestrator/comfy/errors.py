@@ -8,6 +8,7 @@
     ├── PromptRejected             POST /prompt answered 400; carries `error` + `node_errors`
     ├── ExecutionFailed            a node raised while the prompt ran (`execution_error`)
     ├── Interrupted                the prompt was interrupted (`execution_interrupted`)
+    ├── PromptLost                 the backend no longer knows the prompt (it restarted)
     └── Timeout                    the prompt did not finish within the caller's deadline
 
 Every message names the URL or prompt id involved and says what to do next.
@@ -25,6 +26,7 @@ __all__ = [
     "ExecutionFailed",
     "Interrupted",
     "OutputNotFound",
+    "PromptLost",
     "PromptRejected",
     "Timeout",
     "format_node_errors",
@@ -135,6 +137,18 @@ class Interrupted(ComfyError):
         node = self.data.get("node_id")
         where = f" at node {node} ({self.data.get('node_type', '?')})" if node else ""
         super().__init__(f"prompt {prompt_id} was interrupted{where}")
+
+
+class PromptLost(ComfyError):
+    """The prompt is neither queued, running nor in history: the backend restarted."""
+
+    def __init__(self, prompt_id: str, url: str) -> None:
+        self.prompt_id = prompt_id
+        self.url = url
+        super().__init__(
+            f"{url} no longer knows prompt {prompt_id} (not queued, running or in history: "
+            "it was deleted from the queue, or the backend restarted); submit it again"
+        )
 
 
 class Timeout(ComfyError):

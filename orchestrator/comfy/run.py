@@ -4,8 +4,9 @@ Completion rule (see the API spec): `execution_success` arrives before history i
 the reliable "done" is `executing` with `node=None` for our prompt id, after which
 `/history/{id}` holds the outputs. If the socket drops, we reconnect with the same client id
 and reconcile through `/history`: an entry there means the prompt finished while we were
-away; no entry means it is still queued or running, so we keep listening. Quiet periods are
-also checked against `/history`, so a lost final event never hangs a job.
+away; no entry means it is still queued or running, so we keep listening; in neither
+history nor `/queue` means the backend restarted and forgot it (`PromptLost`). Quiet
+periods are checked the same way, so a lost final event never hangs a job.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.comfy.client import ComfyClient
@@ -23,6 +25,7 @@ from orchestrator.comfy.errors import (
     EventStreamClosed,
     ExecutionFailed,
     Interrupted,
+    PromptLost,
     Timeout,
 )
 from orchestrator.comfy.events import (
@@ -43,12 +46,20 @@ logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[ComfyEvent], None]
 
-# While waiting, a receive that stays quiet this long triggers a /history check.
-_QUIET_POLL_S = 5.0
 # After an error/interrupt event, the final `executing null` should follow at once.
 _TERMINAL_POLL_S = 0.25
 # History is written before `executing null`; a short grace covers lenient backends.
 _HISTORY_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """How long to wait, and how often to double-check `/history` while it is quiet."""
+
+    timeout: float
+    deadline: float
+    reconnect_timeout: float
+    poll_interval: float
 
 
 class _PromptWatch:
@@ -60,17 +71,13 @@ class _PromptWatch:
         stream: EventStream,
         prompt_id: str,
         on_event: EventCallback | None,
-        deadline: float,
-        timeout: float,
-        reconnect_timeout: float,
+        limits: _Limits,
     ) -> None:
         self.client = client
         self.stream = stream
         self.prompt_id = prompt_id
         self.on_event = on_event
-        self.deadline = deadline
-        self.timeout = timeout
-        self.reconnect_timeout = reconnect_timeout
+        self.limits = limits
         self.started = False
         self.failure: ComfyEvent | None = None
         self.reconnects = 0
@@ -81,15 +88,15 @@ class _PromptWatch:
         return event.prompt_id == self.prompt_id
 
     def _remaining(self) -> float:
-        remaining = self.deadline - time.monotonic()
+        remaining = self.limits.deadline - time.monotonic()
         if remaining <= 0:
-            raise Timeout(self.prompt_id, self.timeout, self.client.base_url)
+            raise Timeout(self.prompt_id, self.limits.timeout, self.client.base_url)
         return remaining
 
     def wait(self) -> HistoryEntry:
         """Loop over events until the prompt is done; return its history entry."""
         while True:
-            poll = _TERMINAL_POLL_S if self.failure else _QUIET_POLL_S
+            poll = _TERMINAL_POLL_S if self.failure else self.limits.poll_interval
             try:
                 event = self.stream.receive(timeout=min(self._remaining(), poll))
             except EventStreamClosed as exc:
@@ -100,9 +107,18 @@ class _PromptWatch:
             if entry is not None:
                 return entry
 
+    def _reconcile(self) -> HistoryEntry | None:
+        """History's entry if done; None if still queued/running; `PromptLost` otherwise."""
+        # Queue first, then history: a prompt finishing in between is then found in history.
+        queue = self.client.queue()
+        entry = self.client.history(self.prompt_id)
+        if entry is None and self.prompt_id not in (*queue.running, *queue.pending):
+            raise PromptLost(self.prompt_id, self.client.base_url)
+        return entry
+
     def _handle(self, event: ComfyEvent | None) -> HistoryEntry | None:
         if event is None:
-            return self.client.history(self.prompt_id)
+            return self._reconcile()
         if not self._is_ours(event):
             return None
         if isinstance(event, ExecutionStartEvent | ExecutingEvent):
@@ -131,7 +147,7 @@ class _PromptWatch:
 
     def _reconnect_and_reconcile(self) -> HistoryEntry | None:
         delay = 0.1
-        give_up = time.monotonic() + self.reconnect_timeout
+        give_up = time.monotonic() + self.limits.reconnect_timeout
         while True:
             try:
                 self.stream.reconnect()
@@ -140,7 +156,7 @@ class _PromptWatch:
                 if time.monotonic() >= give_up:
                     raise BackendUnreachable(
                         f"lost {self.client.base_url} while prompt {self.prompt_id} ran and "
-                        f"could not reconnect within {self.reconnect_timeout:g} s; its "
+                        f"could not reconnect within {self.limits.reconnect_timeout:g} s; its "
                         "result may still appear in /history once the backend is back",
                         exc.url,
                     ) from exc
@@ -149,7 +165,7 @@ class _PromptWatch:
         self.reconnects += 1
         # Reconnect first, then ask history: an entry finished while we were away; without
         # one, every later event reaches the new socket, so nothing falls in between.
-        return self.client.history(self.prompt_id)
+        return self._reconcile()
 
 
 def _raise_on_failure(entry: HistoryEntry, failure: ComfyEvent | None) -> None:
@@ -176,6 +192,7 @@ def run_prompt(
     front: bool = False,
     stream: EventStream | None = None,
     reconnect_timeout: float = 30.0,
+    poll_interval: float = 5.0,
 ) -> PromptResult:
     """Run one graph to the end and return its outputs.
 
@@ -192,17 +209,20 @@ def run_prompt(
             our own, closed on return.
         reconnect_timeout: seconds to keep trying to re-open a dropped stream before
             giving up with `BackendUnreachable`.
+        poll_interval: after this many quiet seconds, check `/queue` and `/history` (a
+            lost final event, or a prompt the backend forgot).
 
     Raises:
         PromptRejected: the graph failed the backend's validation; nothing ran.
         ExecutionFailed: a node raised.
         Interrupted: the prompt was interrupted.
+        PromptLost: the backend restarted and forgot the prompt; submit it again.
         Timeout: it did not finish within `timeout`.
         BackendUnreachable: the backend could not be reached to submit, or went away
             while the prompt ran and did not come back within `reconnect_timeout`.
     """
     # 1. Connect the event stream first: events only reach a socket open under our id.
-    deadline = time.monotonic() + timeout
+    limits = _Limits(timeout, time.monotonic() + timeout, reconnect_timeout, poll_interval)
     owned = stream is None
     if stream is None:
         stream = EventStream(client.base_url, client_id or uuid.uuid4().hex)
@@ -214,9 +234,7 @@ def run_prompt(
             graph, stream.client_id, extra_data=extra_data, front=front, prompt_id=prompt_id
         )
         # 3. Follow this prompt's events until `executing null` (or history says done).
-        watch = _PromptWatch(
-            client, stream, submitted.prompt_id, on_event, deadline, timeout, reconnect_timeout
-        )
+        watch = _PromptWatch(client, stream, submitted.prompt_id, on_event, limits)
         entry = watch.wait()
     finally:
         if owned:

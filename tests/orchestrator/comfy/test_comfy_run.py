@@ -5,6 +5,7 @@ drops mid-prompt (closed from the test side) and is reconciled through /history.
 from __future__ import annotations
 
 import io
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from orchestrator.comfy import (
     EventStream,
     ExecutionFailed,
     Interrupted,
+    PromptLost,
     Timeout,
     fetch_outputs,
     run_prompt,
@@ -220,3 +222,34 @@ def test_backend_dying_mid_prompt_is_backend_unreachable(
         running.stop()
         doomed.close()
     assert running.url.removeprefix("http://") in str(err.value)
+
+
+def test_prompt_deleted_from_the_queue_is_reported_lost(
+    client: ComfyClient, sdxl_graph: dict[str, Any], image_graph: dict[str, Any]
+) -> None:
+    # A long prompt of another client keeps ours pending; then ours is deleted over there.
+    sdxl_graph["3"]["inputs"]["steps"] = 10000
+    blocker = client.submit(sdxl_graph, client_id="someone-else").prompt_id
+    ours = f"lost-{uuid.uuid4().hex}"
+
+    def delete_ours_once_pending() -> None:
+        deadline = time.monotonic() + 30
+        while ours not in client.queue().pending:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        client.delete_queued([ours])
+
+    deleter = threading.Thread(target=delete_ours_once_pending)
+    deleter.start()
+    try:
+        with pytest.raises(PromptLost) as err:
+            run_prompt(client, image_graph, prompt_id=ours, timeout=60, poll_interval=0.2)
+    finally:
+        deleter.join(30)
+        client.interrupt(blocker)
+    assert err.value.prompt_id == ours
+    assert "submit it again" in str(err.value)
+    deadline = time.monotonic() + 60
+    while client.queue().running:  # leave the engine idle for the next test
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
