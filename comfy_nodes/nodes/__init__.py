@@ -8,12 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from . import cleanup, palette, pixelize, sheets, tiles, upscale
+from . import (
+    background,
+    cleanup,
+    downscale,
+    grid,
+    palette,
+    pixelize,
+    report,
+    sheets,
+    tiles,
+    upscale,
+)
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
 
 _NODES: Final[tuple[tuple[str, type[Any], str], ...]] = (
     ("DGXP_PixelizeSprite", pixelize.PixelizeSprite, "Pixelize Sprite (DGX-Pixels)"),
+    ("DGXP_DetectGrid", grid.DetectGrid, "Detect Pixel Grid (DGX-Pixels)"),
+    ("DGXP_DownscaleToGrid", downscale.DownscaleToGrid, "Downscale To Grid (DGX-Pixels)"),
+    ("DGXP_RemoveBackground", background.RemoveBackground, "Remove Background (DGX-Pixels)"),
+    ("DGXP_SpriteReport", report.SpriteReport, "Sprite QA Report (DGX-Pixels)"),
     ("DGXP_LoadPalette", palette.LoadPalette, "Load Palette (DGX-Pixels)"),
     ("DGXP_QuantizeColors", palette.QuantizeColors, "Quantize Colors (DGX-Pixels)"),
     ("DGXP_DitherImage", palette.DitherImage, "Dither Image (DGX-Pixels)"),

@@ -25,6 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..pixel.palettes_builtin import builtin_palette_names
+from ..pixel.pipeline import options_from_widgets, pixelize_batch
+from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+
 __all__ = ["PixelizeSprite"]
 
 _DITHERS = ["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
@@ -33,8 +37,6 @@ _DOWNSCALES = ["robust", "median", "mean", "center"]
 
 
 def _palette_choices() -> list[str]:
-    from ..pixel.palettes_builtin import builtin_palette_names
-
     return ["auto", *builtin_palette_names()]
 
 
@@ -125,9 +127,6 @@ class PixelizeSprite:
 
     def pixelize(self, image: Any, **widgets: Any) -> tuple[Any, Any, str]:
         """Run ``pipeline.pixelize_batch`` over the batch and return sprite, mask, report."""
-        from ..pixel.pipeline import options_from_widgets, pixelize_batch
-        from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
-
         frames = image_tensor_to_rgba(image)
         batch = pixelize_batch(frames, options_from_widgets(**widgets))
         sprite, mask = rgba_to_image_tensor(batch.sprites)

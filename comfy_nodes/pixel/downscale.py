@@ -57,7 +57,7 @@ def sample_cells(
     ys = _sample_positions(grid.lines_y(), h, inner)
     # One flat gather is much faster than 4-D fancy indexing.
     flat = (ys[:, None, :, None] * w + xs[None, :, None, :]).reshape(ys.shape[0], xs.shape[0], -1)
-    return np.take(image.reshape(-1, ch), flat, axis=0)
+    return np.asarray(np.take(image.reshape(-1, ch), flat, axis=0), dtype=np.uint8)
 
 
 def _robust(s: Samples) -> Samples:
