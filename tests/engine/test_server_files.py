@@ -15,6 +15,13 @@ from PIL import Image
 from engine.runner import EngineConfig, RunningEngine, start_engine
 
 
+def _read(path: Path) -> Image.Image:
+    """A fully loaded copy, so no file handle stays open."""
+    with Image.open(path) as image:
+        image.load()
+        return image.copy()
+
+
 def _png(color: tuple[int, ...], size: tuple[int, int] = (3, 2)) -> bytes:
     mode = "RGBA" if len(color) == 4 else "RGB"
     buffer = io.BytesIO()
@@ -104,7 +111,7 @@ def test_upload_dedupes_identical_bytes_and_renames_different_ones(
     replaced = _upload(running_engine, _png((3, 3, 3)), overwrite="true").json()
     assert replaced["name"] == "sprite.png"
     stored = running_engine.context.paths.input / "sprite.png"
-    assert Image.open(stored).getpixel((0, 0)) == (3, 3, 3)
+    assert _read(stored).getpixel((0, 0)) == (3, 3, 3)
 
 
 def test_uploaded_file_in_a_subfolder_feeds_load_image(
@@ -121,7 +128,7 @@ def test_uploaded_file_in_a_subfolder_feeds_load_image(
     saved = (
         running_engine.context.paths.output / "up" / entry["outputs"]["3"]["images"][0]["filename"]
     )
-    assert np.asarray(Image.open(saved)).tolist() == [[[0, 255, 0, 0]] * 2] * 2
+    assert np.asarray(_read(saved)).tolist() == [[[0, 255, 0, 0]] * 2] * 2
 
 
 @pytest.mark.parametrize(
@@ -155,7 +162,7 @@ def test_upload_mask_puts_the_mask_alpha_on_the_original(running_engine: Running
         f"{running_engine.url}/upload/mask", files=files, data=data, timeout=10
     )
     assert response.status_code == 200
-    stored = Image.open(running_engine.context.paths.input / "mask.png")
+    stored = _read(running_engine.context.paths.input / "mask.png")
     assert stored.getpixel((1, 1)) == (200, 100, 50, 64)
 
 
