@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -114,12 +115,7 @@ class ComfyClient:
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
-        if response.status_code != 200:
-            raise BackendProtocolError(
-                f"{method} {response.url} answered HTTP {response.status_code}: "
-                f"{response.text[:200]!r}",
-                response.url,
-            )
+        self._expect_ok(response)
         return self._decode(response)
 
     @staticmethod
@@ -198,7 +194,7 @@ class ComfyClient:
 
     def history(self, prompt_id: str) -> HistoryEntry | None:
         """The finished prompt's entry, or None while it is queued, running or unknown."""
-        body = self._json_object("GET", f"/history/{prompt_id}")
+        body = self._json_object("GET", f"/history/{quote(prompt_id, safe='')}")
         if prompt_id not in body:
             return None
         return _history_entry(prompt_id, body[prompt_id], f"{self.base_url}/history/{prompt_id}")
@@ -314,7 +310,7 @@ class ComfyClient:
 
     def models(self, folder: str) -> list[str]:
         """Files the loaders of `folder` see (`checkpoints`, `loras`, ...)."""
-        body = self._json("GET", f"/models/{folder}")
+        body = self._json("GET", f"/models/{quote(folder, safe='')}")
         if not isinstance(body, list) or not all(isinstance(x, str) for x in body):
             url = f"{self.base_url}/models/{folder}"
             raise BackendProtocolError(f"{url} answered something other than a list of names", url)
