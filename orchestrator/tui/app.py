@@ -168,7 +168,10 @@ class PixelsApp(App[None]):
             await self._fetch_output(job)
         selected = jobs.selected_job()
         if selected is not None and selected.id == job.id:
-            await self._show(job, image if kind == "job_preview" else None)
+            if kind in ("job_preview", "job_succeeded"):
+                await self._show(job, image)
+            else:  # progress: the caption changes, the picture does not
+                self.query_one(PreviewPane).caption(_caption(job))
         if isinstance(self.screen, CompareScreen):
             await self.screen.update_job(job, self.outputs.get(job.id))
 
@@ -211,18 +214,17 @@ class PixelsApp(App[None]):
         self.connected = connected
         status = self.query_one("#status", Static)
         if connected:
-            status.update(f"[green]●[/] daemon {self.client.router} — {detail}")
+            status.update(f"[green]●[/] daemon {self.client.router} — {detail}", layout=False)
         else:
-            status.update(f"[red]○ daemon down[/] — {detail} — retrying every {self.retry_s:g}s")
+            text = f"[red]○ daemon down[/] — {detail} — retrying every {self.retry_s:g}s"
+            status.update(text, layout=False)
         self.query_one("#main").set_class(not connected, "-down")
 
     # --- preview ---------------------------------------------------------------------------
 
     async def _show(self, job: WireJob, live: bytes | None = None) -> None:
         png = self.outputs.get(job.id) or live or self.book.previews.get(job.id)
-        value, maximum = job.progress
-        caption = f"{job.id[:8]} {job.state} {value}/{maximum} seed {job.seed} — {job.prompt}"
-        await self.query_one(PreviewPane).show(caption, png)
+        await self.query_one(PreviewPane).show(_caption(job), png)
 
     async def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         job = self.query_one(JobList).selected_job()
@@ -323,3 +325,8 @@ class PixelsApp(App[None]):
             self.book.upsert(job)
         labels = [v.label or "?" for v in message.variants]
         await self.screen.show_jobs(labels, result.jobs)
+
+
+def _caption(job: WireJob) -> str:
+    value, maximum = job.progress
+    return f"{job.id[:8]} {job.state} {value}/{maximum} seed {job.seed} — {job.prompt}"

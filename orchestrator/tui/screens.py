@@ -10,10 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, ProgressBar, SelectionList, Static
+from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
 from orchestrator.tui.graphics import GraphicsMode
-from orchestrator.tui.widgets import PreviewPane
+from orchestrator.tui.widgets import PreviewPane, StepBar
 from orchestrator.zmq_protocol import WireCompareVariant, WireJob, WireLora
 
 __all__ = ["HELP_KEYS", "CompareScreen", "HelpScreen"]
@@ -55,19 +55,19 @@ class ComparePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="compare-label")
-        yield ProgressBar(show_eta=False)
+        yield StepBar()
         yield PreviewPane(self.graphics)
 
     def show(self, job: WireJob) -> None:
         """Follow the job's progress."""
         self.job = job
         value, maximum = job.progress
-        bar = self.query_one(ProgressBar)
+        bar = self.query_one(StepBar)
         if job.state == "succeeded":
-            bar.update(total=1, progress=1)
+            bar.set(1, 1)
         elif maximum:
-            bar.update(total=maximum, progress=value)
-        self.query_one(".compare-label", Label).update(f"{self.label} — {job.state}")
+            bar.set(value, maximum)
+        self.query_one(".compare-label", Label).update(f"{self.label} — {job.state}", layout=False)
 
 
 class CompareScreen(Screen[None]):

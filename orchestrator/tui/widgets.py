@@ -11,15 +11,16 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
+from textual.widgets import Label, ListItem, ListView, Static
 
 from orchestrator.tui.graphics import GraphicsMode, decode_png, enlarge_for_terminal
 from orchestrator.tui.halfcell import HalfCellImage
 from orchestrator.zmq_protocol import WireJob
 
-__all__ = ["Gallery", "JobItem", "JobList", "PreviewPane", "Thumb", "job_label"]
+__all__ = ["Gallery", "JobItem", "JobList", "PreviewPane", "StepBar", "Thumb", "job_label"]
 
 _STATE_STYLE = {
     "queued": "dim",
@@ -43,33 +44,80 @@ def job_label(job: WireJob, width: int = 40) -> Text:
     return text
 
 
+class StepBar(Widget):
+    """A one-line progress bar that repaints itself only (no layout pass per update).
+
+    Textual's `ProgressBar` relayouts its percentage label on every change; with several
+    jobs streaming progress that costs a full layout per event, so rows use this instead.
+    """
+
+    DEFAULT_CSS = "StepBar { height: 1; width: 24; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value = 0
+        self.total: int | None = 0
+
+    @property
+    def fraction(self) -> float | None:
+        """Done fraction 0..1, or None while indeterminate."""
+        if self.total is None:
+            return None
+        return (
+            1.0
+            if self.total == 0 and self.value
+            else (self.value / self.total if self.total else 0.0)
+        )
+
+    def set(self, value: int, total: int | None) -> None:
+        """New progress; repaints only when it changed."""
+        if (value, total) != (self.value, self.total):
+            self.value, self.total = value, total
+            self.refresh()
+
+    def render(self) -> Text:
+        width = max(4, self.size.width - 8)
+        fraction = self.fraction
+        if fraction is None:
+            return Text("┄" * width + "   …", style="cyan")
+        filled = round(fraction * width)
+        text = Text("━" * filled, style="green" if fraction >= 1 else "cyan")
+        text.append("━" * (width - filled), style="grey30")
+        text.append(f" {int(fraction * 100):>3}%", style="dim")
+        return text
+
+
 class JobItem(ListItem):
     """One job: label and a progress bar, updated in place as events arrive."""
 
     def __init__(self, job: WireJob) -> None:
         super().__init__(id=f"job-{job.id}")
         self.job = job
+        self._label_key: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="job-row"):
             yield Label(job_label(self.job), classes="job-label")
-            yield ProgressBar(show_eta=False, classes="job-progress")
+            yield StepBar(classes="job-progress")
 
     def on_mount(self) -> None:
         self.show(self.job)
 
     def show(self, job: WireJob) -> None:
-        """Redraw for a newer version of the job."""
+        """Redraw for a newer version of the job (the label only when its text changes)."""
         self.job = job
-        self.query_one(".job-label", Label).update(job_label(job))
-        bar = self.query_one(ProgressBar)
+        key = (job.state, job.prompt, job.error)
+        if key != self._label_key:
+            self._label_key = key
+            self.query_one(".job-label", Label).update(job_label(job), layout=False)
         value, maximum = job.progress
+        bar = self.query_one(StepBar)
         if job.state == "succeeded":
-            bar.update(total=1, progress=1)
+            bar.set(1, 1)
         elif maximum > 0:
-            bar.update(total=maximum, progress=value)
+            bar.set(value, maximum)
         else:
-            bar.update(total=None if job.state in ("submitted", "running") else 1, progress=0)
+            bar.set(0, None if job.state in ("submitted", "running") else 1)
 
 
 class JobList(ListView):
@@ -78,6 +126,13 @@ class JobList(ListView):
     def items(self) -> dict[str, JobItem]:
         """Rows by job id."""
         return {item.job.id: item for item in self.query(JobItem)}
+
+    def row(self, job_id: str) -> JobItem | None:
+        """The row of one job (a cached lookup: progress events arrive many times a second)."""
+        try:
+            return self.query_one(f"#job-{job_id}", JobItem)
+        except NoMatches:
+            return None
 
     def selected_job(self) -> WireJob | None:
         """The highlighted job, if any."""
@@ -103,7 +158,7 @@ class JobList(ListView):
 
     def update_job(self, job: WireJob) -> bool:
         """Update one row in place; False if the job has no row yet."""
-        row = self.items().get(job.id)
+        row = self.row(job.id)
         if row is None:
             return False
         row.show(job)
@@ -122,26 +177,31 @@ class PreviewPane(Vertical):
         yield Label("No sprite selected", classes="preview-caption")
         yield Static("", classes="preview-body")
 
+    def caption(self, text: str) -> None:
+        """Change only the caption line."""
+        self.query_one(".preview-caption", Label).update(text, layout=False)
+
     async def show(self, caption: str, png: bytes | None) -> None:
         """Show an image (or only the caption when `png` is None or unreadable)."""
-        self.query_one(".preview-caption", Label).update(caption)
+        self.caption(caption)
         body = self.query_one(".preview-body", Static)
         await self.query(".preview-graphic").remove()
         self.image = None
+        # The body's size comes from the layout, never from its content: skip relayouts.
         if png is None:
-            body.update("")
+            body.update("", layout=False)
             return
         try:
             rgba = decode_png(png)
         except ValueError as exc:
-            body.update(Text(str(exc), style="red"))
+            body.update(Text(str(exc), style="red"), layout=False)
             return
         if self.graphics in (GraphicsMode.KITTY, GraphicsMode.SIXEL):
-            body.update("")
+            body.update("", layout=False)
             await self.mount(_terminal_image(self.graphics, enlarge_for_terminal(rgba)))
             return
         self.image = HalfCellImage(rgba)
-        body.update(self.image)
+        body.update(self.image, layout=False)
 
 
 def _terminal_image(mode: GraphicsMode, image: Any) -> Widget:

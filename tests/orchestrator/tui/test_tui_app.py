@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, ProgressBar, SelectionList, Static
+from textual.widgets import Input, SelectionList, Static
 
 from orchestrator.tui.app import PixelsApp
 from orchestrator.tui.client import DaemonClient
 from orchestrator.tui.graphics import GraphicsMode
 from orchestrator.tui.halfcell import HalfCellImage
 from orchestrator.tui.screens import CompareScreen, HelpScreen
-from orchestrator.tui.widgets import Gallery, JobItem, JobList, PreviewPane
+from orchestrator.tui.widgets import Gallery, JobItem, JobList, PreviewPane, StepBar
 from orchestrator.zmq_bridge import BridgeConfig, ZmqBridge
 
 
@@ -63,8 +63,7 @@ async def test_progress_preview_and_gallery_follow_a_running_job(
         app.query_one(JobList).focus()
         store_service.run(job.id, steps=4, sprite=sprite_png)
         await until(pilot, lambda: _rows(app)[0].job.state == "succeeded")
-        bar = _rows(app)[0].query_one(ProgressBar)
-        assert bar.percentage == 1.0
+        assert _rows(app)[0].query_one(StepBar).fraction == 1.0
         await until(pilot, lambda: app.query_one(Gallery).shown() == [job.id])
         await until(pilot, lambda: app.query_one(PreviewPane).image is not None)
         image = app.query_one(PreviewPane).image
