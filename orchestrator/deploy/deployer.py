@@ -114,6 +114,14 @@ class DeployResult:
 
 
 @dataclass(frozen=True)
+class _Checked:
+    files: tuple[tuple[WriteRole, PurePosixPath, SourceFile], ...]
+
+    def source(self, role: WriteRole) -> SourceFile | None:
+        return next((src for r, _, src in self.files if r == role), None)
+
+
+@dataclass(frozen=True)
 class _Prepared:
     plan: DeployPlan
     payloads: tuple[bytes, ...]
@@ -160,40 +168,46 @@ class Deployer:
                 existing file without `overwrite`); nothing was written.
         """
         project = self.registry.get(request.project)
+        checked = self._check(request)
+        if dry_run:  # read-only: no lock, so a dry run leaves no trace in the project
+            return DeployResult(plan=self._prepare(project, request, checked).plan, dry_run=True)
         with _project_lock(project):
-            prepared = self._prepare(project, request)
-            if not dry_run:
-                self._apply(project, prepared)
-        return DeployResult(plan=prepared.plan, dry_run=dry_run)
+            prepared = self._prepare(project, request, checked)
+            self._apply(project, prepared)
+        return DeployResult(plan=prepared.plan, dry_run=False)
 
-    def _prepare(self, project: BevyProject, request: DeployRequest) -> _Prepared:
-        now = self._clock()
-        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-        # 1. names: the sprite, its atlas sibling, the manifest, all inside assets/.
+    def _check(self, request: DeployRequest) -> _Checked:
+        """Names and sources: everything that can be refused without looking at the project."""
+        # 1. names: the sprite, its atlas sibling; neither may shadow the manifest.
         rel = asset_name(request.name)
-        atlas_rel = rel.with_suffix(".json") if request.atlas is not None else None
         if str(rel.with_suffix(".json")) == MANIFEST_NAME:
             raise UnsafeDestinationError(
                 f"name={request.name!r} clashes with the deploy manifest {MANIFEST_NAME}; "
                 "pick another name."
             )
-        # 2. sources, checked before anything is written.
+        # 2. sources, read and checked before anything is written.
         sprite = read_sprite(request.sprite, self.limits)
-        atlas = (
-            read_atlas(request.atlas, rel.name, self.limits) if request.atlas is not None else None
-        )
-        # 3. the writes, atlas first so it exists when Bevy sees the new sprite.
         files: list[tuple[WriteRole, PurePosixPath, SourceFile]] = [("sprite", rel, sprite)]
-        if atlas is not None and atlas_rel is not None:
-            files.insert(0, ("atlas", atlas_rel, atlas))
+        if request.atlas is not None:
+            # The atlas goes first, so it exists when Bevy sees the new sprite.
+            atlas = read_atlas(request.atlas, rel.name, self.limits)
+            files.insert(0, ("atlas", rel.with_suffix(".json"), atlas))
+        return _Checked(files=tuple(files))
+
+    def _prepare(
+        self, project: BevyProject, request: DeployRequest, checked: _Checked
+    ) -> _Prepared:
+        now = self._clock()
+        stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+        # 3. every destination resolved inside assets/ (links checked), create or overwrite.
         writes = [
             self._plan_file(project, role, path, src, request.overwrite, stamp)
-            for role, path, src in files
+            for role, path, src in checked.files
         ]
         # 4. the manifest entry, merged into whatever valid entries exist.
         manifest_path = resolve_destination(project, PurePosixPath(MANIFEST_NAME))
         read = read_manifest(manifest_path)
-        entry = _entry(request, writes, sprite, atlas, now)
+        entry = _entry(request, writes, checked, now)
         read.manifest.entries[entry.asset] = entry
         manifest_bytes = read.manifest.to_bytes()
         writes.append(
@@ -202,7 +216,7 @@ class Deployer:
         corrupt = (
             project.backups_dir / stamp / (MANIFEST_NAME + ".corrupt") if read.corrupt else None
         )
-        payloads = (*(src.data for _, _, src in files), manifest_bytes)
+        payloads = (*(src.data for _, _, src in checked.files), manifest_bytes)
         plan = DeployPlan(project=project, writes=tuple(writes), warnings=read.warnings)
         return _Prepared(plan=plan, payloads=payloads, corrupt_manifest=corrupt)
 
@@ -247,13 +261,12 @@ def _planned(
 
 
 def _entry(
-    request: DeployRequest,
-    writes: list[PlannedWrite],
-    sprite: SourceFile,
-    atlas: SourceFile | None,
-    now: datetime,
+    request: DeployRequest, writes: list[PlannedWrite], checked: _Checked, now: datetime
 ) -> ManifestEntry:
     by_role = {w.role: w for w in writes}
+    sprite = checked.source("sprite")
+    atlas = checked.source("atlas")
+    assert sprite is not None  # _check always reads the sprite
     prov = request.provenance
     sources = [str(request.sprite)] + ([str(request.atlas)] if request.atlas else [])
     backup = by_role["sprite"].backup

@@ -7,6 +7,7 @@ plus its paths and job id.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register_generation_tools"]
 
+logger = logging.getLogger(__name__)
+
 Frames = Annotated[int, Field(default=4, ge=1, le=16, description="Animation frames (1-16).")]
 FrameMs = Annotated[
     int | None, Field(default=None, ge=1, le=60000, description="Duration of each frame (ms).")
@@ -64,7 +67,7 @@ async def _run(
     with client_errors():
         jobs = await anyio.to_thread.run_sync(service.submit, request)
         job = jobs[0]
-        await ctx.info(f"job {job.id} queued ({request.template})")
+        logger.info("job %s: queued via MCP (%s)", job.id, request.template)
         if wait:
             job = await await_job(service, job.id, ctx.report_progress, timeout_s)
         return await anyio.to_thread.run_sync(job_result, service, job)
@@ -122,6 +125,15 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         prompt: Prompt,
         frames: Frames = 4,
         frame_ms: FrameMs = None,
+        tags: Annotated[
+            str | None,
+            Field(
+                default=None,
+                max_length=2000,
+                description="Aseprite animation tags, 'walk:0-3, idle:4-5'; default: one "
+                "'anim' tag over every frame.",
+            ),
+        ] = None,
         size: Size = "auto",
         palette: Palette = None,
         loras: Loras = None,
@@ -141,7 +153,12 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
                 template="sprite_sheet",
                 prompt=prompt,
                 params=_params(
-                    params, checkpoint=checkpoint, steps=steps, frames=frames, frame_ms=frame_ms
+                    params,
+                    checkpoint=checkpoint,
+                    steps=steps,
+                    frames=frames,
+                    frame_ms=frame_ms,
+                    tags=tags if tags is not None else f"anim:0-{frames - 1}",
                 ),
                 seed=seed,
                 loras=lora_specs(loras),

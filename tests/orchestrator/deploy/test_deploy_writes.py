@@ -151,3 +151,13 @@ def test_staging_happens_outside_assets(
         "potion.png",
     ]
     assert list((project / ".dgx-pixels" / "staging").iterdir()) == []
+
+
+def test_dry_run_into_a_fresh_project_leaves_no_trace(
+    deployer: Deployer, project: Path, make_png: Callable[..., Path]
+) -> None:
+    before = tree(project)
+    result = deployer.deploy(DeployRequest("game", "potion", make_png()), dry_run=True)
+    assert [w.action for w in result.plan.writes] == ["create", "create"]
+    assert tree(project) == before
+    assert not (project / ".dgx-pixels").exists()

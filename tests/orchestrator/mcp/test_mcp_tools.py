@@ -1,0 +1,280 @@
+"""Every tool over `fastmcp.Client(server)` in memory, against a real Service whose
+embedded engine runs the tiny model."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from mcp_testkit import TINY, checker_png, png_image
+
+from orchestrator.deploy import read_manifest
+from orchestrator.service import Service
+
+TOOLS = {
+    "generate_sprite",
+    "generate_sprite_sheet",
+    "generate_tileset",
+    "pixelize_image",
+    "compare_models",
+    "job_status",
+    "cancel_job",
+    "list_templates",
+    "list_models",
+    "list_loras",
+    "list_palettes",
+    "list_projects",
+    "deploy_asset",
+}
+
+
+def _images(result: Any) -> list[Any]:
+    return [block for block in result.content if block.type == "image"]
+
+
+async def test_every_tool_is_listed(server: Any) -> None:
+    async with Client(server) as client:
+        assert {tool.name for tool in await client.list_tools()} == TOOLS
+
+
+async def test_generate_sprite_returns_preview_paths_job_id_and_progress(server: Any) -> None:
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total))
+
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_sprite",
+            {"prompt": "a red potion", "seed": 3, **TINY},
+            progress_handler=on_progress,
+        )
+    view = result.structured_content
+    assert view["type"] == "job" and view["state"] == "succeeded" and view["seed"] == 3
+    assert len(view["job_id"]) == 32
+    sprite = Path(view["files"][0]["sprite"])
+    assert png_image(sprite.read_bytes()).size == (8, 8)
+    (image,) = _images(result)
+    assert image.mime_type == "image/png"
+    preview = png_image(image.data)
+    assert preview.size[0] == preview.size[1] and preview.size[0] % 8 == 0
+    assert preview.size[0] >= 64
+    assert any(str(sprite) in block.text for block in result.content if block.type == "text")
+    assert progress and progress[-1][0] == progress[-1][1] == 2.0
+
+
+async def test_wait_false_returns_at_once_and_job_status_follows(server: Any) -> None:
+    async with Client(server) as client:
+        queued = await client.call_tool(
+            "generate_sprite", {"prompt": "a blue gem", "seed": 5, "wait": False, **TINY}
+        )
+        job_id = queued.structured_content["job_id"]
+        assert queued.structured_content["state"] in {"queued", "submitted", "running", "succeeded"}
+        assert _images(queued) == [] or queued.structured_content["state"] == "succeeded"
+        for _ in range(240):
+            status = await client.call_tool("job_status", {"job_id": job_id})
+            if status.structured_content["state"] == "succeeded":
+                break
+            await _sleep(0.5)
+    assert status.structured_content["state"] == "succeeded"
+    assert len(_images(status)) == 1
+
+
+async def _sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
+async def test_cancel_job_cancels_a_queued_or_running_job(server: Any) -> None:
+    slow = {**TINY, "steps": 150, "params": {"width": 256, "height": 256}}
+    async with Client(server) as client:
+        queued = await client.call_tool(
+            "generate_sprite", {"prompt": "a slow tree", "wait": False, **slow}
+        )
+        job_id = queued.structured_content["job_id"]
+        cancelled = await client.call_tool("cancel_job", {"job_id": job_id})
+        assert cancelled.structured_content["state"] == "cancelled"
+        status = await client.call_tool("job_status", {"job_id": job_id})
+    assert status.structured_content["state"] == "cancelled"
+
+
+async def test_generate_tileset_returns_a_tile_of_the_asked_size(server: Any) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_tileset",
+            {
+                "prompt": "grass",
+                "seed": 1,
+                "tile_size": "8x8",
+                "checkpoint": "tiny_sdxl.safetensors",
+                "steps": 2,
+                "params": {"width": 64, "height": 64},
+            },
+        )
+    assert result.structured_content["template"] == "tileset"
+    sprite = Path(result.structured_content["files"][0]["sprite"])
+    assert png_image(sprite.read_bytes()).size == (8, 8)
+    assert len(_images(result)) == 1
+
+
+@pytest.mark.xfail(
+    reason="DGXP_PackSpriteSheet returns the atlas only as a STRING output, not in its `ui` "
+    "dict, so the service cannot collect it from /history yet (pixel-palette / orch-client)",
+    strict=False,
+)
+async def test_generate_sprite_sheet_returns_sheet_and_atlas(server: Any) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_sprite_sheet",
+            {
+                "prompt": "a knight walking",
+                "seed": 2,
+                "frames": 2,
+                "size": "8x8",
+                "checkpoint": "tiny_sdxl.safetensors",
+                "steps": 2,
+                "params": {"width": 128, "height": 64},
+            },
+        )
+    files = result.structured_content["files"][0]
+    assert files["atlas"] and Path(files["atlas"]).is_file()
+    atlas = json.loads(Path(files["atlas"]).read_text())
+    assert len(atlas["frames"]) == 2
+    assert len(_images(result)) == 1
+
+
+@pytest.mark.slow  # compare renders at the template's 1024x1024 default: minutes on CPU
+async def test_compare_models_runs_each_variant_with_one_seed(server: Any) -> None:
+    variants = [
+        {"label": "base", "checkpoint": "tiny_sdxl.safetensors"},
+        {
+            "label": "lora",
+            "checkpoint": "tiny_sdxl.safetensors",
+            "loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}],
+        },
+    ]
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "compare_models", {"prompt": "a potion", "seed": 9, "variants": variants}
+        )
+    jobs = result.structured_content["jobs"]
+    assert [j["label"] for j in jobs] == ["base", "lora"]
+    assert {j["seed"] for j in jobs} == {9}
+    assert [j["state"] for j in jobs] == ["succeeded", "succeeded"]
+    assert len(_images(result)) == 2
+
+
+async def test_pixelize_image_from_path_and_from_base64_agree(server: Any, tmp_path: Path) -> None:
+    picture = tmp_path / "checker.png"
+    picture.write_bytes(checker_png())
+    args = {"size": "8x8", "remove_background": "none"}
+    async with Client(server) as client:
+        from_path = await client.call_tool("pixelize_image", {"path": str(picture), **args})
+        from_b64 = await client.call_tool(
+            "pixelize_image",
+            {"image_base64": base64.b64encode(picture.read_bytes()).decode(), **args},
+        )
+    for result in (from_path, from_b64):
+        assert (result.structured_content["width"], result.structured_content["height"]) == (8, 8)
+        assert len(_images(result)) == 1
+    a = png_image(Path(from_path.structured_content["files"]["sprite"]).read_bytes())
+    b = png_image(Path(from_b64.structured_content["files"]["sprite"]).read_bytes())
+    assert a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
+    sprite = a.convert("RGBA")
+    # One sprite pixel per 8-px checker cell; the palette fit may nudge colours slightly.
+    red, blue = sprite.getpixel((0, 0)), sprite.getpixel((1, 0))
+    assert sprite.getpixel((1, 1)) == red and sprite.getpixel((0, 1)) == blue
+    assert red[0] > 150 > red[2] and blue[2] > 150 > blue[0] and red[3] == blue[3] == 255
+
+
+async def test_catalogue_tools_list_the_tiny_model_lora_palettes_and_templates(
+    server: Any,
+) -> None:
+    async with Client(server) as client:
+        models = (await client.call_tool("list_models", {})).structured_content["items"]
+        loras = (await client.call_tool("list_loras", {})).structured_content["items"]
+        palettes = (await client.call_tool("list_palettes", {})).structured_content["items"]
+        templates = (await client.call_tool("list_templates", {})).structured_content["items"]
+    assert "tiny_sdxl.safetensors" in [m["name"] for m in models]
+    assert "tiny_lora.safetensors" in [m["name"] for m in loras]
+    assert "pico-8" in palettes
+    names = {t["name"] for t in templates}
+    assert {"single_sprite", "sprite_sheet", "tileset"} <= names
+
+
+async def test_list_projects_shows_registered_projects(server: Any, bevy_project: Path) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool("list_projects", {})
+    (project,) = result.structured_content["projects"]
+    assert project["name"] == "game" and project["usable"] is True
+    assert project["root"] == str(bevy_project.resolve())
+
+
+async def test_deploy_asset_writes_sprite_and_manifest(
+    server: Any, bevy_project: Path, sprite_job_id: str, mcp_service: Service
+) -> None:
+    async with Client(server) as client:
+        plan = await client.call_tool(
+            "deploy_asset",
+            {"job_id": sprite_job_id, "project": "game", "name": "potion", "dry_run": True},
+        )
+        assert not (bevy_project / "assets" / "generated").exists()
+        done = await client.call_tool(
+            "deploy_asset", {"job_id": sprite_job_id, "project": "game", "name": "potion"}
+        )
+    assert plan.structured_content["dry_run"] is True
+    assert [w["action"] for w in plan.structured_content["writes"]] == ["create", "create"]
+    assert done.structured_content["asset"] == "generated/potion.png"
+    final = bevy_project / "assets" / "generated" / "potion.png"
+    sprite = Path(mcp_service.outputs(sprite_job_id).sprite or "")
+    assert final.read_bytes() == sprite.read_bytes()
+    entry = read_manifest(bevy_project / "assets/generated/manifest.json").manifest.entries[
+        "generated/potion.png"
+    ]
+    assert (entry.job_id, entry.prompt, entry.seed) == (sprite_job_id, "a red potion", 11)
+    assert entry.model == "tiny_sdxl.safetensors"
+
+
+async def test_deploy_overwrite_keeps_a_backup(
+    server: Any, bevy_project: Path, sprite_job_id: str
+) -> None:
+    final = bevy_project / "assets" / "generated" / "potion.png"
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"old sprite")
+    async with Client(server) as client:
+        done = await client.call_tool(
+            "deploy_asset",
+            {"job_id": sprite_job_id, "project": "game", "name": "potion", "overwrite": True},
+        )
+    sprite_write = done.structured_content["writes"][0]
+    assert sprite_write["action"] == "overwrite"
+    assert Path(sprite_write["backup"]).read_bytes() == b"old sprite"
+    assert final.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_job_resources_serve_record_sidecar_sprite_and_manifest(
+    server: Any, sprite_job_id: str, mcp_service: Service
+) -> None:
+    base = f"dgx-pixels://jobs/{sprite_job_id}"
+    async with Client(server) as client:
+        record = json.loads((await client.read_resource(base))[0].text)
+        sidecar = json.loads((await client.read_resource(f"{base}/sidecar"))[0].text)
+        sprite = (await client.read_resource(f"{base}/sprite"))[0]
+        preview = (await client.read_resource(f"{base}/preview"))[0]
+        await client.call_tool(
+            "deploy_asset", {"job_id": sprite_job_id, "project": "game", "name": "a"}
+        )
+        manifest = json.loads(
+            (await client.read_resource("dgx-pixels://projects/game/manifest"))[0].text
+        )
+    assert record["job_id"] == sprite_job_id and record["state"] == "succeeded"
+    assert isinstance(sidecar, dict) and sidecar
+    expected = Path(mcp_service.outputs(sprite_job_id).sprite or "").read_bytes()
+    assert sprite.mime_type == "image/png" and base64.b64decode(sprite.blob) == expected
+    assert png_image(base64.b64decode(preview.blob)).size[0] >= 64
+    assert list(manifest["entries"]) == ["generated/a.png"]
