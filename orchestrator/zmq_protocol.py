@@ -1,4 +1,4 @@
-"""The DGX-Pixels ZeroMQ wire protocol (`dgxp/1.0`): message models, frames and limits.
+"""The DGX-Pixels ZeroMQ wire protocol (`dgxp/1.0`): frames, msgpack codec, protocol errors.
 
 Every message is a multipart ZeroMQ message of ASCII and msgpack frames::
 
@@ -7,19 +7,72 @@ Every message is a multipart ZeroMQ message of ASCII and msgpack frames::
     event   (PUB -> SUB):        [b"dgxp/1.0", b"<event type>", <msgpack map>, (<png>)]
 
 `docs/zmq-protocol.md` is the normative description; this module is its Python face and
-imports nothing from the service, so any adapter or client can use it. Nothing happens at
-import time.
+imports nothing from the service, so any adapter or client can use it. The message models
+live in `orchestrator.zmq_messages` and are re-exported here, so callers import one module.
+Nothing happens at import time.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgpack
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from orchestrator.errors import DGXPixelsError
+from orchestrator.zmq_messages import (
+    EVENT_TYPES,
+    MAX_BODY_BYTES,
+    MAX_PNG_BYTES,
+    MAX_TYPE_BYTES,
+    PROTOCOL_FRAME,
+    PROTOCOL_MAJOR,
+    PROTOCOL_MINOR,
+    PROTOCOL_NAME,
+    REQUEST_TYPES,
+    CancelRequest,
+    CompareRequest,
+    ErrorCode,
+    ErrorReply,
+    Event,
+    GetJobRequest,
+    GetOutputRequest,
+    HeartbeatEvent,
+    JobCancelledEvent,
+    JobFailedEvent,
+    JobId,
+    JobPreviewEvent,
+    JobProgressEvent,
+    JobQueuedEvent,
+    JobResult,
+    JobsResult,
+    JobStartedEvent,
+    JobSucceededEvent,
+    ListJobsRequest,
+    ListLorasRequest,
+    ListModelsRequest,
+    ListPalettesRequest,
+    ListTemplatesRequest,
+    NamesResult,
+    OkReply,
+    OutputResult,
+    PingRequest,
+    PongResult,
+    Reply,
+    Request,
+    RequestId,
+    Result,
+    RetryRequest,
+    SnapshotRequest,
+    SnapshotResult,
+    SubmitRequest,
+    TemplatesResult,
+    WireCompareVariant,
+    WireJob,
+    WireLora,
+    WireTemplate,
+    WireTemplateParam,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -41,6 +94,7 @@ __all__ = [
     "HeartbeatEvent",
     "JobCancelledEvent",
     "JobFailedEvent",
+    "JobId",
     "JobPreviewEvent",
     "JobProgressEvent",
     "JobQueuedEvent",
@@ -61,6 +115,7 @@ __all__ = [
     "ProtocolError",
     "Reply",
     "Request",
+    "RequestId",
     "Result",
     "RetryRequest",
     "SnapshotRequest",
@@ -80,30 +135,6 @@ __all__ = [
     "parse_protocol_frame",
 ]
 
-PROTOCOL_NAME = "dgxp"
-PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
-PROTOCOL_FRAME = f"{PROTOCOL_NAME}/{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}".encode("ascii")
-MAX_BODY_BYTES = 1 << 20  # a request body never needs more; bigger is a bug or an attack
-MAX_PNG_BYTES = 16 << 20
-MAX_TYPE_BYTES = 64
-
-
-class ErrorCode(StrEnum):
-    """Why a request failed; the `code` field of an `error` reply."""
-
-    BAD_FRAMES = "bad_frames"  # wrong number of frames or an empty/binary type frame
-    BAD_PROTOCOL = "bad_protocol"  # first frame is not `dgxp/<major>.<minor>`
-    UNSUPPORTED_VERSION = "unsupported_version"  # a major version this server does not speak
-    UNKNOWN_TYPE = "unknown_type"  # request type frame names no request
-    BODY_TOO_LARGE = "body_too_large"  # body frame over MAX_BODY_BYTES
-    BAD_BODY = "bad_body"  # not msgpack, not a map, or `type` disagrees with the type frame
-    INVALID_REQUEST = "invalid_request"  # a field is missing or has a bad value
-    NOT_FOUND = "not_found"  # no job with that id, or the job has no such output
-    CONFLICT = "conflict"  # the job's state does not allow it (cancel a finished job)
-    UNAVAILABLE = "unavailable"  # no healthy backend right now; retry later
-    INTERNAL = "internal"  # a bug on the server; the message says what was logged
-
 
 class ProtocolError(DGXPixelsError):
     """A message broke the protocol; `code` is the `ErrorCode` to reply with."""
@@ -113,337 +144,6 @@ class ProtocolError(DGXPixelsError):
         self.code = code
         self.message = message
 
-
-class _Wire(BaseModel):
-    """Base of every wire model: immutable, unknown fields ignored (forward compatible)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class WireLora(_Wire):
-    """A LoRA applied at a strength."""
-
-    name: str = Field(min_length=1, max_length=512)
-    strength: float = Field(default=1.0, ge=-10.0, le=10.0)
-
-
-class WireJob(_Wire):
-    """A job as every reply and event carries it (times are UNIX epoch seconds)."""
-
-    id: str
-    state: str
-    template: str
-    prompt: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed: int
-    backend: str | None = None
-    prompt_id: str | None = None
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    error: str | None = None
-    outputs: list[str] = Field(default_factory=list)
-    progress: tuple[int, int] = (0, 0)
-    attempts: int = 0
-    retryable: bool = False
-    batch_id: str | None = None
-
-
-class WireTemplateParam(_Wire):
-    """One parameter a template accepts."""
-
-    name: str
-    kind: str = "any"
-    default: Any = None
-
-
-class WireTemplate(_Wire):
-    """A workflow template the daemon can run."""
-
-    name: str
-    description: str = ""
-    params: list[WireTemplateParam] = Field(default_factory=list)
-
-
-class WireCompareVariant(_Wire):
-    """One column of a comparison: a checkpoint and/or a LoRA set."""
-
-    label: str | None = Field(default=None, max_length=200)
-    checkpoint: str | None = Field(default=None, max_length=512)
-    loras: list[WireLora] = Field(default_factory=list, max_length=8)
-
-
-# --- requests -------------------------------------------------------------------------------
-
-RequestId = int | str | None
-JobId = Annotated[str, Field(min_length=1, max_length=128)]
-
-
-class _Request(_Wire):
-    request_id: RequestId = None
-
-
-class PingRequest(_Request):
-    type: Literal["ping"] = "ping"
-
-
-class SubmitRequest(_Request):
-    type: Literal["submit"] = "submit"
-    template: str = Field(default="single_sprite", min_length=1, max_length=128)
-    prompt: str = Field(min_length=1, max_length=4000)
-    params: dict[str, Any] = Field(default_factory=dict)
-    count: int = Field(default=1, ge=1, le=64)
-    seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
-    loras: list[WireLora] = Field(default_factory=list, max_length=8)
-    palette: str | None = Field(default=None, max_length=512)
-    size: tuple[int, int] | None = None
-    backend: str | None = Field(default=None, max_length=512)
-
-
-class CancelRequest(_Request):
-    type: Literal["cancel"] = "cancel"
-    job_id: JobId
-
-
-class RetryRequest(_Request):
-    type: Literal["retry"] = "retry"
-    job_id: JobId
-
-
-class GetJobRequest(_Request):
-    type: Literal["get_job"] = "get_job"
-    job_id: JobId
-
-
-class ListJobsRequest(_Request):
-    type: Literal["list_jobs"] = "list_jobs"
-    state: Literal["queued", "submitted", "running", "succeeded", "failed", "cancelled"] | None = (
-        None
-    )
-    limit: int = Field(default=50, ge=1, le=1000)
-
-
-class ListTemplatesRequest(_Request):
-    type: Literal["list_templates"] = "list_templates"
-
-
-class ListModelsRequest(_Request):
-    type: Literal["list_models"] = "list_models"
-
-
-class ListLorasRequest(_Request):
-    type: Literal["list_loras"] = "list_loras"
-
-
-class ListPalettesRequest(_Request):
-    type: Literal["list_palettes"] = "list_palettes"
-
-
-class SnapshotRequest(_Request):
-    type: Literal["snapshot"] = "snapshot"
-
-
-class CompareRequest(_Request):
-    type: Literal["compare"] = "compare"
-    prompt: str = Field(min_length=1, max_length=4000)
-    seed: int = Field(ge=0, le=2**64 - 1)
-    variants: list[WireCompareVariant] = Field(min_length=2, max_length=4)
-
-
-class GetOutputRequest(_Request):
-    type: Literal["get_output"] = "get_output"
-    job_id: JobId
-    index: int = Field(default=0, ge=0, le=1023)
-
-
-Request = Annotated[
-    PingRequest
-    | SubmitRequest
-    | CancelRequest
-    | RetryRequest
-    | GetJobRequest
-    | ListJobsRequest
-    | ListTemplatesRequest
-    | ListModelsRequest
-    | ListLorasRequest
-    | ListPalettesRequest
-    | SnapshotRequest
-    | CompareRequest
-    | GetOutputRequest,
-    Field(discriminator="type"),
-]
-REQUEST_TYPES: frozenset[str] = frozenset(
-    {
-        "ping",
-        "submit",
-        "cancel",
-        "retry",
-        "get_job",
-        "list_jobs",
-        "list_templates",
-        "list_models",
-        "list_loras",
-        "list_palettes",
-        "snapshot",
-        "compare",
-        "get_output",
-    }
-)
-
-# --- replies --------------------------------------------------------------------------------
-
-
-class PongResult(_Wire):
-    type: Literal["pong"] = "pong"
-    protocol: str = PROTOCOL_FRAME.decode("ascii")
-    epoch: str
-    seq: int
-    server_time: float
-
-
-class JobResult(_Wire):
-    type: Literal["job"] = "job"
-    job: WireJob
-
-
-class JobsResult(_Wire):
-    type: Literal["jobs"] = "jobs"
-    jobs: list[WireJob]
-
-
-class TemplatesResult(_Wire):
-    type: Literal["templates"] = "templates"
-    templates: list[WireTemplate]
-
-
-class NamesResult(_Wire):
-    type: Literal["names"] = "names"
-    kind: Literal["models", "loras", "palettes"]
-    names: list[str]
-
-
-class SnapshotResult(_Wire):
-    type: Literal["snapshot"] = "snapshot"
-    epoch: str
-    seq: int
-    server_time: float
-    jobs: list[WireJob]
-
-
-class OutputResult(_Wire):
-    type: Literal["output"] = "output"
-    job_id: str
-    index: int
-    path: str
-    png_size: int
-
-
-Result = Annotated[
-    PongResult
-    | JobResult
-    | JobsResult
-    | TemplatesResult
-    | NamesResult
-    | SnapshotResult
-    | OutputResult,
-    Field(discriminator="type"),
-]
-
-
-class OkReply(_Wire):
-    type: Literal["ok"] = "ok"
-    request_id: RequestId = None
-    request: str
-    result: Result
-
-
-class ErrorReply(_Wire):
-    type: Literal["error"] = "error"
-    request_id: RequestId = None
-    request: str | None = None
-    code: ErrorCode
-    message: str
-    supported: list[str] = Field(default_factory=list)
-
-
-Reply = Annotated[OkReply | ErrorReply, Field(discriminator="type")]
-
-# --- events ---------------------------------------------------------------------------------
-
-
-class _JobEvent(_Wire):
-    seq: int = Field(ge=1)
-    time: float
-    job_id: str
-    job: WireJob
-    message: str | None = None
-
-
-class JobQueuedEvent(_JobEvent):
-    type: Literal["job_queued"] = "job_queued"
-
-
-class JobStartedEvent(_JobEvent):
-    type: Literal["job_started"] = "job_started"
-
-
-class JobProgressEvent(_JobEvent):
-    type: Literal["job_progress"] = "job_progress"
-    value: int
-    max: int
-
-
-class JobPreviewEvent(_JobEvent):
-    type: Literal["job_preview"] = "job_preview"
-    image_size: int
-    mime: str = "image/png"
-
-
-class JobSucceededEvent(_JobEvent):
-    type: Literal["job_succeeded"] = "job_succeeded"
-
-
-class JobFailedEvent(_JobEvent):
-    type: Literal["job_failed"] = "job_failed"
-
-
-class JobCancelledEvent(_JobEvent):
-    type: Literal["job_cancelled"] = "job_cancelled"
-
-
-class HeartbeatEvent(_Wire):
-    """Sent every `heartbeat_s`; `seq` is the last job event's seq (not incremented) and
-    `epoch` changes whenever the daemon restarts (its seq then starts again at 1)."""
-
-    type: Literal["heartbeat"] = "heartbeat"
-    epoch: str
-    seq: int = Field(ge=0)
-    time: float
-
-
-Event = Annotated[
-    JobQueuedEvent
-    | JobStartedEvent
-    | JobProgressEvent
-    | JobPreviewEvent
-    | JobSucceededEvent
-    | JobFailedEvent
-    | JobCancelledEvent
-    | HeartbeatEvent,
-    Field(discriminator="type"),
-]
-EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "job_queued",
-        "job_started",
-        "job_progress",
-        "job_preview",
-        "job_succeeded",
-        "job_failed",
-        "job_cancelled",
-        "heartbeat",
-    }
-)
 
 _REQUEST_ADAPTER: TypeAdapter[Request] = TypeAdapter(Request)
 _REPLY_ADAPTER: TypeAdapter[Reply] = TypeAdapter(Reply)
