@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +15,10 @@ from orchestrator.comfy import ComfyClient
 
 
 @pytest.fixture(scope="session")
-def comfy_engine_url(
-    engine_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """One engine for the client tests (the engine is the real backend, not a mock)."""
-    from engine.runner import EngineConfig, start_engine
-
-    base = tmp_path_factory.mktemp("comfy_client_engine")
-    config = EngineConfig(base_dir=base, models_dir=engine_models_dir, port=0)
-    with start_engine(config) as running:
-        yield running.url
+def comfy_engine_url(orch_engine: Any) -> str:
+    """The orchestrator tests' session engine (tests/orchestrator/conftest.py): the real
+    backend, shared so the tiny model loads once; these tests leave it idle."""
+    return str(orch_engine.url)
 
 
 @pytest.fixture
