@@ -108,7 +108,9 @@ def test_pixelize_frames_shares_one_grid_and_one_palette() -> None:
     from comfy_nodes.pixel.pipeline import PixelizeOptions
     from comfy_nodes.pixel.sheets import pixelize_frames
 
-    colors = np.array([[255, 0, 0], [0, 160, 0], [0, 0, 255], [250, 220, 0]], dtype=np.uint8)
+    # Channel values sit on 6-bit lattice centres (2 mod 4), so exact asserts do not depend
+    # on the pipeline binning cell colours before k-means (a speed trade it makes).
+    colors = np.array([[254, 2, 2], [2, 162, 2], [2, 2, 254], [250, 222, 2]], dtype=np.uint8)
     truth = np.random.default_rng(5).integers(0, 4, size=(8, 8))
     walk = [truth, truth.copy()]
     walk[1][0, 0] = (truth[0, 0] + 1) % 4  # the second frame differs in one cell

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 
-COLORS = np.array([[255, 0, 0], [0, 160, 0], [0, 0, 255], [250, 220, 0]], dtype=np.uint8)
+# Channel values sit on 6-bit lattice centres (2 mod 4), so exact asserts do not depend
+# on the pipeline binning cell colours before k-means (a speed trade it makes).
+COLORS = np.array([[254, 2, 2], [2, 162, 2], [2, 2, 254], [250, 222, 2]], dtype=np.uint8)
 CELL = 12
 
 
@@ -78,11 +80,9 @@ def test_a_fixed_palette_file_locks_the_colours(tmp_path: Path) -> None:
     code, output = _run(source, "-o", tmp_path / "out", "--keep-bg", "--palette", palette)
     assert code == 0, output
     sprite = _read(tmp_path / "out" / "a.png")[..., :3]
-    assert {tuple(c) for c in sprite.reshape(-1, 3).tolist()} <= {
-        (255, 0, 0),
-        (0, 0, 255),
-        (0, 0, 0),
-    }
+    used = {tuple(c) for c in sprite.reshape(-1, 3).tolist()}
+    assert used <= {(255, 0, 0), (0, 0, 255), (0, 0, 0)}
+    assert len(used) >= 2
 
 
 def _header_only_png(width: int, height: int) -> bytes:
