@@ -44,7 +44,7 @@ def _perfect_pixel() -> Runner:
 
     def run(path: Path, case: dict[str, Any]) -> np.ndarray:
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        w, h, img = get_perfect_pixel(rgb)
+        w, _h, img = get_perfect_pixel(rgb)
         if w is None:
             raise RuntimeError("perfect-pixel: failed to estimate the grid")
         return np.asarray(Image.fromarray(np.asarray(img, np.uint8)).convert("RGBA"))
@@ -77,12 +77,14 @@ PEERS: dict[str, tuple[str, Callable[[], Runner]]] = {
 }
 
 
-def _run_peer(name: str, make: Callable[[], Runner], cases: list[dict[str, Any]], src: Path, out: Path) -> dict[str, Any]:
+def _run_peer(
+    name: str, make: Callable[[], Runner], cases: list[dict[str, Any]], src: Path, out: Path
+) -> dict[str, Any]:
     record: dict[str, Any] = {"ok": False, "times_ms": {}, "errors": {}}
     try:
         record["version"] = metadata.version(PEERS[name][0])
         runner = make()
-    except Exception as err:  # noqa: BLE001 - the outer edge: a peer that cannot load is reported
+    except Exception as err:
         record["unavailable"] = f"{type(err).__name__}: {err}"
         return record
     (out / name).mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,7 @@ def _run_peer(name: str, make: Callable[[], Runner], cases: list[dict[str, Any]]
         t0 = time.perf_counter()
         try:
             sprite = runner(path, case)
-        except Exception as err:  # noqa: BLE001 - one failing image must not stop the run
+        except Exception as err:
             record["errors"][case["name"]] = f"{type(err).__name__}: {err}"[:300]
             continue
         record["times_ms"][case["name"]] = (time.perf_counter() - t0) * 1e3

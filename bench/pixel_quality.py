@@ -32,10 +32,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic import Case, make_set  # noqa: E402
-from synthetic.metrics import COLOR_TOLERANCE, Score, score  # noqa: E402
+from synthetic import Case, make_set
+from synthetic.metrics import COLOR_TOLERANCE, Score, score
 
-from comfy_nodes.pixel.pipeline import PixelizeOptions, pixelize  # noqa: E402
+from comfy_nodes.pixel.pipeline import PixelizeOptions, pixelize
 
 log = logging.getLogger("pixel_quality")
 HERE = Path(__file__).resolve().parent
@@ -49,7 +49,9 @@ def _ours(case: Case) -> tuple[np.ndarray, float]:
     return result.sprite, (time.perf_counter() - t0) * 1e3
 
 
-def _aggregate(scores: dict[str, Score], cases: dict[str, Case], times: dict[str, float]) -> dict[str, Any]:
+def _aggregate(
+    scores: dict[str, Score], cases: dict[str, Case], times: dict[str, float]
+) -> dict[str, Any]:
     if not scores:
         return {"images": 0}
     vals = list(scores.values())
@@ -61,7 +63,9 @@ def _aggregate(scores: dict[str, Score], cases: dict[str, Case], times: dict[str
         "images": len(vals),
         "exact_size_pct": 100.0 * len(exact) / len(vals),
         "pixels_right_pct": 100.0 * float(np.mean([s.pixel_acc for s in vals])),
-        "pixels_right_pct_exact_only": 100.0 * float(np.mean([s.pixel_acc for s in exact])) if exact else None,
+        "pixels_right_pct_exact_only": 100.0 * float(np.mean([s.pixel_acc for s in exact]))
+        if exact
+        else None,
         "details_kept_pct": 100.0 * float(np.mean(details)) if details else None,
         "palette_error_oklab": float(np.mean(pal)) if pal else None,
         "alpha_accuracy_pct": 100.0 * float(np.mean(alpha)) if alpha else None,
@@ -70,7 +74,9 @@ def _aggregate(scores: dict[str, Score], cases: dict[str, Case], times: dict[str
     }
 
 
-def _run_peers(cases: list[Case], every: int, only: str | None) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+def _run_peers(
+    cases: list[Case], every: int, only: str | None
+) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     if not PEERS_PY.exists():
         why = f"{PEERS_PY} is missing; create it with bash bench/peers.sh"
         return {p: {"unavailable": why} for p in ("unfake", "perfect-pixel", "pixeloe")}, {}
@@ -80,7 +86,13 @@ def _run_peers(cases: list[Case], every: int, only: str | None) -> tuple[dict[st
         manifest = []
         for case in cases:
             Image.fromarray(case.image).save(src / f"{case.name}.png")
-            manifest.append({"name": case.name, "transparent": case.transparent, "scale": case.degradation.scale})
+            manifest.append(
+                {
+                    "name": case.name,
+                    "transparent": case.transparent,
+                    "scale": case.degradation.scale,
+                }
+            )
         (Path(tmp) / "all.json").write_text(json.dumps(manifest))
         (Path(tmp) / "oe.json").write_text(json.dumps(manifest[::every]))
         runner = str(HERE / "pixel_peers_run.py")
@@ -92,23 +104,32 @@ def _run_peers(cases: list[Case], every: int, only: str | None) -> tuple[dict[st
                 continue
             proc = subprocess.run(
                 [str(PEERS_PY), runner, str(Path(tmp) / mf), str(src), str(out), ",".join(wanted)],
-                capture_output=True, text=True, env=env, check=False,
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
             )
             if proc.returncode != 0:
                 for p in wanted:
-                    status[p] = {"unavailable": f"runner exit {proc.returncode}: {proc.stderr[-500:]}"}
+                    status[p] = {
+                        "unavailable": f"runner exit {proc.returncode}: {proc.stderr[-500:]}"
+                    }
                 continue
             status.update(json.loads((out / "peers.json").read_text()))
         sprites: dict[str, dict[str, np.ndarray]] = {}
         for peer in status:
             folder = out / peer
             if folder.is_dir():
-                sprites[peer] = {p.stem: np.asarray(Image.open(p).convert("RGBA")) for p in folder.glob("*.png")}
+                sprites[peer] = {
+                    p.stem: np.asarray(Image.open(p).convert("RGBA")) for p in folder.glob("*.png")
+                }
     return status, sprites
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=60, help="images in the synthetic set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-peers", action="store_true", help="skip unfake, perfect-pixel, pixeloe")
@@ -126,7 +147,10 @@ def main() -> int:
         sprite, ms = _ours(case)
         ours[case.name], times[case.name] = score(case.truth, sprite, case.transparent), ms
     results: dict[str, Any] = {"dgx-pixels": _aggregate(ours, by_name, times)}
-    log.info("dgx-pixels: %s", json.dumps({k: v for k, v in results["dgx-pixels"].items() if k != "wrong_size"}))
+    log.info(
+        "dgx-pixels: %s",
+        json.dumps({k: v for k, v in results["dgx-pixels"].items() if k != "wrong_size"}),
+    )
     peer_status: dict[str, Any] = {}
     if not args.no_peers:
         peer_status, sprites = _run_peers(cases, args.pixeloe_every, args.peers)
@@ -139,23 +163,47 @@ def main() -> int:
             results[peer]["unavailable"] = st.get("unavailable")
             results[peer]["version"] = st.get("version")
             if len(got) < len(cases):
-                results[peer]["dgx-pixels_on_same_images"] = _aggregate(ours_same, by_name, {n: times[n] for n in got})
-            log.info("%s: %s", peer, json.dumps({k: v for k, v in results[peer].items() if k not in ("wrong_size", "dgx-pixels_on_same_images")}))
+                results[peer]["dgx-pixels_on_same_images"] = _aggregate(
+                    ours_same, by_name, {n: times[n] for n in got}
+                )
+            log.info(
+                "%s: %s",
+                peer,
+                json.dumps(
+                    {
+                        k: v
+                        for k, v in results[peer].items()
+                        if k not in ("wrong_size", "dgx-pixels_on_same_images")
+                    }
+                ),
+            )
     report = {
         "benchmark": "pixel_quality",
-        "set": {"images": len(cases), "seed": args.seed, "kinds": sorted({c.kind for c in cases}),
-                "transparent": sum(c.transparent for c in cases), "canvas": 1024},
+        "set": {
+            "images": len(cases),
+            "seed": args.seed,
+            "kinds": sorted({c.kind for c in cases}),
+            "transparent": sum(c.transparent for c in cases),
+            "canvas": 1024,
+        },
         "size_hint": None,
         "color_tolerance_oklab": COLOR_TOLERANCE,
-        "options": {"n_colors": 16, "remove_background": "auto for transparent sprites, none otherwise"},
+        "options": {
+            "n_colors": 16,
+            "remove_background": "auto for transparent sprites, none otherwise",
+        },
         "notes": [
             "No tool gets a size hint, except pixeloe, which has no grid detection and is "
             "given pixel_size=round(true scale); it runs on every Nth image only (slow on CPU).",
             "Wrong-size outputs are scored after a nearest resize to the truth size.",
             "CPU shared with other work during the run: timings are indicative only.",
         ],
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+        },
         "results": results,
         "per_image_dgx_pixels": {n: s.to_dict() for n, s in ours.items()},
     }

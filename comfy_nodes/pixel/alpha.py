@@ -42,6 +42,8 @@ BACKGROUND_MODES: tuple[str, ...] = get_args(BackgroundMode)
 DEFAULT_TOLERANCE = 0.09
 #: Enclosed holes must be this much closer to the background than border cells.
 _HOLE_FACTOR = 0.5
+#: Border cells this close to the background colour seed the flood.
+_SEED_FACTOR = 0.5
 #: The border colour must own at least this share of the border to be a background.
 _MIN_BORDER_SHARE = 0.4
 
@@ -130,7 +132,10 @@ def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> Mask:
     step = float(np.clip(4.0 * _step_noise(lab, near) + 0.01, 0.02, tolerance))
     labels = _components(lab, dist <= 2.0 * tolerance, step)
     ring = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    ring_near = np.concatenate([near[0], near[-1], near[:, 0], near[:, -1]])
+    # Seeds are border cells that clearly are background; a sprite colour merely near it
+    # that touches the border must not seed (it is only reached through a small step).
+    seed = dist <= _SEED_FACTOR * tolerance
+    ring_near = np.concatenate([seed[0], seed[-1], seed[:, 0], seed[:, -1]])
     mask = np.isin(labels, np.unique(ring[ring_near]))
     if holes and mask.any():
         # A hole must look like the background does elsewhere (its shading included).

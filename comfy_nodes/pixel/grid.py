@@ -39,6 +39,8 @@ _MAX_PEAKS = 192
 _BINS_PER_PX = 8
 _CLEAN_MAX_SIDE = 512
 _CLEAN_CONFIDENCE = 0.5
+_CLEAN_UNIFORMITY = 0.6
+_UNIFORM_SPREAD = 60
 _PARTIAL_ALWAYS = 0.8
 _BLOCK_RETRY_CONFIDENCE = 0.35
 
@@ -395,10 +397,16 @@ def detect_grid_frames(
             raise InvalidParameterError(f"size_hint: expected (cols, rows), got {size_hint!r}")
         _check_hint(size_hint, width, height)
         return _detect_with_hint(prof_x, prof_y, width, height, size_hint)
-    return _detect_auto(prof_x, prof_y, width, height)
+    return _detect_auto(prof_x, prof_y, width, height, images)
 
 
-def _detect_auto(prof_x: FloatArray, prof_y: FloatArray, width: int, height: int) -> GridEstimate:
+def _detect_auto(
+    prof_x: FloatArray,
+    prof_y: FloatArray,
+    width: int,
+    height: int,
+    frames: Sequence[NDArray[np.uint8]] | None = None,
+) -> GridEstimate:
     short = min(width, height)
     hi = short / _MIN_CELLS
     lo = max(_MIN_PERIOD, short / 256.0)
@@ -414,9 +422,32 @@ def _detect_auto(prof_x: FloatArray, prof_y: FloatArray, width: int, height: int
             again.fx[0], again.fx[1]
         ):
             fit = again
-    if fit.confidence < _CLEAN_CONFIDENCE and max(width, height) <= _CLEAN_MAX_SIDE:
+    grid = _assemble(width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None)
+    if max(width, height) <= _CLEAN_MAX_SIDE and (
+        fit.confidence < _CLEAN_CONFIDENCE
+        or (frames is not None and _uniformity(frames, grid) < _CLEAN_UNIFORMITY)
+    ):
         return _clean_grid(width, height)
-    return _assemble(width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None)
+    return grid
+
+
+def _uniformity(frames: Sequence[NDArray[np.uint8]], grid: GridEstimate) -> float:
+    """Share of cells whose inside is one colour: near 1 for pixel art on its true grid,
+    low for a lattice imagined on a sprite that already is true size."""
+    xs, ys = grid.lines_x(), grid.lines_y()
+    fx = np.array([0.3, 0.7])
+    px = np.clip(
+        (xs[:-1, None] + np.diff(xs)[:, None] * fx).astype(np.intp), 0, frames[0].shape[1] - 1
+    )
+    py = np.clip(
+        (ys[:-1, None] + np.diff(ys)[:, None] * fx).astype(np.intp), 0, frames[0].shape[0] - 1
+    )
+    scores = []
+    for image in frames:
+        block = image[py[:, None, :, None], px[None, :, None, :], :3].astype(np.int16)
+        spread = (block.max(axis=(2, 3)) - block.min(axis=(2, 3))).sum(axis=-1)
+        scores.append(float((spread <= _UNIFORM_SPREAD).mean()))
+    return float(np.mean(scores))
 
 
 def _assemble(

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from .alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, estimate_background, remove_background
 from .alpha import background_distance as _bg_distance
+from .color import srgb_to_oklab
 from .dither import parse_dither_mode
 from .downscale import DOWNSCALE_MODES, downscale_to_grid
 from .errors import InvalidImageError, InvalidParameterError
@@ -275,7 +276,24 @@ def _palette(cells: Sequence[Rgba], options: PixelizeOptions) -> Palette | None:
     if not any(bool((c[..., 3] > 0).any()) for c in cells):
         return None
     votes = [_binned(c) for c in cells]
-    return build_palette(votes, options.n_colors, options.palette_method, options.seed)
+    coarse = build_palette(votes, options.n_colors, options.palette_method, options.seed)
+    return _refined(coarse, cells)
+
+
+def _refined(palette: Palette, cells: Sequence[Rgba]) -> Palette:
+    """Each palette colour becomes the mean of the true cell colours nearest to it, undoing
+    the binning (a clean input keeps its exact colours)."""
+    rgb = np.concatenate([c[..., :3][c[..., 3] > 0] for c in cells]).astype(np.float64)
+    lab = srgb_to_oklab(rgb.astype(np.uint8)).astype(np.float32)
+    pal_lab = srgb_to_oklab(palette.colors).astype(np.float32)
+    d = (lab * lab).sum(1)[:, None] - 2.0 * lab @ pal_lab.T + (pal_lab * pal_lab).sum(1)[None]
+    label = d.argmin(axis=1)
+    k = len(palette.colors)
+    count = np.bincount(label, minlength=k)
+    sums = np.stack([np.bincount(label, weights=rgb[:, i], minlength=k) for i in range(3)], 1)
+    mean = np.where(count[:, None] > 0, sums / np.maximum(count, 1)[:, None], palette.colors)
+    colors = np.unique(np.clip(np.rint(mean), 0, 255).astype(np.uint8), axis=0)
+    return Palette(name=palette.name, colors=colors)
 
 
 def _map(cells: Rgba, palette: Palette | None, options: PixelizeOptions) -> Rgba:
