@@ -18,7 +18,13 @@ import torch
 
 from engine.models.architecture import CLIP_G_PREFIX, CLIP_L_PREFIX, UNET_PREFIX, VAE_PREFIX
 
-__all__ = ["SyntheticSpec", "build_state_dict", "write_checkpoint"]
+__all__ = [
+    "SDXL_BASE_SPEC",
+    "SyntheticSpec",
+    "build_shapes",
+    "build_state_dict",
+    "write_checkpoint",
+]
 
 Shape = tuple[int, ...]
 Add = Callable[[str, Shape], None]
@@ -34,13 +40,29 @@ class SyntheticSpec:
     transformer_depth: tuple[int, ...] = (0, 1, 2)  # per level; level 0 has none, like SDXL
     clip_l_width: int = 32
     clip_g_width: int = 32
-    clip_layers: int = 2
+    clip_l_layers: int = 2
+    clip_g_layers: int = 2
     vocab_size: int = 49408
     vae_channels: tuple[int, ...] = (32, 32, 64, 64)
     vae_layers: int = 1
     std: float = 0.02
     seed: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+# The real SDXL base 1.0 sizes (for shape-only checks; 2.6 B UNet parameters if built).
+SDXL_BASE_SPEC = SyntheticSpec(
+    model_channels=320,
+    channel_mult=(1, 2, 4),
+    num_res_blocks=2,
+    transformer_depth=(0, 2, 10),
+    clip_l_width=768,
+    clip_g_width=1280,
+    clip_l_layers=12,
+    clip_g_layers=32,
+    vae_channels=(128, 256, 512, 512),
+    vae_layers=2,
+)
 
 
 def _resblock(add: Add, name: str, cin: int, cout: int, emb: int) -> None:
@@ -143,7 +165,7 @@ def _clip_l(add: Add, s: SyntheticSpec) -> None:
     p, w = CLIP_L_PREFIX, s.clip_l_width
     add(p + "embeddings.token_embedding.weight", (s.vocab_size, w))
     add(p + "embeddings.position_embedding.weight", (77, w))
-    for i in range(s.clip_layers):
+    for i in range(s.clip_l_layers):
         b = f"{p}encoder.layers.{i}"
         for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
             add(f"{b}.self_attn.{proj}.weight", (w, w))
@@ -163,7 +185,7 @@ def _clip_g(add: Add, s: SyntheticSpec) -> None:
     p, w = CLIP_G_PREFIX, s.clip_g_width
     add(p + "token_embedding.weight", (s.vocab_size, w))
     add(p + "positional_embedding", (77, w))
-    for i in range(s.clip_layers):
+    for i in range(s.clip_g_layers):
         b = f"{p}transformer.resblocks.{i}"
         add(f"{b}.attn.in_proj_weight", (3 * w, w))
         add(f"{b}.attn.in_proj_bias", (3 * w,))
@@ -240,6 +262,18 @@ def _vae(add: Add, s: SyntheticSpec) -> None:
     add(f"{dec}.norm_out.bias", (ch,))
     add(f"{dec}.conv_out.weight", (3, ch, 3, 3))
     add(f"{dec}.conv_out.bias", (3,))
+
+
+def build_shapes(spec: SyntheticSpec) -> dict[str, Shape]:
+    """The key → shape layout of `spec`, without allocating any tensor."""
+    shapes: dict[str, Shape] = {}
+
+    def add(name: str, shape: Shape) -> None:
+        shapes[name] = shape
+
+    for part in (_unet, _clip_l, _clip_g, _vae):
+        part(add, spec)
+    return shapes
 
 
 def build_state_dict(
