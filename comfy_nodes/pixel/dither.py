@@ -74,32 +74,60 @@ def _map_nearest(
     rgb: npt.NDArray[np.uint8], palette: Palette, space: DitherSpace, _: Float64Array
 ) -> IndexArray:
     # Images have far fewer distinct colours than pixels: map each distinct colour once.
-    flat = rgb.reshape(-1, 3)
-    unique, inverse = np.unique(flat, axis=0, return_inverse=True)
+    # A packed 1-D key makes the unique pass cheap.
+    flat = rgb.reshape(-1, 3).astype(np.uint32)
+    keys, inverse = np.unique(
+        (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], return_inverse=True
+    )
+    unique = np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
     index = nearest_palette_index(_to_space(unique, space), _to_space(palette.colors, space))
-    return index[inverse.reshape(-1)].reshape(rgb.shape[:2])
+    mapped: IndexArray = index[inverse.reshape(-1)].reshape(rgb.shape[:2])
+    return mapped
+
+
+_FS_WEIGHTS = ((1, 0, 7 / 16), (-1, 1, 3 / 16), (0, 1, 5 / 16), (1, 1, 1 / 16))
+
+
+def _diffuse(
+    rows: list[list[list[float]]], mask: list[list[bool]], y: int, x: int, error: list[float]
+) -> None:
+    height, width = len(rows), len(rows[0])
+    for dx, dy, weight in _FS_WEIGHTS:
+        nx, ny = x + dx, y + dy
+        if 0 <= nx < width and ny < height and mask[ny][nx]:
+            target = rows[ny][nx]
+            target[0] += error[0] * weight
+            target[1] += error[1] * weight
+            target[2] += error[2] * weight
+
+
+def _nearest_one(value: list[float], targets: list[list[float]]) -> int:
+    best, best_distance = 0, float("inf")
+    for i, (a, b, c) in enumerate(targets):
+        distance = (value[0] - a) ** 2 + (value[1] - b) ** 2 + (value[2] - c) ** 2
+        if distance < best_distance:
+            best, best_distance = i, distance
+    return best
 
 
 def _floyd_steinberg(
     rgb: npt.NDArray[np.uint8], palette: Palette, space: DitherSpace, opaque: Float64Array
 ) -> IndexArray:
-    work = _to_space(rgb, space)
-    targets = _to_space(palette.colors, space)
-    height, width = rgb.shape[:2]
-    index = np.zeros((height, width), dtype=np.intp)
-    spread = ((1, 0, 7 / 16), (-1, 1, 3 / 16), (0, 1, 5 / 16), (1, 1, 1 / 16))
-    for y in range(height):
-        for x in range(width):
-            if not opaque[y, x]:
+    # Error diffusion is sequential by nature; plain Python floats beat per-pixel numpy
+    # calls here by ~6x on sprite-sized images.
+    rows: list[list[list[float]]] = _to_space(rgb, space).tolist()
+    targets: list[list[float]] = _to_space(palette.colors, space).tolist()
+    mask: list[list[bool]] = np.asarray(opaque, dtype=bool).tolist()
+    index = np.zeros(rgb.shape[:2], dtype=np.intp)
+    for y, row in enumerate(rows):
+        for x, value in enumerate(row):
+            if not mask[y][x]:
                 continue
-            value = work[y, x]
-            chosen = int(np.argmin(((targets - value) ** 2).sum(axis=1)))
+            chosen = _nearest_one(value, targets)
             index[y, x] = chosen
-            error = value - targets[chosen]
-            for dx, dy, weight in spread:
-                nx, ny = x + dx, y + dy
-                if 0 <= nx < width and ny < height and opaque[ny, nx]:
-                    work[ny, nx] += error * weight
+            target = targets[chosen]
+            error = [value[0] - target[0], value[1] - target[1], value[2] - target[2]]
+            _diffuse(rows, mask, y, x, error)
     return index
 
 
