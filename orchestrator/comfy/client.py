@@ -28,7 +28,12 @@ from orchestrator.comfy.models import (
     UploadResult,
 )
 
-__all__ = ["ComfyClient"]
+__all__ = ["MIN_COMFYUI_VERSION", "ComfyClient"]
+
+# The API facts this client relies on were verified on ComfyUI 0.3.64 (see the API spec).
+# Caller-chosen prompt ids and the feature-flags handshake are recent additions, so older
+# releases are refused rather than half-working; the floor is conservative, not verified.
+MIN_COMFYUI_VERSION: tuple[int, ...] = (0, 3, 40)
 
 logger = logging.getLogger(__name__)
 
@@ -290,8 +295,15 @@ class ComfyClient:
             self._object_info = self._json_object("GET", "/object_info")
         return self._object_info
 
-    def system_stats(self) -> SystemStats:
-        """Health and version check: raises unless the backend answers like ComfyUI."""
+    def system_stats(self, min_version: tuple[int, ...] = MIN_COMFYUI_VERSION) -> SystemStats:
+        """Health and version check: raises unless the backend answers like ComfyUI.
+
+        Args:
+            min_version: the oldest ComfyUI version accepted.
+
+        Raises:
+            BackendProtocolError: not a ComfyUI answer, or a version older than `min_version`.
+        """
         body = self._json_object("GET", "/system_stats")
         system = body.get("system")
         devices = body.get("devices", [])
@@ -300,13 +312,21 @@ class ComfyClient:
             raise BackendProtocolError(
                 f"{url} answered without 'system'/'devices'; is this a ComfyUI server?", url
             )
-        return SystemStats(
+        stats = SystemStats(
             comfyui_version=str(system.get("comfyui_version", "unknown")),
             python_version=str(system.get("python_version", "")),
             pytorch_version=str(system.get("pytorch_version", "")),
             devices=tuple(d for d in devices if isinstance(d, dict)),
             raw=body,
         )
+        if stats.version < min_version:
+            wanted = ".".join(map(str, min_version))
+            raise BackendProtocolError(
+                f"{url} runs ComfyUI {stats.comfyui_version!r}; DGX-Pixels needs {wanted} or "
+                "newer (own prompt ids, feature flags, `executing null` after history): update it",
+                url,
+            )
+        return stats
 
     def models(self, folder: str) -> list[str]:
         """Files the loaders of `folder` see (`checkpoints`, `loras`, ...)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ __all__ = [
     "SubmitResult",
     "SystemStats",
     "UploadResult",
+    "parse_version",
 ]
 
 
@@ -82,6 +84,28 @@ class SystemStats:
     pytorch_version: str
     devices: tuple[dict[str, Any], ...]
     raw: dict[str, Any]
+
+    @property
+    def version(self) -> tuple[int, ...]:
+        """`"0.3.64"` → `(0, 3, 64)`; `()` when the backend reports none."""
+        return parse_version(self.comfyui_version)
+
+    @property
+    def is_embedded_engine(self) -> bool:
+        """True for DGX-Pixels' own engine (it adds `system.engine`)."""
+        system = self.raw.get("system")
+        return isinstance(system, dict) and "dgx-pixels" in str(system.get("engine", ""))
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """Leading numeric parts of a version string (`"v0.3.64-rc1"` → `(0, 3, 64)`)."""
+    parts: list[int] = []
+    for piece in text.strip().lstrip("v").split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from orchestrator.comfy import ComfyClient, EventStream, OutputNotFound, PromptRejected
+from orchestrator.comfy import (
+    BackendProtocolError,
+    ComfyClient,
+    EventStream,
+    OutputNotFound,
+    PromptRejected,
+)
+from orchestrator.comfy.client import MIN_COMFYUI_VERSION
 from orchestrator.comfy.events import FeatureFlagsEvent, StatusEvent
+from orchestrator.comfy.models import parse_version
 
 
 def _png(color: tuple[int, int, int, int], size: int = 8) -> bytes:
@@ -21,9 +29,24 @@ def _png(color: tuple[int, int, int, int], size: int = 8) -> bytes:
 
 def test_system_stats_is_a_health_and_version_check(client: ComfyClient) -> None:
     stats = client.system_stats()
-    assert stats.comfyui_version
+    assert stats.version >= MIN_COMFYUI_VERSION
+    assert stats.is_embedded_engine
     assert stats.devices, "the engine reports at least one device"
-    assert "system" in stats.raw
+
+
+def test_too_old_backend_is_refused_naming_versions(client: ComfyClient) -> None:
+    with pytest.raises(BackendProtocolError) as err:
+        client.system_stats(min_version=(99, 0))
+    assert "DGX-Pixels needs 99.0 or newer" in str(err.value)
+    assert client.system_stats().comfyui_version in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0.3.64", (0, 3, 64)), ("v1.2.3-rc1", (1, 2, 3)), ("unknown", ()), ("2", (2,))],
+)
+def test_parse_version(text: str, expected: tuple[int, ...]) -> None:
+    assert parse_version(text) == expected
 
 
 def test_object_info_is_cached_until_refreshed(client: ComfyClient) -> None:
