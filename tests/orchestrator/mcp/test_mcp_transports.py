@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
+from mcp.shared.exceptions import MCPError
 from mcp_testkit import TINY
 
 DGX_PIXELS = str(Path(sys.executable).with_name("dgx-pixels"))
@@ -99,16 +100,13 @@ def http_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def _post_without_token(url: str) -> int:
+def _post(url: str, token: str | None) -> int:
+    """HTTP status of a raw JSON-RPC POST with the given bearer token (or none)."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-        },
-    )
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -118,8 +116,10 @@ def _post_without_token(url: str) -> int:
 
 @pytest.mark.slow
 async def test_http_end_to_end_with_and_without_token(http_server: str, bevy_project: Path) -> None:
-    assert _post_without_token(http_server) == 401
-    with pytest.raises(Exception, match=r"401|nauthorized"):
+    assert _post(http_server, None) == 401
+    assert _post(http_server, "wrong-token") == 401
+    assert _post(http_server, TOKEN) != 401
+    with pytest.raises(MCPError):
         async with Client(http_server, auth="wrong-token") as client:
             await client.list_tools()
     async with Client(http_server, auth=TOKEN, timeout=240) as client:
