@@ -36,7 +36,7 @@ class WsClient:
         if opcode == websocket.ABNF.OPCODE_BINARY:
             self.frames.append(data)
             return None
-        event = json.loads(data)
+        event: dict[str, Any] = json.loads(data)
         self.events.append(event)
         return event
 

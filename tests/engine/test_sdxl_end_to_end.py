@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,33 @@ def test_corrupt_safetensors_gives_a_clear_execution_error(
     assert sorted(p.name for p in (engine_models_dir / "checkpoints").iterdir()) == [
         "tiny_sdxl.safetensors"
     ]
+
+
+def test_free_unloads_models_and_resets_the_cache(
+    running_engine: RunningEngine, ws: WsClient
+) -> None:
+    _, _, first = run_graph(ws, sdxl_graph(prefix="free/a", pixelize=False))
+    assert first["status"]["status_str"] == "success"
+    assert running_engine.context.models.loaded()
+    body = {"unload_models": True, "free_memory": True}
+    assert requests.post(f"{running_engine.url}/free", json=body, timeout=10).status_code == 200
+    deadline = time.monotonic() + 10
+    while running_engine.context.models.loaded() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running_engine.context.models.loaded() == []
+    _, events, _ = run_graph(ws, sdxl_graph(prefix="free/a", pixelize=False))
+    assert next(e["data"]["nodes"] for e in events if e["type"] == "execution_cached") == []
+
+
+def test_interrupt_stops_the_sampler_between_steps(
+    running_engine: RunningEngine, ws: WsClient
+) -> None:
+    graph = sdxl_graph(prefix="int/a", pixelize=False)
+    graph["3"]["inputs"]["steps"] = 500
+    prompt_id = submit(running_engine.url, graph, ws.client_id).json()["prompt_id"]
+    ws.wait_for("progress", prompt_id)
+    requests.post(f"{running_engine.url}/interrupt", json={"prompt_id": prompt_id}, timeout=10)
+    events = ws.wait_done(prompt_id)
+    interrupted = next(e["data"] for e in events if e["type"] == "execution_interrupted")
+    assert interrupted["node_type"] == "KSampler"
+    assert len([e for e in events if e["type"] == "progress"]) < 500

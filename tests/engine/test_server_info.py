@@ -59,7 +59,8 @@ def test_object_info_for_one_class_and_for_an_unknown_one(running_engine: Runnin
 def test_file_combos_are_rescanned_on_every_call(running_engine: RunningEngine) -> None:
     def choices() -> list[str]:
         info = requests.get(f"{running_engine.url}/api/object_info/LoadImage", timeout=10).json()
-        return info["LoadImage"]["input"]["required"]["image"][0]
+        names: list[str] = info["LoadImage"]["input"]["required"]["image"][0]
+        return names
 
     assert choices() == []
     Image.new("RGB", (2, 2)).save(running_engine.context.paths.input / "new.png")

@@ -13,13 +13,14 @@ from engine.runner import RunningEngine
 
 
 def _queue(engine: RunningEngine) -> dict[str, Any]:
-    return requests.get(f"{engine.url}/queue", timeout=10).json()
+    queue: dict[str, Any] = requests.get(f"{engine.url}/queue", timeout=10).json()
+    return queue
 
 
 def _start_blocker(engine: RunningEngine, ws: WsClient, steps: int = 2000) -> str:
     """Queue a slow prompt and wait until it runs its slow node."""
     graph = solid_save_graph(prefix="blocker/x", steps=steps, delay=0.01)
-    prompt_id = submit(engine.url, graph, ws.client_id).json()["prompt_id"]
+    prompt_id: str = submit(engine.url, graph, ws.client_id).json()["prompt_id"]
     ws.wait_for("progress", prompt_id)
     return prompt_id
 

@@ -21,7 +21,8 @@ def _node_errors(response: requests.Response) -> dict[str, Any]:
     body = response.json()
     assert body["error"]["type"] == "prompt_outputs_failed_validation"
     assert body["error"]["message"] == "Prompt outputs failed validation"
-    return body["node_errors"]
+    node_errors: dict[str, Any] = body["node_errors"]
+    return node_errors
 
 
 def _error_types(node_errors: dict[str, Any], node_id: str) -> list[str]:
