@@ -31,6 +31,10 @@ def _inputs(node_id: str) -> dict[str, dict[str, Any]]:
 def test_the_pack_registers_the_nodes_the_workflows_need() -> None:
     expected = {
         "DGXP_PixelizeSprite",
+        "DGXP_DetectGrid",
+        "DGXP_DownscaleToGrid",
+        "DGXP_RemoveBackground",
+        "DGXP_SpriteReport",
         "DGXP_LoadPalette",
         "DGXP_QuantizeColors",
         "DGXP_DitherImage",
@@ -40,8 +44,9 @@ def test_the_pack_registers_the_nodes_the_workflows_need() -> None:
         "DGXP_PackSpriteSheet",
         "DGXP_SliceSpriteSheet",
         "DGXP_UpscalePreview",
+        "DGXP_RemoveOrphans",
     }
-    assert expected <= set(NODE_CLASS_MAPPINGS)
+    assert expected == set(NODE_CLASS_MAPPINGS)
     assert set(NODE_DISPLAY_NAME_MAPPINGS) == set(NODE_CLASS_MAPPINGS)
 
 
