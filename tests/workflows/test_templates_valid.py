@@ -16,6 +16,7 @@ from orchestrator.comfy import ComfyClient, fetch_outputs, run_prompt
 from orchestrator.workflows import (
     TemplateLibrary,
     WorkflowValidationError,
+    api_to_ui,
     default_templates_dir,
     validate_against_object_info,
 )
@@ -174,3 +175,21 @@ def test_missing_checkpoint_suggests_the_close_name(
     )
     with pytest.raises(WorkflowValidationError, match=r"did you mean tiny_sdxl\.safetensors"):
         validate_against_object_info(graph, engine_client.object_info())
+
+
+def test_rendered_graph_with_loras_gets_a_ui_twin_embedded_in_the_png(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    values = tiny_values("single_sprite", loras=["tiny_lora.safetensors:0.5"])
+    graph = library.get("single_sprite").render(values)
+    workflow = api_to_ui(graph, engine_client.object_info())
+    lora_nodes = [n for n in workflow["nodes"] if n["type"] == "LoraLoader"]
+    assert [n["widgets_values"] for n in lora_nodes] == [["tiny_lora.safetensors", 0.5, 0.5]]
+    result = run_prompt(
+        engine_client, graph, extra_data={"extra_pnginfo": {"workflow": workflow}}, timeout=240
+    )
+    sprite = next(o for o in fetch_outputs(engine_client, result) if o.node_id == "11")
+    with Image.open(io.BytesIO(sprite.data)) as png:
+        embedded = json.loads(png.info["workflow"])
+    assert embedded == workflow
+    assert json.loads(png.info["prompt"]) == graph
