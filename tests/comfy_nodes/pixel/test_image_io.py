@@ -61,6 +61,20 @@ def test_16_bit_greyscale_is_scaled_not_clipped() -> None:
     assert rgba[0, :, 0].tolist() == [0, 128, 255]
 
 
+def test_16_bit_rgba_png_keeps_its_high_byte_and_alpha() -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixels = np.array([[[65535, 0, 32896, 65535], [0, 65535, 0, 0]]], dtype=">u2")
+    raw = b"\x00" + pixels[0].tobytes()
+    header = struct.pack(">IIBBBBB", 2, 1, 16, 6, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+    rgba = load_image(png + chunk(b"IEND", b""))
+    assert rgba.tolist() == [[[255, 0, 128, 255], [0, 255, 0, 0]]]
+
+
 def test_palette_mode_transparency_becomes_alpha() -> None:
     image = Image.new("P", (2, 1))
     image.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
