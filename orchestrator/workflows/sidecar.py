@@ -17,8 +17,6 @@ __all__ = ["Binding", "ParamSpec", "ParamType", "TemplateSidecar", "parse_target
 
 ParamType = Literal["int", "float", "str", "bool", "enum", "loras", "size"]
 
-OutputRole = str  # "sprite", "raw", "atlas", "base", "lora", ... (free: the service maps roles)
-
 
 def parse_target(target: str) -> tuple[str, str]:
     """`"12.text"` → `("12", "text")`.
@@ -106,7 +104,8 @@ class TemplateSidecar(BaseModel):
     version: Literal[1] = 1
     name: str
     description: str = ""
-    outputs: dict[OutputRole, str] = Field(default_factory=dict)
+    # Role ("sprite", "raw", "preview", "frames", "atlas", "report", "base", ...) → node id.
+    outputs: dict[str, str] = Field(default_factory=dict)
     parameters: tuple[ParamSpec, ...]
 
     @model_validator(mode="after")

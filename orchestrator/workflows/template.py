@@ -108,6 +108,12 @@ class Template:
                     )
             if spec.type == "loras" and spec.binds:
                 lora_source(self._graph, spec.binds)
+        for role, node_id in self.sidecar.outputs.items():
+            if node_id not in self._graph:
+                raise TemplateDefinitionError(
+                    f"template {self.name!r}: output {role!r} names node {node_id}, "
+                    "which is not in the graph"
+                )
 
     def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Checked values for every parameter, defaults filled, seed drawn if needed.

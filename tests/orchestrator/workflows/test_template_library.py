@@ -103,3 +103,12 @@ def test_package_imports_no_network_client() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_output_role_naming_a_missing_node_is_a_definition_error(
+    make_library: Any, sdxl_graph: dict[str, Any], mini_sidecar: dict[str, Any]
+) -> None:
+    side = copy.deepcopy(mini_sidecar)
+    side["outputs"]["atlas"] = "77"
+    with pytest.raises(TemplateDefinitionError, match="output 'atlas' names node 77"):
+        make_library(sdxl_graph, side).get("mini")
