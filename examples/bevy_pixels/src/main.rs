@@ -63,9 +63,14 @@ fn rebuild_grid(
     asset_server: Res<AssetServer>,
     existing: Query<Entity, With<GeneratedSprite>>,
 ) {
-    let changed = events.read().any(|event| {
-        event.is_loaded_with_dependencies(folder.0.id()) || event.is_modified(folder.0.id())
-    });
+    // Read every event (not `any`, which would stop early and see the rest next frame).
+    let changed = events
+        .read()
+        .filter(|event| {
+            event.is_loaded_with_dependencies(folder.0.id()) || event.is_modified(folder.0.id())
+        })
+        .count()
+        > 0;
     let Some(loaded) = folders.get(&folder.0) else {
         return;
     };

@@ -14,7 +14,7 @@ from mcp_testkit import TINY, tree
 from orchestrator.service import Service
 
 
-async def _still_serving(client: Client[Any]) -> None:
+async def _still_serving(client: Any) -> None:
     palettes = await client.call_tool("list_palettes", {})
     assert "pico-8" in palettes.structured_content["items"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastmcp import Client
@@ -187,7 +187,8 @@ async def test_pixelize_image_from_path_and_from_base64_agree(server: Any, tmp_p
     assert a.convert("RGBA").tobytes() == b.convert("RGBA").tobytes()
     sprite = a.convert("RGBA")
     # One sprite pixel per 8-px checker cell; the palette fit may nudge colours slightly.
-    red, blue = sprite.getpixel((0, 0)), sprite.getpixel((1, 0))
+    red = cast(tuple[int, ...], sprite.getpixel((0, 0)))
+    blue = cast(tuple[int, ...], sprite.getpixel((1, 0)))
     assert sprite.getpixel((1, 1)) == red and sprite.getpixel((0, 1)) == blue
     assert red[0] > 150 > red[2] and blue[2] > 150 > blue[0] and red[3] == blue[3] == 255
 

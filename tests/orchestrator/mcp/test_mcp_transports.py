@@ -39,7 +39,7 @@ def cli_env(tmp_path: Path, engine_models_dir: Path, bevy_project: Path) -> dict
     return env
 
 
-async def _generate_and_deploy(client: Client[Any], bevy_project: Path) -> None:
+async def _generate_and_deploy(client: Any, bevy_project: Path) -> None:
     made = await client.call_tool("generate_sprite", {"prompt": "a coin", "seed": 4, **TINY})
     assert made.structured_content["state"] == "succeeded"
     assert [b.type for b in made.content].count("image") == 1
