@@ -20,9 +20,20 @@ from rich.console import Console
 from orchestrator.cli.context import settings_from
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from comfy_nodes.pixel.palette import Palette
     from comfy_nodes.pixel.pipeline import PixelizeOptions
 
-__all__ = ["IMAGE_SUFFIXES", "Target", "collect_inputs", "pixelize_command", "plan_targets"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "Target",
+    "collect_inputs",
+    "pixelize_command",
+    "plan_targets",
+    "process_file",
+    "shared_palette",
+]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -39,6 +50,8 @@ bad file at the end (exit code 1).
 - `dgx-pixels pixelize renders/ -o sprites/ --palette pico-8 --outline` — a whole folder,
   locked to PICO-8, with a dark 1-px outline.
 - `dgx-pixels pixelize hero.png -o hero_32.png --size 32x32 --colors 8 --dither bayer-4`
+- `dgx-pixels pixelize walk/ -o sprites/ --shared-palette --colors 12` — one 12-colour
+  palette for the whole set, so the sprites match.
 - `dgx-pixels pixelize tiles/ -o out/ --keep-bg --palette my_palette.gpl --preview-scale 8`
   — keep backgrounds (tiles), own palette file, and an 8x preview next to each sprite.
 
@@ -213,21 +226,54 @@ def _write_text_atomic(path: Path, text: str) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _run_all(
-    targets: Sequence[Target], options: PixelizeOptions, preview_scale: int, console: Console
-) -> list[tuple[Path, str]]:
+def _progress(console: Console, total: int, visible: bool) -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from comfy_nodes.pixel.errors import PixelArtError
-
-    failures: list[tuple[Path, str]] = []
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=len(targets) < 2, transient=True) as progress:
+    return Progress(*columns, console=console, disable=not visible, transient=True)
+
+
+def shared_palette(
+    targets: Sequence[Target], options: PixelizeOptions, progress: Progress
+) -> tuple[Palette | None, list[tuple[Path, str]]]:
+    """First pass of ``--shared-palette``: one palette built over every sprite of the run.
+
+    Each picture is pixelized with its own palette first; the shared palette is then the
+    k-means of all those sprites together, so the set keeps each sprite's key colours.
+    """
+    from dataclasses import replace
+
+    from comfy_nodes.pixel.errors import PixelArtError
+    from comfy_nodes.pixel.image_io import load_image
+    from comfy_nodes.pixel.pipeline import pixelize
+    from comfy_nodes.pixel.quantize import build_palette
+
+    draft = replace(options, dither="none", outline=False)
+    sprites, failures = [], []
+    task = progress.add_task("building the shared palette", total=len(targets))
+    for target in targets:
+        try:
+            sprites.append(pixelize(load_image(target.source), draft).sprite)
+        except PixelArtError as error:
+            failures.append((target.source, str(error)))
+        progress.advance(task)
+    if not any(bool((sprite[..., 3] > 0).any()) for sprite in sprites):
+        return None, failures
+    return build_palette(sprites, options.n_colors, options.palette_method, options.seed), failures
+
+
+def _run_all(
+    targets: Sequence[Target], options: PixelizeOptions, preview_scale: int, console: Console
+) -> list[tuple[Path, str]]:
+    from comfy_nodes.pixel.errors import PixelArtError
+
+    failures: list[tuple[Path, str]] = []
+    with _progress(console, len(targets), visible=len(targets) > 1) as progress:
         task = progress.add_task("pixelizing", total=len(targets))
         for target in targets:
             progress.update(task, description=f"pixelizing {target.source.name}")
@@ -241,6 +287,21 @@ def _run_all(
                 )
             progress.advance(task)
     return failures
+
+
+def _lock_shared_palette(
+    targets: list[Target], options: PixelizeOptions, console: Console
+) -> tuple[list[Target], PixelizeOptions, list[tuple[Path, str]]]:
+    from dataclasses import replace
+
+    with _progress(console, len(targets), visible=len(targets) > 1) as progress:
+        palette, failures = shared_palette(targets, options, progress)
+    failed = {path for path, _ in failures}
+    remaining = [target for target in targets if target.source not in failed]
+    if palette is not None:
+        console.print(f"shared palette: {' '.join(palette.hex_codes())}")
+        options = replace(options, palette=palette)
+    return remaining, options, failures
 
 
 def pixelize_command(
@@ -305,6 +366,13 @@ def pixelize_command(
     report: Annotated[
         bool, typer.Option("--report", help="Also write NAME.json with the QA report.")
     ] = False,
+    share: Annotated[
+        bool,
+        typer.Option(
+            "--shared-palette",
+            help="One palette for every sprite of this run (a matching set); needs no --palette.",
+        ),
+    ] = False,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Palette k-means seed (same seed, same palette).")
     ] = 0,
@@ -321,6 +389,9 @@ def pixelize_command(
     files, failures = collect_inputs(inputs)
     targets = plan_targets(files, destination, preview_scale, report)
     total = len(targets) + len(failures)
+    if share and options.palette is None:
+        targets, options, first_pass_failures = _lock_shared_palette(targets, options, console)
+        failures += first_pass_failures
     failures += _run_all(targets, options, preview_scale, console)
     if failures:
         console.print(f"[red]{len(failures)} of {total} input(s) failed:[/]")

@@ -205,3 +205,29 @@ def test_help_teaches_with_examples() -> None:
     assert code == 0
     for text in ("Examples", "--palette pico-8", "--preview-scale", "--colors", "--dither"):
         assert text in output
+
+
+def test_shared_palette_gives_the_whole_set_one_palette(tmp_path: Path) -> None:
+    other = np.array([[2, 250, 250], [250, 2, 250], [130, 130, 130], [34, 34, 34]], dtype=np.uint8)
+    folder = tmp_path / "set"
+    _save(folder / "a.png", _upscaled(_truth(9)))
+    _save(folder / "b.png", _upscaled(other[np.random.default_rng(10).integers(0, 4, (16, 16))]))
+    (folder / "broken.png").write_bytes(b"not an image")
+
+    def used_colours(out: Path) -> set[tuple[int, ...]]:
+        return {
+            tuple(c)
+            for name in ("a.png", "b.png")
+            for c in _read(out / name)[..., :3].reshape(-1, 3).tolist()
+        }
+
+    code, _ = _run(folder, "-o", tmp_path / "own", "--keep-bg", "--colors", "4")
+    assert code == 1 and len(used_colours(tmp_path / "own")) == 8
+    code, output = _run(
+        folder, "-o", tmp_path / "shared", "--keep-bg", "-c", "4", "--shared-palette"
+    )
+    assert code == 1
+    assert "shared palette: #" in output
+    assert output.count("broken.png:") == 1  # reported once, not once per pass
+    assert len(used_colours(tmp_path / "shared")) <= 4
+    assert _files(tmp_path / "shared") == ["a.png", "b.png"]
