@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,23 @@ def _resolve_device(request: str) -> str:
     return request
 
 
+def _wipe_temp(paths: EnginePaths) -> None:
+    """Empty temp/ like ComfyUI does on start and exit (PreviewImage files are throwaway).
+
+    Never when temp/ is, or contains, another engine folder: a misconfigured temp dir must
+    not cost the user their outputs or models.
+    """
+    temp = paths.temp.resolve()
+    for other in (paths.input, paths.output, paths.models):
+        other = other.resolve()
+        if other == temp or temp in other.parents:
+            logger.warning("temp dir %s holds %s; not wiping it", temp, other)
+            return
+    if temp.is_dir():
+        shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir(parents=True, exist_ok=True)
+
+
 class RunningEngine:
     """A served engine. Use as a context manager or call `stop()`."""
 
@@ -105,6 +123,7 @@ class RunningEngine:
         self.config = config
         paths = config.paths()
         paths.ensure()
+        _wipe_temp(paths)
         self.context = EngineContext(paths=paths, device=_resolve_device(config.device))
         packs = [d for d in [comfy_nodes_dir()] if d is not None] if config.load_comfy_nodes else []
         with bind_engine_context(self.context):
@@ -169,6 +188,7 @@ class RunningEngine:
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
+        _wipe_temp(self.context.paths)
 
     def wait(self) -> None:
         """Block until the server thread ends."""
