@@ -58,3 +58,40 @@ def list_command(
         note = "demo: tiny random weights, meaningless pictures" if model.demo else ""
         table.add_row(model.folder, model.name, model.backend, note)
     console.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rewrite the demo file if it exists.")
+    ] = False,
+) -> None:
+    """Write a small random-weight SDXL-shaped checkpoint, so everything runs with no weights.
+
+    The file is `checkpoints/DEMO-random-weights-sdxl.safetensors` in the models folder
+    (`DGXP_MODELS_DIR`, default DATA_DIR/models). Its pictures are meaningless noise: it
+    exists to try the whole pipeline (generate, pixelize, TUI, MCP) on any machine. Put a
+    real SDXL checkpoint next to it for real sprites.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.demo_model import STAGES, write_demo_checkpoint  # heavy: torch
+
+    models_dir = settings_from(ctx).resolved_models_dir
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("demo model", total=len(STAGES))
+
+        def on_stage(stage: str) -> None:
+            bar.update(task, description=stage, completed=STAGES.index(stage))
+
+        result = write_demo_checkpoint(models_dir, overwrite=force, on_stage=on_stage)
+        bar.update(task, description="done", completed=len(STAGES))
+    verb = "wrote" if result.written else "already present (use --force to rewrite)"
+    console.print(f"{verb}: {result.path} ({result.size_bytes / 1e6:.1f} MB)")
+    console.print(
+        "[yellow]DEMO model: random weights, the pictures it makes are meaningless.[/] Try "
+        f'`dgx-pixels generate "a red potion" --param checkpoint={result.path.name}`.'
+    )
