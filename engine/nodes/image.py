@@ -3,7 +3,7 @@
 LoadImage, SaveImage, PreviewImage, ImageScale, ImageScaleBy (ComfyUI `nodes.py`) and
 JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`). IMAGE is float32 `[B, H, W, C]`
 in 0..1; MASK is float32 `[B, H, W]` with 1 = transparent. Folders come from the bound
-`engine.context.engine_context()`.
+`engine.context.engine_context()`. The resizing nodes live in `image_transform`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence
@@ -22,6 +22,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from engine.context import engine_context
 from engine.errors import EngineError
+from engine.nodes.image_transform import ImageScale, ImageScaleBy, JoinImageWithAlpha, to_pil
 
 if TYPE_CHECKING:
     import torch
@@ -39,10 +40,6 @@ __all__ = [
     "save_image_path",
 ]
 
-MAX_RESOLUTION = 16384
-UpscaleMethod = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
-UPSCALE_METHODS: list[str] = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
-CROP_METHODS: list[str] = ["disabled", "center"]
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
@@ -177,13 +174,6 @@ def save_image_path(
     return folder, stem, counter, subfolder
 
 
-def _to_pil(image: torch.Tensor) -> Image.Image:
-    array = np.clip(255.0 * image.detach().cpu().float().numpy(), 0, 255).astype(np.uint8)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    return Image.fromarray(array)
-
-
 class SaveImage:
     """Save images to output/ as PNG with the prompt and workflow embedded."""
 
@@ -238,7 +228,7 @@ class SaveImage:
             for key, value in (extra_pnginfo or {}).items():
                 metadata.add_text(key, json.dumps(value))
             name = f"{stem.replace('%batch_num%', str(batch_number))}_{counter:05}_.png"
-            _to_pil(image).save(folder / name, pnginfo=metadata, compress_level=self.compress_level)
+            to_pil(image).save(folder / name, pnginfo=metadata, compress_level=self.compress_level)
             results.append({"filename": name, "subfolder": subfolder, "type": self.kind})
             counter += 1
         return {"ui": {"images": results}}
@@ -268,136 +258,6 @@ class PreviewImage(SaveImage):
 
     def _prefix(self, prefix: str) -> str:
         return prefix + self.prefix_append
-
-
-def _center_crop(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    old_w, old_h = samples.shape[-1], samples.shape[-2]
-    old_aspect, new_aspect = old_w / old_h, width / height
-    x = y = 0
-    if old_aspect > new_aspect:
-        x = round((old_w - old_w * (new_aspect / old_aspect)) / 2)
-    elif old_aspect < new_aspect:
-        y = round((old_h - old_h * (old_aspect / new_aspect)) / 2)
-    return samples.narrow(-2, y, old_h - y * 2).narrow(-1, x, old_w - x * 2)
-
-
-def _lanczos(samples: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    import torch
-
-    resized = []
-    for image in samples:
-        pil = _to_pil(image.movedim(0, -1))
-        pil = pil.resize((width, height), resample=Image.Resampling.LANCZOS)
-        array = np.asarray(pil, dtype=np.float32) / 255.0
-        resized.append(torch.from_numpy(array.reshape(height, width, -1)).movedim(-1, 0))
-    return torch.stack(resized).to(samples.device, samples.dtype)
-
-
-def common_upscale(
-    samples: torch.Tensor, width: int, height: int, method: str, crop: str
-) -> torch.Tensor:
-    """Resize `[B, C, H, W]` samples (ComfyUI's `comfy.utils.common_upscale`).
-
-    Raises:
-        EngineError: unknown `method`.
-    """
-    import torch
-
-    if method not in UPSCALE_METHODS:
-        raise EngineError(f"upscale_method {method!r} is unknown; use one of {UPSCALE_METHODS}")
-    source = _center_crop(samples, width, height) if crop == "center" else samples
-    if method == "lanczos":
-        return _lanczos(source, width, height)
-    return torch.nn.functional.interpolate(source, size=(height, width), mode=method)
-
-
-class ImageScale:
-    """Resize to width × height (0 keeps the aspect ratio from the other side)."""
-
-    CATEGORY = "image/upscaling"
-    RETURN_TYPES = ("IMAGE",)
-    FUNCTION = "upscale"
-    upscale_methods = UPSCALE_METHODS
-    crop_methods = CROP_METHODS
-
-    @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        size = {"default": 512, "min": 0, "max": MAX_RESOLUTION, "step": 1}
-        return {
-            "required": {
-                "image": ("IMAGE",),
-                "upscale_method": (list(cls.upscale_methods),),
-                "width": ("INT", dict(size)),
-                "height": ("INT", dict(size)),
-                "crop": (list(cls.crop_methods),),
-            }
-        }
-
-    def upscale(
-        self, image: torch.Tensor, upscale_method: str, width: int, height: int, crop: str
-    ) -> tuple[torch.Tensor]:
-        if width == 0 and height == 0:
-            return (image,)
-        samples = image.movedim(-1, 1)
-        if width == 0:
-            width = max(1, round(samples.shape[3] * height / samples.shape[2]))
-        elif height == 0:
-            height = max(1, round(samples.shape[2] * width / samples.shape[3]))
-        return (common_upscale(samples, width, height, upscale_method, crop).movedim(1, -1),)
-
-
-class ImageScaleBy:
-    """Resize by a factor."""
-
-    CATEGORY = "image/upscaling"
-    RETURN_TYPES = ("IMAGE",)
-    FUNCTION = "upscale"
-    upscale_methods = UPSCALE_METHODS
-
-    @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {
-            "required": {
-                "image": ("IMAGE",),
-                "upscale_method": (list(cls.upscale_methods),),
-                "scale_by": ("FLOAT", {"default": 1.0, "min": 0.01, "max": 8.0, "step": 0.01}),
-            }
-        }
-
-    def upscale(
-        self, image: torch.Tensor, upscale_method: str, scale_by: float
-    ) -> tuple[torch.Tensor]:
-        samples = image.movedim(-1, 1)
-        width = round(samples.shape[3] * scale_by)
-        height = round(samples.shape[2] * scale_by)
-        return (common_upscale(samples, width, height, upscale_method, "disabled").movedim(1, -1),)
-
-
-class JoinImageWithAlpha:
-    """Append a MASK as alpha (alpha = 1 − mask, since a mask marks what is transparent)."""
-
-    CATEGORY = "mask/compositing"
-    RETURN_TYPES = ("IMAGE",)
-    FUNCTION = "join_image_with_alpha"
-    RELATIVE_PYTHON_MODULE = "comfy_extras.nodes_compositing"
-
-    @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"image": ("IMAGE",), "alpha": ("MASK",)}}
-
-    def join_image_with_alpha(
-        self, image: torch.Tensor, alpha: torch.Tensor
-    ) -> tuple[torch.Tensor]:
-        import torch
-
-        batch = min(len(image), len(alpha))
-        mask = alpha.reshape((-1, 1, alpha.shape[-2], alpha.shape[-1]))
-        mask = torch.nn.functional.interpolate(mask, size=tuple(image.shape[1:3]), mode="bilinear")
-        opacity = 1.0 - mask.squeeze(1)
-        joined = [
-            torch.cat((image[i][:, :, :3], opacity[i].unsqueeze(2)), dim=2) for i in range(batch)
-        ]
-        return (torch.stack(joined),)
 
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {
