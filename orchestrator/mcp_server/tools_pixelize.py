@@ -15,6 +15,8 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import Field
 
+from comfy_nodes.pixel.palette import resolve_palette
+from comfy_nodes.pixel.pipeline import PixelizeOptions
 from orchestrator.errors import InvalidRequest
 from orchestrator.mcp_server.args import Colors, Palette, Size, size_arg
 from orchestrator.mcp_server.errors import client_errors
@@ -22,8 +24,6 @@ from orchestrator.mcp_server.media import MAX_SOURCE_BYTES, decode_base64_image,
 from orchestrator.mcp_server.views import PixelizeView, files_view, jsonable
 
 if TYPE_CHECKING:
-    from comfy_nodes.pixel.pipeline import PixelizeOptions
-
     from orchestrator.service import Service
 
 __all__ = ["pixelize_options", "register_pixelize_tool"]
@@ -39,18 +39,16 @@ def pixelize_options(
     dither: str,
     remove_background: str,
     outline: bool,
+    cleanup: bool = False,
 ) -> PixelizeOptions:
     """The pixel core's options from the tool's arguments (palette names resolved here)."""
-    from comfy_nodes.pixel.pipeline import PixelizeOptions
-
-    from comfy_nodes.pixel.palette import resolve_palette
-
     return PixelizeOptions(
         size=size,
         palette=resolve_palette(palette) if palette else None,
         n_colors=colors or 16,
         dither=dither,
-        remove_background=False if remove_background == "none" else remove_background,
+        remove_background=remove_background,
+        cleanup=cleanup,
         outline=outline,
     )
 
@@ -87,12 +85,13 @@ def register_pixelize_tool(mcp: FastMCP, service: Service) -> None:
         dither: Dither = "none",
         remove_background: Background = "auto",
         outline: Annotated[bool, Field(description="Add a dark 1-px outline.")] = False,
+        cleanup: Annotated[bool, Field(description="Remove stray single pixels.")] = False,
     ) -> ToolResult:
         """Turn a picture into a clean, grid-exact, palette-locked sprite (no GPU needed)."""
         with client_errors():
             source = _source(path, image_base64)
             options = pixelize_options(
-                size_arg(size), palette, colors, dither, remove_background, outline
+                size_arg(size), palette, colors, dither, remove_background, outline, cleanup
             )
             outcome = await anyio.to_thread.run_sync(service.pixelize_file, source, options)
             files = outcome.files
