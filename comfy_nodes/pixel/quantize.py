@@ -134,6 +134,8 @@ def _kmeans(points: Float64Array, weights: Float64Array, k: int, seed: int) -> F
 
 def _median_cut(points: Float64Array, weights: Float64Array, k: int, seed: int) -> Float64Array:
     del seed  # median cut has no randomness; the argument keeps the registry uniform
+    if points.shape[0] > _COARSE_ABOVE:
+        points, weights = _coarse(points, weights)
     boxes = [np.arange(points.shape[0])]
     spans = [np.ptp(points, axis=0)]
     while len(boxes) < k:

@@ -103,3 +103,20 @@ def test_map_to_palette_uses_perceptual_distance() -> None:
     # In raw RGB, (0, 90, 0) is nearer black; to the eye (and in OKLab) it is nearer green.
     palette = Palette("p", np.array([[0, 0, 0], [0, 200, 0]], dtype=np.uint8))
     assert map_to_palette(_image([(0, 90, 0, 255)]), palette)[0, 0].tolist() == [0, 200, 0, 255]
+
+
+@pytest.mark.parametrize(("method", "tolerance"), [("kmeans", 0.01), ("median_cut", 0.03)])
+def test_noisy_image_with_thousands_of_colours_recovers_its_true_colours(
+    method: str, tolerance: float
+) -> None:
+    rng = np.random.default_rng(8)
+    truth = np.array([[200, 30, 40], [30, 160, 60], [40, 60, 200], [240, 230, 210]])
+    noisy = np.clip(truth[rng.integers(0, 4, (64, 64))] + rng.normal(0, 4, (64, 64, 3)), 0, 255)
+    image = np.dstack([noisy.astype(np.uint8), np.full((64, 64), 255, dtype=np.uint8)])
+    assert len(np.unique(image.reshape(-1, 4), axis=0)) > 1024  # takes the coarse-to-fine path
+    palette = build_palette(image, n_colors=4, method=method, seed=1)
+    distance = np.linalg.norm(
+        srgb_to_oklab(truth.astype(np.uint8))[:, None] - palette.lab[None], axis=2
+    )
+    assert distance.min(axis=1).max() < tolerance  # OKLab; ~0.02 is a just-visible step
+    assert build_palette(image, n_colors=4, method=method, seed=1) == palette
