@@ -86,6 +86,7 @@ class PixelsApp(App[None]):
         self.models: list[str] = []
         self.loras: list[str] = []
         self.connected = False
+        self.pickers_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,6 +101,7 @@ class PixelsApp(App[None]):
                         value="single_sprite",
                         allow_blank=False,
                     )
+                    yield Select[str]([], prompt="model", id="model")
                     yield Select[str]([], prompt="LoRA", id="lora")
                     yield Select[str]([], prompt="palette", id="palette")
                     yield Select(
@@ -185,15 +187,22 @@ class PixelsApp(App[None]):
             return list(result.names)
 
         templates, _ = await self.client.request(ListTemplatesRequest())
-        if templates.templates:
-            self.query_one("#template", Select).set_options(
-                [(t.name, t.name) for t in templates.templates]
-            )
+        template_names = [t.name for t in templates.templates]
+        if template_names:
+            picker = self.query_one("#template", Select)
+            picker.set_options([(n, n) for n in template_names])
+            if "single_sprite" in template_names:  # set_options jumps to the first one
+                picker.value = "single_sprite"
         self.loras = await names(ListLorasRequest())
         self.models = await names(ListModelsRequest())
         self.query_one("#lora", Select).set_options([(n, n) for n in self.loras])
+        model = self.query_one("#model", Select)
+        model.set_options([(n, n) for n in self.models])
+        if self.models:  # the template's default checkpoint may not be installed
+            model.value = self.models[0]
         palettes = await names(ListPalettesRequest())
         self.query_one("#palette", Select).set_options([(n, n) for n in palettes])
+        self.pickers_loaded = True
 
     async def _fetch_output(self, job: WireJob) -> None:
         if job.id in self.outputs or not job.outputs:
@@ -252,11 +261,13 @@ class PixelsApp(App[None]):
 
     @work(group="requests")
     async def submit_prompt(self, prompt: str) -> None:
-        """Send the prompt with the picked template, LoRA, palette and size."""
+        """Send the prompt with the picked template, model, LoRA, palette and size."""
         size = self._picked("size")
         lora = self._picked("lora")
+        model = self._picked("model")
         request = SubmitRequest(
             prompt=prompt,
+            params={"checkpoint": model} if model else {},
             template=self._picked("template") or "single_sprite",
             loras=[WireLora(name=lora)] if lora else [],
             palette=self._picked("palette"),

@@ -19,7 +19,7 @@ from orchestrator.zmq_protocol import WireCompareVariant, WireJob, WireLora
 __all__ = ["HELP_KEYS", "CompareScreen", "HelpScreen"]
 
 HELP_KEYS: tuple[tuple[str, str], ...] = (
-    ("enter", "in the prompt: generate with the chosen template, LoRA, palette and size"),
+    ("enter", "in the prompt: generate with the picked template, model, LoRA, palette, size"),
     ("/", "jump to the prompt"),
     ("up / down", "move through the jobs; the preview follows"),
     ("c", "cancel the selected job"),

@@ -1,0 +1,97 @@
+"""The TUI against the real daemon stack: bridge over the real Service over the tiny engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Select
+
+from orchestrator.service import Service
+from orchestrator.settings import Settings
+from orchestrator.tui.app import PixelsApp
+from orchestrator.tui.client import DaemonClient
+from orchestrator.tui.graphics import GraphicsMode
+from orchestrator.tui.halfcell import HalfCellImage
+from orchestrator.tui.widgets import Gallery, JobItem, JobList, PreviewPane
+from orchestrator.zmq_bridge import ZmqBridge, start_bridge
+from orchestrator.zmq_protocol import SubmitRequest
+
+FAST = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        models_dir=engine_models_dir,
+        zmq_router=f"ipc://{tmp_path}/s/req",
+        zmq_pub=f"ipc://{tmp_path}/s/pub",
+    )
+
+
+@pytest.fixture
+def real_service(settings: Settings) -> Iterator[Service]:
+    service = Service.from_settings(settings, workers=1)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def real_bridge(real_service: Service, settings: Settings) -> Iterator[ZmqBridge]:
+    bridge = start_bridge(real_service, settings)
+    yield bridge
+    bridge.stop()
+
+
+async def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not cond():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
+    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+) -> None:
+    app = PixelsApp(DaemonClient(settings.zmq_router, settings.zmq_pub), GraphicsMode.HALFCELL)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await _until(lambda: app.connected and app.pickers_loaded)
+        assert app.models == ["tiny_sdxl.safetensors"]
+        assert app.loras == ["tiny_lora.safetensors"]
+        app.query_one("#palette", Select).value = "pico-8"
+        app.query_one("#size", Select).value = "32x32"
+        app.query_one("#lora", Select).value = "tiny_lora.safetensors"
+        await pilot.click("#prompt")
+        await pilot.press(*"knight", "enter")
+        await _until(lambda: len(real_service.list_jobs()) == 1 or bool(list(app._notifications)))
+        assert [n.message for n in app._notifications] == ["queued 1 job(s)"]
+        assert app.query_one("#template", Select).value == "single_sprite"
+        params = real_service.list_jobs()[0].params
+        assert params["prompt"] == "knight" and params["palette"] == "pico-8"
+        assert params["checkpoint"] == "tiny_sdxl.safetensors"  # first model picked for us
+        assert params["sprite_size"] == "32x32"
+        assert [x["name"] for x in params["loras"]] == ["tiny_lora.safetensors"]
+
+
+@pytest.mark.slow
+async def test_a_real_job_streams_into_the_list_preview_and_gallery(
+    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+) -> None:
+    client = DaemonClient(settings.zmq_router, settings.zmq_pub, timeout_s=20)
+    app = PixelsApp(client, GraphicsMode.HALFCELL)
+    async with app.run_test(size=(140, 45)):
+        await _until(lambda: app.connected)
+        result, _ = await client.request(SubmitRequest(prompt="potion", seed=1, params=FAST))
+        job_id = result.jobs[0].id
+        await _until(lambda: len(list(app.query(JobItem))) == 1)
+        app.query_one(JobList).focus()
+        real_service.start()
+        await _until(lambda: app.book.jobs[job_id].state == "succeeded", timeout_s=120)
+        await _until(lambda: app.query_one(Gallery).shown() == [job_id])
+        await _until(lambda: app.query_one(PreviewPane).image is not None)
+        image = app.query_one(PreviewPane).image
+        assert isinstance(image, HalfCellImage) and image.rgba.shape[2] == 4
