@@ -360,7 +360,7 @@ def pixelize_command(
             "--preview-scale",
             min=0,
             max=64,
-            help="Also write NAME@Nx.png, N times larger (0: none).",
+            help="Also write NAME@Nx.png, N times larger (0 or 1: none).",
         ),
     ] = 0,
     report: Annotated[
