@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import io
 import json
+import logging
 import os
 import re
 import tempfile
@@ -33,11 +34,15 @@ __all__ = [
     "RenderedImage",
     "collect_outputs",
     "job_stem",
+    "local_atlas",
+    "local_qa_report",
     "preview_factor",
     "slugify",
     "upscale_png",
     "write_atomic",
 ]
+
+logger = logging.getLogger(__name__)
 
 PREVIEW_TARGET_PX = 512
 MAX_PREVIEW_FACTOR = 32
@@ -100,6 +105,45 @@ def upscale_png(data: bytes, factor: int) -> bytes:
     buffer = io.BytesIO()
     big.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _rgba(data: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGBA"), dtype=np.uint8)
+
+
+def local_qa_report(png: bytes) -> dict[str, Any] | None:
+    """The pixel core's QA report of a sprite, computed here (ComfyUI keeps a node's STRING
+    outputs out of `/history`, so the backend's own report is usually not reachable)."""
+    try:
+        qa = importlib.import_module("comfy_nodes.pixel.qa")
+        report: dict[str, Any] = qa.qa_report(_rgba(png)).to_dict()
+    except (ImportError, ValueError) as exc:  # a sprite the core refuses: no report
+        logger.debug("no local QA report: %s", exc)
+        return None
+    return report
+
+
+def local_atlas(
+    frames: Sequence[RenderedImage], params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Rebuild a sprite sheet's Aseprite atlas from its frames and the job's parameters,
+    with the same pixel-core function the sheet node uses."""
+    if not frames:
+        return None
+    try:
+        sheets = importlib.import_module("comfy_nodes.pixel.sheets")
+        _, atlas = sheets.pack_sheet(
+            [_rgba(f.data) for f in frames],
+            int(params.get("frames", 0)),
+            int(params.get("frame_ms", 100)),
+            sheets.parse_tags(str(params.get("tags", ""))),
+            image_name=str(params.get("sheet_name", "sheet.png")),
+        )
+    except (ImportError, ValueError) as exc:
+        logger.warning("could not rebuild the sheet atlas: %s", exc)
+        return None
+    return dict(atlas)
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
@@ -191,6 +235,9 @@ def collect_outputs(
     pairs = _pair_images(images, roles)
     reports = _find(history_outputs, roles, "report", "pixel_perfect")
     atlases = _find(history_outputs, roles, "atlas", "frames")
+    if not atlases and "atlas" in roles:  # the backend kept the atlas STRING to itself
+        frames = [i for i in images if i.node_id == roles.get("frames")]
+        atlases = [a for a in [local_atlas(frames, job.params)] if a is not None]
     stem = job_stem(job, out_dir)
     written: list[SpriteFiles] = []
     for n, (sprite, raw) in enumerate(pairs):
@@ -201,6 +248,8 @@ def collect_outputs(
             atlas_path = base.with_suffix(".atlas.json")
             write_atomic(atlas_path, (json.dumps(atlases[n], indent=2) + "\n").encode())
         report = reports[n] if n < len(reports) else (reports[0] if reports else None)
+        if report is None:
+            report = local_qa_report(sprite.data)
         files = SpriteFiles(
             sprite=files.sprite,
             sidecar=str(base.with_suffix(".json")),
