@@ -131,3 +131,12 @@ def test_pack_imports_from_custom_nodes_under_any_folder_name(tmp_path: Path, fo
     # Relative imports only: the repo's own `comfy_nodes` was never touched, nor torch.
     assert loaded["modules"] == []
     assert loaded["category"] == "DGX-Pixels/palette"
+
+
+def test_the_pixel_core_imports_without_the_node_modules_or_torch() -> None:
+    code = (
+        "import sys, comfy_nodes.pixel.quantize; "
+        "loaded = [m for m in sys.modules if m.startswith(('comfy_nodes.nodes', 'torch'))]; "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
