@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, ListView, Select, Static
 
 from orchestrator.tui.book import Applied, JobBook
@@ -94,18 +94,23 @@ class PixelsApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="Describe a sprite, press enter", id="prompt")
-                with Horizontal(id="pickers"):
+                with Grid(id="pickers"):
                     yield Select(
                         [("single_sprite", "single_sprite")],
                         id="template",
                         value="single_sprite",
                         allow_blank=False,
+                        compact=True,
                     )
-                    yield Select[str]([], prompt="model", id="model")
-                    yield Select[str]([], prompt="LoRA", id="lora")
-                    yield Select[str]([], prompt="palette", id="palette")
+                    yield Select[str]([], prompt="model", id="model", compact=True)
+                    yield Select[str]([], prompt="LoRA", id="lora", compact=True)
+                    yield Select[str]([], prompt="palette", id="palette", compact=True)
                     yield Select(
-                        [(s, s) for s in SIZE_CHOICES], id="size", value="auto", allow_blank=False
+                        [(f"size {s}", s) for s in SIZE_CHOICES],
+                        id="size",
+                        value="auto",
+                        allow_blank=False,
+                        compact=True,
                     )
                 yield JobList(id="jobs")
             with Vertical(id="right"):
@@ -320,6 +325,8 @@ class PixelsApp(App[None]):
             thumbs.first().focus()
 
     def action_compare(self) -> None:
+        if isinstance(self.screen, CompareScreen):
+            return
         prompt = self.query_one("#prompt", Input).value
         self.push_screen(CompareScreen(self.models, self.loras, self.graphics, prompt))
 
