@@ -35,6 +35,7 @@ from engine.graph.node_call import (
     map_node_over_list,
 )
 from engine.graph.plan import execution_order, upstream_closure
+from engine.graph.progress_state import ProgressStates
 from engine.graph.registry import NodeRegistry
 
 __all__ = ["ExecutionOutcome", "PromptExecutor"]
@@ -94,6 +95,7 @@ class _Run:
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     ui: dict[str, Any] = field(default_factory=dict)
+    states: ProgressStates | None = None
 
 
 class PromptExecutor:
@@ -148,6 +150,7 @@ class PromptExecutor:
 
         self._interrupt.clear()
         run = _Run(prompt_id, prompt, extra_data, extra_data.get("client_id"))
+        run.states = ProgressStates(self.sink, prompt_id, run.client_id)
         self._message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
         with torch.inference_mode():
             self._run(run, list(outputs))
@@ -200,13 +203,17 @@ class PromptExecutor:
 
     def _visit(self, run: _Run, node_id: str, key: str) -> None:
         cached = self.cache.get(key) if node_id in run.cached else None
+        assert run.states is not None
         if cached is not None:
+            run.states.finish(node_id)
             run.outputs[node_id] = cached.outputs
             if cached.ui:
                 run.ui[node_id] = cached.ui
                 self._executed_event(run, node_id, cached.ui)
             return
+        run.states.start(node_id)
         output = self._execute_node(run, node_id)
+        run.states.finish(node_id)
         self.cache.put(key, output)
         run.outputs[node_id] = output.outputs
         run.executed.append(node_id)
@@ -265,11 +272,15 @@ class PromptExecutor:
                 self.sink.send_preview(preview_png, "image/png", metadata, run.client_id)
             data = {"value": value, "max": total, "prompt_id": run.prompt_id, "node": node_id}
             self.sink.send("progress", data, run.client_id)
+            if run.states is not None:
+                run.states.update(node_id, value, total)
 
         return report
 
     def _fail(self, run: _Run, failure: _NodeFailure) -> None:
         node_type = run.prompt[failure.node_id]["class_type"]
+        if run.states is not None:
+            run.states.error(failure.node_id)
         base = {
             "prompt_id": run.prompt_id,
             "node_id": failure.node_id,

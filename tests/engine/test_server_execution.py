@@ -16,6 +16,8 @@ def test_event_sequence_and_history_entry_have_comfyui_shapes(
         ws, graph, extra_data={"extra_pnginfo": {"workflow": {"x": 1}}}
     )
 
+    states = [e["data"] for e in events if e["type"] == "progress_state"]
+    events = [e for e in events if e["type"] != "progress_state"]
     assert event_types(events) == [
         "execution_start",
         "execution_cached",
@@ -43,6 +45,14 @@ def test_event_sequence_and_history_entry_have_comfyui_shapes(
         "prompt_id": prompt_id,
     }
     assert events[-1]["data"] == {"node": None, "prompt_id": prompt_id}
+    assert states[0]["nodes"] == {
+        "1": {
+            "value": 0.0, "max": 1.0, "state": "running", "node_id": "1", "prompt_id": prompt_id,
+            "display_node_id": "1", "parent_node_id": None, "real_node_id": "1",
+        }
+    }  # fmt: skip
+    final = {node: (s["state"], s["value"], s["max"]) for node, s in states[-1]["nodes"].items()}
+    assert final == {"1": ("finished", 1, 1), "2": ("finished", 2, 2), "3": ("finished", 1, 1)}
 
     assert set(entry) == {"prompt", "outputs", "status", "meta"}
     number, stored_id, stored_graph, extra, outputs = entry["prompt"]
@@ -192,7 +202,7 @@ def test_without_client_id_only_progress_is_broadcast(
         "prompt_id"
     ]
     ws.wait_done(loud)
-    # Only progress is broadcast for a prompt without client_id (ComfyUI does the same).
-    assert {e["type"] for e in ws.of(silent)} <= {"progress"}
+    # Only progress and progress_state are broadcast for a prompt without client_id (as ComfyUI).
+    assert {e["type"] for e in ws.of(silent)} <= {"progress", "progress_state"}
     history = requests.get(f"{running_engine.url}/history/{silent}", timeout=10).json()
     assert history[silent]["status"]["status_str"] == "success"
