@@ -43,7 +43,9 @@ def test_floyd_steinberg_keeps_the_mean_light_of_a_gradient() -> None:
     result = dither_to_palette(gradient, BLACK_WHITE, "floyd-steinberg", space="linear")
     expected_whites = srgb_to_linear(gradient[..., 0]).sum()
     assert abs(int(result[..., 0].astype(bool).sum()) - expected_whites) <= 1.0
-    assert _white(result)[0][3] == 1 and _white(result)[3][0] == 0
+    # Worked by hand: linear levels 0, 0.091, 0.402, 1.0 per row; the error of row 0's third
+    # pixel (0.44 -> black) tips row 1's third pixel (0.58 + 0.09) to white, and so on.
+    assert _white(result) == [[0, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 1, 1]]
 
 
 def test_bayer_matrix_is_the_standard_index_matrix() -> None:
