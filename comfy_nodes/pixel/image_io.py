@@ -181,6 +181,9 @@ def save_png_atomic(path: str | os.PathLike[str], rgba: npt.ArrayLike) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             Image.fromarray(image).save(stream, format="PNG")
+            stream.flush()
+            # On disk before the rename, so a crash cannot leave a renamed but empty file.
+            os.fsync(stream.fileno())
         os.replace(temp_name, target)
     except BaseException:
         # Whatever went wrong (disk full, interrupt), leave no partial file behind.
