@@ -13,6 +13,7 @@ after event `seq`: a late subscriber applies only events with a higher seq.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import secrets
@@ -85,7 +86,7 @@ class BridgeConfig:
         pub: Endpoint the PUB binds.
         heartbeat_s: Interval of `heartbeat` events on the PUB socket.
         workers: Threads running Service calls.
-        table_size: Most jobs a `snapshot` returns (active ones are never evicted first).
+        table_size: Most jobs a `snapshot` returns (the least recently updated drop out).
         max_message_bytes: Peers sending a bigger frame are disconnected by ZeroMQ itself.
     """
 
@@ -188,7 +189,9 @@ class ZmqBridge:
     def _post(self, item: JobEvent | _Outgoing | None) -> None:
         self._inbox.put(item)
         with self._wake_lock:  # the PUSH socket is shared by worker threads
-            self._wake_tx.send(b"", zmq.NOBLOCK)
+            # Again means wake-ups are already pending: the I/O thread will drain the inbox.
+            with contextlib.suppress(zmq.Again):
+                self._wake_tx.send(b"", zmq.NOBLOCK)
 
     def _on_event(self, event: JobEvent) -> None:
         # Runs on the publishing worker thread: hand off, never block it.
@@ -368,6 +371,7 @@ def start_bridge(service: BridgeService, settings: Settings) -> ZmqBridge:
     try:
         bridge.start()
     except zmq.ZMQError as exc:
+        bridge.stop()
         raise BridgeBindError(
             f"zmq_router={config.router!r} / zmq_pub={config.pub!r}: cannot bind ({exc}); "
             "is another daemon running? Set DGXP_ZMQ_ROUTER / DGXP_ZMQ_PUB to free endpoints"

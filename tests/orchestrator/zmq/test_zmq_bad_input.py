@@ -145,3 +145,15 @@ def test_stop_closes_the_endpoints_and_keeps_jobs(
     )
     again.start()
     again.stop()
+
+
+def test_taken_endpoint_is_a_bind_error_naming_the_settings(
+    bridge: ZmqBridge, store_service: StoreService, sockets: Sockets
+) -> None:
+    from orchestrator.settings import Settings
+    from orchestrator.zmq_bridge import BridgeBindError, start_bridge
+
+    settings = Settings(zmq_router=bridge.router_endpoint, zmq_pub="tcp://127.0.0.1:*")
+    with pytest.raises(BridgeBindError, match=r"zmq_router=.*DGXP_ZMQ_ROUTER"):
+        start_bridge(store_service, settings)
+    _still_serving(sockets, bridge)
