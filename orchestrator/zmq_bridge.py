@@ -188,10 +188,10 @@ class ZmqBridge:
 
     def _post(self, item: JobEvent | _Outgoing | None) -> None:
         self._inbox.put(item)
-        with self._wake_lock:  # the PUSH socket is shared by worker threads
-            # Again means wake-ups are already pending: the I/O thread will drain the inbox.
-            with contextlib.suppress(zmq.Again):
-                self._wake_tx.send(b"", zmq.NOBLOCK)
+        # The PUSH socket is shared by worker threads, hence the lock; Again means wake-ups
+        # are already pending and the I/O thread will drain the inbox anyway.
+        with self._wake_lock, contextlib.suppress(zmq.Again):
+            self._wake_tx.send(b"", zmq.NOBLOCK)
 
     def _on_event(self, event: JobEvent) -> None:
         # Runs on the publishing worker thread: hand off, never block it.
