@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_IMAGE_SIDE",
     "check_rgba",
+    "encode_png",
     "load_frames",
     "load_image",
     "save_png_atomic",
@@ -159,6 +160,15 @@ def load_frames(source: ImageSource) -> list[RGBA]:
         for frame in ImageSequence.Iterator(image):
             frames.append(_decode(source, frame))
     return frames
+
+
+def encode_png(rgba: npt.ArrayLike) -> bytes:
+    """`rgba` as PNG file bytes (for callers that write several files all-or-nothing)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(check_rgba(rgba, "rgba")).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def save_png_atomic(path: str | os.PathLike[str], rgba: npt.ArrayLike) -> Path:

@@ -9,7 +9,9 @@ only after all of its outputs were computed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,6 +35,7 @@ __all__ = [
     "plan_targets",
     "process_file",
     "shared_palette",
+    "write_all_or_nothing",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -191,39 +194,50 @@ def process_file(target: Target, options: PixelizeOptions, preview_scale: int) -
 
     Raises:
         PixelArtError: the input is not usable (not an image, too large, grid misfit...).
-        OSError: an output could not be written (nothing is left behind).
+        OSError: an output could not be written (nothing is left behind, and files from an
+            earlier run at those paths are untouched).
     """
-    from comfy_nodes.pixel.image_io import load_image, save_png_atomic
+    from comfy_nodes.pixel.image_io import encode_png, load_image
     from comfy_nodes.pixel.pipeline import pixelize
     from comfy_nodes.pixel.upscale import upscale_nearest
 
-    # 1. compute everything in memory
+    # 1. compute every output in memory
     result = pixelize(load_image(target.source), options)
-    preview = upscale_nearest(result.sprite, preview_scale) if target.preview else None
-    report = json.dumps(dict(result.report.to_dict(), source=str(target.source)), indent=2)
-    # 2. write each file atomically; on failure remove what this file already wrote
-    written: list[Path] = []
-    try:
-        written.append(save_png_atomic(target.sprite, result.sprite))
-        if target.preview is not None and preview is not None:
-            written.append(save_png_atomic(target.preview, preview))
-        if target.report is not None:
-            _write_text_atomic(target.report, report)
-            written.append(target.report)
-    except OSError:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    outputs = {target.sprite: encode_png(result.sprite)}
+    if target.preview is not None:
+        outputs[target.preview] = encode_png(upscale_nearest(result.sprite, preview_scale))
+    if target.report is not None:
+        report = dict(result.report.to_dict(), source=str(target.source))
+        outputs[target.report] = (json.dumps(report, indent=2) + "\n").encode()
+    # 2. write them all, or none
+    write_all_or_nothing(outputs)
     return int(result.sprite.shape[1]), int(result.sprite.shape[0])
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
+def write_all_or_nothing(files: Mapping[Path, bytes]) -> None:
+    """Write every file to a temp sibling (synced), then rename them all into place.
+
+    Raises:
+        OSError: a target is a folder or a write failed; no target has been touched then.
+    """
+    for path in files:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; cannot write an output there")
+    temps: dict[Path, Path] = {}
     try:
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(path)
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps[path] = Path(name)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+        for path, temp in temps.items():
+            os.replace(temp, path)
     finally:
-        temp.unlink(missing_ok=True)
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
 
 
 def _progress(console: Console, total: int, visible: bool) -> Progress:

@@ -12,7 +12,13 @@ import pytest
 from PIL import Image
 
 from comfy_nodes.pixel.errors import InvalidImageError
-from comfy_nodes.pixel.image_io import check_rgba, load_frames, load_image, save_png_atomic
+from comfy_nodes.pixel.image_io import (
+    check_rgba,
+    encode_png,
+    load_frames,
+    load_image,
+    save_png_atomic,
+)
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -139,6 +145,13 @@ def test_save_png_atomic_round_trips_and_leaves_no_temp_files(tmp_path: Path) ->
     written = save_png_atomic(tmp_path / "out" / "sprite.png", rgba)
     np.testing.assert_array_equal(load_image(written), rgba)
     assert [p.name for p in written.parent.iterdir()] == ["sprite.png"]
+
+
+def test_encode_png_round_trips_exactly() -> None:
+    rgba = np.random.default_rng(9).integers(0, 256, size=(4, 3, 4), dtype=np.uint8)
+    data = encode_png(rgba)
+    assert data.startswith(b"\x89PNG")
+    np.testing.assert_array_equal(load_image(data), rgba)
 
 
 def test_failed_save_leaves_the_target_and_folder_untouched(tmp_path: Path) -> None:

@@ -132,14 +132,18 @@ def test_animated_input_uses_its_first_frame(tmp_path: Path) -> None:
     np.testing.assert_array_equal(sprite[..., :3], truth)
 
 
-def test_a_failing_preview_removes_the_sprite_already_written(tmp_path: Path) -> None:
+def test_an_output_that_cannot_be_written_leaves_earlier_files_untouched(tmp_path: Path) -> None:
     source = _save(tmp_path / "a.png", _upscaled(_truth(6)))
     out = tmp_path / "out"
-    (out / "a@8x.png").mkdir(parents=True)  # the preview cannot be written there
+    assert _run(source, "-o", out, "--keep-bg")[0] == 0
+    earlier = (out / "a.png").read_bytes()
+    (out / "a@8x.png").mkdir()  # this run's preview cannot be written there
+    _save(source, _upscaled(_truth(11)))  # the new run would produce a different sprite
     code, output = _run(source, "-o", out, "--keep-bg", "--preview-scale", "8")
     assert code == 1
-    assert "a.png" in output
-    assert _files(out) == ["a@8x.png"]
+    assert "a@8x.png is a folder" in output
+    assert _files(out) == ["a.png", "a@8x.png"]
+    assert (out / "a.png").read_bytes() == earlier
     assert _files(out / "a@8x.png") == []
 
 
