@@ -1,10 +1,13 @@
-"""`/object_info`, `/system_stats`, `/models`, `/features`, `/embeddings`, `/extensions`."""
+"""`/object_info`, `/system_stats`, `/models`, `/view_metadata`, `/features`, `/embeddings`,
+`/extensions`."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
+import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,30 @@ def _list_files(dirs: tuple[Path, ...]) -> list[str]:
                 if Path(name).suffix.lower() in _MODEL_SUFFIXES:
                     found.add(Path(root, name).relative_to(base).as_posix())
     return sorted(found)
+
+
+def _safetensors_metadata(path: Path, max_header: int = 1024 * 1024) -> dict[str, Any] | None:
+    """The `__metadata__` of a safetensors header (None when absent or unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > max_header:
+                return None
+            header = json.loads(handle.read(length))
+    except (OSError, struct.error, ValueError):
+        return None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def _find_model(dirs: tuple[Path, ...], filename: str) -> Path | None:
+    # Normalised against "/" first, as ComfyUI's get_full_path does, so ".." cannot escape.
+    relative = os.path.relpath(os.path.join("/", filename), "/")
+    for base in dirs:
+        candidate = base / relative
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _meminfo() -> tuple[int, int]:
@@ -161,6 +188,18 @@ class InfoRoutes:
             )
         return web.json_response(_list_files(folders[folder]))
 
+    async def view_metadata(self, request: web.Request) -> web.Response:
+        folders = model_folders(self.state)
+        dirs = folders.get(request.match_info["folder"])
+        filename = request.rel_url.query.get("filename", "")
+        if dirs is None or not filename.endswith(".safetensors"):
+            raise web.HTTPNotFound()
+        path = _find_model(dirs, filename)
+        metadata = _safetensors_metadata(path) if path is not None else None
+        if metadata is None:
+            raise web.HTTPNotFound()
+        return web.json_response(metadata)
+
     async def embeddings(self, request: web.Request) -> web.Response:
         files = _list_files(model_folders(self.state)["embeddings"])
         return web.json_response([os.path.splitext(name)[0] for name in files])
@@ -178,6 +217,7 @@ class InfoRoutes:
             web.get("/system_stats", self.system_stats),
             web.get("/models", self.models),
             web.get("/models/{folder}", self.models_folder),
+            web.get("/view_metadata/{folder}", self.view_metadata),
             web.get("/embeddings", self.embeddings),
             web.get("/features", self.features),
             web.get("/extensions", self.extensions),

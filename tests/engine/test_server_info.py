@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 from collections.abc import Callable
 
 import pytest
@@ -166,3 +167,25 @@ def test_saved_png_carries_prompt_and_workflow_chunks(
     assert json.loads(text["prompt"]) == graph
     assert json.loads(text["workflow"]) == {"nodes": []}
     assert json.loads(text["note"]) == "hi"
+
+
+def test_view_metadata_reads_the_safetensors_header(running_engine: RunningEngine) -> None:
+    loras = running_engine.context.paths.output / "loras"
+    loras.mkdir(parents=True)
+    header = json.dumps({"__metadata__": {"ss_network_dim": "4"}}).encode()
+    (loras / "meta.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+    url = f"{running_engine.url}/view_metadata/loras"
+    assert requests.get(url, params={"filename": "meta.safetensors"}, timeout=10).json() == {
+        "ss_network_dim": "4"
+    }
+    (running_engine.context.paths.output.parent / "outside.safetensors").write_bytes(
+        struct.pack("<Q", len(header)) + header
+    )
+    for params in ({"filename": "../../outside.safetensors"}, {"filename": "meta.bin"}, {}):
+        assert requests.get(url, params=params, timeout=10).status_code == 404
+    assert (
+        requests.get(
+            f"{running_engine.url}/view_metadata/nope?filename=a.safetensors", timeout=10
+        ).status_code
+        == 404
+    )
