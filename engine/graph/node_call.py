@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import NodeExecutionError
 from engine.graph.interface import input_types, is_link
 
 __all__ = [
@@ -133,7 +134,11 @@ def _merge_ui(uis: list[dict[str, Any]]) -> dict[str, list[Any]]:
 def get_output_data(
     node: Any, input_data: Mapping[str, list[Any]], before_call: Callable[[], None] | None = None
 ) -> NodeOutput:
-    """Run the node's FUNCTION over its inputs and merge the results per output slot."""
+    """Run the node's FUNCTION over its inputs and merge the results per output slot.
+
+    Raises:
+        NodeExecutionError: the function returned something other than a tuple or dict.
+    """
     returned = map_node_over_list(node, input_data, node.FUNCTION, before_call)
     results: list[tuple[Any, ...]] = []
     uis: list[dict[str, Any]] = []
@@ -143,8 +148,15 @@ def get_output_data(
                 uis.append(item["ui"])
             if "result" in item:
                 results.append(tuple(item["result"]))
+        elif item is None:
+            results.append(())
+        elif isinstance(item, tuple | list):
+            results.append(tuple(item))
         else:
-            results.append(tuple(item) if item is not None else ())
+            raise NodeExecutionError(
+                f"{type(node).__name__}.{node.FUNCTION} returned {type(item).__name__}; a node "
+                "function must return a tuple of outputs or a {'ui': ..., 'result': ...} dict"
+            )
     merged: NodeOutputs = []
     if results:
         slots = len(results[0])
