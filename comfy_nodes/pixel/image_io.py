@@ -12,6 +12,7 @@ import io
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -30,6 +31,7 @@ __all__ = [
     "load_frames",
     "load_image",
     "save_png_atomic",
+    "write_files_atomic",
 ]
 
 MAX_IMAGE_SIDE: Final[int] = 8192
@@ -171,32 +173,43 @@ def encode_png(rgba: npt.ArrayLike) -> bytes:
     return buffer.getvalue()
 
 
+def write_files_atomic(files: Mapping[Path, bytes]) -> None:
+    """Write several files all-or-nothing: each to a synced temp sibling, then all renamed.
+
+    Raises:
+        OSError: a target is a folder or a write failed; no target has been touched then.
+    """
+    for path in files:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; cannot write an output there")
+    temps: dict[Path, Path] = {}
+    try:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps[path] = Path(name)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                # On disk before the rename: a crash cannot leave a renamed but empty file.
+                os.fsync(stream.fileno())
+        for path, temp in temps.items():
+            os.replace(temp, path)
+    finally:
+        # Whatever went wrong (disk full, interrupt), leave no temp file behind.
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+
+
 def save_png_atomic(path: str | os.PathLike[str], rgba: npt.ArrayLike) -> Path:
     """Write `rgba` as a PNG at `path` all at once: temp file in the same folder, then rename.
 
-    The parent folder is created if needed. If encoding fails, nothing is left behind and an
-    existing file at `path` is untouched.
+    The parent folder is created if needed. If anything fails, nothing is left behind and
+    an existing file at `path` is untouched.
 
     Returns:
         The path written.
     """
-    from PIL import Image
-
-    image = check_rgba(rgba, "rgba")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            Image.fromarray(image).save(stream, format="PNG")
-            stream.flush()
-            # On disk before the rename, so a crash cannot leave a renamed but empty file.
-            os.fsync(stream.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        # Whatever went wrong (disk full, interrupt), leave no partial file behind.
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_files_atomic({target: encode_png(rgba)})
     return target

@@ -9,9 +9,7 @@ only after all of its outputs were computed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -35,7 +33,6 @@ __all__ = [
     "plan_targets",
     "process_file",
     "shared_palette",
-    "write_all_or_nothing",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
@@ -197,7 +194,7 @@ def process_file(target: Target, options: PixelizeOptions, preview_scale: int) -
         OSError: an output could not be written (nothing is left behind, and files from an
             earlier run at those paths are untouched).
     """
-    from comfy_nodes.pixel.image_io import encode_png, load_image
+    from comfy_nodes.pixel.image_io import encode_png, load_image, write_files_atomic
     from comfy_nodes.pixel.pipeline import pixelize
     from comfy_nodes.pixel.upscale import upscale_nearest
 
@@ -210,34 +207,8 @@ def process_file(target: Target, options: PixelizeOptions, preview_scale: int) -
         report = dict(result.report.to_dict(), source=str(target.source))
         outputs[target.report] = (json.dumps(report, indent=2) + "\n").encode()
     # 2. write them all, or none
-    write_all_or_nothing(outputs)
+    write_files_atomic(outputs)
     return int(result.sprite.shape[1]), int(result.sprite.shape[0])
-
-
-def write_all_or_nothing(files: Mapping[Path, bytes]) -> None:
-    """Write every file to a temp sibling (synced), then rename them all into place.
-
-    Raises:
-        OSError: a target is a folder or a write failed; no target has been touched then.
-    """
-    for path in files:
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder; cannot write an output there")
-    temps: dict[Path, Path] = {}
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps[path] = Path(name)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-        for path, temp in temps.items():
-            os.replace(temp, path)
-    finally:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
 
 
 def _progress(console: Console, total: int, visible: bool) -> Progress:
