@@ -50,7 +50,8 @@ def ok(sock: zmq.Socket[Any], kind: str, body: dict[str, Any]) -> dict[str, Any]
     status, reply, _ = call(sock, kind, body)
     assert status == b"ok", reply
     assert reply["request"] == kind
-    return reply["result"]
+    result: dict[str, Any] = reply["result"]
+    return result
 
 
 def assert_job(job: dict[str, Any]) -> None:  # §5 Job record

@@ -17,7 +17,7 @@ from orchestrator.zmq_protocol import MAX_BODY_BYTES
 
 def _error(frames: list[bytes]) -> dict[str, Any]:
     assert frames[:2] == [b"dgxp/1.0", b"error"], frames[:2]
-    body = msgpack.unpackb(frames[2])
+    body: dict[str, Any] = msgpack.unpackb(frames[2])
     assert body["type"] == "error"
     return body
 

@@ -18,7 +18,7 @@ def _dealer(sockets: Sockets, bridge: ZmqBridge) -> zmq.Socket[Any]:
 
 def _body(frames: list[bytes]) -> dict[str, Any]:
     assert frames[0] == b"dgxp/1.0"
-    body = msgpack.unpackb(frames[2])
+    body: dict[str, Any] = msgpack.unpackb(frames[2])
     assert frames[1].decode() == body["type"]
     return body
 
@@ -51,7 +51,7 @@ def test_submit_returns_jobs_and_publishes_queued_with_seq(
     )
     jobs = body["result"]["jobs"]
     assert [j["seed"] for j in jobs] == [5, 6] and all(j["state"] == "queued" for j in jobs)
-    events = []
+    events: list[dict[str, Any]] = []
     while len(events) < 2:
         assert sub.poll(2000)
         frames = sub.recv_multipart()

@@ -49,7 +49,8 @@ def _ok(sock: zmq.Socket[Any], kind: str, body: dict[str, Any]) -> dict[str, Any
     frames = raw_request(sock, kind, body, timeout_ms=20_000)
     reply = msgpack.unpackb(frames[2])
     assert frames[1] == b"ok", reply
-    return reply["result"]
+    result: dict[str, Any] = reply["result"]
+    return result
 
 
 def test_catalog_requests_reach_the_real_service(real_bridge: ZmqBridge, sockets: Sockets) -> None:
@@ -91,7 +92,7 @@ def test_a_job_runs_end_to_end_and_a_late_subscriber_reconciles(
     early = sockets.subscriber(real_bridge.pub_endpoint)
     job = _ok(dealer, "submit", {"prompt": "potion", "seed": 1, "params": FAST})["jobs"][0]
     real_service.start()
-    seen = []
+    seen: list[bytes] = []
     while not seen or seen[-1] != b"job_started":
         assert early.poll(60_000)
         seen.append(early.recv_multipart()[1])

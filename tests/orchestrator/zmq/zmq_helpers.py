@@ -94,7 +94,7 @@ class Sockets:
         self.opened: list[zmq.Socket[Any]] = []
 
     def connect(self, kind: int, endpoint: str) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(kind)
+        sock: zmq.Socket[Any] = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         if kind == zmq.SUB:
             sock.setsockopt(zmq.SUBSCRIBE, b"")
