@@ -145,6 +145,11 @@ class PromptQueue:
             self._flags[name] = value
             self._not_empty.notify()
 
+    def wake(self) -> None:
+        """Wake a worker blocked in `get` (used when stopping)."""
+        with self._mutex:
+            self._not_empty.notify_all()
+
     def take_flags(self) -> dict[str, Any]:
         with self._mutex:
             flags, self._flags = self._flags, {}

@@ -209,6 +209,7 @@ class FileRoutes:
                 return target.name  # the same bytes are already there: keep the name
             target = folder / f"{stem} ({counter}){suffix}"
             counter += 1
+        target.parent.mkdir(parents=True, exist_ok=True)  # the filename may carry a folder
         if saver is not None:
             try:
                 saver(data, target)

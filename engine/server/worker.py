@@ -48,7 +48,7 @@ class PromptWorker:
         """Stop after the current prompt (which is interrupted)."""
         self._stop.set()
         self.executor.interrupt()
-        self.queue.set_flag("_wake", True)
+        self.queue.wake()
         self._thread.join(timeout=timeout)
 
     def _loop(self) -> None:
