@@ -1,0 +1,47 @@
+"""The engine runtime's public names exist and stay put (what the orchestrator may rely on)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+MODULES = [
+    "engine.graph",
+    "engine.graph.cache",
+    "engine.graph.executor",
+    "engine.graph.node_call",
+    "engine.graph.validation",
+    "engine.graph.validate_inputs",
+    "engine.node_loading",
+    "engine.nodes",
+    "engine.nodes.image",
+    "engine.nodes.image_transform",
+    "engine.runner",
+    "engine.server",
+    "engine.server.queue",
+    "engine.server.hub",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_exported_name_exists(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__, f"{name} has an empty __all__"
+    for exported in module.__all__:
+        assert hasattr(module, exported), f"{name}.__all__ names missing {exported!r}"
+
+
+def test_runner_contract_names() -> None:
+    runner = importlib.import_module("engine.runner")
+    assert set(runner.__all__) == {"EngineConfig", "RunningEngine", "serve_forever", "start_engine"}
+    fields = set(runner.EngineConfig.__dataclass_fields__)
+    assert {
+        "base_dir",
+        "host",
+        "port",
+        "custom_node_dirs",
+        "load_comfy_nodes",
+        "device",
+        "max_upload_mb",
+    } <= fields
