@@ -60,10 +60,27 @@ class RemoveOrphans:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        """Just the sprite."""
-        return {"required": {"image": _IMAGE}, "optional": {"mask": _MASK}}
+        """The sprite and how much contrast a lone pixel may have and still go."""
+        return {
+            "required": {
+                "image": _IMAGE,
+                "max_contrast": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 2.0,
+                        "step": 0.01,
+                        "tooltip": "0 replaces every orphan; e.g. 0.25 (OKLab) keeps "
+                        "high-contrast 1-px details such as eyes and glints.",
+                    },
+                ),
+            },
+            "optional": {"mask": _MASK},
+        }
 
-    def clean(self, image: Any, mask: Any = None) -> tuple[Any, Any]:
+    def clean(self, image: Any, max_contrast: float, mask: Any = None) -> tuple[Any, Any]:
         """Clean every frame."""
+        limit = max_contrast if max_contrast > 0.0 else None
         frames = image_tensor_to_rgba(image, mask)
-        return rgba_to_image_tensor([remove_orphans(frame) for frame in frames])
+        return rgba_to_image_tensor([remove_orphans(frame, limit) for frame in frames])

@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np
 import numpy.typing as npt
 
+from .color import srgb_to_oklab
 from .image_io import check_rgba
 
 __all__ = ["find_orphans", "remove_orphans"]
@@ -44,10 +45,29 @@ def find_orphans(rgba: RGBA) -> npt.NDArray[np.bool_]:
     return lonely
 
 
-def remove_orphans(rgba: RGBA) -> RGBA:
+def _unpack(value: int) -> tuple[int, int, int, int]:
+    return (value >> 24) & 255, (value >> 16) & 255, (value >> 8) & 255, value & 255
+
+
+def _contrast(first: tuple[int, ...], second: tuple[int, ...]) -> float:
+    """OKLab distance of two RGBA colours; visible against invisible counts as infinite."""
+    if (first[3] == 0) != (second[3] == 0):
+        return float("inf")
+    lab = srgb_to_oklab(np.array([first[:3], second[:3]], dtype=np.uint8))
+    return float(np.linalg.norm(lab[0] - lab[1]))
+
+
+def remove_orphans(rgba: RGBA, max_contrast: float | None = None) -> RGBA:
     """Replace each orphan with its neighbours' most common colour.
 
-    Ties go to the neighbour met first clockwise from the top-left, so the result is
+    Args:
+        rgba: ``[H, W, 4]`` uint8 sprite.
+        max_contrast: if set, only orphans within this OKLab distance of their replacement
+            are replaced. Stray pixels left by grid recovery sit close to their
+            surroundings, while deliberate 1-px details (an eye, a glint) stand out, so
+            e.g. 0.25 cleans the first and keeps the second. None replaces every orphan.
+
+    Ties go to the neighbour met first in reading order (top-left first), so the result is
     deterministic. A 1×1 image is returned unchanged.
     """
     image = check_rgba(rgba)
@@ -58,11 +78,7 @@ def remove_orphans(rgba: RGBA) -> RGBA:
         around = [int(v) for v in neighbours[:, y, x] if v != _OUTSIDE]
         if not around:
             continue
-        winner = Counter(around).most_common(1)[0][0]
-        result[y, x] = (
-            (winner >> 24) & 255,
-            (winner >> 16) & 255,
-            (winner >> 8) & 255,
-            winner & 255,
-        )
+        winner = _unpack(Counter(around).most_common(1)[0][0])
+        if max_contrast is None or _contrast(tuple(image[y, x]), winner) <= max_contrast:
+            result[y, x] = winner
     return result

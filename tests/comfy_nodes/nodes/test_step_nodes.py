@@ -46,7 +46,7 @@ def test_orphan_node_fills_a_speck(
     solid = np.full((3, 3, 4), 255, dtype=np.uint8)
     speck = solid.copy()
     speck[1, 1] = (0, 0, 0, 255)
-    image, _ = RemoveOrphans().clean(as_image(speck))
+    image, _ = RemoveOrphans().clean(as_image(speck), 0.0)
     np.testing.assert_array_equal(to_rgba(image)[0], solid)
 
 

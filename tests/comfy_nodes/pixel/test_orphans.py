@@ -48,3 +48,19 @@ def test_a_transparent_speck_inside_a_sprite_is_filled() -> None:
 def test_one_pixel_image_is_unchanged() -> None:
     image = _grid(["b"])
     np.testing.assert_array_equal(remove_orphans(image), image)
+
+
+def test_max_contrast_keeps_deliberate_details_and_cleans_strays() -> None:
+    skin = (230, 180, 150, 255)
+    near = (222, 172, 146, 255)  # a stray, barely different from the skin
+    eye = (20, 20, 40, 255)  # a 1-px eye: a deliberate detail
+    image = np.array([[skin] * 5, [skin, eye, skin, near, skin], [skin] * 5], dtype=np.uint8)
+    result = remove_orphans(image, max_contrast=0.25)
+    assert result[1, 1].tolist() == list(eye)
+    assert result[1, 3].tolist() == list(skin)
+    assert remove_orphans(image)[1, 1].tolist() == list(skin)  # no limit: every orphan goes
+
+
+def test_max_contrast_never_fills_a_hole_in_the_alpha() -> None:
+    image = _grid(["aaa", "a.a", "aaa"])
+    np.testing.assert_array_equal(remove_orphans(image, max_contrast=0.25), image)
