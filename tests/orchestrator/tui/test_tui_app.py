@@ -153,3 +153,24 @@ async def test_daemon_down_is_shown_and_the_app_reconnects_when_it_returns(
             await until(pilot, lambda: len(_rows(app)) == 1)
         await until(pilot, lambda: "daemon down" in _status(app), timeout_s=8)
         assert [r.job.prompt for r in _rows(app)] == ["made while the daemon was down"]
+
+
+async def test_gallery_key_and_enter_show_a_recent_sprite(
+    bridge: ZmqBridge, store_service: Any, sprite_png: Path
+) -> None:
+    app = _app(bridge._config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.connected)
+        first, second = _submit(store_service, "first"), _submit(store_service, "second")
+        store_service.run(first.id, steps=1, sprite=sprite_png)
+        store_service.run(second.id, steps=1, sprite=sprite_png)
+        await until(pilot, lambda: app.query_one(Gallery).shown() == [second.id, first.id])
+        app.query_one(JobList).focus()
+        await pilot.press("g")  # newest first
+        await pilot.press("enter")
+        await until(pilot, lambda: second.id[:8] in _caption(app))
+        assert app.query_one(PreviewPane).image is not None
+
+
+def _caption(app: PixelsApp) -> str:
+    return str(app.query_one(PreviewPane).query_one(".preview-caption", Static).render())
