@@ -161,3 +161,21 @@ def test_dry_run_into_a_fresh_project_leaves_no_trace(
     assert [w.action for w in result.plan.writes] == ["create", "create"]
     assert tree(project) == before
     assert not (project / ".dgx-pixels").exists()
+
+
+def test_concurrent_deploys_keep_every_manifest_entry(
+    deployer: Deployer, project: Path, make_png: Callable[..., Path]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [make_png(color=(i, 0, 0, 255)) for i in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(
+            pool.map(
+                lambda i: deployer.deploy(DeployRequest("game", f"s{i}", sources[i])), range(8)
+            )
+        )
+    entries = read_manifest(project / "assets/generated/manifest.json").manifest.entries
+    assert sorted(entries) == sorted(f"generated/s{i}.png" for i in range(8))
+    for i in range(8):
+        assert (project / f"assets/generated/s{i}.png").read_bytes() == sources[i].read_bytes()
