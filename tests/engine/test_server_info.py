@@ -189,3 +189,14 @@ def test_view_metadata_reads_the_safetensors_header(running_engine: RunningEngin
         ).status_code
         == 404
     )
+
+
+def test_garbage_from_a_websocket_client_is_ignored(
+    running_engine: RunningEngine, ws: WsClient
+) -> None:
+    ws.socket.send("this is not json")
+    ws.socket.send_binary(b"\x00\x01")
+    ws.socket.send(json.dumps({"type": "feature_flags", "data": "late and wrong"}))
+    _, _, entry = run_graph(ws, solid_save_graph(prefix="garbage/x"))
+    assert entry["status"]["status_str"] == "success"
+    assert not any(e["type"] == "feature_flags" for e in ws.events)
