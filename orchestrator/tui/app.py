@@ -141,7 +141,8 @@ class PixelsApp(App[None]):
                 await asyncio.sleep(self.retry_s)
 
     async def _reconcile(self) -> None:
-        if await self.client.next_event(self.silence_s) is None:  # subscription proven live
+        # While disconnected, first prove the subscription is live (docs/zmq-protocol.md §9).
+        if not self.connected and await self.client.next_event(self.silence_s) is None:
             raise DaemonUnavailable(
                 f"no heartbeat from {self.client.pub}; start the daemon with `dgx-pixels serve`"
             )
