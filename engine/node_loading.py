@@ -81,7 +81,9 @@ def load_custom_node(module_path: Path, report: LoadReport, ignore: Iterable[str
     mappings = getattr(module, "NODE_CLASS_MAPPINGS", None)
     if not isinstance(mappings, Mapping):
         logger.warning(
-            "Skip %s module for custom nodes due to the lack of NODE_CLASS_MAPPINGS.", module_path
+            "Skip %s module for custom nodes due to the lack of NODE_CLASS_MAPPINGS or "
+            "NODES_LIST (need one).",
+            module_path,
         )
         return False
     ignored = set(ignore)
