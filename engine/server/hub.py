@@ -90,6 +90,10 @@ class SocketHub:
                     await self._deliver(client, kind, payload)
                 except (ConnectionError, RuntimeError) as ex:  # the client went away mid-send
                     logger.debug("dropping message for client %s: %s", target_sid, ex)
+                except Exception:  # outer edge of the publisher loop: log, keep publishing
+                    logger.exception(
+                        "could not deliver a %s message to client %s", kind, target_sid
+                    )
 
     async def _deliver(self, client: _Client, kind: str, payload: Any) -> None:
         if client.socket.closed:
