@@ -148,3 +148,22 @@ def test_compare_and_list_jobs_and_retry(bridge: ZmqBridge, sockets: Sockets) ->
     _body(raw_request(dealer, "cancel", {"job_id": job_id}))
     retried = _body(raw_request(dealer, "retry", {"job_id": job_id}))
     assert retried["result"]["job"]["state"] == "queued"
+
+
+def test_serve_adapters_start_the_bridge_on_the_configured_endpoints(
+    store_service: StoreService, sockets: Sockets, tmp_path: Path
+) -> None:
+    from orchestrator.cli.serve import start_adapters, stop_adapters
+    from orchestrator.settings import Settings
+
+    settings = Settings(
+        zmq_router=f"ipc://{tmp_path}/run/dgxp.req", zmq_pub=f"ipc://{tmp_path}/run/dgxp.pub"
+    )
+    adapters = start_adapters(store_service, settings)  # type: ignore[arg-type]
+    try:
+        dealer = sockets.connect(zmq.DEALER, settings.zmq_router)
+        assert _body(raw_request(dealer, "ping", {}))["result"]["type"] == "pong"
+        sub = sockets.subscriber(settings.zmq_pub)
+        assert sub is not None
+    finally:
+        stop_adapters(adapters)
