@@ -123,14 +123,14 @@ class CFGDenoiser:
         self.before_step = before_step
 
     def _denoise(self, x: torch.Tensor, sigma: torch.Tensor, cond: CondBatch) -> torch.Tensor:
-        n = x.shape[0]
-        sig = sigma.reshape(1).repeat(n).to(x.device)
-        x_in = x / (sig**2 + 1).sqrt().view(-1, 1, 1, 1)
-        timestep = self.model.schedule.timestep(sig.float().cpu()).to(x.device)
-        eps = self.model.predict_eps(
-            x_in.to(self.model.dtype), timestep, cond.context, cond.pooled, cond.time_ids
-        )
-        return x - eps.float() * sig.view(-1, 1, 1, 1)
+        # Sigmas stay on the CPU and enter GPU math as Python scalars: no host-device copy,
+        # hence no stream sync, per step (batch-1 SDXL is launch-bound on a GPU).
+        s = float(sigma)
+        timestep = float(self.model.schedule.timestep(torch.tensor([s]))[0])
+        t = torch.full((x.shape[0],), timestep, device=x.device)
+        x_in = (x / math.sqrt(s * s + 1.0)).to(self.model.dtype)
+        eps = self.model.predict_eps(x_in, t, cond.context, cond.pooled, cond.time_ids)
+        return x - eps.float() * s
 
     def _mean(self, x: torch.Tensor, sigma: torch.Tensor, conds: list[CondBatch]) -> torch.Tensor:
         outs = [self._denoise(x, sigma, c) for c in conds]

@@ -119,7 +119,7 @@ def sample(
     out = sampler(
         denoiser,
         x,
-        sigmas.to(device),
+        sigmas,  # on the CPU on purpose: see CFGDenoiser._denoise
         default_noise_sampler(x, request.seed),
         (lambda i: on_step(i + 1, total)) if on_step is not None else None,
     )
