@@ -8,13 +8,14 @@ produced (ComfyUI's `send_sync` + `publish_loop`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from engine.server.jsonio import to_json
 
 __all__ = ["PREVIEW_IMAGE", "PREVIEW_IMAGE_WITH_METADATA", "SocketHub"]
 
@@ -36,7 +37,7 @@ def preview_frame(
 ) -> bytes:
     """Binary frame: event 4 (metadata JSON + image) or event 1 (image type code + image)."""
     if with_metadata:
-        meta = json.dumps(metadata).encode()
+        meta = to_json(metadata).encode()
         return struct.pack(">II", PREVIEW_IMAGE_WITH_METADATA, len(meta)) + meta + image
     return struct.pack(">II", PREVIEW_IMAGE, _IMAGE_TYPE_CODES.get(image_type, 2)) + image
 
@@ -99,7 +100,7 @@ class SocketHub:
         if client.socket.closed:
             return
         if kind == "json":
-            await client.socket.send_str(json.dumps(payload))
+            await client.socket.send_str(to_json(payload))
             return
         image, image_type, metadata = payload
         with_meta = bool(client.feature_flags.get("supports_preview_metadata"))
@@ -109,4 +110,4 @@ class SocketHub:
         """Send directly from a handler on the loop (connect-time status, flag replies)."""
         client = self.clients.get(sid)
         if client is not None and not client.socket.closed:
-            await client.socket.send_str(json.dumps({"type": event, "data": data}))
+            await client.socket.send_str(to_json({"type": event, "data": data}))

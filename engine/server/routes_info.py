@@ -16,6 +16,7 @@ from aiohttp import web
 
 from engine.context import bind_engine_context
 from engine.graph.node_info import node_info
+from engine.server.jsonio import json_response
 from engine.server.state import ServerState
 
 __all__ = ["COMFYUI_COMPAT_VERSION", "InfoRoutes", "info_routes", "model_folders"]
@@ -149,11 +150,11 @@ class InfoRoutes:
         return out
 
     async def object_info(self, request: web.Request) -> web.Response:
-        return web.json_response(self._infos(self.state.registry.names()))
+        return json_response(self._infos(self.state.registry.names()))
 
     async def object_info_node(self, request: web.Request) -> web.Response:
         name = request.match_info["node_class"]
-        return web.json_response(self._infos([name]) if name in self.state.registry else {})
+        return json_response(self._infos([name]) if name in self.state.registry else {})
 
     async def system_stats(self, request: web.Request) -> web.Response:
         import torch
@@ -174,10 +175,10 @@ class InfoRoutes:
             "engine": f"dgx-pixels embedded engine ({platform.machine()})",
         }
         devices = _devices(self.state.context.device, ram_total, ram_free)
-        return web.json_response({"system": system, "devices": devices})
+        return json_response({"system": system, "devices": devices})
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response(list(model_folders(self.state)))
+        return json_response(list(model_folders(self.state)))
 
     async def models_folder(self, request: web.Request) -> web.Response:
         folders = model_folders(self.state)
@@ -186,7 +187,7 @@ class InfoRoutes:
             raise web.HTTPNotFound(
                 text=f"unknown model folder {folder!r}; known: {sorted(folders)}"
             )
-        return web.json_response(_list_files(folders[folder]))
+        return json_response(_list_files(folders[folder]))
 
     async def view_metadata(self, request: web.Request) -> web.Response:
         folders = model_folders(self.state)
@@ -198,17 +199,17 @@ class InfoRoutes:
         metadata = _safetensors_metadata(path) if path is not None else None
         if metadata is None:
             raise web.HTTPNotFound()
-        return web.json_response(metadata)
+        return json_response(metadata)
 
     async def embeddings(self, request: web.Request) -> web.Response:
         files = _list_files(model_folders(self.state)["embeddings"])
-        return web.json_response([os.path.splitext(name)[0] for name in files])
+        return json_response([os.path.splitext(name)[0] for name in files])
 
     async def features(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.features())
+        return json_response(self.state.features())
 
     async def extensions(self, request: web.Request) -> web.Response:
-        return web.json_response([])
+        return json_response([])
 
     def routes(self) -> list[web.RouteDef]:
         return [

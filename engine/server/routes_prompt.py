@@ -11,6 +11,7 @@ from aiohttp import web
 
 from engine.context import bind_engine_context
 from engine.graph.validation import validate_prompt
+from engine.server.jsonio import json_response
 from engine.server.queue import QueueItem
 from engine.server.state import ServerState, bad_request, read_json
 
@@ -62,7 +63,7 @@ class PromptRoutes:
         self.state = state
 
     async def get_prompt(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.queue_info())
+        return json_response(self.state.queue_info())
 
     async def post_prompt(self, request: web.Request) -> web.Response:
         body = await read_json(request)
@@ -83,17 +84,17 @@ class PromptRoutes:
             result = validate_prompt(prompt, self.state.registry, targets)
         if not result.ok:
             logger.warning("invalid prompt: %s", result.error)
-            return web.json_response(
+            return json_response(
                 {"error": result.error, "node_errors": result.node_errors}, status=400
             )
         self.state.queue.put(QueueItem(number, prompt_id, prompt, extra, result.outputs, sensitive))
-        return web.json_response(
+        return json_response(
             {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}
         )
 
     async def get_queue(self, request: web.Request) -> web.Response:
         running, pending = self.state.queue.current()
-        return web.json_response({"queue_running": running, "queue_pending": pending})
+        return json_response({"queue_running": running, "queue_pending": pending})
 
     async def post_queue(self, request: web.Request) -> web.Response:
         body = await read_json(request)
@@ -137,14 +138,12 @@ class PromptRoutes:
     async def get_history(self, request: web.Request) -> web.Response:
         max_items = self._int_query(request, "max_items")
         offset = self._int_query(request, "offset")
-        return web.json_response(
+        return json_response(
             self.state.queue.history(max_items=max_items, offset=-1 if offset is None else offset)
         )
 
     async def get_history_item(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            self.state.queue.history(prompt_id=request.match_info["prompt_id"])
-        )
+        return json_response(self.state.queue.history(prompt_id=request.match_info["prompt_id"]))
 
     async def post_history(self, request: web.Request) -> web.Response:
         body = await read_json(request)

@@ -206,3 +206,12 @@ def test_without_client_id_only_progress_is_broadcast(
     assert {e["type"] for e in ws.of(silent)} <= {"progress", "progress_state"}
     history = requests.get(f"{running_engine.url}/history/{silent}", timeout=10).json()
     assert history[silent]["status"]["status_str"] == "success"
+
+
+def test_non_json_ui_values_do_not_break_history_or_events(
+    running_engine: RunningEngine, ws: WsClient
+) -> None:
+    _, events, entry = run_graph(ws, {"1": {"class_type": "DGXPTest_TensorUi", "inputs": {}}})
+    assert entry["outputs"]["1"] == {"tensor": [[1, 2]], "object": ["<class 'object'>"]}
+    executed = next(e["data"] for e in events if e["type"] == "executed")
+    assert executed["output"]["tensor"] == [[1, 2]]

@@ -179,6 +179,22 @@ class Double:
         return (value * 2,)
 
 
+class TensorUi:
+    """Output node whose `ui` holds a tensor and an arbitrary object (not JSON)."""
+
+    CATEGORY = "DGX-Pixels/test"
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {}}
+
+    def run(self) -> dict[str, Any]:
+        return {"ui": {"tensor": [torch.tensor([1, 2])], "object": [object]}}
+
+
 class ClashingSave:
     """Registered as `SaveImage`: a core name, so the engine must ignore it."""
 
@@ -204,6 +220,7 @@ NODE_CLASS_MAPPINGS = {
     "DGXPTest_ShowText": ShowText,
     "DGXPTest_CountTo": CountTo,
     "DGXPTest_Double": Double,
+    "DGXPTest_TensorUi": TensorUi,
     "SaveImage": ClashingSave,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {"DGXPTest_SolidImage": "Solid Image (test)"}
