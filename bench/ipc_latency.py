@@ -7,6 +7,9 @@ DEALER client sends `[dgxp/1.0, type, msgpack]` and waits for each reply:
 * `ping`: answered on the bridge's I/O thread — the protocol's floor.
 * `get_job`: a Service call on the bridge's worker pool plus a SQLite read — what a TUI
   refresh costs.
+* `floor_bare_pyzmq_echo`: a bare Python ROUTER echo thread with the same frames, i.e.
+  what any Python ZeroMQ server costs on this machine at this moment (CPU contention
+  shows up here too).
 
 Targets (loopback): p50 <= 200 µs, p99 <= 1 ms for `ping`.
 
@@ -24,6 +27,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +78,31 @@ def _measure(sock: zmq.Socket[Any], frames: list[bytes], n: int, warmup: int) ->
     return samples
 
 
+def _echo_floor(endpoint: str, n: int) -> dict[str, float]:
+    """A bare pyzmq ROUTER echo thread: what any Python server costs on this machine now."""
+    ctx: zmq.Context[Any] = zmq.Context()
+    server = ctx.socket(zmq.ROUTER)
+    server.bind(endpoint)
+    bound = server.getsockopt_string(zmq.LAST_ENDPOINT)
+    total = n + n // 10
+
+    def echo() -> None:
+        for _ in range(total):
+            server.send_multipart(server.recv_multipart())
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    client = ctx.socket(zmq.DEALER)
+    client.connect(bound)
+    frames = [b"dgxp/1.0", b"ok", msgpack.packb({})]
+    samples = _measure(client, frames, n, warmup=n // 10)
+    thread.join()
+    client.close(linger=0)
+    server.close(linger=0)
+    ctx.term()
+    return _stats(samples)
+
+
 def run_transport(service: Service, router: str, pub: str, n: int, job_id: str) -> dict[str, Any]:
     """Both request kinds over one transport."""
     with ZmqBridge(service, BridgeConfig(router=router, pub=pub, heartbeat_s=5.0)) as bridge:
@@ -111,6 +140,8 @@ def main() -> None:
             "tcp": run_transport(service, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", args.n, job.id),
             "ipc": run_transport(service, f"ipc://{tmp}/req", f"ipc://{tmp}/pub", args.n, job.id),
         }
+        results["tcp"]["floor_bare_pyzmq_echo"] = _echo_floor("tcp://127.0.0.1:*", args.n)
+        results["ipc"]["floor_bare_pyzmq_echo"] = _echo_floor(f"ipc://{tmp}/echo", args.n)
         store.close()
 
     meets = all(
