@@ -175,3 +175,15 @@ def test_reconnecting_with_the_same_client_id_replaces_the_socket(
     assert hello["data"]["sid"] == "same-id"
     _, events, _ = run_graph(second, solid_save_graph(prefix="re/x"))
     assert "execution_success" in event_types(events)
+
+
+def test_reconnecting_while_running_is_told_the_current_node(
+    running_engine: RunningEngine, ws_factory: Callable[..., WsClient]
+) -> None:
+    first = ws_factory(client_id="runner-id")
+    prompt_id = _start_blocker(running_engine, first)
+    second = ws_factory(client_id="runner-id")
+    second.wait_for("status")
+    assert second.wait_for("executing") == {"type": "executing", "data": {"node": "2"}}
+    requests.post(f"{running_engine.url}/interrupt", timeout=10)
+    second.wait_done(prompt_id)
