@@ -40,6 +40,8 @@ class Catalog:
         Raises:
             BackendError: No backend answered.
         """
+        if not self.pool.urls:  # no backend started (e.g. `models list`): the local folder
+            return self.local_models(folder)
         seen: dict[str, ModelInfo] = {}
         errors: list[str] = []
         for info in self.pool.infos():
@@ -55,6 +57,17 @@ class Catalog:
         if not seen and errors:
             raise BackendError(f"no backend listed {folder}: {'; '.join(errors)}")
         return sorted(seen.values(), key=lambda m: m.name)
+
+    def local_models(self, folder: str) -> list[ModelInfo]:
+        """Model files in the local models folder (what the in-process engine would see)."""
+        root = self.settings.resolved_models_dir / folder
+        if not root.is_dir():
+            return []
+        return [
+            ModelInfo(p.name, folder, "local", "", is_demo_model(p.name))
+            for p in sorted(root.iterdir())
+            if p.suffix in {".safetensors", ".ckpt", ".pt", ".sft"}
+        ]
 
     @staticmethod
     def palettes() -> list[str]:
@@ -82,10 +95,10 @@ class Catalog:
         Raises:
             ValueError: The pixel core's errors (bad image, bad options), unchanged.
         """
-        from comfy_nodes.pixel.pipeline import pixelize
         from PIL import Image
 
         from comfy_nodes.pixel.image_io import load_image
+        from comfy_nodes.pixel.pipeline import pixelize
 
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         result = pixelize(load_image(data), options)

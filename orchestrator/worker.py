@@ -48,6 +48,8 @@ __all__ = ["CancelRegistry", "JobRunner", "RunnerConfig"]
 
 logger = logging.getLogger(__name__)
 
+_STORE_CANCEL_CHECK_S = 1.0  # how often a followed job looks for a cancel by another process
+
 
 class CancelRegistry:
     """Job ids whose cancellation a worker must act on (interrupt the backend, stop)."""
@@ -231,9 +233,17 @@ class JobRunner:
         def preview(image: bytes, mime: str) -> None:
             self.hub.publish(JobEventKind.PREVIEW, job.id, preview=image, preview_mime=mime)
 
-        return FollowHooks(
-            started, progress, preview, lambda: self.cancels.requested(job.id), self.stopping.is_set
-        )
+        checked = [time.monotonic()]
+
+        def cancelled() -> bool:
+            if self.cancels.requested(job.id):
+                return True
+            if time.monotonic() - checked[0] < _STORE_CANCEL_CHECK_S:
+                return False
+            checked[0] = time.monotonic()  # another process (`jobs cancel`) may have cancelled
+            return self.store.get(job.id).state is JobState.CANCELLED
+
+        return FollowHooks(started, progress, preview, cancelled, self.stopping.is_set)
 
     def _finish(self, job: Job, backend: Backend, entry: HistoryEntry) -> None:
         """Turn a history entry into files and a final state (exactly once per job)."""

@@ -21,6 +21,8 @@ from orchestrator.cli.context import settings_from
 from orchestrator.errors import DGXPixelsError, InvalidRequest
 from orchestrator.events import JobEvent
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
+from orchestrator.service_catalog import is_demo_model
 from orchestrator.service_types import GenerationRequest, LoraSpec, parse_size
 from orchestrator.settings import Settings
 
@@ -51,22 +53,24 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _print_results(jobs: Sequence[Job], settings: Settings) -> int:
-    table = Table("job", "state", "seed", "sprite / error", show_lines=False)
+    table = Table("job", "state", "seed", "sprites / error")
     failed = 0
     demo = set()
     for job in jobs:
         checkpoint = str(job.params.get("checkpoint", ""))
-        if "demo" in checkpoint.lower() or checkpoint.lower().startswith("tiny_sdxl"):
+        if is_demo_model(checkpoint):
             demo.add(checkpoint)
-        if job.state.value == "succeeded":
-            for path in job.outputs or ("(no sprite output)",):
-                table.add_row(job.short_id, job.state.value, str(job.seed), path)
+        if job.state is JobState.SUCCEEDED:
+            table.add_row(job.short_id, job.state.value, str(job.seed), str(len(job.outputs)))
         else:
             failed += 1
             table.add_row(
                 job.short_id, f"[red]{job.state.value}[/]", str(job.seed), job.error or ""
             )
     console.print(table)
+    for job in jobs:
+        for files in job.files:  # plain lines: paths must not wrap, scripts read them
+            typer.echo(files.sprite)
     for name in sorted(demo):
         console.print(_DEMO_NOTE.format(name=name, models=settings.resolved_models_dir))
     return failed

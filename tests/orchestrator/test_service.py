@@ -109,7 +109,7 @@ def test_cancel_interrupts_a_running_job(orch_engine: Any, make_service: MakeSer
 def test_compare_runs_the_same_seed_across_variants(
     orch_engine: Any, make_service: MakeService
 ) -> None:
-    service = make_service([orch_engine.url])
+    service = make_service([orch_engine.url], start=False)
     variants = [
         CompareVariant("base", checkpoint="tiny_sdxl.safetensors"),
         CompareVariant("lora", "tiny_sdxl.safetensors", (LoraSpec("tiny_lora.safetensors"),)),
@@ -117,6 +117,8 @@ def test_compare_runs_the_same_seed_across_variants(
     jobs = service.compare("a tree", 11, variants)
     assert {j.seed for j in jobs} == {11} and len({j.batch_id for j in jobs}) == 1
     assert jobs[1].params["loras"] == [{"name": "tiny_lora.safetensors", "strength": 1.0}]
+    for job in jobs:  # full-size renders: do not leave them busying the shared engine
+        service.cancel(job.id)
 
 
 def test_unknown_job_id_is_named(orch_engine: Any, make_service: MakeService) -> None:
@@ -126,3 +128,23 @@ def test_unknown_job_id_is_named(orch_engine: Any, make_service: MakeService) ->
     assert [t.name for t in service.templates()][:1] and "pico-8" in service.palettes()
     assert [m.name for m in service.models()] == ["tiny_sdxl.safetensors"]
     assert [m.name for m in service.loras()] == ["tiny_lora.safetensors"]
+
+
+def test_cancel_from_another_process_stops_the_running_job(
+    orch_engine: Any, make_service: MakeService, make_settings: Callable[..., Any]
+) -> None:
+    service = make_service([orch_engine.url])
+    started = threading.Event()
+    service.subscribe(lambda e: started.set() if e.kind is JobEventKind.PROGRESS else None)
+    (job,) = service.submit(_request(params={**FAST, "steps": 150}))
+    assert started.wait(60)
+    # What `dgx-pixels jobs cancel` does: a backend-less service on the same data dir.
+    other = Service.from_settings(make_settings([]), backends=False)
+    try:
+        assert other.cancel(job.id).state is JobState.CANCELLED
+    finally:
+        other.stop()
+    (after,) = service.submit(_request(seed=77))
+    # The worker noticed, interrupted the prompt, and the engine is free for the next job.
+    assert service.wait(after.id, 60).state is JobState.SUCCEEDED
+    assert service.get_job(job.id).state is JobState.CANCELLED
