@@ -60,6 +60,6 @@ def build_mcp_server(
     register_generation_tools(mcp, service)
     register_pixelize_tool(mcp, service)
     register_job_tools(mcp, service)
-    register_deploy_tools(mcp, service, deployer)
+    register_deploy_tools(mcp, service, deployer, settings.resolved_output_dir)
     register_resources(mcp, service, deployer)
     return mcp

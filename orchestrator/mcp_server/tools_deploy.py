@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,6 @@ from orchestrator.deploy import Deployer, DeployRequest, Provenance
 from orchestrator.errors import InvalidRequest, JobStateError
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
-from orchestrator.mcp_server.args import JobId
 from orchestrator.mcp_server.errors import client_errors
 from orchestrator.mcp_server.views import DeployView, ProjectList, deploy_view, project_list
 
@@ -46,8 +46,40 @@ def provenance_of(job: Job) -> Provenance:
     )
 
 
-def register_deploy_tools(mcp: FastMCP, service: Service, deployer: Deployer) -> None:
-    """Add list_projects and deploy_asset to `mcp`."""
+@dataclass(frozen=True)
+class _Source:
+    sprite: Path
+    atlas: Path | None
+    provenance: Provenance
+
+
+def _job_source(service: Service, job_id: str, index: int) -> _Source:
+    """The files of sprite `index` of a succeeded job, and the job's provenance."""
+    job = service.get_job(job_id)
+    if job.state != JobState.SUCCEEDED:
+        raise JobStateError(
+            f"job_id={job_id!r} is {job.state}; only a succeeded job can be deployed"
+        )
+    sprites = service.outputs(job.id).sprites
+    if index >= len(sprites):
+        raise InvalidRequest("index", index, f"job {job.id} has {len(sprites)} sprite(s)")
+    files = sprites[index]
+    atlas = Path(files.atlas) if files.atlas else None
+    return _Source(Path(files.sprite), atlas, provenance_of(job))
+
+
+def _output_source(path: str, output_dir: Path) -> _Source:
+    """A file the service wrote (pixelize_image); anything outside its outputs is refused."""
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_relative_to(output_dir.resolve()):
+        raise InvalidRequest("path", path, f"must be a file under the outputs folder {output_dir}")
+    return _Source(resolved, None, Provenance(template="pixelize"))
+
+
+def register_deploy_tools(
+    mcp: FastMCP, service: Service, deployer: Deployer, output_dir: Path
+) -> None:
+    """Add list_projects and deploy_asset to `mcp` (`path` deploys only from `output_dir`)."""
 
     @mcp.tool
     def list_projects() -> ProjectList:
@@ -56,7 +88,6 @@ def register_deploy_tools(mcp: FastMCP, service: Service, deployer: Deployer) ->
 
     @mcp.tool
     def deploy_asset(
-        job_id: JobId,
         project: Annotated[str, Field(max_length=500, description="Project name or root.")],
         name: Annotated[
             str,
@@ -66,6 +97,19 @@ def register_deploy_tools(mcp: FastMCP, service: Service, deployer: Deployer) ->
                 "'items/potion.png' is assets/items/potion.png.",
             ),
         ],
+        job_id: Annotated[
+            str | None,
+            Field(default=None, max_length=64, description="A succeeded generation job."),
+        ] = None,
+        path: Annotated[
+            str | None,
+            Field(
+                default=None,
+                max_length=4096,
+                description="Instead of job_id: a sprite PNG under the server's outputs "
+                "folder (e.g. from pixelize_image).",
+            ),
+        ] = None,
         overwrite: Annotated[
             bool, Field(description="Replace an existing asset (it is backed up first).")
         ] = False,
@@ -74,29 +118,26 @@ def register_deploy_tools(mcp: FastMCP, service: Service, deployer: Deployer) ->
         ] = False,
         index: Annotated[int, Field(ge=0, le=255, description="Which sprite of a batch job.")] = 0,
     ) -> DeployView:
-        """Copy a finished job's sprite (and atlas) into a Bevy project's assets/.
+        """Copy a finished job's sprite (and atlas), or a pixelized file, into a Bevy
+        project's assets/.
 
         The file appears atomically, so a running game with `file_watcher` hot-reloads it;
         assets/generated/manifest.json records where it came from.
         """
         with client_errors():
-            job = service.get_job(job_id)
-            if job.state != JobState.SUCCEEDED:
-                raise JobStateError(
-                    f"job_id={job_id!r} is {job.state}; only a succeeded job can be deployed"
-                )
-            outputs = service.outputs(job_id)
-            if index >= len(outputs.sprites):
-                raise InvalidRequest(
-                    "index", index, f"job {job_id} has {len(outputs.sprites)} sprite(s)"
-                )
-            files = outputs.sprites[index]
+            if (job_id is None) == (path is None):
+                raise InvalidRequest("job_id/path", None, "give exactly one of job_id and path")
+            source = (
+                _job_source(service, job_id, index)
+                if job_id is not None
+                else _output_source(str(path), output_dir)
+            )
             request = DeployRequest(
                 project=project,
                 name=name,
-                sprite=Path(files.sprite),
-                atlas=Path(files.atlas) if files.atlas else None,
-                provenance=provenance_of(job),
+                sprite=source.sprite,
+                atlas=source.atlas,
+                provenance=source.provenance,
                 overwrite=overwrite,
             )
             return deploy_view(deployer.deploy(request, dry_run=dry_run))

@@ -142,6 +142,23 @@ async def test_deploying_an_unknown_or_unfinished_job_is_refused(
     assert list((bevy_project / "assets").iterdir()) == []
 
 
+async def test_deploy_by_path_only_takes_files_from_the_outputs_folder(
+    server: Any, bevy_project: Path, sprite_job_id: str, tmp_path: Path
+) -> None:
+    stray = tmp_path / "stray.png"
+    stray.write_bytes(b"\x89PNG not ours")
+    async with Client(server) as client:
+        for args, needle in [
+            ({"path": str(stray)}, "outputs folder"),
+            ({"path": "/etc/passwd"}, "outputs folder"),
+            ({}, "exactly one"),
+            ({"path": str(stray), "job_id": sprite_job_id}, "exactly one"),
+        ]:
+            with pytest.raises(ToolError, match=needle):
+                await client.call_tool("deploy_asset", {"project": "game", "name": "x", **args})
+    assert list((bevy_project / "assets").iterdir()) == []
+
+
 async def test_schema_violations_are_rejected_before_the_tool_runs(server: Any) -> None:
     async with Client(server) as client:
         with pytest.raises(ToolError):

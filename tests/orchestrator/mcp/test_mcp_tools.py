@@ -122,12 +122,9 @@ async def test_generate_tileset_returns_a_tile_of_the_asked_size(server: Any) ->
     assert len(_images(result)) == 1
 
 
-@pytest.mark.xfail(
-    reason="DGXP_PackSpriteSheet returns the atlas only as a STRING output, not in its `ui` "
-    "dict, so the service cannot collect it from /history yet (pixel-palette / orch-client)",
-    strict=False,
-)
-async def test_generate_sprite_sheet_returns_sheet_and_atlas(server: Any) -> None:
+async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
+    server: Any, bevy_project: Path
+) -> None:
     async with Client(server) as client:
         result = await client.call_tool(
             "generate_sprite_sheet",
@@ -141,11 +138,21 @@ async def test_generate_sprite_sheet_returns_sheet_and_atlas(server: Any) -> Non
                 "params": {"width": 128, "height": 64},
             },
         )
+        job_id = result.structured_content["job_id"]
+        served = await client.read_resource(f"dgx-pixels://jobs/{job_id}/atlas")
+        await client.call_tool(
+            "deploy_asset", {"job_id": job_id, "project": "game", "name": "chars/knight"}
+        )
     files = result.structured_content["files"][0]
-    assert files["atlas"] and Path(files["atlas"]).is_file()
     atlas = json.loads(Path(files["atlas"]).read_text())
     assert len(atlas["frames"]) == 2
+    assert json.loads(served[0].text) == atlas
     assert len(_images(result)) == 1
+    deployed = json.loads((bevy_project / "assets/chars/knight.json").read_text())
+    assert deployed["meta"]["image"] == "knight.png"
+    assert deployed["frames"] == atlas["frames"]
+    sheet = bevy_project / "assets/chars/knight.png"
+    assert sheet.read_bytes() == Path(files["sprite"]).read_bytes()
 
 
 @pytest.mark.slow  # compare renders at the template's 1024x1024 default: minutes on CPU
@@ -279,3 +286,20 @@ async def test_job_resources_serve_record_sidecar_sprite_and_manifest(
     assert sprite.mime_type == "image/png" and base64.b64decode(sprite.blob) == expected
     assert png_image(base64.b64decode(preview.blob)).size[0] >= 64
     assert list(manifest["entries"]) == ["generated/a.png"]
+
+
+async def test_pixelized_output_can_be_deployed_by_path(
+    server: Any, bevy_project: Path, tmp_path: Path
+) -> None:
+    picture = tmp_path / "checker.png"
+    picture.write_bytes(checker_png())
+    async with Client(server) as client:
+        made = await client.call_tool(
+            "pixelize_image", {"path": str(picture), "size": "8x8", "remove_background": "none"}
+        )
+        sprite = made.structured_content["files"]["sprite"]
+        done = await client.call_tool(
+            "deploy_asset", {"path": sprite, "project": "game", "name": "ui/checker"}
+        )
+    assert done.structured_content["asset"] == "ui/checker.png"
+    assert (bevy_project / "assets/ui/checker.png").read_bytes() == Path(sprite).read_bytes()
