@@ -147,11 +147,12 @@ class PixelsApp(App[None]):
                 f"no heartbeat from {self.client.pub}; start the daemon with `dgx-pixels serve`"
             )
         snapshot, _ = await self.client.request(SnapshotRequest())
-        first = self.book.epoch != snapshot.epoch
+        restarted = self.book.epoch != snapshot.epoch
         self.book.load(snapshot)
         await self.query_one(JobList).sync(self.book.ordered())
         self._set_connected(True, f"epoch {snapshot.epoch}, {len(snapshot.jobs)} jobs")
-        if first:
+        if restarted or not self.pickers_loaded:  # a failed load is retried next time
+            self.pickers_loaded = False
             await self._load_pickers()
             for job in reversed(self.book.recent_outputs()):
                 await self._fetch_output(job)
@@ -183,31 +184,35 @@ class PixelsApp(App[None]):
         if isinstance(self.screen, CompareScreen):
             await self.screen.update_job(job, self.outputs.get(job.id))
 
-    async def _load_pickers(self) -> None:
-        async def names(request: Any) -> list[str]:
-            try:
-                result, _ = await self.client.request(request)
-            except DaemonRefused as exc:
-                self.notify(f"{request.type}: {exc.message}", severity="warning")
-                return []
-            return list(result.names)
+    async def _catalog(self, request: Any) -> Any:
+        # A refused listing leaves its picker empty; it does not mean the daemon is down.
+        try:
+            result, _ = await self.client.request(request)
+        except DaemonRefused as exc:
+            self.notify(f"{request.type}: {exc.message}", severity="warning")
+            return None
+        return result
 
-        templates, _ = await self.client.request(ListTemplatesRequest())
-        template_names = [t.name for t in templates.templates]
+    async def _load_pickers(self) -> None:
+        templates = await self._catalog(ListTemplatesRequest())
+        template_names = [t.name for t in templates.templates] if templates else []
         if template_names:
             picker = self.query_one("#template", Select)
             picker.set_options([(n, n) for n in template_names])
             if "single_sprite" in template_names:  # set_options jumps to the first one
                 picker.value = "single_sprite"
-        self.loras = await names(ListLorasRequest())
-        self.models = await names(ListModelsRequest())
+        loras = await self._catalog(ListLorasRequest())
+        models = await self._catalog(ListModelsRequest())
+        palettes = await self._catalog(ListPalettesRequest())
+        self.loras = list(loras.names) if loras else []
+        self.models = list(models.names) if models else []
         self.query_one("#lora", Select).set_options([(n, n) for n in self.loras])
         model = self.query_one("#model", Select)
         model.set_options([(n, n) for n in self.models])
         if self.models:  # the template's default checkpoint may not be installed
             model.value = self.models[0]
-        palettes = await names(ListPalettesRequest())
-        self.query_one("#palette", Select).set_options([(n, n) for n in palettes])
+        names = list(palettes.names) if palettes else []
+        self.query_one("#palette", Select).set_options([(n, n) for n in names])
         self.pickers_loaded = True
 
     async def _fetch_output(self, job: WireJob) -> None:
