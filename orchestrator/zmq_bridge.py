@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,16 +209,14 @@ class ZmqBridge:
         while running:
             timeout_ms = max(0, int((next_beat - time.monotonic()) * 1000))
             ready = dict(poller.poll(timeout_ms))
-            try:
-                if self._router in ready:
-                    self._drain_router()
-                if self._wake_rx in ready:
-                    running = self._drain_inbox()
-                if time.monotonic() >= next_beat:
-                    self._publish(HeartbeatEvent(seq=self._seq, time=time.time(), epoch=self.epoch))
-                    next_beat = time.monotonic() + self._config.heartbeat_s
-            except Exception:  # outer edge of the server loop: log and keep serving
-                logger.exception("zmq bridge: unexpected error; still serving")
+            if self._router in ready:
+                self._drain_router()
+            if self._wake_rx in ready:
+                running = self._drain_inbox()
+            if time.monotonic() >= next_beat:
+                beat = HeartbeatEvent(seq=self._seq, time=time.time(), epoch=self.epoch)
+                _guarded("heartbeat", self._publish, beat)
+                next_beat = time.monotonic() + self._config.heartbeat_s
         self._close_sockets()
 
     def _close_sockets(self) -> None:
@@ -230,7 +229,7 @@ class ZmqBridge:
                 frames = self._router.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self._on_request(frames)
+            _guarded("request", self._on_request, frames)
 
     def _drain_inbox(self) -> bool:
         while True:
@@ -245,10 +244,11 @@ class ZmqBridge:
                 return True
             if item is None:
                 return False
+            # Each item on its own: one failure must not strand the ones queued behind it.
             if isinstance(item, _Outgoing):
-                self._send_reply(item.envelope, item.outcome)
+                _guarded("reply", self._send_reply, item.envelope, item.outcome)
             else:
-                self._publish_job_event(item)
+                _guarded(f"event for job {item.job_id}", self._publish_job_event, item)
 
     # --- requests -------------------------------------------------------------------------
 
@@ -334,6 +334,14 @@ class ZmqBridge:
 
     def _publish(self, model: Any, image: bytes | None = None) -> None:
         self._pub.send_multipart(encode_message(model, image), zmq.NOBLOCK)
+
+
+def _guarded(what: str, step: Callable[..., None], *args: Any) -> None:
+    """Run one step of the I/O loop; log a failure and keep serving."""
+    try:
+        step(*args)
+    except Exception:  # outer edge of the server loop: log and keep serving
+        logger.exception("zmq bridge: %s failed; still serving", what)
 
 
 def _result(future: Future[HandlerOutcome]) -> HandlerOutcome:

@@ -157,3 +157,24 @@ def test_taken_endpoint_is_a_bind_error_naming_the_settings(
     with pytest.raises(BridgeBindError, match=r"zmq_router=.*DGXP_ZMQ_ROUTER"):
         start_bridge(store_service, settings)
     _still_serving(sockets, bridge)
+
+
+def test_an_event_for_an_unknown_job_is_logged_and_the_stream_goes_on(
+    bridge: ZmqBridge,
+    sockets: Sockets,
+    store_service: StoreService,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from orchestrator.events import JobEventKind
+
+    sub = sockets.subscriber(bridge.pub_endpoint)
+    store_service.hub.publish(JobEventKind.PROGRESS, "no-such-job", value=1, maximum=2)
+    dealer = sockets.connect(zmq.DEALER, bridge.router_endpoint)
+    assert raw_request(dealer, "submit", {"prompt": "after"})[1] == b"ok"
+    while True:
+        assert sub.poll(3000)
+        frames = sub.recv_multipart()
+        if frames[1] != b"heartbeat":
+            break
+    assert frames[1] == b"job_queued" and msgpack.unpackb(frames[2])["seq"] == 1  # no hole
+    assert "no-such-job" in caplog.text
