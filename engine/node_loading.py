@@ -37,6 +37,7 @@ class LoadReport:
 
     @property
     def failed(self) -> list[str]:
+        """Packs that failed to import or had no mappings."""
         return [path for _, path, ok in self.import_times if not ok]
 
 

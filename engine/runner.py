@@ -140,6 +140,7 @@ class RunningEngine:
 
     @property
     def url(self) -> str:
+        """Base URL of the served API (loopback when bound to all interfaces)."""
         host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         return f"http://{host}:{self.port}"
 

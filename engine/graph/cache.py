@@ -47,6 +47,7 @@ class SignatureBuilder:
     _keys: dict[str, str] = field(default_factory=dict)
 
     def key(self, node_id: str) -> str:
+        """The cache key of `node_id` (computed once per prompt)."""
         if node_id not in self._keys:
             self._keys[node_id] = self._compute(node_id)
         return self._keys[node_id]
@@ -79,17 +80,21 @@ class OutputCache:
     _entries: dict[str, NodeOutput] = field(default_factory=dict)
 
     def get(self, key: str) -> NodeOutput | None:
+        """The cached output for `key`, or None."""
         return self._entries.get(key)
 
     def put(self, key: str, output: NodeOutput) -> None:
+        """Store a node's output under its key."""
         self._entries[key] = output
 
     def keep_only(self, keys: Iterable[str]) -> None:
+        """Drop every entry whose key is not in `keys` (classic: last prompt only)."""
         keep = set(keys)
         for key in [k for k in self._entries if k not in keep]:
             del self._entries[key]
 
     def clear(self) -> None:
+        """Forget every cached output."""
         self._entries.clear()
 
     def __len__(self) -> int:

@@ -23,9 +23,11 @@ class NullSink:
     """Discards every event (in-process execution without a server)."""
 
     def send(self, event: str, data: dict[str, Any], sid: str | None) -> None:
+        """Discard the message."""
         return None
 
     def send_preview(
         self, image: bytes, image_type: str, metadata: dict[str, Any], sid: str | None
     ) -> None:
+        """Discard the frame."""
         return None

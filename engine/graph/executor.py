@@ -115,6 +115,7 @@ class PromptExecutor:
         self._interrupt.set()
 
     def is_interrupted(self) -> bool:
+        """Whether an interrupt is pending for the running prompt."""
         return self._interrupt.is_set()
 
     def reset_cache(self) -> None:
@@ -260,6 +261,7 @@ class PromptExecutor:
         self, run: _Run, node_id: str
     ) -> Callable[[int, int, bytes | None], None]:
         def report(value: int, total: int, preview_png: bytes | None) -> None:
+            """Send the preview frame (if any), `progress` and the node's new state."""
             if preview_png is not None:
                 metadata = {
                     "node_id": node_id,

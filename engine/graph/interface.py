@@ -55,10 +55,12 @@ def is_link(value: Any) -> bool:
 
 
 def return_types(node_class: type) -> tuple[Any, ...]:
+    """The node's `RETURN_TYPES` as a tuple."""
     return tuple(getattr(node_class, "RETURN_TYPES", ()))
 
 
 def is_output_node(node_class: type) -> bool:
+    """Whether the node is a graph sink (`OUTPUT_NODE = True`)."""
     return getattr(node_class, "OUTPUT_NODE", False) is True
 
 

@@ -58,6 +58,7 @@ def execution_order(
     """Nodes to visit, upstream first; cached nodes appear but their inputs do not."""
 
     def fresh_count(output: str) -> int:
+        """How many nodes `output` still has to run."""
         return sum(1 for n in _post_order(prompt, output, is_cached, set()) if not is_cached(n))
 
     done: set[str] = set()

@@ -46,15 +46,19 @@ class ProgressStates:
             self.sink.send("progress_state", data, self.client_id)
 
     def start(self, node_id: str) -> None:
+        """The node began running."""
         self._set(node_id, "running", 0.0, 1.0)
 
     def update(self, node_id: str, value: float, maximum: float) -> None:
+        """The node reported `value` of `maximum` steps."""
         self._set(node_id, "running", float(value), float(maximum))
 
     def finish(self, node_id: str) -> None:
+        """The node finished (or came from the cache)."""
         maximum = self.nodes.get(node_id, {}).get("max", 1.0)
         self._set(node_id, "finished", maximum, maximum)
 
     def error(self, node_id: str) -> None:
+        """The node failed or was interrupted."""
         current = self.nodes.get(node_id, {"value": 0.0, "max": 1.0})
         self._set(node_id, "error", current["value"], current["max"])

@@ -23,18 +23,22 @@ class NodeRegistry:
     python_modules: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, class_type: str) -> type | None:
+        """The class registered as `class_type`, or None."""
         return self.classes.get(class_type)
 
     def __contains__(self, class_type: object) -> bool:
         return class_type in self.classes
 
     def names(self) -> list[str]:
+        """Every registered class_type, core nodes first."""
         return list(self.classes)
 
     def display_name(self, class_type: str) -> str:
+        """The human name of `class_type`."""
         return self.display_names.get(class_type, class_type)
 
     def python_module(self, class_type: str) -> str:
+        """`nodes`, `comfy_extras.x` or `custom_nodes.<folder>` for object_info."""
         node_class = self.classes[class_type]
         return self.python_modules.get(
             class_type, getattr(node_class, "RELATIVE_PYTHON_MODULE", "nodes")

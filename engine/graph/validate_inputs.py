@@ -79,10 +79,12 @@ class _Check:
 
     @property
     def config(self) -> list[Any]:
+        """ComfyUI's `input_config`: `[type, options]`."""
         return [self.input_type, self.options]
 
     @property
     def builtin_value_checks(self) -> bool:
+        """Whether min/max/combo checks apply (VALIDATE_INPUTS did not claim the input)."""
         return self.name not in self.custom_args and not self.custom_kwargs
 
 

@@ -90,6 +90,7 @@ class LoadImage:
         return {"required": {"image": (sorted(files), {"image_upload": True})}}
 
     def load_image(self, image: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames of the file as IMAGE `[B,H,W,3]` and MASK `[B,H,W]`."""
         import torch
 
         with Image.open(annotated_filepath(image)) as img:
@@ -111,10 +112,12 @@ class LoadImage:
 
     @classmethod
     def IS_CHANGED(cls, image: str) -> str:
+        """The file's sha256, so an overwritten upload re-runs the node."""
         return hashlib.sha256(annotated_filepath(image).read_bytes()).hexdigest()
 
     @classmethod
     def VALIDATE_INPUTS(cls, image: str) -> bool | str:
+        """Accept any existing file under input/ (sub/dir names too)."""
         try:
             exists = annotated_filepath(image).is_file()
         except EngineError:
@@ -216,6 +219,7 @@ class SaveImage:
         prompt: dict[str, Any] | None = None,
         extra_pnginfo: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Write each image as PNG and return ComfyUI's `ui.images` list."""
         output_dir = self._output_dir()
         folder, stem, counter, subfolder = save_image_path(
             self._prefix(filename_prefix), output_dir, images[0].shape[1], images[0].shape[0]

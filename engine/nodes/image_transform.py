@@ -107,6 +107,7 @@ class ImageScale:
     def upscale(
         self, image: torch.Tensor, upscale_method: str, width: int, height: int, crop: str
     ) -> tuple[torch.Tensor]:
+        """The resized image batch."""
         if width == 0 and height == 0:
             return (image,)
         samples = image.movedim(-1, 1)
@@ -138,6 +139,7 @@ class ImageScaleBy:
     def upscale(
         self, image: torch.Tensor, upscale_method: str, scale_by: float
     ) -> tuple[torch.Tensor]:
+        """The resized image batch."""
         samples = image.movedim(-1, 1)
         width = round(samples.shape[3] * scale_by)
         height = round(samples.shape[2] * scale_by)
@@ -159,6 +161,7 @@ class JoinImageWithAlpha:
     def join_image_with_alpha(
         self, image: torch.Tensor, alpha: torch.Tensor
     ) -> tuple[torch.Tensor]:
+        """RGB plus 1 − mask as an RGBA batch."""
         import torch
 
         batch = min(len(image), len(alpha))

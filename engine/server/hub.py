@@ -58,6 +58,7 @@ class SocketHub:
         self._publisher = asyncio.create_task(self._publish_loop())
 
     async def stop(self) -> None:
+        """Stop publishing and close every socket."""
         if self._publisher is not None:
             self._publisher.cancel()
         for client in list(self.clients.values()):
@@ -66,11 +67,13 @@ class SocketHub:
 
     # -- EventSink ---------------------------------------------------------------------------
     def send(self, event: str, data: dict[str, Any], sid: str | None) -> None:
+        """Queue a text message for `sid` (every socket when None)."""
         self._post(("json", {"type": event, "data": data}, sid))
 
     def send_preview(
         self, image: bytes, image_type: str, metadata: dict[str, Any], sid: str | None
     ) -> None:
+        """Queue a binary preview frame for `sid` (every socket when None)."""
         self._post(("preview", (image, image_type, metadata), sid))
 
     def _post(self, message: tuple[str, Any, str | None]) -> None:

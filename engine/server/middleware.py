@@ -49,6 +49,7 @@ def _mismatch(host_header: str, origin_header: str) -> bool:
 
 @web.middleware
 async def origin_only_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """403 for a foreign `Origin` on a loopback `Host`; OPTIONS answered empty."""
     host, origin = request.headers.get("Host"), request.headers.get("Origin")
     if host is not None and origin is not None and _mismatch(host, origin):
         logger.warning(

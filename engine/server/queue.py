@@ -50,6 +50,7 @@ class PromptQueue:
         self._flags: dict[str, Any] = {}
 
     def put(self, item: QueueItem) -> None:
+        """Queue an item (heap order on number, then prompt id)."""
         with self._mutex:
             heapq.heappush(self._pending, item)
             self._not_empty.notify()
@@ -91,19 +92,23 @@ class PromptQueue:
         return running, pending
 
     def running_ids(self) -> list[str]:
+        """Prompt ids being executed now."""
         with self._mutex:
             return [item.prompt_id for item in self._running.values()]
 
     def tasks_remaining(self) -> int:
+        """Pending plus running items."""
         with self._mutex:
             return len(self._pending) + len(self._running)
 
     def wipe_queue(self) -> None:
+        """Drop every pending item."""
         with self._mutex:
             self._pending = []
         self._on_change()
 
     def delete_pending(self, prompt_id: str) -> bool:
+        """Drop one pending item; True if it was there."""
         with self._mutex:
             kept = [item for item in self._pending if item.prompt_id != prompt_id]
             removed = len(kept) != len(self._pending)
@@ -133,14 +138,17 @@ class PromptQueue:
             return out
 
     def wipe_history(self) -> None:
+        """Forget every history entry."""
         with self._mutex:
             self._history.clear()
 
     def delete_history(self, prompt_id: str) -> None:
+        """Forget one history entry (no error if absent)."""
         with self._mutex:
             self._history.pop(prompt_id, None)
 
     def set_flag(self, name: str, value: Any) -> None:
+        """Set a `/free` flag and wake the worker to act on it."""
         with self._mutex:
             self._flags[name] = value
             self._not_empty.notify()
@@ -151,6 +159,7 @@ class PromptQueue:
             self._not_empty.notify_all()
 
     def take_flags(self) -> dict[str, Any]:
+        """The pending flags, cleared."""
         with self._mutex:
             flags, self._flags = self._flags, {}
             return flags

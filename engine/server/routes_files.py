@@ -77,6 +77,7 @@ class FileRoutes:
         self.state = state
 
     def folder(self, kind: str | None) -> Path | None:
+        """The input/output/temp folder named by `kind`, or None."""
         paths = self.state.context.paths
         return {"input": paths.input, "output": paths.output, "temp": paths.temp}.get(kind or "")
 
@@ -112,6 +113,7 @@ class FileRoutes:
         return file
 
     async def view(self, request: web.Request) -> web.StreamResponse:
+        """GET /view: a stored file, optionally re-encoded or one channel."""
         file = self._resolve_view(request)
         query = request.rel_url.query
         channel = query.get("channel", "rgba")
@@ -129,10 +131,12 @@ class FileRoutes:
         return web.FileResponse(file, headers=headers)
 
     async def upload_image(self, request: web.Request) -> web.Response:
+        """POST /upload/image: store a multipart image."""
         post = await request.post()
         return self._upload(post, None)
 
     async def upload_mask(self, request: web.Request) -> web.Response:
+        """POST /upload/mask: store `original_ref` with the mask's alpha."""
         post = await request.post()
         return self._upload(post, self._mask_saver(post))
 
@@ -155,6 +159,7 @@ class FileRoutes:
             raise web.HTTPNotFound(text=f"original image {name!r} does not exist")
 
         def save(data: bytes, target: Path) -> None:
+            """Write the original image with the uploaded mask's alpha to `target`."""
             with Image.open(source) as original_image:
                 metadata = PngInfo()
                 for key, value in getattr(original_image, "text", {}).items():
@@ -224,6 +229,7 @@ class FileRoutes:
         return target.name
 
     def routes(self) -> list[web.RouteDef]:
+        """Route definitions of these handlers."""
         return [
             web.get("/view", self.view),
             web.post("/upload/image", self.upload_image),

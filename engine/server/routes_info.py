@@ -150,13 +150,16 @@ class InfoRoutes:
         return out
 
     async def object_info(self, request: web.Request) -> web.Response:
+        """GET /object_info: every node class."""
         return json_response(self._infos(self.state.registry.names()))
 
     async def object_info_node(self, request: web.Request) -> web.Response:
+        """GET /object_info/{class}: one class, `{}` when unknown."""
         name = request.match_info["node_class"]
         return json_response(self._infos([name]) if name in self.state.registry else {})
 
     async def system_stats(self, request: web.Request) -> web.Response:
+        """GET /system_stats: system and device info in ComfyUI's shape."""
         import torch
 
         ram_total, ram_free = _meminfo()
@@ -178,9 +181,11 @@ class InfoRoutes:
         return json_response({"system": system, "devices": devices})
 
     async def models(self, request: web.Request) -> web.Response:
+        """GET /models: the model folder names."""
         return json_response(list(model_folders(self.state)))
 
     async def models_folder(self, request: web.Request) -> web.Response:
+        """GET /models/{folder}: the files loaders see there."""
         folders = model_folders(self.state)
         folder = request.match_info["folder"]
         if folder not in folders:
@@ -190,6 +195,7 @@ class InfoRoutes:
         return json_response(_list_files(folders[folder]))
 
     async def view_metadata(self, request: web.Request) -> web.Response:
+        """GET /view_metadata/{folder}?filename=x.safetensors: its `__metadata__`."""
         folders = model_folders(self.state)
         dirs = folders.get(request.match_info["folder"])
         filename = request.rel_url.query.get("filename", "")
@@ -202,16 +208,20 @@ class InfoRoutes:
         return json_response(metadata)
 
     async def embeddings(self, request: web.Request) -> web.Response:
+        """GET /embeddings: embedding names."""
         files = _list_files(model_folders(self.state)["embeddings"])
         return json_response([os.path.splitext(name)[0] for name in files])
 
     async def features(self, request: web.Request) -> web.Response:
+        """GET /features: the server feature flags."""
         return json_response(self.state.features())
 
     async def extensions(self, request: web.Request) -> web.Response:
+        """GET /extensions: no frontend extensions are served."""
         return json_response([])
 
     def routes(self) -> list[web.RouteDef]:
+        """Route definitions of these handlers."""
         return [
             web.get("/object_info", self.object_info),
             web.get("/object_info/{node_class}", self.object_info_node),

@@ -63,9 +63,11 @@ class PromptRoutes:
         self.state = state
 
     async def get_prompt(self, request: web.Request) -> web.Response:
+        """GET /prompt: `{exec_info: {queue_remaining}}`."""
         return json_response(self.state.queue_info())
 
     async def post_prompt(self, request: web.Request) -> web.Response:
+        """POST /prompt: validate, then queue (200) or ComfyUI's error JSON (400)."""
         body = await read_json(request)
         number = _number(self.state, body)
         if "prompt" not in body:
@@ -93,10 +95,12 @@ class PromptRoutes:
         )
 
     async def get_queue(self, request: web.Request) -> web.Response:
+        """GET /queue: running and pending items."""
         running, pending = self.state.queue.current()
         return json_response({"queue_running": running, "queue_pending": pending})
 
     async def post_queue(self, request: web.Request) -> web.Response:
+        """POST /queue: `clear` and/or `delete` pending items."""
         body = await read_json(request)
         if body.get("clear"):
             self.state.queue.wipe_queue()
@@ -105,6 +109,7 @@ class PromptRoutes:
         return web.Response(status=200)
 
     async def post_interrupt(self, request: web.Request) -> web.Response:
+        """POST /interrupt: everything, or only the named running prompt."""
         body = await read_json(request, optional=True)
         prompt_id = body.get("prompt_id")
         if not prompt_id:
@@ -118,6 +123,7 @@ class PromptRoutes:
         return web.Response(status=200)
 
     async def post_free(self, request: web.Request) -> web.Response:
+        """POST /free: flag model unloading / cache reset for the idle worker."""
         body = await read_json(request, optional=True)
         if body.get("unload_models", False):
             self.state.queue.set_flag("unload_models", True)
@@ -136,6 +142,7 @@ class PromptRoutes:
             raise bad_request("invalid_query", f"{name} must be an integer", raw) from ex
 
     async def get_history(self, request: web.Request) -> web.Response:
+        """GET /history: a window of entries (`max_items`, `offset`)."""
         max_items = self._int_query(request, "max_items")
         offset = self._int_query(request, "offset")
         return json_response(
@@ -143,9 +150,11 @@ class PromptRoutes:
         )
 
     async def get_history_item(self, request: web.Request) -> web.Response:
+        """GET /history/{id}: one entry, `{}` while queued or running."""
         return json_response(self.state.queue.history(prompt_id=request.match_info["prompt_id"]))
 
     async def post_history(self, request: web.Request) -> web.Response:
+        """POST /history: `clear` and/or `delete` entries."""
         body = await read_json(request)
         if body.get("clear"):
             self.state.queue.wipe_history()

@@ -39,9 +39,11 @@ class ServerState:
             return number
 
     def queue_info(self) -> dict[str, Any]:
+        """`{exec_info: {queue_remaining}}` as sent in `status` messages."""
         return {"exec_info": {"queue_remaining": self.queue.tasks_remaining()}}
 
     def features(self) -> dict[str, Any]:
+        """The server's feature flags (`/features`, ws handshake)."""
         return {"supports_preview_metadata": True, "max_upload_size": self.max_upload_bytes}
 
 

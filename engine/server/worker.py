@@ -42,6 +42,7 @@ class PromptWorker:
         self._thread = threading.Thread(target=self._loop, name="dgxp-engine-worker", daemon=True)
 
     def start(self) -> None:
+        """Start the worker thread."""
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:

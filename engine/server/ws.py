@@ -37,6 +37,7 @@ def ws_routes(state: ServerState) -> list[web.RouteDef]:
     """The `/ws` route bound to `state`."""
 
     async def websocket(request: web.Request) -> web.WebSocketResponse:
+        """GET /ws?clientId=: status on connect, then events until the client leaves."""
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         sid = request.rel_url.query.get("clientId", "") or uuid.uuid4().hex
