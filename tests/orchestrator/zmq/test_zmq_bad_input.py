@@ -178,3 +178,13 @@ def test_an_event_for_an_unknown_job_is_logged_and_the_stream_goes_on(
             break
     assert frames[1] == b"job_queued" and msgpack.unpackb(frames[2])["seq"] == 1  # no hole
     assert "no-such-job" in caplog.text
+
+
+def test_a_frame_over_the_hard_limit_drops_only_that_peer(
+    bridge: ZmqBridge, sockets: Sockets, store_service: StoreService
+) -> None:
+    hog = sockets.connect(zmq.DEALER, bridge.router_endpoint)
+    hog.send_multipart([b"dgxp/1.0", b"submit", b"\x00" * (5 << 20)])
+    assert not hog.poll(300)  # ZeroMQ disconnects it; there is no reply to give
+    _still_serving(sockets, bridge)
+    assert store_service.store.count() == 0
