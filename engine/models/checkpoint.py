@@ -28,6 +28,7 @@ from engine.models.architecture import (
 __all__ = [
     "DEMO_METADATA_KEY",
     "LoadedCheckpoint",
+    "build_modules",
     "load_checkpoint",
     "read_header",
     "sgm_to_diffusers_names",
@@ -199,6 +200,29 @@ def _build_clip_g(
     return model
 
 
+def build_modules(
+    tensors: dict[str, torch.Tensor],
+    arch: SDXLArchitecture,
+    source: str,
+    dtype: torch.dtype = torch.float32,
+    vae_dtype: torch.dtype | None = None,
+) -> tuple[Any, Any, Any, Any]:
+    """Convert SGM/LDM tensors and assign them to (UNet, CLIP-L, CLIP-G, VAE), in eval mode.
+
+    Raises:
+        ModelLoadError: A tensor is missing, left over or has the wrong shape.
+    """
+    modules = (
+        _build_unet(tensors, arch, source, dtype),
+        _build_clip_l(tensors, arch, source, dtype),
+        _build_clip_g(tensors, arch, source, dtype),
+        _build_vae(tensors, arch, source, vae_dtype or dtype),
+    )
+    for module in modules:
+        module.eval().requires_grad_(False)
+    return modules
+
+
 def load_checkpoint(
     path: Path,
     device: str = "cpu",
@@ -225,14 +249,11 @@ def load_checkpoint(
         log.warning(
             "%s is a DEMO checkpoint with random weights: its pictures are meaningless", path.name
         )
-    ckpt = _read_tensors(path)
-    unet = _build_unet(ckpt, arch, path.name, dtype).to(device)
-    clip_l = _build_clip_l(ckpt, arch, path.name, dtype).to(device)
-    clip_g = _build_clip_g(ckpt, arch, path.name, dtype).to(device)
-    vae = _build_vae(ckpt, arch, path.name, vae_dtype or dtype).to(device)
+    unet, clip_l, clip_g, vae = build_modules(
+        _read_tensors(path), arch, path.name, dtype, vae_dtype
+    )
+    unet, clip_l, clip_g, vae = (m.to(device) for m in (unet, clip_l, clip_g, vae))
     names = sgm_to_diffusers_names(list(shapes), arch.unet.diffusers_config())
-    for module in (unet, clip_l, clip_g, vae):
-        module.eval().requires_grad_(False)
     log.info(
         "loaded %s (UNet %s×%s, device %s, %s)",
         path.name,
