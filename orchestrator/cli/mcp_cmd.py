@@ -84,7 +84,8 @@ def mcp_command(
     service = Service.from_settings(settings)
     service.start()
     try:
-        server = build_mcp_server(service, settings, token=secret)
+        # Over stdio the client is the parent process: no HTTP, so no token to check.
+        server = build_mcp_server(service, settings, token=(secret or "") if http else "")
         if http:
             logger.info("MCP over HTTP at http://%s:%d/mcp (token: %s)", host, port, bool(secret))
             server.run(transport="http", host=host, port=port, show_banner=False)

@@ -46,8 +46,8 @@ def build_mcp_server(
     Args:
         service: The started service every tool calls.
         settings: Supplies `bevy_projects` (deploy targets) and `mcp_token`.
-        token: Bearer token for the HTTP transport; defaults to `settings.mcp_token`.
-            Ignored over stdio (in-memory and stdio clients carry no HTTP headers).
+        token: Bearer token for the HTTP transport; None uses `settings.mcp_token`, ""
+            disables the check (stdio and in-memory clients carry no HTTP headers).
         deployer: Override the deployer (defaults to one over `settings.bevy_projects`).
     """
     secret = token if token is not None else settings.mcp_token
