@@ -45,11 +45,16 @@ def _index_map(lines: NDArray[np.float64], size: int, cells: int) -> NDArray[np.
 
 
 def degrade(
-    sprite: NDArray[np.uint8], rng: np.random.Generator, canvas: int = 1024
+    sprite: NDArray[np.uint8],
+    rng: np.random.Generator,
+    canvas: int = 1024,
+    scale: float | None = None,
 ) -> tuple[NDArray[np.uint8], Degradation]:
-    """Pseudo pixel art RGB picture of ``sprite`` and the parameters used."""
+    """Pseudo pixel art RGB picture of ``sprite`` and the parameters used (``scale`` fixes
+    the cell size; by default it is drawn so the picture is 86-97 % of ``canvas``)."""
     h, w = sprite.shape[:2]
-    scale = canvas / max(w, h) * rng.uniform(0.86, 0.97)
+    if scale is None:
+        scale = canvas / max(w, h) * rng.uniform(0.86, 0.97)
     ox, oy = rng.uniform(0, 0.45 * scale, 2)
     wobble = rng.uniform(0, min(1.5, 0.08 * scale))
     bg = tuple(int(v) for v in rng.integers(0, 256, 3))

@@ -16,6 +16,7 @@ Transparent pixels always come out as (0, 0, 0, 0); alpha is 0 or 255.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
@@ -28,8 +29,11 @@ from .errors import InvalidImageError, InvalidParameterError
 
 __all__ = [
     "BACKGROUND_MODES",
+    "BackgroundDecision",
     "BackgroundMode",
+    "apply_background",
     "background_distance",
+    "decide_background",
     "estimate_background",
     "harden_alpha",
     "remove_background",
@@ -122,12 +126,26 @@ def _step_noise(lab: NDArray[np.float32], near: Mask) -> float:
     return float(np.median(steps)) if steps.size else 0.0
 
 
-def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> Mask:
+@dataclass(frozen=True)
+class BackgroundDecision:
+    """Which pixels are background, and how many of the calls were close.
+
+    Attributes:
+        mask: True where the pixel becomes transparent.
+        ambiguity: Share of pixels within ±30 % of the tolerance from the background.
+    """
+
+    mask: Mask
+    ambiguity: float
+
+
+def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> BackgroundDecision:
     bg = estimate_background(rgba, tolerance)
     if bg is None:
-        return np.zeros(rgba.shape[:2], dtype=bool)
+        return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0)
     lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
-    dist = background_distance(rgba, bg)
+    ref = srgb_to_oklab(np.array([bg], dtype=np.uint8)).astype(np.float32)[0]
+    dist = np.sqrt(((lab - ref) ** 2).sum(axis=-1))
     near = dist <= tolerance
     step = float(np.clip(4.0 * _step_noise(lab, near) + 0.01, 0.02, tolerance))
     labels = _components(lab, dist <= 2.0 * tolerance, step)
@@ -140,30 +158,67 @@ def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> Mask:
     if holes and mask.any():
         # A hole must look like the background does elsewhere (its shading included).
         reach = float(np.quantile(dist[mask], 0.99)) + 0.01
-        hole = ~mask & (dist <= min(reach, tolerance * _HOLE_FACTOR + 0.01))
-        mask |= hole
-    return mask
+        mask |= ~mask & (dist <= min(reach, tolerance * _HOLE_FACTOR + 0.01))
+    close = (dist > 0.7 * tolerance) & (dist < 1.3 * tolerance)
+    return BackgroundDecision(mask, float(close.mean()))
 
 
-def _key_mask(rgba: Rgba, key: tuple[int, int, int] | None, tolerance: float) -> Mask:
+def _key_mask(rgba: Rgba, key: tuple[int, int, int] | None, tolerance: float) -> BackgroundDecision:
     if key is None:
         raise InvalidParameterError(
             "key_color: mode 'key' needs a key colour, e.g. key_color=(255, 0, 255)"
         )
-    return background_distance(rgba, key) <= tolerance
+    dist = background_distance(rgba, key)
+    close = (dist > 0.7 * tolerance) & (dist < 1.3 * tolerance)
+    return BackgroundDecision(dist <= tolerance, float(close.mean()))
+
+
+def _no_mask(rgba: Rgba) -> BackgroundDecision:
+    return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0)
 
 
 def _has_alpha(rgba: Rgba) -> bool:
     return bool((rgba[..., 3] < 255).any())
 
 
-_MaskFn = Callable[[Rgba, "tuple[int, int, int] | None", float], Mask]
+_MaskFn = Callable[[Rgba, "tuple[int, int, int] | None", float], BackgroundDecision]
 _MODES: dict[str, _MaskFn] = {
     "auto": lambda img, _k, tol: _border_mask(img, tol, holes=True),
     "border": lambda img, _k, tol: _border_mask(img, tol, holes=False),
     "key": _key_mask,
-    "none": lambda img, _k, _t: np.zeros(img.shape[:2], dtype=bool),
+    "none": lambda img, _k, _t: _no_mask(img),
 }
+
+
+def decide_background(
+    rgba: Rgba,
+    mode: str = "auto",
+    key_color: tuple[int, int, int] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> BackgroundDecision:
+    """Which pixels of a sprite are background (see ``remove_background``).
+
+    Raises:
+        InvalidParameterError: unknown mode, bad tolerance, or ``key`` without a colour.
+        InvalidImageError: not a uint8 ``[H, W, 4]`` image.
+    """
+    if mode not in _MODES:
+        raise InvalidParameterError(
+            f"mode: unknown background mode {mode!r}; valid: {', '.join(BACKGROUND_MODES)}"
+        )
+    if not 0.0 <= tolerance <= 1.0:
+        raise InvalidParameterError(f"tolerance: {tolerance} is outside 0..1")
+    _check(rgba)
+    if mode == "auto" and _has_alpha(rgba):
+        return _no_mask(rgba)
+    return _MODES[mode](rgba, key_color, tolerance)
+
+
+def apply_background(rgba: Rgba, decision: BackgroundDecision) -> Rgba:
+    """Hard alpha with the decided background transparent, written as (0, 0, 0, 0)."""
+    out = harden_alpha(rgba)
+    out[decision.mask] = 0
+    return out
 
 
 def remove_background(
@@ -187,16 +242,4 @@ def remove_background(
         InvalidParameterError: unknown mode, bad tolerance, or ``key`` without a colour.
         InvalidImageError: not a uint8 ``[H, W, 4]`` image.
     """
-    if mode not in _MODES:
-        raise InvalidParameterError(
-            f"mode: unknown background mode {mode!r}; valid: {', '.join(BACKGROUND_MODES)}"
-        )
-    if not 0.0 <= tolerance <= 1.0:
-        raise InvalidParameterError(f"tolerance: {tolerance} is outside 0..1")
-    _check(rgba)
-    if mode == "auto" and _has_alpha(rgba):
-        return harden_alpha(rgba)
-    out = harden_alpha(rgba)
-    mask = _MODES[mode](rgba, key_color, tolerance)
-    out[mask] = 0
-    return out
+    return apply_background(rgba, decide_background(rgba, mode, key_color, tolerance))

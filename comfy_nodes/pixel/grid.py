@@ -34,7 +34,7 @@ __all__ = ["GridEstimate", "detect_grid", "detect_grid_frames", "grid_from_size"
 
 _MIN_PERIOD = 2.0
 _MIN_CELLS = 6
-_HARMONIC_KEEP = 0.8
+_HARMONIC_KEEP = 0.9
 _MAX_PEAKS = 192
 _BINS_PER_PX = 8
 _CLEAN_MAX_SIDE = 512
@@ -42,7 +42,10 @@ _CLEAN_CONFIDENCE = 0.5
 _CLEAN_UNIFORMITY = 0.6
 _UNIFORM_SPREAD = 60
 _PARTIAL_ALWAYS = 0.8
+_DISTINCT_L1 = 45
+_DISTINCT_SHARE = 0.03
 _BLOCK_RETRY_CONFIDENCE = 0.35
+_BLOCK_PERIOD_TOL = 0.1
 
 FloatArray = NDArray[np.float64]
 
@@ -155,13 +158,14 @@ def _suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
     return np.clip(out, 0.0, None)
 
 
-def _looks_like_block_grid(period: float, phase: float) -> bool:
-    """Whether a lattice coincides with JPEG's 8-px block grid or its 2-px chroma ripple."""
-    for m in (2.0, 8.0):
-        mult = max(round(period / m), 1)
-        if abs(period / (m * mult) - 1.0) < 0.0025 and abs(((phase + 0.5 * m) % m) - 0.5 * m) < min(
-            1.0, 0.3 * m
-        ):
+def _looks_like_block_grid(period: float, phase: float, length: int) -> bool:
+    """Whether a lattice is JPEG's block grid: 2, 4, 8 or 16 px (chroma ripple, blocks and
+    their harmonics) with its middle line within a pixel of a block line (the middle, so a
+    slightly-off period fitted to block edges still counts)."""
+    mid = phase + round((length / 2.0 - phase) / period) * period
+    for m in (2.0, 4.0, 8.0, 16.0):
+        on_lines = abs(((mid + 0.5 * m) % m) - 0.5 * m) < min(1.5, 0.3 * m)
+        if abs(period - m) <= _BLOCK_PERIOD_TOL and on_lines:
             return True
     return False
 
@@ -253,28 +257,40 @@ def _refine(peaks: _Peaks, period: float) -> tuple[float, float, float]:
     return period, phase % period, score
 
 
-def _has_edge(peaks: _Peaks, at: float, period: float) -> bool:
-    """Whether some real edge peak lies on the line at ``at``."""
-    if peaks.pos.size == 0:
-        return False
-    near = np.abs(peaks.pos - at) <= max(1.0, 0.15 * period)
-    return bool(np.any(peaks.weight[near] >= 0.1 * float(np.median(peaks.weight))))
+def _line(frames: Sequence[NDArray[np.uint8]], axis: int, at: float) -> NDArray[np.int16]:
+    """The pixels of one column (axis=1) or row (axis=0) at ``at``, every 4th, all frames."""
+    idx = int(np.clip(at, 0, frames[0].shape[axis] - 1))
+    parts = [f[::4, idx, :3] if axis == 1 else f[idx, ::4, :3] for f in frames]
+    return np.concatenate(parts).astype(np.int16)
 
 
-def _keep_partial(coverage: float, line_has_edge: bool) -> bool:
-    """A cut-off border cell is a cell when most of it is in and an edge separates it from
-    its neighbour; without that edge it is the neighbour's overflow (a wider first cell)."""
-    return coverage >= _PARTIAL_ALWAYS or (coverage >= 0.5 and line_has_edge)
+def _distinct(frames: Sequence[NDArray[np.uint8]], axis: int, a: float, b: float) -> bool:
+    """Whether the lines at ``a`` and ``b`` differ somewhere (beyond noise and JPEG)."""
+    diff = np.abs(_line(frames, axis, a) - _line(frames, axis, b)).sum(axis=-1)
+    return bool((diff > _DISTINCT_L1).mean() > _DISTINCT_SHARE)
 
 
-def _lattice(length: int, period: float, phase: float, peaks: _Peaks) -> FloatArray:
+def _keep_partial(coverage: float, distinct: bool) -> bool:
+    """A cut-off border cell is a cell when most of it is in and it differs from its
+    neighbour; one identical to its neighbour is that cell's overflow (a wider cell)."""
+    return coverage >= _PARTIAL_ALWAYS or (coverage >= 0.5 and distinct)
+
+
+def _lattice(
+    length: int, period: float, phase: float, frames: Sequence[NDArray[np.uint8]], axis: int
+) -> FloatArray:
     """Cell boundaries covering ``length``, deciding each cut-off border cell on its own."""
     first = phase % period
-    if first > 0.0 and _keep_partial(first / period, _has_edge(peaks, first, period)):
+    if first > 0.0 and _keep_partial(
+        first / period, _distinct(frames, axis, first / 2.0, first + period / 2.0)
+    ):
         first -= period
     n = int(np.floor((length - first) / period))
-    tail = (length - (first + n * period)) / period
-    if tail > 0.0 and _keep_partial(tail, _has_edge(peaks, first + n * period, period)):
+    start = first + n * period
+    tail = (length - start) / period
+    if tail > 0.0 and _keep_partial(
+        tail, _distinct(frames, axis, start + tail * period / 2.0, start - period / 2.0)
+    ):
         n += 1
     return np.asarray(first + np.arange(max(n, 1) + 1) * period, np.float64)
 
@@ -405,7 +421,7 @@ def _detect_auto(
     prof_y: FloatArray,
     width: int,
     height: int,
-    frames: Sequence[NDArray[np.uint8]] | None = None,
+    frames: Sequence[NDArray[np.uint8]],
 ) -> GridEstimate:
     short = min(width, height)
     hi = short / _MIN_CELLS
@@ -413,19 +429,20 @@ def _detect_auto(
     if hi <= lo:
         return _clean_grid(width, height)
     fit = _auto_fit(prof_x, prof_y, max(width, height), lo, hi)
-    if _looks_like_block_grid(fit.fx[0], fit.fx[1]):
+    if _looks_like_block_grid(fit.fx[0], fit.fx[1], width):
         # The winner sits on JPEG's block lattice: look again without the block edges.
         clean_x = _suppress_block_grid(_suppress_block_grid(prof_x, 8), 2)
         clean_y = _suppress_block_grid(_suppress_block_grid(prof_y, 8), 2)
         again = _auto_fit(clean_x, clean_y, max(width, height), lo, hi)
         if again.confidence >= _BLOCK_RETRY_CONFIDENCE and not _looks_like_block_grid(
-            again.fx[0], again.fx[1]
+            again.fx[0], again.fx[1], width
         ):
             fit = again
-    grid = _assemble(width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None)
+    grid = _assemble(
+        width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None, frames
+    )
     if max(width, height) <= _CLEAN_MAX_SIDE and (
-        fit.confidence < _CLEAN_CONFIDENCE
-        or (frames is not None and _uniformity(frames, grid) < _CLEAN_UNIFORMITY)
+        fit.confidence < _CLEAN_CONFIDENCE or _uniformity(frames, grid) < _CLEAN_UNIFORMITY
     ):
         return _clean_grid(width, height)
     return grid
@@ -457,10 +474,12 @@ def _assemble(
     peaks: tuple[_Peaks, _Peaks],
     confidence: float,
     counts: tuple[int, int] | None,
+    frames: Sequence[NDArray[np.uint8]] = (),
 ) -> GridEstimate:
     (pw, phx, _), (ph, phy, _) = fits
     if counts is None:
-        lx, ly = _lattice(width, pw, phx, peaks[0]), _lattice(height, ph, phy, peaks[1])
+        lx = _lattice(width, pw, phx, frames, 1)
+        ly = _lattice(height, ph, phy, frames, 0)
     else:
         lx = _lattice_count(width, pw, phx, counts[0])
         ly = _lattice_count(height, ph, phy, counts[1])

@@ -25,8 +25,7 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from .alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, estimate_background, remove_background
-from .alpha import background_distance as _bg_distance
+from .alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, apply_background, decide_background
 from .color import srgb_to_oklab
 from .dither import parse_dither_mode
 from .downscale import DOWNSCALE_MODES, downscale_to_grid
@@ -213,7 +212,7 @@ def _check_options(options: PixelizeOptions) -> None:
         check_n_colors(options.n_colors)
 
 
-def _as_rgba(image: Rgba, index: int) -> Rgba:
+def _checked(image: Rgba, index: int) -> Rgba:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
         raise InvalidImageError(
             f"images[{index}]: expected uint8 [H, W, 3|4], got "
@@ -226,10 +225,7 @@ def _as_rgba(image: Rgba, index: int) -> Rgba:
             f"images[{index}]: {image.shape[1]}x{image.shape[0]} is over the "
             f"{_MAX_SIDE}x{_MAX_SIDE} limit; scale it down first"
         )
-    if image.shape[2] == 4:
-        return image
-    alpha = np.full((*image.shape[:2], 1), 255, dtype=np.uint8)
-    return np.concatenate([image, alpha], axis=2)
+    return image
 
 
 # 2. grid -------------------------------------------------------------------------------
@@ -245,17 +241,6 @@ def _grids(images: Sequence[Rgba], options: PixelizeOptions) -> list[GridEstimat
 
 
 # 4. background -------------------------------------------------------------------------
-
-
-def _alpha_ambiguity(cells: Rgba, mode: str, tolerance: float) -> float:
-    """Share of cells whose distance to the background is within ±30 % of the tolerance."""
-    if mode not in ("auto", "border") or bool((cells[..., 3] < 255).any()):
-        return 0.0
-    bg = estimate_background(cells, tolerance)
-    if bg is None:
-        return 0.0
-    d = _bg_distance(cells, bg)
-    return float(((d > 0.7 * tolerance) & (d < 1.3 * tolerance)).mean())
 
 
 # 5-6. palette --------------------------------------------------------------------------
@@ -329,7 +314,7 @@ def pixelize_batch(images: Sequence[Rgba], options: PixelizeOptions) -> BatchRes
     if len(images) == 0:
         raise InvalidImageError("images: nothing to pixelize; pass at least one image")
     _check_options(options)
-    frames = [_as_rgba(im, i) for i, im in enumerate(images)]
+    frames = [_checked(im, i) for i, im in enumerate(images)]
     # 2. grid
     grids = _grids(frames, options)
     # 3. downscale
@@ -338,8 +323,9 @@ def pixelize_batch(images: Sequence[Rgba], options: PixelizeOptions) -> BatchRes
     ]
     # 4. background
     mode = options.background_mode()
-    ambiguity = [_alpha_ambiguity(c, mode, options.tolerance) for c in cells]
-    cells = [remove_background(c, mode, options.key_color, options.tolerance) for c in cells]
+    decisions = [decide_background(c, mode, options.key_color, options.tolerance) for c in cells]
+    ambiguity = [d.ambiguity for d in decisions]
+    cells = [apply_background(c, d) for c, d in zip(cells, decisions, strict=True)]
     # 5. palette (shared)
     palette = _palette(cells, options)
     results = []
