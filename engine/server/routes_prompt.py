@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from engine.context import bind_engine_context
-from engine.graph.validation import validate_prompt
+from engine.graph.validation import ValidationResult, validate_prompt
 from engine.server.jsonio import json_response
 from engine.server.queue import QueueItem
 from engine.server.state import ServerState, bad_request, read_json
@@ -62,6 +63,10 @@ class PromptRoutes:
     def __init__(self, state: ServerState) -> None:
         self.state = state
 
+    def _validate(self, prompt: dict[str, Any], targets: list[str] | None) -> ValidationResult:
+        with bind_engine_context(self.state.context):
+            return validate_prompt(prompt, self.state.registry, targets)
+
     async def get_prompt(self, request: web.Request) -> web.Response:
         """GET /prompt: `{exec_info: {queue_remaining}}`."""
         return json_response(self.state.queue_info())
@@ -82,8 +87,8 @@ class PromptRoutes:
         prompt_id = str(body.get("prompt_id") or uuid.uuid4())
         targets = _partial_targets(body)
         extra, sensitive = _extra_data(body)
-        with bind_engine_context(self.state.context):
-            result = validate_prompt(prompt, self.state.registry, targets)
+        # Off the event loop: INPUT_TYPES/VALIDATE_INPUTS may scan folders and read files.
+        result = await asyncio.to_thread(self._validate, prompt, targets)
         if not result.ok:
             logger.warning("invalid prompt: %s", result.error)
             return json_response(
