@@ -71,6 +71,7 @@ class BridgeService(Protocol):
     def cancel(self, job_id: str) -> Job: ...
     def retry(self, job_id: str) -> Job: ...
     def templates(self) -> Sequence[Any]: ...
+    def template(self, name: str) -> Any: ...
     def models(self) -> Sequence[Any]: ...
     def loras(self) -> Sequence[Any]: ...
     def palettes(self) -> Sequence[Any]: ...
@@ -118,18 +119,24 @@ def _name_of(item: Any) -> str:
     return item if isinstance(item, str) else str(item.name)
 
 
-def _template(info: Any) -> WireTemplate:
+def _template(service: BridgeService, info: Any) -> WireTemplate:
+    # TemplateInfo names the parameters; the template itself knows their types and defaults.
+    specs = service.template(info.name).params
     params = [
-        WireTemplateParam(
-            name=str(p.name),
-            kind=str(getattr(p, "type", "any")),
-            default=getattr(p, "default", None),
-        )
-        for p in getattr(info, "params", ())
+        WireTemplateParam(name=p.name, kind=str(p.type), default=_plain(p.default)) for p in specs
     ]
-    return WireTemplate(
-        name=str(info.name), description=str(getattr(info, "description", "") or ""), params=params
-    )
+    return WireTemplate(name=info.name, description=info.description or "", params=params)
+
+
+def _plain(value: Any) -> Any:
+    # Defaults travel in msgpack: keep JSON-like values, name anything else.
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
 
 
 def _submit(service: BridgeService, req: Request) -> OkReply:
@@ -163,7 +170,8 @@ def _list_jobs(service: BridgeService, req: Request) -> OkReply:
 
 
 def _list_templates(service: BridgeService, req: Request) -> OkReply:
-    return _ok(req, TemplatesResult(templates=[_template(t) for t in service.templates()]))
+    templates = [_template(service, t) for t in service.templates()]
+    return _ok(req, TemplatesResult(templates=templates))
 
 
 def _list_names(service: BridgeService, req: Request) -> OkReply:

@@ -59,7 +59,10 @@ def test_catalog_requests_reach_the_real_service(real_bridge: ZmqBridge, sockets
     assert _ok(dealer, "list_loras", {})["names"] == ["tiny_lora.safetensors"]
     assert "pico-8" in _ok(dealer, "list_palettes", {})["names"]
     templates = {t["name"]: t for t in _ok(dealer, "list_templates", {})["templates"]}
-    assert "single_sprite" in templates
+    assert templates["single_sprite"]["description"]
+    params = {p["name"]: p for p in templates["single_sprite"]["params"]}
+    assert params["prompt"]["kind"] == "str" and params["steps"]["kind"] == "int"
+    assert isinstance(params["steps"]["default"], int)
 
 
 def test_unknown_template_is_refused_and_nothing_is_stored(

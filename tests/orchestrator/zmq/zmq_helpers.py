@@ -15,6 +15,7 @@ from typing import Any
 import msgpack
 import zmq
 
+from orchestrator.errors import TemplateError
 from orchestrator.events import EventHub, JobEvent, JobEventKind
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
@@ -54,6 +55,9 @@ class StoreService:
 
     def templates(self) -> list[Any]:
         return []
+
+    def template(self, name: str) -> Any:
+        raise TemplateError(f"template={name!r}: this test service has no templates")
 
     def models(self) -> list[ModelInfo]:
         return [ModelInfo("tiny_sdxl.safetensors", "checkpoints", "http://test", demo=True)]
