@@ -20,7 +20,9 @@ import torch
 from engine.errors import ModelLoadError
 from engine.models.architecture import (
     CLIP_G_PREFIX,
+    CLIP_L_PREFIX,
     UNET_PREFIX,
+    VAE_PREFIX,
     SDXLArchitecture,
     infer_architecture,
 )
@@ -209,18 +211,27 @@ def build_modules(
 ) -> tuple[Any, Any, Any, Any]:
     """Convert SGM/LDM tensors and assign them to (UNet, CLIP-L, CLIP-G, VAE), in eval mode.
 
+    Consumes `tensors`: each part's entries are removed once that part is built.
+
     Raises:
         ModelLoadError: A tensor is missing, left over or has the wrong shape.
     """
-    modules = (
-        _build_unet(tensors, arch, source, dtype),
-        _build_clip_l(tensors, arch, source, dtype),
-        _build_clip_g(tensors, arch, source, dtype),
-        _build_vae(tensors, arch, source, vae_dtype or dtype),
+    builders = (
+        (_build_unet, UNET_PREFIX, dtype),
+        (_build_clip_l, CLIP_L_PREFIX, dtype),
+        (_build_clip_g, CLIP_G_PREFIX, dtype),
+        (_build_vae, VAE_PREFIX, vae_dtype or dtype),
     )
+    modules = []
+    for build, prefix, part_dtype in builders:
+        modules.append(build(tensors, arch, source, part_dtype))
+        # Drop the file's copies as each part is built: loading an fp16 file into fp32 on a
+        # CPU would otherwise hold both copies of all 3.5 B parameters at once.
+        for key in [k for k in tensors if k.startswith(prefix)]:
+            del tensors[key]
     for module in modules:
         module.eval().requires_grad_(False)
-    return modules
+    return modules[0], modules[1], modules[2], modules[3]
 
 
 def load_checkpoint(

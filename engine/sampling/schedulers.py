@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import Literal
 
 import torch
 
@@ -71,7 +71,6 @@ SCHEDULERS: dict[str, SchedulerFn] = {
     "sgm_uniform": sgm_uniform,
     "simple": simple,
 }
-assert set(SCHEDULERS) == set(get_args(SchedulerName))
 
 
 def calculate_sigmas(schedule: DiscreteSchedule, name: str, steps: int) -> torch.Tensor:

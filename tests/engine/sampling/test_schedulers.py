@@ -77,3 +77,13 @@ def test_every_schedule_descends_to_zero(name: str) -> None:
 def test_unknown_scheduler_lists_valid_names() -> None:
     with pytest.raises(ValueError, match=r"scheduler='beta'.*karras"):
         calculate_sigmas(DiscreteSchedule(), "beta", 4)
+
+
+def test_registries_cover_exactly_their_literal_names() -> None:
+    from typing import get_args
+
+    from engine.sampling.samplers import SAMPLERS, SamplerName
+    from engine.sampling.schedulers import SchedulerName
+
+    assert set(SCHEDULERS) == set(get_args(SchedulerName))
+    assert set(SAMPLERS) == set(get_args(SamplerName))
