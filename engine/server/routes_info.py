@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -151,12 +152,14 @@ class InfoRoutes:
 
     async def object_info(self, request: web.Request) -> web.Response:
         """GET /object_info: every node class."""
-        return json_response(self._infos(self.state.registry.names()))
+        return json_response(await asyncio.to_thread(self._infos, self.state.registry.names()))
 
     async def object_info_node(self, request: web.Request) -> web.Response:
         """GET /object_info/{class}: one class, `{}` when unknown."""
         name = request.match_info["node_class"]
-        return json_response(self._infos([name]) if name in self.state.registry else {})
+        if name not in self.state.registry:
+            return json_response({})
+        return json_response(await asyncio.to_thread(self._infos, [name]))
 
     async def system_stats(self, request: web.Request) -> web.Response:
         """GET /system_stats: system and device info in ComfyUI's shape."""
