@@ -53,6 +53,7 @@ async def test_stdio_end_to_end(
     cli_env: dict[str, str], bevy_project: Path, tmp_path: Path
 ) -> None:
     stderr = tmp_path / "stderr.log"
+    cli_env["DGXP_MCP_TOKEN"] = TOKEN  # guards HTTP only: stdio has no headers to carry it
     transport = StdioTransport(
         command=DGX_PIXELS, args=["mcp"], env=cli_env, cwd=str(tmp_path), log_file=stderr
     )
