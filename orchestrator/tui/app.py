@@ -334,7 +334,8 @@ class PixelsApp(App[None]):
         if isinstance(self.screen, CompareScreen):
             return
         prompt = self.query_one("#prompt", Input).value
-        self.push_screen(CompareScreen(self.models, self.loras, self.graphics, prompt))
+        base = self._picked("model")
+        self.push_screen(CompareScreen(self.models, self.loras, self.graphics, prompt, base))
 
     @work(group="requests")
     async def on_compare_screen_requested(self, message: CompareScreen.Requested) -> None:

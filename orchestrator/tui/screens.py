@@ -85,9 +85,15 @@ class CompareScreen(Screen[None]):
             self.variants = variants
 
     def __init__(
-        self, models: list[str], loras: list[str], graphics: GraphicsMode, prompt: str = ""
+        self,
+        models: list[str],
+        loras: list[str],
+        graphics: GraphicsMode,
+        prompt: str = "",
+        base_model: str | None = None,
     ) -> None:
         super().__init__()
+        self.base_model = base_model  # LoRA columns run on it (the template default may be absent)
         self.models = models
         self.loras = loras
         self.graphics = graphics
@@ -115,7 +121,8 @@ class CompareScreen(Screen[None]):
             if kind == "ckpt":
                 out.append(WireCompareVariant(label=name, checkpoint=name))
             else:
-                out.append(WireCompareVariant(label=name, loras=[WireLora(name=name)]))
+                lora = [WireLora(name=name)]
+                out.append(WireCompareVariant(label=name, checkpoint=self.base_model, loras=lora))
         return out
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Select
+from textual.widgets import Input, Select, SelectionList
 
 from orchestrator.service import Service
 from orchestrator.settings import Settings
@@ -15,6 +15,7 @@ from orchestrator.tui.app import PixelsApp
 from orchestrator.tui.client import DaemonClient
 from orchestrator.tui.graphics import GraphicsMode
 from orchestrator.tui.halfcell import HalfCellImage
+from orchestrator.tui.screens import CompareScreen
 from orchestrator.tui.widgets import Gallery, JobItem, JobList, PreviewPane
 from orchestrator.zmq_bridge import ZmqBridge, start_bridge
 from orchestrator.zmq_protocol import SubmitRequest
@@ -95,3 +96,25 @@ async def test_a_real_job_streams_into_the_list_preview_and_gallery(
         await _until(lambda: app.query_one(PreviewPane).image is not None)
         image = app.query_one(PreviewPane).image
         assert isinstance(image, HalfCellImage) and image.rgba.shape[2] == 4
+
+
+async def test_compare_a_model_and_a_lora_on_the_real_service(
+    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+) -> None:
+    app = PixelsApp(DaemonClient(settings.zmq_router, settings.zmq_pub), GraphicsMode.HALFCELL)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await _until(lambda: app.connected and app.pickers_loaded)
+        app.query_one(JobList).focus()
+        await pilot.press("m")
+        await _until(lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        screen.query_one("#compare-prompt", Input).value = "goblin"
+        screen.query_one("#compare-seed", Input).value = "9"
+        screen.query_one(SelectionList).select_all()
+        await pilot.click("#compare-go")
+        await _until(lambda: len(screen.panes) == 2)
+        jobs = real_service.list_jobs()
+        assert sorted(j.seed for j in jobs) == [9, 9]
+        assert {j.params["checkpoint"] for j in jobs} == {"tiny_sdxl.safetensors"}
+        assert sorted(len(j.params["loras"]) for j in jobs) == [0, 1]
