@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,7 +191,12 @@ def test_inputs_follow_comfyui_ranges_and_defaults(bound: EngineContext) -> None
 def test_model_cache_keeps_and_frees(context: EngineContext, engine_models_dir: Path) -> None:
     cache: ModelCache = context.models
     path = engine_models_dir / "checkpoints" / "tiny_sdxl.safetensors"
-    assert cache.checkpoint(path) is cache.checkpoint(path)
+    first = cache.checkpoint(path)
+    assert cache.checkpoint(path) is first
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # "file changed"
+    reloaded = cache.checkpoint(path)
+    assert reloaded is not first and cache.loaded() == [str(path.resolve())]
     cache.free()
     assert cache.loaded() == []
     assert len(cache.hasher.sha256(path)) == 64
