@@ -20,17 +20,38 @@ from orchestrator.deploy.errors import DeployError, UnsafeDestinationError
 __all__ = ["ensure_folder", "write_atomic"]
 
 
-def ensure_folder(folder: Path, assets: Path) -> None:
-    """Create `folder` (inside `assets`) and check no link slipped in while doing so.
+def ensure_folder(folder: Path, inside: Path) -> None:
+    """Create `folder` if needed, never through a link that leads out of `inside`.
+
+    The deepest existing ancestor is checked before anything is created (so a linked
+    `.dgx-pixels/` or `assets/` subfolder cannot make us create folders elsewhere), and
+    the folder itself after.
 
     Raises:
-        UnsafeDestinationError: the created folder resolves outside `assets`.
+        UnsafeDestinationError: the folder (or an ancestor) resolves outside `inside`.
+        DeployError: the folder cannot be created.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    real = folder.resolve()
-    if not real.is_relative_to(assets):
+    _check_inside(_deepest_existing(folder), folder, inside)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeployError(f"folder={str(folder)!r} cannot be created: {exc}") from exc
+    _check_inside(folder, folder, inside)
+
+
+def _deepest_existing(path: Path) -> Path:
+    """`path` or its nearest ancestor that exists (a dangling link counts as existing)."""
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_inside(candidate: Path, folder: Path, inside: Path) -> None:
+    real = candidate.resolve()
+    if not real.is_relative_to(inside):
         raise UnsafeDestinationError(
-            f"folder={folder} resolves to {real}, outside {assets}; refusing to write there."
+            f"folder={str(folder)!r} resolves to {real}, outside {inside}; "
+            "remove the link or deploy elsewhere."
         )
 
 
@@ -49,14 +70,14 @@ def write_atomic(final: Path, data: bytes, staging_dir: Path, mode: int = 0o644)
     Args:
         final: Destination path; its folder must exist.
         data: The whole file content.
-        staging_dir: A folder outside the watched tree, on the same filesystem as `final`.
+        staging_dir: An existing folder outside the watched tree, on the same filesystem
+            as `final`.
         mode: Permission bits of the new file (temp files start as 0600).
 
     Raises:
         DeployError: the staging folder is on another filesystem (a rename would not be
             atomic), or the write itself failed.
     """
-    staging_dir.mkdir(parents=True, exist_ok=True)
     if os.stat(staging_dir).st_dev != os.stat(final.parent).st_dev:
         raise DeployError(
             f"staging folder {staging_dir} and destination {final.parent} are on different "

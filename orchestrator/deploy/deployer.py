@@ -242,13 +242,16 @@ class Deployer:
 
     def _apply(self, project: BevyProject, prepared: _Prepared) -> None:
         manifest = prepared.plan.writes[-1].path
+        ensure_folder(project.staging_dir, project.root)
         if prepared.corrupt_manifest is not None and manifest.exists():
-            prepared.corrupt_manifest.parent.mkdir(parents=True, exist_ok=True)
+            ensure_folder(prepared.corrupt_manifest.parent, project.root)
             shutil.copy2(manifest, prepared.corrupt_manifest)
-        for write, payload in zip(prepared.plan.writes, prepared.payloads, strict=True):
+        # Every backup before any write: a refused backup must leave all assets as they were.
+        for write in prepared.plan.writes:
             if write.backup is not None:
-                write.backup.parent.mkdir(parents=True, exist_ok=True)
+                ensure_folder(write.backup.parent, project.root)
                 shutil.copy2(write.path, write.backup)
+        for write, payload in zip(prepared.plan.writes, prepared.payloads, strict=True):
             ensure_folder(write.path.parent, project.assets)
             write_atomic(write.path, payload, project.staging_dir)
 
@@ -291,7 +294,7 @@ def _entry(
 @contextlib.contextmanager
 def _project_lock(project: BevyProject) -> Iterator[None]:
     """Serialise deploys into one project (the manifest is read-modify-write)."""
-    project.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(project.state_dir, project.root)
     with open(project.state_dir / "deploy.lock", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:

@@ -191,3 +191,31 @@ def test_new_files_are_world_readable(
     deployer.deploy(DeployRequest("game", "potion", make_png()))
     mode = os.stat(project / "assets/generated/potion.png").st_mode & 0o777
     assert mode == 0o644
+
+
+def test_state_folder_linked_out_of_the_project_is_refused(
+    deployer: Deployer, project: Path, tmp_path: Path, make_png: Callable[..., Path]
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (project / ".dgx-pixels").symlink_to(outside)
+    with pytest.raises(UnsafeDestinationError, match=r"outside"):
+        deployer.deploy(DeployRequest("game", "potion", make_png()))
+    assert list(outside.iterdir()) == []
+    assert list((project / "assets").iterdir()) == []
+
+
+def test_backup_folder_linked_out_of_the_project_is_refused(
+    deployer: Deployer, project: Path, tmp_path: Path, make_png: Callable[..., Path]
+) -> None:
+    deployer.deploy(DeployRequest("game", "potion", make_png(color=(1, 1, 1, 255))))
+    kept = (project / "assets/generated/potion.png").read_bytes()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (project / ".dgx-pixels" / "backups").symlink_to(outside)
+    with pytest.raises(UnsafeDestinationError, match=r"outside"):
+        deployer.deploy(
+            DeployRequest("game", "potion", make_png(color=(2, 2, 2, 255)), overwrite=True)
+        )
+    assert list(outside.iterdir()) == []
+    assert (project / "assets/generated/potion.png").read_bytes() == kept
