@@ -289,7 +289,7 @@ class PromptExecutor:
             "node_type": node_type,
             "executed": list(run.executed),
         }
-        if isinstance(failure.cause, InterruptedByUser):
+        if _was_interrupted(failure.cause):
             logger.info(
                 "Processing interrupted (prompt %s, node %s)", run.prompt_id, failure.node_id
             )
@@ -326,6 +326,18 @@ def _meta(node_id: str) -> dict[str, Any]:
         "parent_node": None,
         "real_node_id": node_id,
     }
+
+
+def _was_interrupted(ex: BaseException) -> bool:
+    """True for an interrupt, also when a node wrapped it in its own error (`raise ... from`)."""
+    seen: set[int] = set()
+    current: BaseException | None = ex
+    while current is not None and id(current) not in seen:
+        if isinstance(current, InterruptedByUser):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _is_oom(ex: BaseException) -> bool:

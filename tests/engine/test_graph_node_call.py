@@ -61,3 +61,17 @@ def test_a_bare_return_value_names_the_node_and_the_fix() -> None:
         NodeExecutionError, match=r"Bare.run returned int; a node function must return a tuple"
     ):
         get_output_data(Bare(), {})
+
+
+def test_an_interrupt_wrapped_by_a_node_still_counts_as_an_interrupt() -> None:
+    from engine.errors import InterruptedByUser
+    from engine.graph.executor import _was_interrupted
+
+    try:
+        try:
+            raise InterruptedByUser("stop")
+        except InterruptedByUser as inner:
+            raise RuntimeError("sampler failed") from inner
+    except RuntimeError as outer:
+        assert _was_interrupted(outer)
+    assert not _was_interrupted(ValueError("plain"))
