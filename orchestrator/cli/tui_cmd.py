@@ -5,8 +5,10 @@ Textual and pyzmq are imported inside the command so `dgx-pixels --help` stays i
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -33,7 +35,7 @@ def tui_command(
 
     It talks to a running daemon, so start one first with `dgx-pixels serve` (in another
     terminal or as a service). The UI shows when the daemon is down and reconnects by
-    itself. Press `?` inside for the keys.
+    itself. Press `?` inside for the keys. Log lines go to DATA_DIR/tui.log meanwhile.
     """
     settings = settings_from(ctx)
     from orchestrator.tui.graphics import detect_graphics
@@ -46,5 +48,17 @@ def tui_command(
     from orchestrator.tui.app import PixelsApp
     from orchestrator.tui.client import DaemonClient
 
+    log_path = _log_to_file(settings.data_dir / "tui.log")
     client = DaemonClient(router or settings.zmq_router, pub or settings.zmq_pub)
     PixelsApp(client, mode).run()
+    typer.echo(f"log: {log_path}")
+
+
+def _log_to_file(path: Path) -> Path:
+    # Log lines written to the terminal would tear through Textual's screen: send them to a
+    # file for as long as the UI runs (the root callback configured a terminal handler).
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().handlers = [handler]
+    return path
