@@ -74,6 +74,9 @@ def test_system_stats_has_comfyui_shape(running_engine: RunningEngine) -> None:
         "os", "ram_total", "ram_free", "comfyui_version", "python_version", "pytorch_version",
         "embedded_python", "argv", "required_frontend_version",
     } <= set(stats["system"])  # fmt: skip
+    # orchestrator.comfy tells the embedded engine from a real ComfyUI by this key.
+    assert "dgx-pixels" in stats["system"]["engine"]
+    assert tuple(int(p) for p in stats["system"]["comfyui_version"].split(".")) >= (0, 3, 40)
     device = stats["devices"][0]
     assert set(device) == {
         "name", "type", "index", "vram_total", "vram_free", "torch_vram_total", "torch_vram_free"
