@@ -21,6 +21,7 @@ from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -46,6 +47,8 @@ BACKGROUND_MODES: tuple[str, ...] = get_args(BackgroundMode)
 DEFAULT_TOLERANCE = 0.09
 #: Enclosed holes must be this much closer to the background than border cells.
 _HOLE_FACTOR = 0.5
+#: Holes may always be this close to the fitted background (OKLab).
+_HOLE_MIN = 0.015
 #: Border cells this close to the background colour seed the flood.
 _SEED_FACTOR = 0.5
 #: The border colour must own at least this share of the border to be a background.
@@ -126,6 +129,32 @@ def _step_noise(lab: NDArray[np.float32], near: Mask) -> float:
     return float(np.median(steps)) if steps.size else 0.0
 
 
+def _holes(lab: NDArray[np.float32], background: Mask, tolerance: float) -> Mask:
+    """Enclosed background: regions matching what the background would be *at that spot*.
+
+    The background's shading is fitted as a plane in OKLab. A candidate region (4-connected
+    cells near that plane) is a hole when its *mean* distance to the plane is within the
+    background's own typical scatter: averaging over the region cancels the cells' noise,
+    so a sprite colour merely near the background stays.
+    """
+    h, w = background.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    design = np.stack([np.ones_like(xx), xx, yy], axis=-1)
+    coef, *_ = np.linalg.lstsq(design[background], lab[background], rcond=None)
+    resid = np.sqrt(((lab - design @ coef) ** 2).sum(axis=-1))
+    candidate = ~background & (resid <= tolerance * _HOLE_FACTOR)
+    labels, count = ndimage.label(candidate)
+    if count == 0:
+        return np.zeros_like(background)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    total = np.bincount(labels.ravel(), weights=resid.ravel(), minlength=count + 1)
+    means = total / np.maximum(sizes, 1)
+    limit = max(2.0 * float(np.median(resid[background])) + 0.005, _HOLE_MIN)
+    accepted = means <= limit
+    accepted[0] = False
+    return np.asarray(accepted[labels], dtype=bool)
+
+
 @dataclass(frozen=True)
 class BackgroundDecision:
     """Which pixels are background, and how many of the calls were close.
@@ -155,10 +184,8 @@ def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> BackgroundDecisio
     seed = dist <= _SEED_FACTOR * tolerance
     ring_near = np.concatenate([seed[0], seed[-1], seed[:, 0], seed[:, -1]])
     mask = np.isin(labels, np.unique(ring[ring_near]))
-    if holes and mask.any():
-        # A hole must look like the background does elsewhere (its shading included).
-        reach = float(np.quantile(dist[mask], 0.99)) + 0.01
-        mask |= ~mask & (dist <= min(reach, tolerance * _HOLE_FACTOR + 0.01))
+    if holes and int(mask.sum()) >= 3:
+        mask |= _holes(lab, mask, tolerance)
     close = (dist > 0.7 * tolerance) & (dist < 1.3 * tolerance)
     return BackgroundDecision(mask, float(close.mean()))
 
