@@ -14,12 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.comfy.client import ComfyClient
 from orchestrator.comfy.errors import BackendProtocolError, BackendUnreachable, EventStreamClosed
 from orchestrator.comfy.events import (
     ComfyEvent,
+    ExecutedEvent,
     ExecutingEvent,
+    ExecutionErrorEvent,
+    ExecutionInterruptedEvent,
     ExecutionStartEvent,
     PreviewFrame,
     ProgressEvent,
@@ -117,6 +121,10 @@ class _Follower:
         self.prompt_id = prompt_id
         self.hooks = hooks
         self.started = False
+        # Outputs as `executed` events reported them; trusted only for a clean run we saw
+        # from start to end (no error, no reconnect), which saves the /history round trip.
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.clean = True
 
     def handle(self, event: ComfyEvent) -> HistoryEntry | None:
         if isinstance(event, PreviewFrame):
@@ -130,7 +138,13 @@ class _Follower:
             self.hooks.started()
         if isinstance(event, ProgressEvent):
             self.hooks.progress(event.value, event.max)
+        elif isinstance(event, ExecutedEvent):
+            self.outputs[event.node] = event.output
+        elif isinstance(event, ExecutionErrorEvent | ExecutionInterruptedEvent):
+            self.clean = False
         if isinstance(event, ExecutingEvent) and event.node is None:
+            if self.clean and self.started:
+                return HistoryEntry(self.prompt_id, self.outputs, "success", True, [])
             return _final_history(self.client, self.prompt_id)
         return None
 
@@ -149,6 +163,7 @@ class _Follower:
             except EventStreamClosed:
                 logger.warning("prompt %s: event stream dropped; reconnecting", self.prompt_id)
                 _reconnect(self.stream)
+                self.clean = False  # events may have been missed: history decides
                 event, last_event = None, 0.0  # reconcile through history right away
             if event is not None:
                 last_event = time.monotonic()

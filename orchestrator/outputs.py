@@ -44,8 +44,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_TARGET_PX = 512
-MAX_PREVIEW_FACTOR = 32
+PREVIEW_TARGET_PX = 256
+MAX_PREVIEW_FACTOR = 16
 _RAW_MIN_SIDE = 256  # without roles, images at least this big are taken as raw renders
 
 
@@ -77,8 +77,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        # rename is atomic: a killed process leaves the old file or the new one, never half
+        # of either. No fsync (like the job store's synchronous=NORMAL): a power cut may
+        # lose the newest files, and re-collecting the job rewrites them.
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -86,7 +87,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def preview_factor(width: int, height: int, target: int = PREVIEW_TARGET_PX) -> int:
-    """Integer scale so the preview's long side is about `target` pixels (1..32)."""
+    """Integer scale so the preview's long side is about `target` pixels (1..16)."""
     return max(1, min(MAX_PREVIEW_FACTOR, target // max(1, width, height)))
 
 
@@ -103,7 +104,7 @@ def upscale_png(data: bytes, factor: int) -> bytes:
             (converted.width * factor, converted.height * factor), Image.Resampling.NEAREST
         )
     buffer = io.BytesIO()
-    big.save(buffer, format="PNG")
+    big.save(buffer, format="PNG", compress_level=1)  # a preview: speed over size
     return buffer.getvalue()
 
 

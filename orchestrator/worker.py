@@ -113,6 +113,7 @@ class JobRunner:
         self.cancels = cancels
         self.hasher = hasher
         self.stopping = threading.Event()
+        self._local = threading.local()
 
     # --- the story of one job -------------------------------------------------------------
     def run(self, job: Job, worker: str) -> None:
@@ -184,13 +185,16 @@ class JobRunner:
         """Send (unless re-attaching) and follow; map every outcome to a state."""
         assert job.prompt_id is not None
         deadline = time.monotonic() + self.config.job_timeout_s
-        stream = EventStream(backend.url, client_id=job.id, receive_timeout=1.0)
+        stream = self._stream(backend)
         try:
             with self.pool.lease(backend):
-                stream.connect()
+                if not stream.connected:
+                    stream.connect()
                 if graph is not None:
                     extra = {"dgxp_job_id": job.id}
-                    backend.client.submit(graph, job.id, extra_data=extra, prompt_id=job.prompt_id)
+                    backend.client.submit(
+                        graph, stream.client_id, extra_data=extra, prompt_id=job.prompt_id
+                    )
                 entry = follow_prompt(
                     backend.client, stream, job.prompt_id, self._hooks(job), deadline
                 )
@@ -212,11 +216,24 @@ class JobRunner:
             self._requeue(job, str(exc))
             return
         except ComfyError as exc:
+            stream.close()
             self._backend_lost(job, backend, exc)
             return
-        finally:
-            stream.close()
         self._finish(job, backend, entry)
+
+    def _stream(self, backend: Backend) -> EventStream:
+        """This worker thread's event stream to `backend`, kept open across jobs (a new
+        WebSocket per job costs a handshake on the path to the first event)."""
+        streams: dict[str, EventStream] = self._local.__dict__.setdefault("streams", {})
+        if backend.url not in streams:
+            client_id = f"dgxp-{uuid.uuid4().hex}"
+            streams[backend.url] = EventStream(backend.url, client_id, receive_timeout=1.0)
+        return streams[backend.url]
+
+    def close_streams(self) -> None:
+        """Close the calling thread's event streams (a worker thread on its way out)."""
+        for stream in self._local.__dict__.pop("streams", {}).values():
+            stream.close()
 
     def _hooks(self, job: Job) -> FollowHooks:
         def started() -> None:

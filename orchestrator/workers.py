@@ -121,6 +121,7 @@ class WorkerPool:
                 continue
             with self._wake:
                 self._wake.wait(IDLE_WAIT_S)
+        self.runner.close_streams()
 
     def _guarded(self, job: Job, step: Callable[[], None]) -> None:
         """Run one job step; an unexpected error fails that job, the worker keeps serving."""

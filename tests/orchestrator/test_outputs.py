@@ -59,16 +59,16 @@ def test_names_are_dated_slugged_and_carry_the_job_id(tmp_path: Path) -> None:
     (files,) = _collect(tmp_path, [sprite], {"sprite": "12"})
     assert files.sprite == str(tmp_path / "2026-09-21" / "a-red-potion_01234567_0.png")
     assert Path(files.sprite).read_bytes() == sprite.data
-    assert files.preview is not None and files.preview.endswith("_0@32x.png")
+    assert files.preview is not None and files.preview.endswith("_0@16x.png")
 
 
 def test_preview_is_an_exact_nearest_neighbour_upscale(tmp_path: Path) -> None:
     rgba = _sprite()
     (files,) = _collect(tmp_path, [RenderedImage("12", "s.png", _png(rgba))], {"sprite": "12"})
     preview = np.asarray(Image.open(files.preview).convert("RGBA"))
-    assert preview.shape == (2 * 32, 4 * 32, 4)
-    np.testing.assert_array_equal(preview[::32, ::32], rgba)
-    np.testing.assert_array_equal(preview[31::32, 31::32], rgba)
+    assert preview.shape == (2 * 16, 4 * 16, 4)
+    np.testing.assert_array_equal(preview[::16, ::16], rgba)
+    np.testing.assert_array_equal(preview[15::16, 15::16], rgba)
 
 
 def test_raw_render_is_paired_by_role_and_sidecar_has_provenance(tmp_path: Path) -> None:
