@@ -169,6 +169,7 @@ def run(iterations: int, side: int) -> dict[str, object]:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
             "tmp_fs": tempfile.gettempdir(),
         },
         "note": "Run on a shared 2-core machine with other engineers' jobs running; "
