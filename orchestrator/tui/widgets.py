@@ -172,6 +172,7 @@ class PreviewPane(Vertical):
         super().__init__(**kwargs)
         self.graphics = graphics
         self.image: HalfCellImage | None = None
+        self._png: bytes | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("No sprite selected", classes="preview-caption")
@@ -184,8 +185,13 @@ class PreviewPane(Vertical):
     async def show(self, caption: str, png: bytes | None) -> None:
         """Show an image (or only the caption when `png` is None or unreadable)."""
         self.caption(caption)
+        if png == self._png:  # same picture (or still none): only the caption changed
+            return
+        self._png = png
         body = self.query_one(".preview-body", Static)
-        await self.query(".preview-graphic").remove()
+        graphics = self.query(".preview-graphic")
+        if graphics:
+            await graphics.remove()
         self.image = None
         # The body's size comes from the layout, never from its content: skip relayouts.
         if png is None:
