@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
 from orchestrator.cli.context import settings_from
+from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.service import Service
 
 __all__ = ["mcp_command"]
 
@@ -39,6 +44,28 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _start_service(settings: Settings) -> Service:
+    """The started service, or a clear error and exit code 1 (e.g. data dir in use)."""
+    from orchestrator.errors import DGXPixelsError
+    from orchestrator.service import Service
+
+    try:
+        service = Service.from_settings(settings)
+    except DGXPixelsError as exc:
+        logger.error("cannot build the service: %s", exc)
+        raise typer.Exit(code=1) from exc
+    try:
+        return service.start()
+    except DGXPixelsError as exc:
+        service.stop()
+        logger.error(
+            "cannot start the service: %s. A running `dgx-pixels serve` or another "
+            "`dgx-pixels mcp` uses this data directory; stop it or set DGXP_DATA_DIR.",
+            exc,
+        )
+        raise typer.Exit(code=1) from exc
 
 
 def mcp_command(
@@ -79,10 +106,8 @@ def mcp_command(
         )
     # Heavy imports (fastmcp, the service and its engine) only once the command runs.
     from orchestrator.mcp_server import build_mcp_server
-    from orchestrator.service import Service
 
-    service = Service.from_settings(settings)
-    service.start()
+    service = _start_service(settings)
     try:
         # Over stdio the client is the parent process: no HTTP, so no token to check.
         server = build_mcp_server(service, settings, token=(secret or "") if http else "")

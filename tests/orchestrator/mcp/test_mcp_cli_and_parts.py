@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -51,3 +52,14 @@ async def test_token_verifier_accepts_only_its_token() -> None:
     assert await verifier.verify_token("") is None
     with pytest.raises(ValueError, match="token"):
         SharedTokenVerifier("")
+
+
+def test_data_dir_held_by_another_service_is_a_clear_error(
+    mcp_service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DGXP_DATA_DIR", str(mcp_service.settings.data_dir))
+    monkeypatch.setenv("DGXP_MODELS_DIR", str(mcp_service.settings.resolved_models_dir))
+    result = CliRunner().invoke(app, ["mcp"])
+    assert result.exit_code == 1
+    assert "DGXP_DATA_DIR" in result.stderr  # stdio mode: logs go to stderr, never stdout
+    assert result.stdout == ""
