@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.sampling.discrete import DiscreteSchedule
 from engine.sampling.guidance import CFGDenoiser, Conditioning, EpsModel, prepare_conds
 from engine.sampling.noise import default_noise_sampler
 from engine.sampling.samplers import get_sampler
@@ -40,20 +41,18 @@ class SampleRequest:
     force_full_denoise: bool = False
 
 
-def sigmas_for(model: EpsModel, request: SampleRequest) -> torch.Tensor:
+def sigmas_for(schedule: DiscreteSchedule, request: SampleRequest) -> torch.Tensor:
     """ComfyUI's `KSampler.set_steps` + the start/last step cut of `KSampler.sample`."""
     if request.scheduler not in SCHEDULERS:
         raise ValueError(
             f"unknown scheduler={request.scheduler!r}; valid schedulers: {', '.join(SCHEDULERS)}"
         )
     if request.denoise > 0.9999:
-        sigmas = calculate_sigmas(model.schedule, request.scheduler, request.steps)
+        sigmas = calculate_sigmas(schedule, request.scheduler, request.steps)
     elif request.denoise <= 0.0:
         sigmas = torch.FloatTensor([])
     else:
-        full = calculate_sigmas(
-            model.schedule, request.scheduler, int(request.steps / request.denoise)
-        )
+        full = calculate_sigmas(schedule, request.scheduler, int(request.steps / request.denoise))
         sigmas = full[-(request.steps + 1) :]
     last = request.last_step
     if last is not None and last < len(sigmas) - 1:
@@ -90,7 +89,7 @@ def sample(
         before_step: Called before each model evaluation (raise there to interrupt).
     """
     sampler = get_sampler(request.sampler_name)
-    sigmas = sigmas_for(model, request)
+    sigmas = sigmas_for(model.schedule, request)
     if len(sigmas) <= 1:
         return latent
     total = len(sigmas) - 1

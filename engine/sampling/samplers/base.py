@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import torch
@@ -17,8 +18,7 @@ class Denoiser(Protocol):
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor: ...
 
 
-class StepCallback(Protocol):
-    def __call__(self, step: int) -> None: ...
+StepCallback = Callable[[int], None]  # called with the index of the step just finished
 
 
 class SamplerFn(Protocol):

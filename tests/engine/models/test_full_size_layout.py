@@ -21,16 +21,19 @@ def test_every_sdxl_base_tensor_finds_its_module_and_the_unet_runs_at_1024() -> 
     unet, _, clip_g, vae = build_modules(tensors, arch, "sd_xl_base_1.0.safetensors", torch.float16)
     assert round(sum(p.numel() for p in unet.parameters()) / 1e6) == 2567  # SDXL base UNet
     assert round(sum(p.numel() for p in clip_g.parameters()) / 1e6, 1) == 694.7
-    meta = {"device": "meta", "dtype": torch.float16}
+
+    def meta(*shape: int) -> torch.Tensor:
+        return torch.empty(*shape, device="meta", dtype=torch.float16)
+
     with torch.no_grad():
         out = unet(
-            torch.empty(2, 4, 128, 128, **meta),
+            meta(2, 4, 128, 128),
             torch.full((2,), 999.0, device="meta"),
-            encoder_hidden_states=torch.empty(2, 77, 2048, **meta),
+            encoder_hidden_states=meta(2, 77, 2048),
             added_cond_kwargs={
-                "text_embeds": torch.empty(2, 1280, **meta),
-                "time_ids": torch.empty(2, 6, **meta),
+                "text_embeds": meta(2, 1280),
+                "time_ids": meta(2, 6),
             },
         ).sample
-        image = vae.decode(torch.empty(1, 4, 128, 128, **meta)).sample
+        image = vae.decode(meta(1, 4, 128, 128)).sample
     assert out.shape == (2, 4, 128, 128) and image.shape == (1, 3, 1024, 1024)

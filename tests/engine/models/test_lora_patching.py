@@ -44,7 +44,7 @@ def _maps(ckpt: LoadedCheckpoint) -> dict[str, dict[str, str]]:
 def test_every_key_of_both_namings_maps(
     ckpt: LoadedCheckpoint, tmp_path: Path, naming: str
 ) -> None:
-    lora = load_lora(write_tiny_lora(tmp_path / f"{naming}.safetensors", naming=naming))  # type: ignore[arg-type]
+    lora = load_lora(write_tiny_lora(tmp_path / f"{naming}.safetensors", naming=naming))
     matched, unmatched = match_lora([LoraPatch(lora, 1.0)], _maps(ckpt))
     assert unmatched == []
     assert sum(len(v) for v in matched.values()) == len(lora.modules)

@@ -20,7 +20,9 @@ from engine.context import (
 )
 from engine.errors import InterruptedByUser, ModelLoadError
 from engine.models.cache import ModelCache
-from engine.nodes.sdxl import NODE_CLASS_MAPPINGS as NODES
+from engine.nodes.sdxl import NODE_CLASS_MAPPINGS
+
+NODES: dict[str, Any] = dict(NODE_CLASS_MAPPINGS)
 
 Models = tuple[Any, Any, Any]
 

@@ -47,7 +47,7 @@ def test_each_sampler_lands_on_the_clean_sample(name: str) -> None:
     target = torch.full((1, 4, 4, 4), 0.25)
     sigmas = calculate_sigmas(DiscreteSchedule(), "karras", 6)
     x = torch.randn(1, 4, 4, 4, generator=torch.manual_seed(0)) * sigmas[0]
-    model, steps = ToyDenoiser(target), []
+    model, steps = ToyDenoiser(target), list[int]()
     out = get_sampler(name)(model, x, sigmas, default_noise_sampler(x, 3), steps.append)
     assert torch.allclose(out, target, atol=1e-5)
     assert steps == list(range(6)) and model.calls == 6
@@ -72,16 +72,15 @@ def test_unknown_sampler_lists_valid_names() -> None:
         get_sampler("ddim")
 
 
-class _Model:
-    schedule = DiscreteSchedule()
+SCHEDULE = DiscreteSchedule()
 
 
 def test_denoise_below_one_takes_the_tail_of_a_longer_schedule() -> None:
     req = SampleRequest(
         steps=4, cfg=1.0, sampler_name="euler", scheduler="normal", seed=0, denoise=0.5
     )
-    full = calculate_sigmas(_Model.schedule, "normal", 8)
-    assert torch.equal(sigmas_for(_Model(), req), full[-5:])
+    full = calculate_sigmas(SCHEDULE, "normal", 8)
+    assert torch.equal(sigmas_for(SCHEDULE, req), full[-5:])
 
 
 def test_advanced_window_cuts_and_forces_full_denoise() -> None:
@@ -92,11 +91,11 @@ def test_advanced_window_cuts_and_forces_full_denoise() -> None:
         "scheduler": "karras",
         "seed": 0,
     }
-    full = calculate_sigmas(_Model.schedule, "karras", 10)
-    first = sigmas_for(_Model(), SampleRequest(**base, last_step=4))
+    full = calculate_sigmas(SCHEDULE, "karras", 10)
+    first = sigmas_for(SCHEDULE, SampleRequest(**base, last_step=4))
     assert torch.equal(first, full[:5])
-    leftover = sigmas_for(_Model(), SampleRequest(**base, last_step=4, force_full_denoise=True))
+    leftover = sigmas_for(SCHEDULE, SampleRequest(**base, last_step=4, force_full_denoise=True))
     assert leftover[-1] == 0
-    second = sigmas_for(_Model(), SampleRequest(**base, start_step=4))
+    second = sigmas_for(SCHEDULE, SampleRequest(**base, start_step=4))
     assert torch.equal(second, full[4:])
-    assert len(sigmas_for(_Model(), SampleRequest(**base, start_step=10))) == 0
+    assert len(sigmas_for(SCHEDULE, SampleRequest(**base, start_step=10))) == 0
