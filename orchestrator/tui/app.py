@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, Select, Static
 
 from orchestrator.tui.book import Applied, JobBook
@@ -58,6 +60,8 @@ class PixelsApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "DGX-Pixels"
+    # Installed screens are built once and kept, so `?` opens help without recomposing it.
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[Any]]]] = {"help": HelpScreen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help"),
         Binding("slash", "focus_prompt", "Prompt"),
@@ -317,7 +321,8 @@ class PixelsApp(App[None]):
             self._job_action(RetryRequest(job_id=job.id))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen("help")
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", Input).focus()
