@@ -71,6 +71,8 @@ def score(truth: NDArray[np.uint8], out: NDArray[np.uint8], transparent: bool) -
         tc = np.unique(truth[..., :3][t_op], axis=0)
         oc = np.unique(out[..., :3][out[..., 3] >= 128], axis=0)
         d = np.linalg.norm(srgb_to_oklab(tc)[:, None] - srgb_to_oklab(oc)[None], axis=-1)
-        pal_err = float(d.min(axis=1).mean())
+        # Both ways: every true colour should have an output colour near it, and every
+        # output colour a true colour near it (hundreds of noisy colours are an error too).
+        pal_err = 0.5 * float(d.min(axis=1).mean() + d.min(axis=0).mean())
     alpha = float((o_op == t_op).mean()) if transparent else None
     return Score(exact, (int(out.shape[1]), int(out.shape[0])), pixel_acc, details, pal_err, alpha)

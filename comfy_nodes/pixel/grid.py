@@ -42,6 +42,9 @@ _CLEAN_CONFIDENCE = 0.5
 _CLEAN_UNIFORMITY = 0.6
 _UNIFORM_SPREAD = 60
 _PARTIAL_ALWAYS = 0.8
+#: Share of exactly equal neighbour pixels above which a picture is lossless pixel art.
+_CRISP_SHARE = 0.3
+_CRISP_MAX_COLORS = 256
 _DISTINCT_L1 = 45
 _DISTINCT_SHARE = 0.03
 _BLOCK_RETRY_CONFIDENCE = 0.35
@@ -416,6 +419,61 @@ def detect_grid_frames(
     return _detect_auto(prof_x, prof_y, width, height, images)
 
 
+def _change_gaps(frames: Sequence[NDArray[np.uint8]], axis: int, step: int) -> NDArray[np.int64]:
+    """Distances between consecutive colour changes along ``axis`` (every ``step``-th line)."""
+    gaps: list[NDArray[np.int64]] = []
+    for image in frames:
+        lines = image[::step] if axis == 1 else np.swapaxes(image[:, ::step], 0, 1)
+        change = np.any(lines[:, 1:] != lines[:, :-1], axis=-1)
+        for row in change:
+            pos = np.flatnonzero(row) + 1
+            if pos.size >= 2:
+                gaps.append(np.diff(pos))
+    return np.concatenate(gaps) if gaps else np.zeros(0, np.int64)
+
+
+def _few_colors(image: NDArray[np.uint8]) -> bool:
+    """Lossless pixel art has a handful of colours; noisy or JPEG pictures have thousands."""
+    sub = image[::2, ::2, :3].reshape(-1, 3).astype(np.uint32)
+    packed = (sub[:, 0] << 16) | (sub[:, 1] << 8) | sub[:, 2]
+    return int(np.unique(packed).size) <= _CRISP_MAX_COLORS
+
+
+def _crisp_period(frames: Sequence[NDArray[np.uint8]], axis: int) -> int | None:
+    """The exact block size of a lossless (PNG) nearest-neighbour picture, or None when the
+    picture is not crisp (noise, blur or JPEG make neighbouring pixels differ)."""
+    image = frames[0][..., :3]
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        return None
+    step = 4 if image.shape[1 - axis] > 256 else 1
+    if axis == 1:
+        same = image[::step, 1:] == image[::step, :-1]
+    else:
+        same = image[1:, ::step] == image[:-1, ::step]
+    if float(np.all(same, axis=-1).mean()) < _CRISP_SHARE or not _few_colors(image):
+        return None
+    gaps = _change_gaps([f[..., :3] for f in frames], axis, step)
+    return int(np.gcd.reduce(gaps)) if gaps.size else None
+
+
+def _crisp_grid(
+    frames: Sequence[NDArray[np.uint8]], width: int, height: int
+) -> GridEstimate | None:
+    """Grid of a crisp picture by the greatest common divisor of its runs: 1 = already clean."""
+    kx, ky = _crisp_period(frames, 1), _crisp_period(frames, 0)
+    if kx is None or ky is None:
+        return None
+    if kx == 1 or ky == 1:
+        return _clean_grid(width, height)
+    image = frames[0][..., :3]
+    first_x = int(np.flatnonzero(np.any(image[:, 1:] != image[:, :-1], axis=(0, 2)))[0]) + 1
+    first_y = int(np.flatnonzero(np.any(image[1:] != image[:-1], axis=(1, 2)))[0]) + 1
+    fits = ((float(kx), float(first_x % kx), 1.0), (float(ky), float(first_y % ky), 1.0))
+    return _assemble(
+        width, height, fits, (_Peaks(np.zeros(0), np.zeros(0)),) * 2, 1.0, None, frames
+    )
+
+
 def _detect_auto(
     prof_x: FloatArray,
     prof_y: FloatArray,
@@ -423,6 +481,9 @@ def _detect_auto(
     height: int,
     frames: Sequence[NDArray[np.uint8]],
 ) -> GridEstimate:
+    crisp = _crisp_grid(frames, width, height)
+    if crisp is not None:
+        return crisp
     short = min(width, height)
     hi = short / _MIN_CELLS
     lo = max(_MIN_PERIOD, short / 256.0)

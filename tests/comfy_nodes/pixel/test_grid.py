@@ -120,3 +120,22 @@ def test_to_dict_is_plain_json() -> None:
         "confidence": 1.0,
         "already_clean": False,
     }
+
+
+def test_lossless_integer_upscale_with_offset_is_read_exactly() -> None:
+    truth = sprite(20, 12, seed=30)
+    img = np.pad(
+        np.repeat(np.repeat(truth, 3, axis=0), 3, axis=1), ((1, 2), (2, 0), (0, 0)), "edge"
+    )
+    grid = detect_grid(img[..., :3])
+    assert (grid.cols, grid.rows, grid.cell_w, grid.confidence) == (20, 12, 3.0, 1.0)
+    assert not grid.already_clean
+
+
+def test_clean_sprite_with_flat_areas_is_already_clean() -> None:
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[5:30, 8:36] = (200, 40, 40)  # big flat shapes fool a period search
+    img[12:14, 10:30] = (40, 180, 60)
+    img[20, 20] = (255, 255, 255)  # one 1-px detail
+    grid = detect_grid(img)
+    assert grid.already_clean and (grid.cols, grid.rows) == (40, 40)
