@@ -1,6 +1,6 @@
 """The ZeroMQ adapter of the daemon: a ROUTER for requests and a PUB for job events.
 
-`dgx-pixels serve` builds one `ZmqBridge(service, router, pub)` and starts it. One I/O
+`dgx-pixels serve` starts one through `start_bridge(service, settings)`. One I/O
 thread owns both sockets (ZeroMQ sockets are not thread-safe); `Service` calls run on a
 small thread pool so a slow request never stalls other clients or the event stream, and
 their replies come back to the I/O thread through a queue. Service events arrive on
@@ -131,6 +131,11 @@ class ZmqBridge:
         self._unsubscribe: Any = None
         self.router_endpoint = ""
         self.pub_endpoint = ""
+
+    @property
+    def config(self) -> BridgeConfig:
+        """The endpoints and tunables it was built with (`*_endpoint` hold the bound ones)."""
+        return self._config
 
     # --- lifecycle ------------------------------------------------------------------------
 

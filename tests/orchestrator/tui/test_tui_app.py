@@ -40,7 +40,7 @@ def _rows(app: PixelsApp) -> list[JobItem]:
 
 
 async def test_submit_from_the_prompt_queues_a_job(bridge: ZmqBridge, store_service: Any) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.connected)
         await pilot.click("#prompt")
@@ -55,7 +55,7 @@ async def test_submit_from_the_prompt_queues_a_job(bridge: ZmqBridge, store_serv
 async def test_progress_preview_and_gallery_follow_a_running_job(
     bridge: ZmqBridge, store_service: Any, sprite_png: Path
 ) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.connected)
         job = _submit(store_service, "slime")
@@ -78,7 +78,7 @@ def _submit(service: Any, prompt: str) -> Any:
 
 
 async def test_cancel_key_cancels_the_selected_job(bridge: ZmqBridge, store_service: Any) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.connected)
         job = _submit(store_service, "to cancel")
@@ -94,7 +94,7 @@ async def test_cancel_key_cancels_the_selected_job(bridge: ZmqBridge, store_serv
 async def test_compare_runs_one_prompt_and_seed_across_two_variants(
     bridge: ZmqBridge, store_service: Any
 ) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
         await until(pilot, lambda: app.connected and bool(app.models))
         app.query_one(JobList).focus()
@@ -117,7 +117,7 @@ async def test_compare_runs_one_prompt_and_seed_across_two_variants(
 
 
 async def test_compare_needs_two_to_four_choices(bridge: ZmqBridge, store_service: Any) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
         await until(pilot, lambda: app.connected and bool(app.models))
         app.query_one(JobList).focus()
@@ -131,7 +131,7 @@ async def test_compare_needs_two_to_four_choices(bridge: ZmqBridge, store_servic
 
 
 async def test_help_key_shows_every_binding(bridge: ZmqBridge) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(120, 40)) as pilot:
         app.query_one(JobList).focus()
         await pilot.press("question_mark")
@@ -158,7 +158,7 @@ async def test_daemon_down_is_shown_and_the_app_reconnects_when_it_returns(
 async def test_gallery_key_and_enter_show_a_recent_sprite(
     bridge: ZmqBridge, store_service: Any, sprite_png: Path
 ) -> None:
-    app = _app(bridge._config)
+    app = _app(bridge.config)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.connected)
         first, second = _submit(store_service, "first"), _submit(store_service, "second")
