@@ -46,6 +46,7 @@ from orchestrator.service_types import (
     PixelizeOutcome,
 )
 from orchestrator.settings import Settings
+from orchestrator.store_watch import StoreWatcher
 from orchestrator.worker import CancelRegistry, JobRunner, RunnerConfig
 from orchestrator.workers import WorkerPool
 from orchestrator.workflows import (
@@ -105,6 +106,7 @@ class Service:
         )
         self._workers = WorkerPool(store, runner, settings.data_dir, workers or settings.workers)
         self._catalog = Catalog(pool, settings)
+        self._watcher: StoreWatcher | None = None
 
     @classmethod
     def from_settings(
@@ -130,17 +132,27 @@ class Service:
     def start(self) -> Service:
         """Reconcile jobs a previous process left in flight, then start the workers.
 
-        Raises:
-            DGXPixelsError: Another service process holds this data directory.
+        If another process already serves this data directory (`dgx-pixels serve`), this
+        one starts no workers: its jobs run there, and their events reach this process's
+        subscribers through the shared job store (all but previews).
         """
         self.pool.start()
-        self._workers.start()
+        if not self._workers.start():
+            self._watcher = StoreWatcher(self.store, self.hub)
+            self._watcher.start()
         return self
+
+    @property
+    def runs_jobs(self) -> bool:
+        """True when this process's workers run the jobs (False: another process does)."""
+        return self._watcher is None
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the workers (in-flight jobs stay recorded and are re-attached next start),
         close the pool (stopping an in-process engine) and the store."""
         self._workers.stop(timeout_s)
+        if self._watcher is not None:
+            self._watcher.stop()
         self.pool.close()
         self.store.close()
 

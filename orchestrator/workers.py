@@ -1,7 +1,7 @@
 """The service's worker threads: re-attach what a dead process left in flight, then claim
-and run queued jobs. One service process per data directory (an `flock` on
-`<data_dir>/service.lock` says so), because re-attaching assumes nobody else follows the
-in-flight jobs.
+and run queued jobs. Only one process per data directory runs workers (an `flock` on
+`<data_dir>/service.lock` says which), because re-attaching assumes nobody else follows
+the in-flight jobs; other processes only submit (see `store_watch`).
 """
 
 from __future__ import annotations
@@ -41,15 +41,17 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._lock_file: IO[str] | None = None
 
-    def start(self) -> None:
+    def start(self) -> bool:
         """Take the data-dir lock, queue re-attachments, start the threads (idempotent).
 
-        Raises:
-            DGXPixelsError: Another service process holds the data directory.
+        Returns:
+            False when another service process holds the data directory: then that one
+            runs the jobs and this one starts no workers.
         """
         if self._threads:
-            return
-        self._take_lock()
+            return True
+        if not self._take_lock():
+            return False
         released = self.store.release_claims()
         in_flight = self.store.in_flight()
         if released or in_flight:
@@ -60,26 +62,30 @@ class WorkerPool:
             thread = threading.Thread(target=self._loop, name=f"dgxp-worker-{i}", daemon=True)
             self._threads.append(thread)
             thread.start()
+        return True
 
-    def _take_lock(self) -> None:
+    def _take_lock(self) -> bool:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.lock_path.open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
+        except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "?"
             handle.close()
-            raise DGXPixelsError(
-                f"data_dir={str(self.lock_path.parent)!r} is in use by another dgx-pixels "
-                f"service (pid {holder}); stop it, or talk to it instead (`dgx-pixels jobs`, "
-                "the TUI), or use another DGXP_DATA_DIR"
-            ) from exc
+            logger.info(
+                "data_dir %s is served by another dgx-pixels process (pid %s): jobs submitted "
+                "here run there",
+                self.lock_path.parent,
+                holder,
+            )
+            return False
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock_file = handle
+        return True
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the threads; jobs they follow stay in flight and are re-attached next start."""
