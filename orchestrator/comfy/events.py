@@ -14,7 +14,7 @@ import json
 import struct
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from orchestrator.comfy.errors import BackendProtocolError
 
@@ -115,6 +115,13 @@ class ExecutedEvent(EventBase):
     node: str
     display_node: str | None = None
     output: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _null_output_is_empty(cls, value: Any) -> Any:
+        # Real ComfyUI re-sends `executed` for a cached output node with `output: null`
+        # when that node returned no `ui` (e.g. DGXP_SpriteReport); seen on 0.3.64.
+        return {} if value is None else value
 
 
 class ExecutionSuccessEvent(EventBase):
