@@ -41,10 +41,11 @@ from orchestrator.zmq_protocol import (
     WireLora,
 )
 
-__all__ = ["SIZE_CHOICES", "PixelsApp"]
+__all__ = ["JOB_ROWS", "SIZE_CHOICES", "PixelsApp"]
 
 logger = logging.getLogger(__name__)
 
+JOB_ROWS = 100  # rows in the job list: a snapshot can hold 500 jobs, widgets cost time
 SIZE_CHOICES: tuple[str, ...] = ("auto", "16x16", "24x24", "32x32", "48x48", "64x64", "128x128")
 
 
@@ -153,7 +154,7 @@ class PixelsApp(App[None]):
         snapshot, _ = await self.client.request(SnapshotRequest())
         restarted = self.book.epoch != snapshot.epoch
         self.book.load(snapshot)
-        await self.query_one(JobList).sync(self.book.ordered())
+        await self.query_one(JobList).sync(self.book.ordered()[:JOB_ROWS])
         self._set_connected(True, f"epoch {snapshot.epoch}, {len(snapshot.jobs)} jobs")
         if restarted or not self.pickers_loaded:  # a failed load is retried next time
             self.pickers_loaded = False
@@ -176,7 +177,7 @@ class PixelsApp(App[None]):
     async def _on_job_event(self, kind: str, job: WireJob, image: bytes | None) -> None:
         jobs = self.query_one(JobList)
         if not jobs.update_job(job):
-            await jobs.sync(self.book.ordered())
+            await jobs.sync(self.book.ordered()[:JOB_ROWS])
         if kind == "job_succeeded":
             await self._fetch_output(job)
         selected = jobs.selected_job()
@@ -292,7 +293,7 @@ class PixelsApp(App[None]):
         if result is not None:
             for job in result.jobs:
                 self.book.upsert(job)
-            await self.query_one(JobList).sync(self.book.ordered())
+            await self.query_one(JobList).sync(self.book.ordered()[:JOB_ROWS])
             self.notify(f"queued {len(result.jobs)} job(s)")
 
     async def _request(self, request: Any) -> Any:
