@@ -16,7 +16,15 @@ from typing import Any
 import torch
 
 from engine.models.checkpoint import LoadedCheckpoint
-from engine.models.lora import LoraFile, LoraPatch, applied, clip_key_map, match_lora, unet_key_map
+from engine.models.lora import (
+    LoraFile,
+    LoraPatch,
+    applied,
+    clip_key_map,
+    match_lora,
+    unet_key_map,
+)
+from engine.models.prompt import WeightedChunk, apply_weights, chunk_tokens
 from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["SDXLClip", "SDXLModel", "SDXLVae", "Tokenizers"]
@@ -24,6 +32,7 @@ __all__ = ["SDXLClip", "SDXLModel", "SDXLVae", "Tokenizers"]
 log = logging.getLogger(__name__)
 
 SDXL_LATENT_SCALE = 0.13025
+BOS, EOS = 49406, 49407  # CLIP's <|startoftext|> / <|endoftext|>
 
 
 @dataclass(frozen=True)
@@ -127,28 +136,48 @@ class SDXLClip:
         )
         return match_lora([LoraPatch(te_only, 1.0)], self._key_maps())[1]
 
-    def _tokens(self, tokenizer: Any, text: str) -> torch.Tensor:
-        ids = tokenizer(
-            text, padding="max_length", max_length=77, truncation=True, return_tensors="pt"
-        ).input_ids
-        return ids  # type: ignore[no-any-return]
+    def _chunks(self, text: str, clip_g: bool) -> list[WeightedChunk]:
+        tokenizer = self.tokenizers.clip_g if clip_g else self.tokenizers.clip_l
+
+        def encode(segment: str) -> list[int]:
+            return list(tokenizer(segment, add_special_tokens=False, verbose=False).input_ids)
+
+        return chunk_tokens(text, encode, BOS, EOS, 0 if clip_g else EOS)
 
     def encode(self, text_l: str, text_g: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """SDXL text conditioning: ([1, 77, 2048] penultimate states of L‖G, [1, 1280] pooled G)."""
-        if len(self.tokenizers.clip_g(text_g).input_ids) > 77:
-            log.warning("prompt longer than 77 CLIP tokens; the rest is ignored")
+        """SDXL text conditioning as ComfyUI builds it.
+
+        Returns:
+            ([1, 77·chunks, 2048] penultimate states of CLIP-L ‖ CLIP-G, [1, 1280] pooled CLIP-G
+            of the first chunk). `(word:1.2)` weights and prompts over 77 tokens are handled
+            like ComfyUI (see `engine.models.prompt`).
+        """
+        chunks_l, chunks_g = self._chunks(text_l, False), self._chunks(text_g, True)
+        # CLIPTextEncodeSDXL: the shorter prompt is padded with empty chunks.
+        chunks_l += self._chunks("", False) * (len(chunks_g) - len(chunks_l))
+        chunks_g += self._chunks("", True) * (len(chunks_l) - len(chunks_g))
         te1, te2 = self.checkpoint.text_encoder_l, self.checkpoint.text_encoder_g
-        device = next(te1.parameters()).device
         matched, _ = match_lora(self.patches, self._key_maps())
         with applied(te1, matched["te1"]), applied(te2, matched["te2"]), torch.no_grad():
-            out_l = te1(
-                self._tokens(self.tokenizers.clip_l, text_l).to(device), output_hidden_states=True
-            )
-            out_g = te2(
-                self._tokens(self.tokenizers.clip_g, text_g).to(device), output_hidden_states=True
-            )
-        cond = torch.cat([out_l.hidden_states[-2], out_g.hidden_states[-2]], dim=-1)
-        return cond.float().cpu(), out_g.text_embeds.float().cpu()
+            cond_l, _ = _encode_chunks(te1, chunks_l, self._chunks("", False)[0])
+            cond_g, pooled = _encode_chunks(te2, chunks_g, self._chunks("", True)[0])
+        cond = torch.cat([cond_l, cond_g], dim=-1)
+        return cond.float().cpu(), pooled.float().cpu()
+
+
+def _encode_chunks(
+    encoder: Any, chunks: list[WeightedChunk], empty: WeightedChunk
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate hidden states of all chunks (weighted), and the first chunk's pooled output."""
+    weighted = any(w != 1.0 for c in chunks for w in c.weights)
+    ids = [c.ids for c in chunks] + ([empty.ids] if weighted else [])
+    device = next(encoder.parameters()).device
+    out = encoder(torch.tensor(ids, device=device), output_hidden_states=True)
+    states = out.hidden_states[-2]
+    pooled = out.text_embeds[0:1] if hasattr(out, "text_embeds") else out.pooler_output[0:1]
+    if weighted:
+        return apply_weights(states[:-1], states[-1], chunks), pooled
+    return states.reshape(1, -1, states.shape[-1]), pooled
 
 
 @dataclass(frozen=True)
