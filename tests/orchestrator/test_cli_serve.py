@@ -1,0 +1,52 @@
+"""`dgx-pixels serve`: runs jobs other processes submit, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.jobs.states import JobState
+from orchestrator.service import Service
+from orchestrator.service_types import GenerationRequest
+from orchestrator.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
+
+
+def test_daemon_runs_submitted_jobs_and_stops_on_sigterm(
+    orch_engine: Any, make_settings: Callable[..., Settings], make_service: Callable[..., Service]
+) -> None:
+    settings = make_settings([orch_engine.url])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DGXP_DATA_DIR": str(settings.data_dir)}
+    code = "from orchestrator.cli.app import main; main()"
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--backend", orch_engine.url, "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert daemon.stdout is not None
+        deadline = time.monotonic() + 60
+        while "daemon up" not in daemon.stdout.readline():
+            assert time.monotonic() < deadline and daemon.poll() is None
+        client = make_service([orch_engine.url])
+        assert not client.runs_jobs  # the daemon holds the data directory
+        (job,) = client.submit(GenerationRequest(prompt="a boot", seed=401, params=FAST))
+        assert client.wait(job.id, 60).state is JobState.SUCCEEDED
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(30) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(10)
+        if daemon.stdout is not None:
+            daemon.stdout.close()
