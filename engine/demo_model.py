@@ -21,7 +21,7 @@ from engine.models.architecture import infer_architecture
 from engine.models.checkpoint import DEMO_METADATA_KEY, read_header
 from engine.models.synthetic import SyntheticSpec, build_state_dict
 
-__all__ = ["DEMO_FILENAME", "DEMO_SPEC", "DemoResult", "write_demo_checkpoint"]
+__all__ = ["DEMO_FILENAME", "DEMO_SPEC", "STAGES", "DemoResult", "write_demo_checkpoint"]
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,14 @@ UNET_PREFIX = "model.diffusion_model."
 CLIP_L_PREFIX = "conditioner.embedders.0.transformer.text_model."
 CLIP_G_PREFIX = "conditioner.embedders.1.model."
 VAE_PREFIX = "first_stage_model."
-_TIME_EMBED_DIMS = 6 * 256  # SDXL's six size/crop numbers, 256 sinusoidal dims each
+_TIME_EMBED_DIMS = 6 * 256
+# Keys ComfyUI's SDXL.model_type reads to switch away from EPS prediction.
+_PREDICTION_MARKERS = (
+    "v_pred",
+    "ztsnr",
+    "edm_vpred.sigma_max",
+    "edm_mean",
+)  # SDXL's six size/crop numbers, 256 sinusoidal dims each
 
 Shapes = Mapping[str, tuple[int, ...]]
 
@@ -306,6 +313,12 @@ def infer_architecture(shapes: Shapes, source: str) -> SDXLArchitecture:
     Raises:
         ModelLoadError: A part is missing or the parts do not fit together as SDXL.
     """
+    markers = [m for m in _PREDICTION_MARKERS if m in shapes]
+    if markers:
+        raise ModelLoadError(
+            f"{source}: a v-prediction/EDM checkpoint (marker {markers[0]!r}); the engine samples "
+            "EPS models only, use an EPS SDXL checkpoint or a real ComfyUI backend"
+        )
     for prefix, part in (
         (UNET_PREFIX, "UNet"),
         (CLIP_L_PREFIX, "CLIP-L"),

@@ -130,3 +130,9 @@ def test_demo_marker_warns_that_pictures_are_meaningless(
         ckpt = load_checkpoint(path)
     assert ckpt.is_demo
     assert "meaningless" in caplog.text
+
+
+def test_v_prediction_checkpoint_is_refused_not_sampled_wrongly() -> None:
+    shapes = {**build_shapes(SyntheticSpec()), "v_pred": ()}
+    with pytest.raises(ModelLoadError, match=r"vpred\.safetensors: a v-prediction"):
+        infer_architecture(shapes, "vpred.safetensors")
