@@ -24,7 +24,14 @@ def test_daemon_runs_submitted_jobs_and_stops_on_sigterm(
     orch_engine: Any, make_settings: Callable[..., Settings], make_service: Callable[..., Service]
 ) -> None:
     settings = make_settings([orch_engine.url])
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DGXP_DATA_DIR": str(settings.data_dir)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DGXP_DATA_DIR": str(settings.data_dir),
+        # The daemon's ZMQ bridge on private sockets, not the default shared TCP ports.
+        "DGXP_ZMQ_ROUTER": f"ipc://{settings.data_dir}/zmq/router",
+        "DGXP_ZMQ_PUB": f"ipc://{settings.data_dir}/zmq/pub",
+    }
     code = "from orchestrator.cli.app import main; main()"
     daemon = subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--backend", orch_engine.url, "--workers", "1"],
