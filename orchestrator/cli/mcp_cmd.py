@@ -47,7 +47,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _start_service(settings: Settings) -> Service:
-    """The started service, or a clear error and exit code 1 (e.g. data dir in use)."""
+    """The started service, or a clear error and exit code 1."""
     from orchestrator.errors import DGXPixelsError
     from orchestrator.service import Service
 
@@ -60,11 +60,7 @@ def _start_service(settings: Settings) -> Service:
         return service.start()
     except DGXPixelsError as exc:
         service.stop()
-        logger.error(
-            "cannot start the service: %s. A running `dgx-pixels serve` or another "
-            "`dgx-pixels mcp` uses this data directory; stop it or set DGXP_DATA_DIR.",
-            exc,
-        )
+        logger.error("cannot start the service: %s", exc)
         raise typer.Exit(code=1) from exc
 
 
