@@ -42,6 +42,7 @@ from orchestrator.service_types import (
     BackendInfo,
     CompareVariant,
     GenerationRequest,
+    LoraSpec,
     ModelInfo,
     PixelizeOutcome,
 )
@@ -57,7 +58,20 @@ from orchestrator.workflows import (
     validate_against_object_info,
 )
 
-__all__ = ["Service"]
+__all__ = [
+    "BackendInfo",
+    "CompareVariant",
+    "GenerationRequest",
+    "Job",
+    "JobEvent",
+    "JobEventKind",
+    "JobOutputs",
+    "JobState",
+    "LoraSpec",
+    "ModelInfo",
+    "PixelizeOutcome",
+    "Service",
+]
 
 logger = logging.getLogger(__name__)
 
