@@ -15,7 +15,7 @@ from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["SCHEDULERS", "SchedulerName", "calculate_sigmas"]
 
-SchedulerName = Literal["normal", "karras", "exponential", "sgm_uniform", "simple"]
+SchedulerName = Literal["simple", "sgm_uniform", "karras", "exponential", "normal"]
 SchedulerFn = Callable[[DiscreteSchedule, int], torch.Tensor]
 
 
@@ -64,12 +64,14 @@ def exponential(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
     )
 
 
+# Listed in ComfyUI's own order (`comfy.samplers.SCHEDULER_NAMES`): the KSampler combo shows
+# them in this order and an editor preselects the first ("simple") as ComfyUI does.
 SCHEDULERS: dict[str, SchedulerFn] = {
-    "normal": normal,
+    "simple": simple,
+    "sgm_uniform": sgm_uniform,
     "karras": karras,
     "exponential": exponential,
-    "sgm_uniform": sgm_uniform,
-    "simple": simple,
+    "normal": normal,
 }
 
 

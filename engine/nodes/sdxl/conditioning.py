@@ -64,6 +64,8 @@ class CLIPTextEncodeSDXL:
     RETURN_TYPES = ("CONDITIONING",)
     FUNCTION = "encode"
     CATEGORY = "advanced/conditioning"
+    # Where ComfyUI defines it; object_info reports this as python_module.
+    RELATIVE_PYTHON_MODULE = "comfy_extras.nodes_clip_sdxl"
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
