@@ -134,7 +134,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-peers", action="store_true", help="skip unfake, perfect-pixel, pixeloe")
     ap.add_argument("--peers", default=None, help="comma list of peers to run (default all)")
-    ap.add_argument("--pixeloe-every", type=int, default=6, help="pixeloe on every Nth image only")
+    ap.add_argument("--pixeloe-every", type=int, default=10, help="pixeloe on every Nth image only")
     ap.add_argument("--out", type=Path, default=HERE / "baselines" / "pixel_quality.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

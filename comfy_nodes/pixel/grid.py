@@ -161,16 +161,10 @@ def _suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
     return np.clip(out, 0.0, None)
 
 
-def _looks_like_block_grid(period: float, phase: float, length: int) -> bool:
-    """Whether a lattice is JPEG's block grid: 2, 4, 8 or 16 px (chroma ripple, blocks and
-    their harmonics) with its middle line within a pixel of a block line (the middle, so a
-    slightly-off period fitted to block edges still counts)."""
-    mid = phase + round((length / 2.0 - phase) / period) * period
-    for m in (2.0, 4.0, 8.0, 16.0):
-        on_lines = abs(((mid + 0.5 * m) % m) - 0.5 * m) < min(1.5, 0.3 * m)
-        if abs(period - m) <= _BLOCK_PERIOD_TOL and on_lines:
-            return True
-    return False
+def _looks_like_block_grid(period: float) -> bool:
+    """Whether a period is JPEG's 8-px block size or a sub-multiple (chroma ripple). Any
+    phase counts: a cropped JPEG keeps its blocks but not their alignment to (0, 0)."""
+    return any(abs(period - m) <= _BLOCK_PERIOD_TOL for m in (2.0, 4.0, 8.0))
 
 
 def _find_peaks(prof: FloatArray) -> _Peaks:
@@ -434,8 +428,12 @@ def _change_gaps(frames: Sequence[NDArray[np.uint8]], axis: int, step: int) -> N
 
 def _few_colors(image: NDArray[np.uint8]) -> bool:
     """Lossless pixel art has a handful of colours; noisy or JPEG pictures have thousands."""
-    sub = image[::2, ::2, :3].reshape(-1, 3).astype(np.uint32)
+    step = 4 if image.shape[0] * image.shape[1] > 65536 else 1
+    sub = image[::step, ::step, :3].reshape(-1, 3).astype(np.uint32)
     packed = (sub[:, 0] << 16) | (sub[:, 1] << 8) | sub[:, 2]
+    head = np.unique(packed[:4096])  # most noisy pictures fail on a small sample already
+    if head.size > _CRISP_MAX_COLORS:
+        return False
     return int(np.unique(packed).size) <= _CRISP_MAX_COLORS
 
 
@@ -450,7 +448,7 @@ def _crisp_period(frames: Sequence[NDArray[np.uint8]], axis: int) -> int | None:
         same = image[::step, 1:] == image[::step, :-1]
     else:
         same = image[1:, ::step] == image[:-1, ::step]
-    if float(np.all(same, axis=-1).mean()) < _CRISP_SHARE or not _few_colors(image):
+    if float(np.all(same, axis=-1).mean()) < _CRISP_SHARE:
         return None
     gaps = _change_gaps([f[..., :3] for f in frames], axis, step)
     return int(np.gcd.reduce(gaps)) if gaps.size else None
@@ -460,6 +458,8 @@ def _crisp_grid(
     frames: Sequence[NDArray[np.uint8]], width: int, height: int
 ) -> GridEstimate | None:
     """Grid of a crisp picture by the greatest common divisor of its runs: 1 = already clean."""
+    if not _few_colors(frames[0]):
+        return None
     kx, ky = _crisp_period(frames, 1), _crisp_period(frames, 0)
     if kx is None or ky is None:
         return None
@@ -490,14 +490,12 @@ def _detect_auto(
     if hi <= lo:
         return _clean_grid(width, height)
     fit = _auto_fit(prof_x, prof_y, max(width, height), lo, hi)
-    if _looks_like_block_grid(fit.fx[0], fit.fx[1], width):
+    if _looks_like_block_grid(fit.fx[0]):
         # The winner sits on JPEG's block lattice: look again without the block edges.
         clean_x = _suppress_block_grid(_suppress_block_grid(prof_x, 8), 2)
         clean_y = _suppress_block_grid(_suppress_block_grid(prof_y, 8), 2)
         again = _auto_fit(clean_x, clean_y, max(width, height), lo, hi)
-        if again.confidence >= _BLOCK_RETRY_CONFIDENCE and not _looks_like_block_grid(
-            again.fx[0], again.fx[1], width
-        ):
+        if again.confidence >= _BLOCK_RETRY_CONFIDENCE and not _looks_like_block_grid(again.fx[0]):
             fit = again
     grid = _assemble(
         width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None, frames

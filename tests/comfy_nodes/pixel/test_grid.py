@@ -139,3 +139,11 @@ def test_clean_sprite_with_flat_areas_is_already_clean() -> None:
     img[20, 20] = (255, 255, 255)  # one 1-px detail
     grid = detect_grid(img)
     assert grid.already_clean and (grid.cols, grid.rows) == (40, 40)
+
+
+@pytest.mark.parametrize("crop", [0, 3])
+def test_sixteen_px_cells_on_the_jpeg_block_lines_are_not_halved(crop: int) -> None:
+    big = degrade(upscale(sprite(20, 20, seed=31), 16.0), seed=31, blur=0.6, noise=2.0, jpeg=75)
+    grid = detect_grid(np.ascontiguousarray(big[crop : crop + 304, crop : crop + 304]))
+    assert grid.cell_w == pytest.approx(16.0, abs=0.1)
+    assert grid.cols in (19, 20)
