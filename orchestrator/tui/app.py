@@ -117,7 +117,7 @@ class PixelsApp(App[None]):
                         allow_blank=False,
                         compact=True,
                     )
-                yield JobList(id="jobs")
+                yield JobList(id="jobs", on_cursor=self._cursor_moved)
             with Vertical(id="right"):
                 yield PreviewPane(self.graphics, id="preview")
                 yield Gallery(id="gallery")
@@ -250,6 +250,10 @@ class PixelsApp(App[None]):
     async def _show(self, job: WireJob, live: bytes | None = None) -> None:
         png = self.outputs.get(job.id) or live or self.book.previews.get(job.id)
         await self.query_one(PreviewPane).show(_caption(job), png)
+
+    def _cursor_moved(self, job: WireJob) -> None:
+        # The caption follows in the same frame as the highlight; the picture right after.
+        self.query_one(PreviewPane).caption(_caption(job))
 
     async def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         job = self.query_one(JobList).selected_job()

@@ -6,6 +6,7 @@ the daemon.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -121,7 +122,22 @@ class JobItem(ListItem):
 
 
 class JobList(ListView):
-    """Jobs newest first."""
+    """Jobs newest first.
+
+    Args:
+        on_cursor: Called at once (same frame) with the job the cursor moved to, so the
+            caption beside the list changes together with the highlight.
+    """
+
+    def __init__(self, *, on_cursor: Callable[[WireJob], None] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_cursor = on_cursor
+
+    def watch_index(self, old_index: int | None, new_index: int | None) -> None:
+        super().watch_index(old_index, new_index)
+        job = self.selected_job()
+        if job is not None and self.on_cursor is not None:
+            self.on_cursor(job)
 
     def items(self) -> dict[str, JobItem]:
         """Rows by job id."""
