@@ -53,8 +53,10 @@ def test_deploy_shows_as_lone_moved_to_of_the_final_name(
         inotify.close()
     final = str(assets / "generated" / "potion.png")
     manifest = str(assets / "generated" / "manifest.json")
-    assert (final, {"MOVED_TO"}) in events
-    assert (manifest, {"MOVED_TO"}) in events
+    # Each final name appears exactly once, by a rename into assets/: never created or
+    # written in place (a reader could see half a file), never a rename pair inside assets/.
+    assert [names for path, names in events if path == final] == [{"MOVED_TO"}]
+    assert [names for path, names in events if path == manifest] == [{"MOVED_TO"}]
     assert not [e for e in events if "MOVED_FROM" in e[1]], events
     # Nothing but the final names ever appears in assets/ (no temp files, no pairs).
     assert {path for path, _ in events} == {final, manifest}
