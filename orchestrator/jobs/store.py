@@ -131,11 +131,12 @@ class JobStore:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction; sqlite errors become `StoreError` naming the file."""
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction (IMMEDIATE for writes, so the read-check-write of a transition
+        is atomic across processes); sqlite errors become `StoreError` naming the file."""
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield self._db
                 except BaseException:
@@ -155,7 +156,7 @@ class JobStore:
         Raises:
             JobNotFound: No job (or no unique job) matches.
         """
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             row = db.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None and len(job_id) >= 4:
                 rows = db.execute(
@@ -174,13 +175,13 @@ class JobStore:
             query += " WHERE state = ?"
             args = (JobState(state).value,)
         query += " ORDER BY seq DESC LIMIT ?"
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             rows = db.execute(query, (*args, int(limit))).fetchall()
         return [row_to_job(r) for r in rows]
 
     def in_flight(self) -> list[Job]:
         """Jobs sent to a backend and not yet finished (oldest first): what restart reconciles."""
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM jobs WHERE state IN ('submitted', 'running') ORDER BY seq"
             ).fetchall()
@@ -188,7 +189,7 @@ class JobStore:
 
     def count(self, state: JobState | None = None) -> int:
         """How many jobs (in this state)."""
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             if state is None:
                 return int(db.execute("SELECT count(*) FROM jobs").fetchone()[0])
             return int(

@@ -173,3 +173,31 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="schema version 99"):
         JobStore(path)
+
+
+def test_two_connections_never_claim_or_collect_the_same_job(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as a, JobStore(path) as b:  # two connections: as two processes
+        jobs = a.create(_new(30))
+        claimed: dict[str, list[str]] = {"a": [], "b": []}
+
+        def work(store: JobStore, name: str) -> None:
+            while (job := store.claim_next_queued(name)) is not None:
+                claimed[name].append(job.id)
+                store.mark_submitted(job.id, f"p-{job.id}", "http://x")
+
+        threads = [threading.Thread(target=work, args=(s, n)) for s, n in ((a, "a"), (b, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(claimed["a"] + claimed["b"]) == sorted(j.id for j in jobs)
+        target = jobs[0].id
+        results = []
+        for store in (a, b):  # both try to collect the same job: exactly one wins
+            try:
+                store.mark_succeeded(target, [])
+                results.append("won")
+            except JobStateError:
+                results.append("refused")
+        assert sorted(results) == ["refused", "won"]
