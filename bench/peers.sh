@@ -8,13 +8,14 @@ venv="$here/.peers-venv"
 python="${PYTHON:-python3.11}"
 command -v "$python" >/dev/null || python=python3
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-pip="$venv/bin/python -m pip"
-$pip install --quiet --upgrade pip wheel || true
-$pip install --quiet numpy pillow opencv-python-headless || echo "peers.sh: base packages failed" >&2
-$pip install --quiet unfake || echo "peers.sh: unfake failed to install" >&2
-$pip install --quiet perfect-pixel || echo "peers.sh: perfect-pixel failed to install" >&2
+# Local package mirrors print one harmless "is ignored" line per lookup; keep real errors.
+pip() { "$venv/bin/python" -m pip "$@" 2> >(grep -v "is ignored" >&2); }
+pip install --quiet --upgrade pip wheel || true
+pip install --quiet numpy pillow opencv-python-headless || echo "peers.sh: base packages failed" >&2
+pip install --quiet unfake || echo "peers.sh: unfake failed to install" >&2
+pip install --quiet perfect-pixel || echo "peers.sh: perfect-pixel failed to install" >&2
 # pixeloe needs torch + torchvision; these versions come from local disk on this machine.
-$pip install --quiet torch==2.14.1 torchvision==0.29.1 || echo "peers.sh: torch/torchvision failed" >&2
-$pip install --quiet pixeloe || echo "peers.sh: pixeloe failed to install" >&2
-$pip freeze > "$venv/peers-freeze.txt"
+pip install --quiet torch==2.14.1 torchvision==0.29.1 || echo "peers.sh: torch/torchvision failed" >&2
+pip install --quiet pixeloe || echo "peers.sh: pixeloe failed to install" >&2
+pip freeze > "$venv/peers-freeze.txt"
 echo "peers venv ready: $venv"

@@ -135,3 +135,26 @@ def test_widgets_map_to_options() -> None:
     )
     assert opts.size == (32, 32) and opts.palette is not None and opts.palette.name == "pico-8"
     assert opts.key_color == (255, 0, 255)
+
+
+def test_frames_of_different_sizes_get_their_own_grids_and_one_palette() -> None:
+    a = degrade(upscale(sprite(12, 12, seed=26), 7.0), seed=26)
+    b = degrade(upscale(sprite(16, 10, seed=27), 6.5), seed=27)
+    batch = pixelize_batch([a, b], PixelizeOptions(n_colors=8, remove_background="none"))
+    assert [r.sprite.shape[:2] for r in batch.results] == [(12, 12), (10, 16)]
+    assert batch.results[0].palette is batch.results[1].palette
+
+
+def test_unknown_grid_sharing_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="grid_sharing"):
+        pixelize_batch([np.zeros((16, 16, 3), np.uint8)], PixelizeOptions(grid_sharing="all"))  # type: ignore[arg-type]
+
+
+def test_key_colour_background_through_the_pipeline() -> None:
+    truth = sprite(8, 8, seed=28)
+    truth[0, :, :3] = (255, 0, 255)
+    result = pixelize(
+        upscale(truth, 5.0),
+        PixelizeOptions(palette=LOCKED, remove_background="key", key_color=(255, 0, 255)),
+    )
+    assert (result.sprite[0, :, 3] == 0).all() and (result.sprite[1:, :, 3] == 255).all()
