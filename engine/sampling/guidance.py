@@ -121,6 +121,7 @@ class CFGDenoiser:
     ) -> None:
         self.model, self.positive, self.negative, self.cfg = model, positive, negative, cfg
         self.before_step = before_step
+        self.last_denoised: torch.Tensor | None = None  # for previews
 
     def _denoise(self, x: torch.Tensor, sigma: torch.Tensor, cond: CondBatch) -> torch.Tensor:
         # Sigmas stay on the CPU and enter GPU math as Python scalars: no host-device copy,
@@ -139,6 +140,10 @@ class CFGDenoiser:
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if self.before_step is not None:
             self.before_step()
+        self.last_denoised = self._guided(x, sigma)
+        return self.last_denoised
+
+    def _guided(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if math.isclose(self.cfg, 1.0):
             return self._mean(x, sigma, self.positive)
         pos, neg = self.positive, self.negative

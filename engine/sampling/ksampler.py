@@ -73,7 +73,7 @@ def sample(
     negative: Conditioning,
     latent: torch.Tensor,
     request: SampleRequest,
-    on_step: Callable[[int, int], None] | None = None,
+    on_step: Callable[[int, int, torch.Tensor | None], None] | None = None,
     before_step: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Denoise `latent` (VAE space, as in a LATENT dict) and return the result in VAE space.
@@ -85,7 +85,8 @@ def sample(
         negative: CONDITIONING to steer away from.
         latent: The starting latent `[B, 4, H/8, W/8]`.
         request: Steps, cfg, sampler, scheduler, seed, denoise and the advanced cut.
-        on_step: Called with (done, total) after each step.
+        on_step: Called after each step with (done, total, the step's denoised latent in
+            model space) — the latent feeds previews.
         before_step: Called before each model evaluation (raise there to interrupt).
     """
     sampler = get_sampler(request.sampler_name)
@@ -120,6 +121,6 @@ def sample(
         x,
         sigmas,  # on the CPU on purpose: see CFGDenoiser._denoise
         default_noise_sampler(x, request.seed),
-        (lambda i: on_step(i + 1, total)) if on_step is not None else None,
+        (lambda i: on_step(i + 1, total, denoiser.last_denoised)) if on_step is not None else None,
     )
     return (out / model.latent_scale).float().cpu()

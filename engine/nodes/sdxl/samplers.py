@@ -7,15 +7,17 @@ another one fails validation with `value_not_in_list` naming the valid ones.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from engine.context import node_runtime
+from engine.context import engine_context, node_runtime
 from engine.models.sdxl import SDXLModel
 from engine.sampling.guidance import Conditioning
 from engine.sampling.ksampler import SampleRequest, sample
 from engine.sampling.noise import prepare_noise
+from engine.sampling.preview import latent_to_preview_png
 from engine.sampling.samplers import SAMPLERS
 from engine.sampling.schedulers import SCHEDULERS
 
@@ -46,11 +48,20 @@ _CFG = {
 }
 
 
-def _step_hooks() -> tuple[Any, Any]:
+def _step_hooks() -> tuple[
+    Callable[[int, int, torch.Tensor | None], None] | None, Callable[[], None] | None
+]:
+    """Progress (with a latent2rgb preview when the engine asks for one) and interrupt."""
     runtime = node_runtime()
     if runtime is None:
         return None, None
-    return runtime.progress, runtime.check_interrupt
+    previews = engine_context().extras.get("preview_method", "none") == "latent2rgb"
+
+    def on_step(done: int, total: int, denoised: torch.Tensor | None) -> None:
+        png = latent_to_preview_png(denoised) if previews and denoised is not None else None
+        runtime.progress(done, total, png)
+
+    return on_step, runtime.check_interrupt
 
 
 def common_ksampler(

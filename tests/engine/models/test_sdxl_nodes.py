@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -202,3 +203,23 @@ def test_model_cache_keeps_and_frees(context: EngineContext, engine_models_dir: 
     cache.free()
     assert cache.loaded() == []
     assert len(cache.hasher.sha256(path)) == 64
+
+
+def test_latent2rgb_previews_ride_on_progress_when_enabled(
+    bound: EngineContext, models: Models
+) -> None:
+    from PIL import Image
+
+    previews: list[bytes | None] = []
+    runtime = NodeRuntime("p3", "3", report_progress=lambda v, t, png: previews.append(png))
+    with bind_node_runtime(runtime):
+        _txt2img(models, size=32)
+        assert previews == [None, None]  # off by default, as ComfyUI's --preview-method none
+        bound.extras["preview_method"] = "latent2rgb"
+        try:
+            _txt2img(models, size=32)
+        finally:
+            del bound.extras["preview_method"]
+    png = previews[-1]
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert Image.open(io.BytesIO(png)).size == (4, 4)  # one pixel per latent cell
