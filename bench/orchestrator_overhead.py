@@ -111,10 +111,9 @@ def main() -> None:
         for run in range(args.runs + 2):  # two warm-up runs
             t0 = time.perf_counter()
             (job,) = service.submit(GenerationRequest(template="trivial", prompt="bench", seed=run))
+            finished = {(job.id, "succeeded"), (job.id, "failed")}
             with done:
-                done.wait_for(
-                    lambda j=job: (j.id, "succeeded") in seen or (j.id, "failed") in seen, 30
-                )
+                done.wait_for(lambda: bool(finished & seen.keys()), 30)  # noqa: B023
             final = service.get_job(job.id)
             assert final.state.value == "succeeded", final.error
             if run >= 2:

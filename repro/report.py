@@ -69,7 +69,7 @@ def _torch() -> dict[str, Any]:
     return {
         "version": torch.__version__,
         "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,  # type: ignore[no-untyped-call]
         "cuda_available": torch.cuda.is_available(),
         "threads": torch.get_num_threads(),
     }
@@ -77,7 +77,7 @@ def _torch() -> dict[str, Any]:
 
 def environment() -> dict[str, Any]:
     """Everything that decides the numbers: hardware, drivers, versions, commit."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)

@@ -16,15 +16,6 @@ import pytest
 from orchestrator.service import Service
 from orchestrator.settings import Settings
 
-# The tiny model at the smallest size the templates accept: a job takes about a second.
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
-
-
-@pytest.fixture
-def fast_params() -> dict[str, Any]:
-    """Template parameters for the tiny model at the smallest size (a job takes ~1 s)."""
-    return dict(FAST)
-
 
 def _start(base: Path, models: Path) -> Any:
     from engine.runner import EngineConfig, start_engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ def _new(n: int = 1, template: str = "single_sprite") -> list[NewJob]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> JobStore:
+def store(tmp_path: Path) -> Iterator[JobStore]:
     with JobStore(tmp_path / "jobs.sqlite3") as s:
-        yield s  # type: ignore[misc]
+        yield s
 
 
 def test_created_jobs_survive_reopen_with_all_fields(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from orchestrator.jobs.models import Job
+from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.jobs.states import JobState
 from orchestrator.outputs import (
     FileHasher,
@@ -49,7 +49,9 @@ def _job(prompt: str = "A Red Potion!") -> Job:
     )
 
 
-def _collect(tmp_path: Path, images: list[RenderedImage], roles: dict[str, str]) -> tuple:
+def _collect(
+    tmp_path: Path, images: list[RenderedImage], roles: dict[str, str]
+) -> tuple[SpriteFiles, ...]:
     history = {"12": {"text": [json.dumps({"pixel_perfect": True, "colors": 5})]}}
     return collect_outputs(_job(), images, history, roles, tmp_path, {"backend": "http://b"})
 
@@ -65,7 +67,7 @@ def test_names_are_dated_slugged_and_carry_the_job_id(tmp_path: Path) -> None:
 def test_preview_is_an_exact_nearest_neighbour_upscale(tmp_path: Path) -> None:
     rgba = _sprite()
     (files,) = _collect(tmp_path, [RenderedImage("12", "s.png", _png(rgba))], {"sprite": "12"})
-    preview = np.asarray(Image.open(files.preview).convert("RGBA"))
+    preview = np.asarray(Image.open(str(files.preview)).convert("RGBA"))
     assert preview.shape == (2 * 16, 4 * 16, 4)
     np.testing.assert_array_equal(preview[::16, ::16], rgba)
     np.testing.assert_array_equal(preview[15::16, 15::16], rgba)
