@@ -1,19 +1,21 @@
 """Pixel-grid detection: find the cell size and phase of pseudo pixel art.
 
 SDXL paints "pixel art" as a 1024² picture whose cells are 8–64 px wide, blurred, noisy,
-JPEG-compressed and rarely aligned to (0, 0). This module recovers that lattice from edge
-energy alone, per axis:
+JPEG-compressed and rarely aligned to (0, 0). ``detect_grid`` recovers that lattice:
 
-1. Edge profiles: absolute colour differences between neighbouring columns (rows), summed
-   along the other axis on a subsampled image, minus the noise floor.
-2. Edge peaks: local maxima with sub-pixel positions, weighted by the square root of their
-   height so the silhouette does not drown interior detail.
-3. Period: the peaks' circular concentration ``R(p) = |Σ w·exp(2πi·x/p)| / Σ w`` over a grid
-   that is uniform in frequency. True cells and their sub-multiples score high, multiples
-   do not; the largest period scoring near the best is the fundamental. JPEG's 8-px block
-   edges are weak and spread over every phase of a large true cell, so they cannot win.
-4. Refinement: a weighted least-squares fit of period and phase to the peaks assigned to
-   lattice lines, then each line is snapped to its own peak (small wobble).
+0. Lossless pixel art (few colours, exact runs) is read exactly by the GCD of its run
+   lengths (``grid_lossless``); a GCD of 1 means the input already is a true-size sprite.
+1. Edge profiles per axis, their sub-pixel peaks (prominence-weighted), and the peaks'
+   circular concentration ``R(p)`` for every period at once (``grid_edges``). True cells
+   and their sub-multiples score high, multiples do not; the largest period scoring within
+   10 % of the best is the fundamental. Both axes vote, since cells are square.
+2. A 2/4/8-px winner is JPEG's block grid: the per-phase block background is removed from
+   the profiles and the search runs again.
+3. Least-squares refinement of period and phase per axis; cut-off border cells count when
+   at least half inside and different from their neighbour; each line snaps to its own
+   edge peak (small wobble).
+4. Small pictures whose lattice is weak or whose cells are not uniform inside are taken
+   as already clean.
 
 A requested size is a prior: it narrows the search to periods near ``image / size`` and
 fixes the cell count, but the phase and exact period still come from the picture.
@@ -26,29 +28,34 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from .errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
+from .grid_edges import (
+    Peaks,
+    auto_fit,
+    candidate_periods,
+    concentration,
+    edge_profile,
+    find_peaks,
+    looks_like_block_grid,
+    refine,
+    snap_lines,
+    suppress_block_grid,
+)
+from .grid_lossless import lossless_lattice
 
 __all__ = ["GridEstimate", "detect_grid", "detect_grid_frames", "grid_from_size"]
 
 _MIN_PERIOD = 2.0
 _MIN_CELLS = 6
-_HARMONIC_KEEP = 0.9
-_MAX_PEAKS = 192
-_BINS_PER_PX = 8
 _CLEAN_MAX_SIDE = 512
 _CLEAN_CONFIDENCE = 0.5
 _CLEAN_UNIFORMITY = 0.6
 _UNIFORM_SPREAD = 60
 _PARTIAL_ALWAYS = 0.8
-#: Share of exactly equal neighbour pixels above which a picture is lossless pixel art.
-_CRISP_SHARE = 0.3
-_CRISP_MAX_COLORS = 256
 _DISTINCT_L1 = 45
 _DISTINCT_SHARE = 0.03
 _BLOCK_RETRY_CONFIDENCE = 0.35
-_BLOCK_PERIOD_TOL = 0.1
 
 FloatArray = NDArray[np.float64]
 
@@ -107,12 +114,6 @@ class GridEstimate:
         }
 
 
-@dataclass(frozen=True)
-class _Peaks:
-    pos: FloatArray
-    weight: FloatArray
-
-
 def _check_image(image: NDArray[np.uint8]) -> None:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (3, 4):
         shape = getattr(image, "shape", None)
@@ -124,134 +125,6 @@ def _check_image(image: NDArray[np.uint8]) -> None:
         raise InvalidImageError(f"image: expected dtype uint8, got {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise InvalidImageError(f"image: empty image of shape {image.shape[:2]}")
-
-
-def _edge_profile(rgb: NDArray[np.uint8], axis: int) -> FloatArray:
-    """Noise-floor-subtracted edge energy between neighbouring columns (axis=1) or rows.
-
-    Works on every 4th row (column) in uint8 with a contiguous reduction, which keeps a
-    1024² picture near one millisecond per axis.
-    """
-    step = max(1, rgb.shape[1 - axis] // 256)
-    if axis == 1:
-        sub = rgb[::step, :, :3]
-    else:
-        sub = np.ascontiguousarray(rgb[:, ::step, :3].transpose(1, 0, 2))
-    a, b = sub[:, 1:], sub[:, :-1]
-    d = np.maximum(a, b)
-    d -= np.minimum(a, b)
-    flat = d.reshape(d.shape[0], -1).sum(axis=0, dtype=np.uint32)
-    prof = flat.reshape(-1, sub.shape[2]).sum(axis=1).astype(np.float64)
-    if prof.size == 0:
-        return np.zeros(0)
-    return np.asarray(np.clip(prof - float(np.median(prof)), 0.0, None), np.float64)
-
-
-def _suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
-    """Remove a fixed-phase periodic background of period ``modulus`` (JPEG's 8-px blocks,
-    its 2-px chroma subsampling): each phase loses its median excess over the quietest phase,
-    so the sparse true edges that happen to fall on block lines stay."""
-    n = prof.size - prof.size % modulus
-    if n < 4 * modulus:
-        return prof
-    med = np.median(prof[:n].reshape(-1, modulus), axis=0)
-    excess = med - float(med.min())
-    out = prof.copy()
-    out[: prof.size] -= np.resize(excess, prof.size)
-    return np.clip(out, 0.0, None)
-
-
-def _looks_like_block_grid(period: float) -> bool:
-    """Whether a period is JPEG's 8-px block size or a sub-multiple (chroma ripple). Any
-    phase counts: a cropped JPEG keeps its blocks but not their alignment to (0, 0)."""
-    return any(abs(period - m) <= _BLOCK_PERIOD_TOL for m in (2.0, 4.0, 8.0))
-
-
-def _find_peaks(prof: FloatArray) -> _Peaks:
-    """Local maxima of a profile; positions are boundary coordinates (between px i and i+1)."""
-    if prof.size < 3 or float(prof.max()) <= 0.0:
-        return _Peaks(np.zeros(0), np.zeros(0))
-    left, mid, right = prof[:-2], prof[1:-1], prof[2:]
-    # Prominence over the lowest value within 3 px on either side: blur keeps true edges
-    # prominent, while JPEG chroma ripple and noise make shallow bumps.
-    floor = ndimage.minimum_filter1d(prof, size=7, mode="nearest")[1:-1]
-    prom = mid - floor
-    thr = 0.05 * float(prom.max())
-    idx = np.nonzero((mid >= left) & (mid > right) & (prom > thr))[0] + 1
-    if idx.size > _MAX_PEAKS:
-        idx = np.sort(idx[np.argsort(prom[idx - 1])[-_MAX_PEAKS:]])
-    lo, c, hi = prof[idx - 1], prof[idx], prof[idx + 1]
-    den = lo - 2.0 * c + hi
-    delta = np.where(den < 0, 0.5 * (lo - hi) / np.where(den < 0, den, -1.0), 0.0)
-    return _Peaks(idx + 1.0 + np.clip(delta, -0.5, 0.5), prom[idx - 1])
-
-
-def _concentration(peaks: _Peaks, periods: FloatArray) -> FloatArray:
-    """Weighted circular concentration of peak positions for each candidate period."""
-    if peaks.pos.size == 0:
-        return np.zeros_like(periods)
-    theta = (2.0 * np.pi / periods)[:, None] * peaks.pos[None, :]
-    w = peaks.weight
-    re = np.cos(theta) @ w
-    im = np.sin(theta) @ w
-    return np.asarray(np.hypot(re, im) / w.sum(), dtype=np.float64)
-
-
-def _candidate_periods(length: int, lo: float, hi: float) -> FloatArray:
-    """Periods uniform in frequency, fine enough to stay phase-coherent across ``length``."""
-    f_hi, f_lo = 1.0 / lo, 1.0 / hi
-    n = int(np.ceil((f_hi - f_lo) * length * 4.0)) + 2
-    return np.asarray(1.0 / np.linspace(f_lo, f_hi, n), dtype=np.float64)
-
-
-def _spectrum(peaks: _Peaks, length: int, lo: float, hi: float) -> tuple[FloatArray, FloatArray]:
-    """``R(p)`` for all periods in ``[lo, hi]`` at once: the FFT of the peaks binned at
-    1/8 px, zero-padded 4× so neighbouring frequencies differ by a quarter cycle over the
-    picture (what a fractional period needs to stay coherent)."""
-    n = length * _BINS_PER_PX
-    size = n * 4
-    k_lo, k_hi = int(np.ceil(size / (_BINS_PER_PX * hi))), int(size / (_BINS_PER_PX * lo))
-    k = np.arange(k_lo, k_hi + 1)
-    periods = size / (_BINS_PER_PX * k.astype(np.float64))
-    if peaks.pos.size == 0:
-        return periods, np.zeros(k.size)
-    idx = np.clip(np.rint(peaks.pos * _BINS_PER_PX).astype(np.intp), 0, n - 1)
-    hist = np.bincount(idx, weights=peaks.weight, minlength=n)
-    spec = np.abs(np.fft.rfft(hist, size))[k_lo : k_hi + 1]
-    return periods, np.asarray(spec / peaks.weight.sum(), dtype=np.float64)
-
-
-def _pick_fundamental(periods: FloatArray, score: FloatArray) -> float:
-    """The largest period scoring near the best: sub-multiples score as high, multiples less."""
-    padded = np.concatenate([[-1.0], score, [-1.0]])
-    # Local maxima only, so a shoulder of the best peak is not taken for a longer period.
-    local = (score >= padded[:-2]) & (score >= padded[2:])
-    ok = np.nonzero(local & (score >= _HARMONIC_KEEP * float(score.max())))[0]
-    if ok.size == 0:
-        return float(periods[int(np.argmax(score))])
-    return float(periods[ok].max())
-
-
-def _refine(peaks: _Peaks, period: float) -> tuple[float, float, float]:
-    """Least-squares period and phase from peaks near lattice lines; returns (p, phase, R)."""
-    pos, w = peaks.pos, peaks.weight
-    phase = 0.0
-    for _ in range(3):
-        ang = 2.0 * np.pi * pos / period
-        phase = float(np.angle(np.sum(w * np.exp(1j * ang)))) / (2.0 * np.pi) * period
-        k = np.round((pos - phase) / period)
-        resid = pos - (phase + k * period)
-        tol = max(1.0, 0.2 * period)
-        inl = np.abs(resid) <= tol
-        if int(inl.sum()) < 3 or np.ptp(k[inl]) < 2:
-            break
-        a = np.stack([np.ones(int(inl.sum())), k[inl]], axis=1) * w[inl, None]
-        sol, *_ = np.linalg.lstsq(a, pos[inl] * w[inl], rcond=None)
-        if not 0.9 * period < sol[1] < 1.1 * period:
-            break
-        period = float(sol[1])
-    score = float(_concentration(peaks, np.array([period]))[0])
-    return period, phase % period, score
 
 
 def _line(frames: Sequence[NDArray[np.uint8]], axis: int, at: float) -> NDArray[np.int16]:
@@ -299,22 +172,6 @@ def _lattice_count(length: int, period: float, phase: float, count: int) -> Floa
     return np.asarray(first + shift * period + np.arange(count + 1) * period, np.float64)
 
 
-def _snap_lines(lines: FloatArray, peaks: _Peaks, period: float) -> FloatArray:
-    """Move each lattice line to its own nearby edge peak, following small wobble."""
-    if peaks.pos.size == 0:
-        return lines
-    j = np.searchsorted(peaks.pos, lines)
-    cand = np.stack([np.clip(j - 1, 0, peaks.pos.size - 1), np.clip(j, 0, peaks.pos.size - 1)])
-    dist = np.abs(peaks.pos[cand] - lines[None, :])
-    pick = cand[np.argmin(dist, axis=0), np.arange(lines.size)]
-    near = np.abs(peaks.pos[pick] - lines) <= min(2.0, 0.15 * period)
-    strong = peaks.weight[pick] >= 0.25 * float(np.median(peaks.weight))
-    out = np.where(near & strong, peaks.pos[pick], lines)
-    # Keep lines ordered and at least half a cell apart.
-    gaps = np.diff(out)
-    return out if bool(np.all(gaps > 0.5 * period)) else lines
-
-
 def grid_from_size(width: int, height: int, cols: int, rows: int) -> GridEstimate:
     """A plain lattice of ``cols × rows`` cells stretched over the whole image.
 
@@ -340,30 +197,6 @@ def _check_hint(size_hint: tuple[int, int], width: int, height: int) -> None:
 
 def _clean_grid(width: int, height: int) -> GridEstimate:
     return GridEstimate(1.0, 1.0, 0.0, 0.0, width, height, 1.0, True)
-
-
-@dataclass(frozen=True)
-class _AutoFit:
-    fx: tuple[float, float, float]
-    fy: tuple[float, float, float]
-    px: _Peaks
-    py: _Peaks
-    confidence: float
-
-
-def _auto_fit(
-    prof_x: FloatArray, prof_y: FloatArray, length: int, lo: float, hi: float
-) -> _AutoFit:
-    """Fit both axes; cells are square, so both axes vote on one period first."""
-    px, py = _find_peaks(prof_x), _find_peaks(prof_y)
-    periods, sx = _spectrum(px, length, lo, hi)
-    _, sy = _spectrum(py, length, lo, hi)
-    nx, ny = float(px.weight.sum()), float(py.weight.sum())
-    joint = (sx * nx + sy * ny) / max(nx + ny, 1e-9)
-    p0 = _pick_fundamental(periods, joint)
-    fx, fy = _refine(px, p0), _refine(py, p0)
-    confidence = float(np.clip((fx[2] * nx + fy[2] * ny) / max(nx + ny, 1e-9), 0.0, 1.0))
-    return _AutoFit(fx, fy, px, py, confidence)
 
 
 def detect_grid(image: NDArray[np.uint8], size_hint: tuple[int, int] | None = None) -> GridEstimate:
@@ -403,8 +236,8 @@ def detect_grid_frames(
     if any(im.shape[:2] != (height, width) for im in images):
         sizes = sorted({f"{im.shape[1]}x{im.shape[0]}" for im in images})
         raise InvalidImageError(f"images: frames must share one size, got {', '.join(sizes)}")
-    prof_x = np.sum([_edge_profile(im, 1) for im in images], axis=0)
-    prof_y = np.sum([_edge_profile(im, 0) for im in images], axis=0)
+    prof_x = np.sum([edge_profile(im, 1) for im in images], axis=0)
+    prof_y = np.sum([edge_profile(im, 0) for im in images], axis=0)
     if size_hint is not None:
         if len(size_hint) != 2:
             raise InvalidParameterError(f"size_hint: expected (cols, rows), got {size_hint!r}")
@@ -413,65 +246,19 @@ def detect_grid_frames(
     return _detect_auto(prof_x, prof_y, width, height, images)
 
 
-def _change_gaps(frames: Sequence[NDArray[np.uint8]], axis: int, step: int) -> NDArray[np.int64]:
-    """Distances between consecutive colour changes along ``axis`` (every ``step``-th line)."""
-    gaps: list[NDArray[np.int64]] = []
-    for image in frames:
-        lines = image[::step] if axis == 1 else np.swapaxes(image[:, ::step], 0, 1)
-        change = np.any(lines[:, 1:] != lines[:, :-1], axis=-1)
-        for row in change:
-            pos = np.flatnonzero(row) + 1
-            if pos.size >= 2:
-                gaps.append(np.diff(pos))
-    return np.concatenate(gaps) if gaps else np.zeros(0, np.int64)
-
-
-def _few_colors(image: NDArray[np.uint8]) -> bool:
-    """Lossless pixel art has a handful of colours; noisy or JPEG pictures have thousands."""
-    step = 4 if image.shape[0] * image.shape[1] > 65536 else 1
-    sub = image[::step, ::step, :3].reshape(-1, 3).astype(np.uint32)
-    packed = (sub[:, 0] << 16) | (sub[:, 1] << 8) | sub[:, 2]
-    head = np.unique(packed[:4096])  # most noisy pictures fail on a small sample already
-    if head.size > _CRISP_MAX_COLORS:
-        return False
-    return int(np.unique(packed).size) <= _CRISP_MAX_COLORS
-
-
-def _crisp_period(frames: Sequence[NDArray[np.uint8]], axis: int) -> int | None:
-    """The exact block size of a lossless (PNG) nearest-neighbour picture, or None when the
-    picture is not crisp (noise, blur or JPEG make neighbouring pixels differ)."""
-    image = frames[0][..., :3]
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        return None
-    step = 4 if image.shape[1 - axis] > 256 else 1
-    if axis == 1:
-        same = image[::step, 1:] == image[::step, :-1]
-    else:
-        same = image[1:, ::step] == image[:-1, ::step]
-    if float(np.all(same, axis=-1).mean()) < _CRISP_SHARE:
-        return None
-    gaps = _change_gaps([f[..., :3] for f in frames], axis, step)
-    return int(np.gcd.reduce(gaps)) if gaps.size else None
-
-
 def _crisp_grid(
     frames: Sequence[NDArray[np.uint8]], width: int, height: int
 ) -> GridEstimate | None:
-    """Grid of a crisp picture by the greatest common divisor of its runs: 1 = already clean."""
-    if not _few_colors(frames[0]):
+    """Grid of a lossless picture from its run lengths (1 px blocks = already clean)."""
+    found = lossless_lattice(frames)
+    if found is None:
         return None
-    kx, ky = _crisp_period(frames, 1), _crisp_period(frames, 0)
-    if kx is None or ky is None:
-        return None
-    if kx == 1 or ky == 1:
+    kx, ky, phase_x, phase_y = found
+    if kx == 1:
         return _clean_grid(width, height)
-    image = frames[0][..., :3]
-    first_x = int(np.flatnonzero(np.any(image[:, 1:] != image[:, :-1], axis=(0, 2)))[0]) + 1
-    first_y = int(np.flatnonzero(np.any(image[1:] != image[:-1], axis=(1, 2)))[0]) + 1
-    fits = ((float(kx), float(first_x % kx), 1.0), (float(ky), float(first_y % ky), 1.0))
-    return _assemble(
-        width, height, fits, (_Peaks(np.zeros(0), np.zeros(0)),) * 2, 1.0, None, frames
-    )
+    fits = ((float(kx), float(phase_x), 1.0), (float(ky), float(phase_y), 1.0))
+    empty = (Peaks(np.zeros(0), np.zeros(0)), Peaks(np.zeros(0), np.zeros(0)))
+    return _assemble(width, height, fits, empty, 1.0, None, frames)
 
 
 def _detect_auto(
@@ -489,13 +276,13 @@ def _detect_auto(
     lo = max(_MIN_PERIOD, short / 256.0)
     if hi <= lo:
         return _clean_grid(width, height)
-    fit = _auto_fit(prof_x, prof_y, max(width, height), lo, hi)
-    if _looks_like_block_grid(fit.fx[0]):
+    fit = auto_fit(prof_x, prof_y, max(width, height), lo, hi)
+    if looks_like_block_grid(fit.fx[0]):
         # The winner sits on JPEG's block lattice: look again without the block edges.
-        clean_x = _suppress_block_grid(_suppress_block_grid(prof_x, 8), 2)
-        clean_y = _suppress_block_grid(_suppress_block_grid(prof_y, 8), 2)
-        again = _auto_fit(clean_x, clean_y, max(width, height), lo, hi)
-        if again.confidence >= _BLOCK_RETRY_CONFIDENCE and not _looks_like_block_grid(again.fx[0]):
+        clean_x = suppress_block_grid(suppress_block_grid(prof_x, 8), 2)
+        clean_y = suppress_block_grid(suppress_block_grid(prof_y, 8), 2)
+        again = auto_fit(clean_x, clean_y, max(width, height), lo, hi)
+        if again.confidence >= _BLOCK_RETRY_CONFIDENCE and not looks_like_block_grid(again.fx[0]):
             fit = again
     grid = _assemble(
         width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None, frames
@@ -530,7 +317,7 @@ def _assemble(
     width: int,
     height: int,
     fits: tuple[tuple[float, float, float], tuple[float, float, float]],
-    peaks: tuple[_Peaks, _Peaks],
+    peaks: tuple[Peaks, Peaks],
     confidence: float,
     counts: tuple[int, int] | None,
     frames: Sequence[NDArray[np.uint8]] = (),
@@ -542,8 +329,8 @@ def _assemble(
     else:
         lx = _lattice_count(width, pw, phx, counts[0])
         ly = _lattice_count(height, ph, phy, counts[1])
-    ex = _snap_lines(lx, peaks[0], pw)
-    ey = _snap_lines(ly, peaks[1], ph)
+    ex = snap_lines(lx, peaks[0], pw)
+    ey = snap_lines(ly, peaks[1], ph)
     return GridEstimate(
         cell_w=pw,
         cell_h=ph,
@@ -564,16 +351,16 @@ def _detect_with_hint(
     cols, rows = size_hint
     if cols == width and rows == height:
         return _clean_grid(width, height)
-    px, py = _find_peaks(prof_x), _find_peaks(prof_y)
+    px, py = find_peaks(prof_x), find_peaks(prof_y)
     fits = []
     for peaks, length, n in ((px, width, cols), (py, height, rows)):
         prior = length / n
-        periods = _candidate_periods(length, max(1.0, prior * 0.9), prior * 1.1)
-        score = _concentration(peaks, periods)
+        periods = candidate_periods(length, max(1.0, prior * 0.9), prior * 1.1)
+        score = concentration(peaks, periods)
         # The prior breaks ties: among near-equal scores prefer the period closest to it.
         score = score - 0.05 * np.abs(np.log(periods / prior))
         p0 = float(periods[int(np.argmax(score))]) if score.size else prior
-        fits.append(_refine(peaks, p0) if peaks.pos.size >= 3 else (prior, 0.0, 0.0))
+        fits.append(refine(peaks, p0) if peaks.pos.size >= 3 else (prior, 0.0, 0.0))
     nx, ny = float(px.weight.sum()), float(py.weight.sum())
     conf = (fits[0][2] * nx + fits[1][2] * ny) / max(nx + ny, 1e-9)
     return _assemble(width, height, (fits[0], fits[1]), (px, py), float(conf), (cols, rows))
