@@ -52,9 +52,12 @@ class LoraModule:
         rank = self.down.shape[0]
         return self.alpha / rank if self.alpha is not None else 1.0
 
-    def delta(self, shape: torch.Size, strength: float) -> torch.Tensor:
-        """The float32 weight update for a weight of `shape`."""
-        up, down = self.up.float().flatten(1), self.down.float().flatten(1)
+    def delta(
+        self, shape: torch.Size, strength: float, device: torch.device | None = None
+    ) -> torch.Tensor:
+        """The float32 weight update for a weight of `shape`, computed on `device`."""
+        up = self.up.to(device=device, dtype=torch.float32).flatten(1)
+        down = self.down.to(device=device, dtype=torch.float32).flatten(1)
         return (strength * self.scale * (up @ down)).reshape(shape)
 
 
@@ -193,8 +196,8 @@ def applied(module: torch.nn.Module, patches: list[WeightPatch]) -> Iterator[Non
                 weight = _weight(module, patch.module_path)
                 if patch.module_path not in backups:
                     backups[patch.module_path] = weight.detach().clone()
-                delta = patch.update.delta(weight.shape, patch.strength)
-                weight.copy_((weight.float() + delta.to(weight.device)).to(weight.dtype))
+                delta = patch.update.delta(weight.shape, patch.strength, weight.device)
+                weight.copy_((weight.float() + delta).to(weight.dtype))
         yield
     finally:
         with torch.no_grad():
