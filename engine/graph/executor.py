@@ -179,7 +179,8 @@ class PromptExecutor:
             self._fail(run, _NodeFailure(needed[0], ex, None))
             return
         self._drop_stale_instances(run.prompt)
-        run.cached = [n for n in needed if self.cache.get(keys[n]) is not None]
+        # In the prompt's own node order, as ComfyUI lists them.
+        run.cached = [n for n in run.prompt if n in keys and self.cache.get(keys[n]) is not None]
         self._message(
             run, "execution_cached", {"nodes": run.cached, "prompt_id": run.prompt_id}, False
         )
@@ -206,23 +207,31 @@ class PromptExecutor:
         cached = self.cache.get(key) if node_id in run.cached else None
         assert run.states is not None
         if cached is not None:
-            run.states.finish(node_id)
             run.outputs[node_id] = cached.outputs
             if cached.ui:
                 run.ui[node_id] = cached.ui
-                self._executed_event(run, node_id, cached.ui)
+            # ComfyUI only revisits cached *output* nodes: it re-sends their `executed`
+            # (`output: null` when they had no ui) and marks them finished.
+            if self._is_output_node(run, node_id):
+                self._executed_event(run, node_id, cached.ui or None)
+                run.states.finish(node_id)
             return
         run.states.start(node_id)
         output = self._execute_node(run, node_id)
-        run.states.finish(node_id)
         self.cache.put(key, output)
         run.outputs[node_id] = output.outputs
         run.executed.append(node_id)
         if output.ui:
             run.ui[node_id] = output.ui
             self._executed_event(run, node_id, output.ui)
+        # After `executed`, as ComfyUI 0.3.64 orders them.
+        run.states.finish(node_id)
 
-    def _executed_event(self, run: _Run, node_id: str, ui: dict[str, Any]) -> None:
+    def _is_output_node(self, run: _Run, node_id: str) -> bool:
+        node_class = self.registry.classes[run.prompt[node_id]["class_type"]]
+        return getattr(node_class, "OUTPUT_NODE", False) is True
+
+    def _executed_event(self, run: _Run, node_id: str, ui: dict[str, Any] | None) -> None:
         data = {"node": node_id, "display_node": node_id, "output": ui, "prompt_id": run.prompt_id}
         self._to_client(run, "executed", data)
 
@@ -281,8 +290,7 @@ class PromptExecutor:
 
     def _fail(self, run: _Run, failure: _NodeFailure) -> None:
         node_type = run.prompt[failure.node_id]["class_type"]
-        if run.states is not None:
-            run.states.error(failure.node_id)
+        # No `progress_state` "error" here: ComfyUI 0.3.64 sends none on failure/interrupt.
         base = {
             "prompt_id": run.prompt_id,
             "node_id": failure.node_id,
@@ -295,9 +303,8 @@ class PromptExecutor:
             )
             self._message(run, "execution_interrupted", base, broadcast=True)
             return
-        message = str(failure.cause)
-        if _is_oom(failure.cause):
-            message = f"{message}\n{_OOM_TIPS}"
+        # ComfyUI formats it as "{ex}\n{tips}", so the message always ends in a newline.
+        message = f"{failure.cause}\n{_OOM_TIPS if _is_oom(failure.cause) else ''}"
         logger.error(
             "!!! Exception during processing !!! prompt %s node %s (%s): %s",
             run.prompt_id,

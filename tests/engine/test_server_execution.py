@@ -183,7 +183,7 @@ def test_node_exception_gives_execution_error_with_comfyui_fields(
         "traceback", "current_inputs", "current_outputs", "timestamp",
     }  # fmt: skip
     assert (error["node_id"], error["node_type"]) == ("2", "DGXPTest_Fail")
-    assert error["exception_message"] == "test failure: kaput"
+    assert error["exception_message"] == "test failure: kaput\n"  # ComfyUI: "{ex}\n{tips}"
     assert error["exception_type"] == "ValueError"
     assert error["executed"] == ["1"]
     assert error["current_inputs"]["message"] == ["kaput"]
