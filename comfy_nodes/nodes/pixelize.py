@@ -15,6 +15,7 @@ Published inputs (stable since 17:45 UTC; workflow templates bind to these names
         key_color          STRING   "#RRGGBB" for remove_background="key", default ""
         cleanup            BOOLEAN  remove orphan pixels, default False
         downscale_mode     COMBO    robust | median | mean | center, default "robust"
+        mask               MASK     alpha for the image (1 = transparent), e.g. LoadImage's
 
 Returns ``("IMAGE", "MASK", "STRING")``: the RGBA sprite ``[B, h, w, 4]``, its mask
 ``[B, h, w]`` with 1 = transparent, and the QA report as JSON. A batch shares one grid
@@ -122,12 +123,19 @@ class PixelizeSprite:
                     _DOWNSCALES,
                     {"default": "robust", "tooltip": "How each cell's colour is read."},
                 ),
+                "mask": (
+                    "MASK",
+                    {
+                        "tooltip": "Optional alpha for the image (1 = transparent), as LoadImage "
+                        "gives it; an image that has alpha keeps it."
+                    },
+                ),
             },
         }
 
-    def pixelize(self, image: Any, **widgets: Any) -> tuple[Any, Any, str]:
+    def pixelize(self, image: Any, mask: Any = None, **widgets: Any) -> tuple[Any, Any, str]:
         """Run ``pipeline.pixelize_batch`` over the batch and return sprite, mask, report."""
-        frames = image_tensor_to_rgba(image)
+        frames = image_tensor_to_rgba(image, mask)
         batch = pixelize_batch(frames, options_from_widgets(**widgets))
         sprite, mask = rgba_to_image_tensor(batch.sprites)
         return sprite, mask, batch.report_json()

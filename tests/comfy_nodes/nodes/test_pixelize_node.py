@@ -55,7 +55,7 @@ def test_published_input_names_are_stable() -> None:
         "outline",
         "seed",
     ]
-    assert list(spec["optional"]) == ["key_color", "cleanup", "downscale_mode"]
+    assert list(spec["optional"]) == ["key_color", "cleanup", "downscale_mode", "mask"]
     assert PixelizeSprite.RETURN_TYPES == ("IMAGE", "MASK", "STRING")
     assert (
         spec["required"]["palette"][0][0] == "auto" and "pico-8" in spec["required"]["palette"][0]
@@ -118,3 +118,13 @@ def test_step_nodes_chain_to_the_same_sprite(
     assert float(mask.max()) == 0.0
     report, perfect = SpriteReport().report(cleaned, grid)
     assert perfect and json.loads(report)["grid_confidence"] > 0.5
+
+
+def test_a_mask_input_is_honoured_as_alpha(as_image: Callable[..., Any]) -> None:
+    torch = pytest.importorskip("torch")
+    frame = _frame(6)
+    mask = torch.zeros((1, 48, 48))
+    mask[0, :6, :] = 1.0  # the top cell row is transparent
+    widgets = {**WIDGETS, "remove_background": "auto"}
+    _, out_mask, _ = PixelizeSprite().pixelize(as_image(frame), mask=mask, **widgets)
+    assert (out_mask[0, 0].numpy() == 1.0).all() and float(out_mask[0, 1:].max()) == 0.0
