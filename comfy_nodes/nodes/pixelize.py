@@ -18,8 +18,8 @@ Published inputs (stable since 17:45 UTC; workflow templates bind to these names
         mask               MASK     alpha for the image (1 = transparent), e.g. LoadImage's
 
 Returns ``("IMAGE", "MASK", "STRING")``: the RGBA sprite ``[B, h, w, 4]``, its mask
-``[B, h, w]`` with 1 = transparent, and the QA report as JSON. A batch shares one grid
-phase and one palette.
+``[B, h, w]`` with 1 = transparent, and the QA report as JSON. A batch shares one palette;
+each image gets its own grid (sprites of different sizes are padded with transparency).
 """
 
 from __future__ import annotations
