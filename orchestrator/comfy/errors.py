@@ -122,7 +122,8 @@ class ExecutionFailed(ComfyError):
         node = data.get("node_id", "?")
         node_type = data.get("node_type", "?")
         exc_type = data.get("exception_type", "error")
-        message = data.get("exception_message", "no message")
+        # ComfyUI appends "\n" (plus OOM tips) to every exception_message.
+        message = str(data.get("exception_message") or "no message").rstrip()
         super().__init__(
             f"prompt {prompt_id} failed at node {node} ({node_type}): {exc_type}: {message}"
         )

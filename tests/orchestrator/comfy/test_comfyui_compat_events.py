@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from orchestrator.comfy.errors import BackendProtocolError
+from orchestrator.comfy.errors import BackendProtocolError, ExecutionFailed
 from orchestrator.comfy.events import ExecutedEvent, ProgressStateEvent, parse_text_frame
 
 URL = "ws://127.0.0.1:8188/ws?clientId=test"
@@ -75,3 +75,15 @@ def test_real_progress_state_frame_parses() -> None:
     assert isinstance(event, ProgressStateEvent)
     assert event.nodes["2"].state == "finished"
     assert event.nodes["2"].value == 1.0
+
+
+def test_execution_failed_message_drops_comfyuis_trailing_newline() -> None:
+    data = {
+        "node_id": "4",
+        "node_type": "CheckpointLoaderSimple",
+        "exception_type": "RuntimeError",
+        "exception_message": "ERROR: Could not detect model type of: /m/tiny.safetensors\n",
+    }
+    error = ExecutionFailed("p1", data)
+    assert str(error).endswith("Could not detect model type of: /m/tiny.safetensors")
+    assert error.data["exception_message"].endswith("\n")
