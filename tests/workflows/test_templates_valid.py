@@ -102,12 +102,52 @@ def test_default_values_fit_the_engine_except_the_checkpoint_file(
     validate_against_object_info(library.get(name).render(values), engine_client.object_info())
 
 
+def _twin_problems(committed: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """What the editor would get wrong from the committed twin.
+
+    Node types, titles, links and every widget value must match; a node pack that later
+    appends an optional input (a new slot or widget at the end) leaves the twin loadable,
+    so only the committed prefix of each `widgets_values` is compared.
+    """
+    problems = []
+    if committed["links"] != expected["links"]:
+        problems.append("links differ")
+    have = {n["id"]: n for n in committed["nodes"]}
+    for node in expected["nodes"]:
+        twin = have.get(node["id"])
+        if twin is None:
+            problems.append(f"node {node['id']} missing")
+            continue
+        if (twin["type"], twin.get("title")) != (node["type"], node.get("title")):
+            problems.append(f"node {node['id']} is {twin['type']}, not {node['type']}")
+        linked = [(i["name"], i["link"]) for i in twin["inputs"] if i["link"] is not None]
+        if linked != [(i["name"], i["link"]) for i in node["inputs"] if i["link"] is not None]:
+            problems.append(f"node {node['id']} inputs are linked differently")
+        widgets = twin["widgets_values"]
+        if widgets != node["widgets_values"][: len(widgets)]:
+            problems.append(f"node {node['id']} widgets {widgets} != {node['widgets_values']}")
+    return problems
+
+
 def test_ui_twins_are_up_to_date(library: TemplateLibrary, engine_client: ComfyClient) -> None:
-    twins = render_twins(library, engine_client.object_info())
-    for name, text in twins.items():
+    for name, text in render_twins(library, engine_client.object_info()).items():
         path = default_templates_dir() / "ui" / f"{name}.json"
         assert path.is_file(), f"missing {path}: run python -m workflows.regenerate_ui"
-        assert path.read_text() == text, f"{path} is stale: run python -m workflows.regenerate_ui"
+        problems = _twin_problems(json.loads(path.read_text()), json.loads(text))
+        assert not problems, f"{path} is stale ({problems}): run python -m workflows.regenerate_ui"
+
+
+def test_stale_twin_is_detected(library: TemplateLibrary, engine_client: ComfyClient) -> None:
+    expected = json.loads(render_twins(library, engine_client.object_info())["single_sprite"])
+    stale = json.loads(json.dumps(expected))
+    sampler = next(n for n in stale["nodes"] if n["type"] == "KSampler")
+    sampler["widgets_values"][2] = 99  # steps
+    stale["links"] = stale["links"][:-1]
+    assert _twin_problems(stale, expected) == [
+        "links differ",
+        f"node {sampler['id']} widgets {sampler['widgets_values']} != "
+        f"{next(n for n in expected['nodes'] if n['id'] == sampler['id'])['widgets_values']}",
+    ]
 
 
 def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> dict[str, list[Image.Image]]:
