@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "EVENT_TYPES",
     "MAX_BODY_BYTES",
     "MAX_PNG_BYTES",
     "MAX_TYPE_BYTES",
@@ -26,19 +25,10 @@ __all__ = [
     "CompareRequest",
     "ErrorCode",
     "ErrorReply",
-    "Event",
     "GetJobRequest",
     "GetOutputRequest",
-    "HeartbeatEvent",
-    "JobCancelledEvent",
-    "JobFailedEvent",
     "JobId",
-    "JobPreviewEvent",
-    "JobProgressEvent",
-    "JobQueuedEvent",
     "JobResult",
-    "JobStartedEvent",
-    "JobSucceededEvent",
     "JobsResult",
     "ListJobsRequest",
     "ListLorasRequest",
@@ -62,6 +52,7 @@ __all__ = [
     "WireCompareVariant",
     "WireJob",
     "WireLora",
+    "WireModel",
     "WireTemplate",
     "WireTemplateParam",
 ]
@@ -91,20 +82,20 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"  # a bug on the server; the message says what was logged
 
 
-class _Wire(BaseModel):
+class WireModel(BaseModel):
     """Base of every wire model: immutable, unknown fields ignored (forward compatible)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class WireLora(_Wire):
+class WireLora(WireModel):
     """A LoRA applied at a strength."""
 
     name: str = Field(min_length=1, max_length=512)
     strength: float = Field(default=1.0, ge=-10.0, le=10.0)
 
 
-class WireJob(_Wire):
+class WireJob(WireModel):
     """A job as every reply and event carries it (times are UNIX epoch seconds)."""
 
     id: str
@@ -126,7 +117,7 @@ class WireJob(_Wire):
     batch_id: str | None = None
 
 
-class WireTemplateParam(_Wire):
+class WireTemplateParam(WireModel):
     """One parameter a template accepts."""
 
     name: str
@@ -134,7 +125,7 @@ class WireTemplateParam(_Wire):
     default: Any = None
 
 
-class WireTemplate(_Wire):
+class WireTemplate(WireModel):
     """A workflow template the daemon can run."""
 
     name: str
@@ -142,7 +133,7 @@ class WireTemplate(_Wire):
     params: list[WireTemplateParam] = Field(default_factory=list)
 
 
-class WireCompareVariant(_Wire):
+class WireCompareVariant(WireModel):
     """One column of a comparison: a checkpoint and/or a LoRA set."""
 
     label: str | None = Field(default=None, max_length=200)
@@ -156,15 +147,21 @@ RequestId = int | str | None
 JobId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class _Request(_Wire):
+class _Request(WireModel):
+    """Fields every request has: `request_id` is echoed in the reply."""
+
     request_id: RequestId = None
 
 
 class PingRequest(_Request):
+    """Is the daemon there? Answers `pong` with the current epoch and seq."""
+
     type: Literal["ping"] = "ping"
 
 
 class SubmitRequest(_Request):
+    """Queue `count` jobs of one template (seeds `seed`, `seed+1`, …)."""
+
     type: Literal["submit"] = "submit"
     template: str = Field(default="single_sprite", min_length=1, max_length=128)
     prompt: str = Field(min_length=1, max_length=4000)
@@ -178,21 +175,29 @@ class SubmitRequest(_Request):
 
 
 class CancelRequest(_Request):
+    """Cancel a queued or running job."""
+
     type: Literal["cancel"] = "cancel"
     job_id: JobId
 
 
 class RetryRequest(_Request):
+    """Queue a failed or cancelled job again."""
+
     type: Literal["retry"] = "retry"
     job_id: JobId
 
 
 class GetJobRequest(_Request):
+    """One job by id."""
+
     type: Literal["get_job"] = "get_job"
     job_id: JobId
 
 
 class ListJobsRequest(_Request):
+    """Jobs newest first, optionally in one state."""
+
     type: Literal["list_jobs"] = "list_jobs"
     state: Literal["queued", "submitted", "running", "succeeded", "failed", "cancelled"] | None = (
         None
@@ -201,26 +206,38 @@ class ListJobsRequest(_Request):
 
 
 class ListTemplatesRequest(_Request):
+    """The workflow templates and their parameters."""
+
     type: Literal["list_templates"] = "list_templates"
 
 
 class ListModelsRequest(_Request):
+    """Checkpoint file names the backends can load."""
+
     type: Literal["list_models"] = "list_models"
 
 
 class ListLorasRequest(_Request):
+    """LoRA file names the backends can load."""
+
     type: Literal["list_loras"] = "list_loras"
 
 
 class ListPalettesRequest(_Request):
+    """Built-in palette names."""
+
     type: Literal["list_palettes"] = "list_palettes"
 
 
 class SnapshotRequest(_Request):
+    """Every tracked job and the seq they are current at (for late subscribers)."""
+
     type: Literal["snapshot"] = "snapshot"
 
 
 class CompareRequest(_Request):
+    """One prompt and seed across 2–4 checkpoint / LoRA variants."""
+
     type: Literal["compare"] = "compare"
     prompt: str = Field(min_length=1, max_length=4000)
     seed: int = Field(ge=0, le=2**64 - 1)
@@ -228,6 +245,8 @@ class CompareRequest(_Request):
 
 
 class GetOutputRequest(_Request):
+    """A finished job's sprite PNG, sent as the reply's fourth frame."""
+
     type: Literal["get_output"] = "get_output"
     job_id: JobId
     index: int = Field(default=0, ge=0, le=1023)
@@ -270,7 +289,9 @@ REQUEST_TYPES: frozenset[str] = frozenset(
 # --- replies --------------------------------------------------------------------------------
 
 
-class PongResult(_Wire):
+class PongResult(WireModel):
+    """Result of `ping`."""
+
     type: Literal["pong"] = "pong"
     protocol: str = PROTOCOL_FRAME.decode("ascii")
     epoch: str
@@ -278,28 +299,38 @@ class PongResult(_Wire):
     server_time: float
 
 
-class JobResult(_Wire):
+class JobResult(WireModel):
+    """Result of `cancel`, `retry`, `get_job`."""
+
     type: Literal["job"] = "job"
     job: WireJob
 
 
-class JobsResult(_Wire):
+class JobsResult(WireModel):
+    """Result of `submit`, `list_jobs`, `compare`."""
+
     type: Literal["jobs"] = "jobs"
     jobs: list[WireJob]
 
 
-class TemplatesResult(_Wire):
+class TemplatesResult(WireModel):
+    """Result of `list_templates`."""
+
     type: Literal["templates"] = "templates"
     templates: list[WireTemplate]
 
 
-class NamesResult(_Wire):
+class NamesResult(WireModel):
+    """Result of `list_models`, `list_loras`, `list_palettes`."""
+
     type: Literal["names"] = "names"
     kind: Literal["models", "loras", "palettes"]
     names: list[str]
 
 
-class SnapshotResult(_Wire):
+class SnapshotResult(WireModel):
+    """Result of `snapshot`: the jobs are the state after event `seq`."""
+
     type: Literal["snapshot"] = "snapshot"
     epoch: str
     seq: int
@@ -307,7 +338,9 @@ class SnapshotResult(_Wire):
     jobs: list[WireJob]
 
 
-class OutputResult(_Wire):
+class OutputResult(WireModel):
+    """Result of `get_output` (the PNG is the next frame)."""
+
     type: Literal["output"] = "output"
     job_id: str
     index: int
@@ -327,14 +360,18 @@ Result = Annotated[
 ]
 
 
-class OkReply(_Wire):
+class OkReply(WireModel):
+    """A request succeeded; `result` is typed by its own `type`."""
+
     type: Literal["ok"] = "ok"
     request_id: RequestId = None
     request: str
     result: Result
 
 
-class ErrorReply(_Wire):
+class ErrorReply(WireModel):
+    """A request failed; `code` says why, `message` says what to do."""
+
     type: Literal["error"] = "error"
     request_id: RequestId = None
     request: str | None = None
@@ -344,80 +381,3 @@ class ErrorReply(_Wire):
 
 
 Reply = Annotated[OkReply | ErrorReply, Field(discriminator="type")]
-
-# --- events ---------------------------------------------------------------------------------
-
-
-class _JobEvent(_Wire):
-    seq: int = Field(ge=1)
-    time: float
-    job_id: str
-    job: WireJob
-    message: str | None = None
-
-
-class JobQueuedEvent(_JobEvent):
-    type: Literal["job_queued"] = "job_queued"
-
-
-class JobStartedEvent(_JobEvent):
-    type: Literal["job_started"] = "job_started"
-
-
-class JobProgressEvent(_JobEvent):
-    type: Literal["job_progress"] = "job_progress"
-    value: int
-    max: int
-
-
-class JobPreviewEvent(_JobEvent):
-    type: Literal["job_preview"] = "job_preview"
-    image_size: int
-    mime: str = "image/png"
-
-
-class JobSucceededEvent(_JobEvent):
-    type: Literal["job_succeeded"] = "job_succeeded"
-
-
-class JobFailedEvent(_JobEvent):
-    type: Literal["job_failed"] = "job_failed"
-
-
-class JobCancelledEvent(_JobEvent):
-    type: Literal["job_cancelled"] = "job_cancelled"
-
-
-class HeartbeatEvent(_Wire):
-    """Sent every `heartbeat_s`; `seq` is the last job event's seq (not incremented) and
-    `epoch` changes whenever the daemon restarts (its seq then starts again at 1)."""
-
-    type: Literal["heartbeat"] = "heartbeat"
-    epoch: str
-    seq: int = Field(ge=0)
-    time: float
-
-
-Event = Annotated[
-    JobQueuedEvent
-    | JobStartedEvent
-    | JobProgressEvent
-    | JobPreviewEvent
-    | JobSucceededEvent
-    | JobFailedEvent
-    | JobCancelledEvent
-    | HeartbeatEvent,
-    Field(discriminator="type"),
-]
-EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "job_queued",
-        "job_started",
-        "job_progress",
-        "job_preview",
-        "job_succeeded",
-        "job_failed",
-        "job_cancelled",
-        "heartbeat",
-    }
-)

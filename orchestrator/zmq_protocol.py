@@ -8,7 +8,8 @@ Every message is a multipart ZeroMQ message of ASCII and msgpack frames::
 
 `docs/zmq-protocol.md` is the normative description; this module is its Python face and
 imports nothing from the service, so any adapter or client can use it. The message models
-live in `orchestrator.zmq_messages` and are re-exported here, so callers import one module.
+live in `orchestrator.zmq_messages` (requests, replies) and `orchestrator.zmq_events` (PUB
+events) and are re-exported here, so callers import one module.
 Nothing happens at import time.
 """
 
@@ -20,8 +21,19 @@ import msgpack
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from orchestrator.errors import DGXPixelsError
-from orchestrator.zmq_messages import (
+from orchestrator.zmq_events import (
     EVENT_TYPES,
+    Event,
+    HeartbeatEvent,
+    JobCancelledEvent,
+    JobFailedEvent,
+    JobPreviewEvent,
+    JobProgressEvent,
+    JobQueuedEvent,
+    JobStartedEvent,
+    JobSucceededEvent,
+)
+from orchestrator.zmq_messages import (
     MAX_BODY_BYTES,
     MAX_PNG_BYTES,
     MAX_TYPE_BYTES,
@@ -34,20 +46,11 @@ from orchestrator.zmq_messages import (
     CompareRequest,
     ErrorCode,
     ErrorReply,
-    Event,
     GetJobRequest,
     GetOutputRequest,
-    HeartbeatEvent,
-    JobCancelledEvent,
-    JobFailedEvent,
     JobId,
-    JobPreviewEvent,
-    JobProgressEvent,
-    JobQueuedEvent,
     JobResult,
     JobsResult,
-    JobStartedEvent,
-    JobSucceededEvent,
     ListJobsRequest,
     ListLorasRequest,
     ListModelsRequest,

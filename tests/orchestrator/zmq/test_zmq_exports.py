@@ -8,6 +8,7 @@ import pytest
 
 MODULES = [
     "orchestrator.zmq_messages",
+    "orchestrator.zmq_events",
     "orchestrator.zmq_protocol",
     "orchestrator.zmq_handlers",
     "orchestrator.zmq_bridge",
@@ -32,7 +33,8 @@ def test_every_exported_name_exists(name: str) -> None:
     assert missing == []
 
 
-def test_protocol_re_exports_every_message_model() -> None:
-    messages = importlib.import_module("orchestrator.zmq_messages")
+@pytest.mark.parametrize("name", ["orchestrator.zmq_messages", "orchestrator.zmq_events"])
+def test_protocol_re_exports_every_message_model(name: str) -> None:
+    models = importlib.import_module(name)
     protocol = importlib.import_module("orchestrator.zmq_protocol")
-    assert set(messages.__all__) <= set(protocol.__all__)
+    assert set(models.__all__) - {"WireModel"} <= set(protocol.__all__)
