@@ -52,6 +52,15 @@ class LoraModule:
         rank = self.down.shape[0]
         return self.alpha / rank if self.alpha is not None else 1.0
 
+    def fits(self, shape: torch.Size) -> bool:
+        """Whether `up @ down` can be reshaped into a weight of `shape` (same out rows)."""
+        rows, inner = self.up.shape[0], self.down[0].numel()
+        return (
+            self.up.shape[1] == self.down.shape[0]
+            and rows == shape[0]
+            and rows * inner == shape.numel()
+        )
+
     def delta(
         self, shape: torch.Size, strength: float, device: torch.device | None = None
     ) -> torch.Tensor:
@@ -194,6 +203,16 @@ def applied(module: torch.nn.Module, patches: list[WeightPatch]) -> Iterator[Non
         with torch.no_grad():
             for patch in patches:
                 weight = _weight(module, patch.module_path)
+                if not patch.update.fits(weight.shape):
+                    # ComfyUI logs and skips these too (e.g. an SD1.5 LoRA on SDXL).
+                    log.warning(
+                        "lora %s skipped: update %s x %s does not fit weight %s",
+                        patch.module_path,
+                        tuple(patch.update.up.shape),
+                        tuple(patch.update.down.shape),
+                        tuple(weight.shape),
+                    )
+                    continue
                 if patch.module_path not in backups:
                     backups[patch.module_path] = weight.detach().clone()
                 delta = patch.update.delta(weight.shape, patch.strength, weight.device)

@@ -127,3 +127,25 @@ def test_corrupt_lora_names_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"\x00" * 4)
     with pytest.raises(ModelLoadError, match=r"bad\.safetensors"):
         load_lora(path)
+
+
+def test_update_of_the_wrong_shape_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from engine.models.lora import WeightPatch
+
+    first, second = torch.nn.Linear(4, 6), torch.nn.Linear(6, 6)
+    net = torch.nn.Sequential(first, second)
+    before = [first.weight.detach().clone(), second.weight.detach().clone()]
+    wrong = LoraModule(
+        down=torch.ones(2, 8), up=torch.ones(6, 2), alpha=None
+    )  # an SD1.5-sized update
+    right = LoraModule(down=torch.ones(2, 6), up=torch.ones(6, 2), alpha=None)
+    with (
+        caplog.at_level(logging.WARNING),
+        applied(net, [WeightPatch("0", wrong, 1.0), WeightPatch("1", right, 1.0)]),
+    ):
+        assert torch.equal(first.weight, before[0])
+        assert torch.allclose(second.weight, before[1] + 2.0)
+    assert "does not fit" in caplog.text
+    assert torch.equal(second.weight, before[1])
