@@ -6,6 +6,8 @@ feed several nodes (a whole sprite set locked to the same colours).
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any, get_args
 
 from ..pixel.dither import DitherMode, DitherSpace, dither_to_palette
@@ -59,6 +61,22 @@ class LoadPalette:
                 )
             },
         }
+
+    @classmethod
+    def IS_CHANGED(cls, palette: str, file: str = "") -> str:
+        """The file's content hash, so an edited palette file re-runs the node.
+
+        ComfyUI (and the engine) otherwise reuse the cached result while the inputs, here
+        just the path, stay the same: verified on ComfyUI 0.3.64.
+        """
+        path = file.strip()
+        if not path:
+            return palette
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError:
+            return f"unreadable:{path}"  # load() then raises the clear error
+        return hashlib.sha256(data).hexdigest()
 
     def load(self, palette: str, file: str = "") -> tuple[Palette, Any, str]:
         """Resolve the palette and draw its swatches."""
