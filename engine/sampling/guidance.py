@@ -21,9 +21,8 @@ from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["CFGDenoiser", "CondBatch", "Conditioning", "EpsModel", "prepare_conds"]
 
-Conditioning = Sequence[
-    Sequence[Any]
-]  # ComfyUI CONDITIONING: [[tensor, {"pooled_output": ...}], ...]
+# ComfyUI CONDITIONING: [[tensor [B, tokens, 2048], {"pooled_output": tensor [B, 1280], ...}], ...]
+Conditioning = Sequence[Sequence[Any]]
 
 
 class EpsModel(Protocol):
@@ -59,10 +58,9 @@ class CondBatch:
     @staticmethod
     def cat(parts: Sequence[CondBatch]) -> CondBatch:
         return CondBatch(
-            *(
-                torch.cat(list(t))
-                for t in zip(*((p.context, p.pooled, p.time_ids) for p in parts), strict=True)
-            )
+            context=torch.cat([p.context for p in parts]),
+            pooled=torch.cat([p.pooled for p in parts]),
+            time_ids=torch.cat([p.time_ids for p in parts]),
         )
 
 
