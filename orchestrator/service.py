@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore, NewJob
 from orchestrator.outputs import FileHasher
 from orchestrator.pool import BackendPool
-from orchestrator.service_catalog import Catalog
+from orchestrator.service_catalog import Catalog, is_demo_model
 from orchestrator.service_types import (
     BackendInfo,
     CompareVariant,
@@ -205,6 +206,7 @@ class Service:
         request.check()
         self._catalog.check_palette(request.palette)
         template = self.template(request.template)
+        request = self._with_available_checkpoint(template, request)
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
         self._validate(template, params[0], request.backend)
         batch = uuid.uuid4().hex if request.count > 1 else None
@@ -240,6 +242,25 @@ class Service:
             return template.prepare(values).values
         except WorkflowError as exc:
             raise TemplateError(f"template {template.name!r}: {exc}") from exc
+
+    def _with_available_checkpoint(
+        self, template: Template, request: GenerationRequest
+    ) -> GenerationRequest:
+        """No checkpoint asked for and the template's default is not installed: use one
+        that is (a real one before the demo model), so `generate "a potion"` just works."""
+        names = {p.name for p in template.params}
+        if "checkpoint" not in names or "checkpoint" in request.params:
+            return request
+        default = template.param("checkpoint").default
+        try:
+            installed = [m.name for m in self.models()]
+        except BackendError:
+            return request  # _validate reports the backend problem
+        if not installed or default in installed:
+            return request
+        chosen = sorted(installed, key=lambda n: (is_demo_model(n), n))[0]
+        logger.warning("checkpoint %r is not installed; using %r", default, chosen)
+        return replace(request, params={**request.params, "checkpoint": chosen})
 
     def _validate(self, template: Template, params: dict[str, Any], pinned: str | None) -> None:
         backend = self.pool.choose(pinned=pinned)

@@ -148,3 +148,13 @@ def test_cancel_from_another_process_stops_the_running_job(
     # The worker noticed, interrupted the prompt, and the engine is free for the next job.
     assert service.wait(after.id, 60).state is JobState.SUCCEEDED
     assert service.get_job(job.id).state is JobState.CANCELLED
+
+
+def test_missing_default_checkpoint_falls_back_to_an_installed_one(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url], start=False)
+    params = {k: v for k, v in FAST.items() if k != "checkpoint"}
+    (job,) = service.submit(_request(params=params))
+    assert job.params["checkpoint"] == "tiny_sdxl.safetensors"
+    service.cancel(job.id)
