@@ -82,17 +82,23 @@ def clip_vocab_and_merges(
     return {token: i for i, token in enumerate(vocab_list)}, pairs
 
 
-def build_clip_tokenizer(pad_with_end: bool = True, bpe_path: Path | None = None) -> CLIPTokenizer:
+def build_clip_tokenizer(
+    pad_with_end: bool = True,
+    bpe_path: Path | None = None,
+    vocab_and_merges: tuple[dict[str, int], list[tuple[str, str]]] | None = None,
+) -> CLIPTokenizer:
     """A `CLIPTokenizer` (77 tokens) for SDXL.
 
     Args:
         pad_with_end: True for tokenizer 1 (pads with `<|endoftext|>`), False for tokenizer 2
             (pads with `!`, id 0), as in diffusers' SDXL.
         bpe_path: The BPE file; found in the `openai-clip` install when omitted.
+        vocab_and_merges: An already parsed `clip_vocab_and_merges()` (to build both
+            tokenizers from one parse).
     """
     from transformers import CLIPTokenizer
 
-    vocab, merges = clip_vocab_and_merges(bpe_path)
+    vocab, merges = vocab_and_merges or clip_vocab_and_merges(bpe_path)
     return CLIPTokenizer(
         vocab=vocab,
         merges=merges,  # type: ignore[arg-type]  # tokenizers' BPE takes (a, b) pairs too

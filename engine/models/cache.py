@@ -62,10 +62,14 @@ class ModelCache:
 
     def tokenizers(self) -> Tokenizers:
         """Both SDXL tokenizers, built once from the shipped BPE file."""
-        from engine.configs.tokenizer import build_clip_tokenizer
+        from engine.configs.tokenizer import build_clip_tokenizer, clip_vocab_and_merges
 
         if self._tokenizers is None:
-            self._tokenizers = Tokenizers(build_clip_tokenizer(True), build_clip_tokenizer(False))
+            parsed = clip_vocab_and_merges()
+            self._tokenizers = Tokenizers(
+                build_clip_tokenizer(True, vocab_and_merges=parsed),
+                build_clip_tokenizer(False, vocab_and_merges=parsed),
+            )
         return self._tokenizers
 
     def checkpoint(self, path: Path) -> LoadedCheckpoint:
