@@ -128,6 +128,9 @@ class JobRunner:
         try:
             backend = self.pool.choose(pinned=job.pinned_backend)
         except (BackendError, InvalidRequest) as exc:
+            if time.time() - job.created_at > self.config.job_timeout_s:
+                self._fail(job.id, f"no backend to run it on: {exc}", retryable=True)
+                return
             logger.warning("job %s: %s; will retry", job.short_id, exc)
             self.store.release(job.id, worker)
             time.sleep(backoff_delay(2))

@@ -66,3 +66,16 @@ def test_job_moves_to_the_live_backend_when_its_backend_stops(
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.backend != first and done.attempts == 2
     assert len(done.outputs) == 1
+
+
+def test_queued_job_fails_clearly_when_no_backend_comes_back_in_time(
+    make_engine: Callable[[], Any], make_service: Callable[..., Service]
+) -> None:
+    engine = make_engine()
+    service = make_service([engine.url], workers=1, start=False, job_timeout_s=1.0)
+    (job,) = service.submit(GenerationRequest(prompt="a bell", seed=8, params=FAST))
+    engine.stop()
+    service.start()
+    done = service.wait(job.id, 30)
+    assert done.state is JobState.FAILED and done.retryable
+    assert done.error is not None and "no backend" in done.error and engine.url in done.error
