@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +50,17 @@ class ModelCache:
     Args:
         device: "auto", "cpu", "cuda" or "cuda:N".
         precision: "auto", "fp16", "bf16" or "fp32" (see `select_device`).
+        max_loaded: Checkpoints kept at once, least recently used dropped first. Default:
+            1 on a CPU (a real SDXL is ~14 GB in fp32), 3 on a GPU.
     """
 
-    def __init__(self, device: str = "auto", precision: str = "auto") -> None:
+    def __init__(
+        self, device: str = "auto", precision: str = "auto", max_loaded: int | None = None
+    ) -> None:
         self.choice: DeviceChoice = select_device(device, precision)
+        self.max_loaded = max_loaded or (3 if self.choice.device.type == "cuda" else 1)
         self.hasher = FileHasher()
-        self._checkpoints: dict[_Key, LoadedCheckpoint] = {}
+        self._checkpoints: OrderedDict[_Key, LoadedCheckpoint] = OrderedDict()
         self._loras: dict[_Key, LoraFile] = {}
         self._tokenizers: Tokenizers | None = None
         self._schedule = DiscreteSchedule()
@@ -86,8 +92,13 @@ class ModelCache:
                 stale = [k for k in self._checkpoints if k[0] == key[0]]
                 for k in stale:  # the file changed on disk: drop the old copy first
                     del self._checkpoints[k]
+                while len(self._checkpoints) >= self.max_loaded:
+                    dropped, _ = self._checkpoints.popitem(last=False)
+                    log.info("unloading %s to make room", Path(dropped[0]).name)
+                gc.collect()
                 c = self.choice
                 self._checkpoints[key] = load_checkpoint(path, str(c.device), c.dtype, c.vae_dtype)
+            self._checkpoints.move_to_end(key)
             return self._checkpoints[key]
 
     def load(self, path: Path) -> LoadedModels:

@@ -223,3 +223,15 @@ def test_latent2rgb_previews_ride_on_progress_when_enabled(
     png = previews[-1]
     assert png is not None and png.startswith(b"\x89PNG")
     assert Image.open(io.BytesIO(png)).size == (4, 4)  # one pixel per latent cell
+
+
+def test_cache_keeps_at_most_max_loaded_checkpoints(
+    engine_models_dir: Path, tmp_path: Path
+) -> None:
+    first = engine_models_dir / "checkpoints" / "tiny_sdxl.safetensors"
+    second = tmp_path / "other.safetensors"
+    shutil.copy(first, second)
+    cache = ModelCache(device="cpu")  # a CPU keeps one checkpoint at a time
+    cache.checkpoint(first)
+    cache.checkpoint(second)
+    assert cache.loaded() == [str(second.resolve())]
