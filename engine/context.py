@@ -50,7 +50,8 @@ class EnginePaths:
         return (self.models / "loras", self.output / "loras", *self.extra_loras)
 
     def ensure(self) -> None:
-        for folder in (*self.checkpoint_dirs[:1], self.models / "loras", self.input, self.output, self.temp):
+        folders = (self.models / "checkpoints", self.models / "loras", self.input, self.output)
+        for folder in (*folders, self.temp):
             folder.mkdir(parents=True, exist_ok=True)
 
 

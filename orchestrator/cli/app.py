@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.logging import RichHandler
 
-from orchestrator.cli import comfy, engine_cmd, generate, jobs, mcp_cmd, models, pixelize, serve
-from orchestrator.cli import templates, tui_cmd
+from orchestrator.cli import (
+    comfy,
+    engine_cmd,
+    generate,
+    jobs,
+    mcp_cmd,
+    models,
+    pixelize,
+    serve,
+    templates,
+    tui_cmd,
+)
 from orchestrator.cli.context import CliState
 from orchestrator.settings import Settings
 
@@ -24,7 +35,7 @@ app = typer.Typer(
     help=(
         "Game-ready pixel-art sprites from local SDXL.\n\n"
         "Start with `dgx-pixels models demo` (a tiny random model, so everything runs without "
-        "weights) and `dgx-pixels generate \"a red potion\"`. Turn any picture into a clean "
+        'weights) and `dgx-pixels generate "a red potion"`. Turn any picture into a clean '
         "sprite with `dgx-pixels pixelize IMAGE -o OUT`."
     ),
     no_args_is_help=True,
@@ -36,10 +47,11 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Path | None = typer.Option(
-        None, "--config", help="A dgx-pixels.toml to read instead of ./dgx-pixels.toml."
-    ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="A dgx-pixels.toml to read instead of ./dgx-pixels.toml."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
 ) -> None:
     """Load settings and logging once for whichever command runs."""
     settings = Settings(_toml_file=config) if config else Settings()  # type: ignore[call-arg]
