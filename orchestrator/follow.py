@@ -38,6 +38,7 @@ __all__ = [
     "PromptLost",
     "PromptTimedOut",
     "follow_prompt",
+    "lost_or_done",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def _reconnect(stream: EventStream) -> None:
             delay *= 2
 
 
-def _lost_or_done(client: ComfyClient, prompt_id: str) -> HistoryEntry | None:
+def lost_or_done(client: ComfyClient, prompt_id: str) -> HistoryEntry | None:
     """History entry if done; None if still queued/running; raises PromptLost if neither."""
     entry = client.history(prompt_id)
     if entry is not None:
@@ -170,7 +171,7 @@ class _Follower:
                 entry = self.handle(event)
             elif time.monotonic() - last_event >= QUIET_CHECK_S:
                 last_event = time.monotonic()
-                entry = _lost_or_done(self.client, self.prompt_id)
+                entry = lost_or_done(self.client, self.prompt_id)
             else:
                 entry = None
             if entry is not None:

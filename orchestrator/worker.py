@@ -36,6 +36,7 @@ from orchestrator.follow import (
     PromptLost,
     PromptTimedOut,
     follow_prompt,
+    lost_or_done,
 )
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
@@ -167,12 +168,10 @@ class JobRunner:
             self._requeue(job, f"backend {job.backend} is no longer in the pool")
             return
         try:
-            entry = backend.client.history(job.prompt_id or "")
-            if entry is None:
-                queue = backend.client.queue()
-                if job.prompt_id not in (*queue.running, *queue.pending):
-                    self._requeue(job, f"{backend.url} lost prompt {job.prompt_id}")
-                    return
+            entry = lost_or_done(backend.client, job.prompt_id or "")
+        except PromptLost as exc:
+            self._requeue(job, str(exc))
+            return
         except ComfyError as exc:
             self._backend_lost(job, backend, exc)
             return
