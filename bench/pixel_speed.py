@@ -92,6 +92,7 @@ def main() -> int:
         "median_cpu_ms": float(np.median(cpu)),
         "tracemalloc_peak_mb": peak / 2**20,
         "maxrss_delta_mb": _maxrss_mb() - rss0,
+        "maxrss_total_mb": _maxrss_mb(),
         "targets": {"median_ms": 25.0, "memory_mb": 200.0},
         "machine": {
             "cpus": os.cpu_count(),
