@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from orchestrator.errors import BackendError
 from orchestrator.pool import BackendPool, RunningEngineLike
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
@@ -40,10 +41,22 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
 
 
 def build_pool(settings: Settings) -> BackendPool:
-    """A pool of `settings.backends`, or of the in-process engine when there are none."""
+    """A pool of `settings.backends` and/or the in-process engine (see `engine_in_process`).
+
+    Raises:
+        BackendError: Neither URLs nor the in-process engine: nothing could run a job.
+    """
     pool = BackendPool(settings.request_timeout_s, settings.health_interval_s)
     for url in settings.backends:
         pool.add_url(url)
-    if not settings.backends:
+    in_process = settings.engine_in_process
+    if in_process is None:
+        in_process = not settings.backends
+    if in_process:
         pool.add_engine(start_in_process_engine(settings))
+    if not pool.urls:
+        raise BackendError(
+            "no backend: set DGXP_BACKENDS (or --backend URL), or allow the embedded engine "
+            "(engine_in_process is false)"
+        )
     return pool

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="ComfyUI (or engine) server URLs. Empty: start the embedded engine in-process.",
     )
+    engine_in_process: bool | None = Field(
+        default=None,
+        description="Start the embedded engine in-process too. Default: only when `backends` "
+        "is empty; true adds it next to the URLs, false never starts it.",
+    )
     request_timeout_s: float = Field(default=30.0, description="HTTP timeout for backend calls.")
     job_timeout_s: float = Field(default=1800.0, description="Give up on a job after this long.")
     workers: int = Field(

@@ -65,6 +65,8 @@ def test_generate_with_bad_input_exits_1_naming_the_problem(
     for extra, needle in cases:
         result = _run([*base, *extra], env)
         assert result.exit_code == 1 and needle in result.output, (extra, result.output)
+    unreachable = _run(["generate", "x", "--backend", "http://127.0.0.1:9", *TINY], env)
+    assert unreachable.exit_code == 1 and "no healthy backend" in unreachable.output
     assert json.loads(_run(["jobs", "list", "--json"], env).output) == []
 
 

@@ -79,3 +79,12 @@ def test_queued_job_fails_clearly_when_no_backend_comes_back_in_time(
     done = service.wait(job.id, 30)
     assert done.state is JobState.FAILED and done.retryable
     assert done.error is not None and "no backend" in done.error and engine.url in done.error
+
+
+def test_no_urls_and_no_embedded_engine_is_refused(tmp_path: Any) -> None:
+    from orchestrator.composition import build_pool
+    from orchestrator.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, backends=[], engine_in_process=False)
+    with pytest.raises(BackendError, match="DGXP_BACKENDS"):
+        build_pool(settings)
