@@ -29,7 +29,9 @@ DEMO_FILENAME = "DEMO-random-weights-sdxl.safetensors"
 
 DEMO_SPEC = SyntheticSpec(
     model_channels=32,
-    channel_mult=(1, 1, 2),  # 32 channels (GroupNorm's floor) until 1/4 resolution
+    # 64 channels below the top level: GroupNorm(32) needs 2+ values per group even when a
+    # 16-32 px picture shrinks to 1x1 there.
+    channel_mult=(1, 2, 2),
     num_res_blocks=1,
     transformer_depth=(0, 0, 1),  # attention only at 1/4 resolution: 1024² stays cheap on a CPU
     clip_l_width=32,
