@@ -134,7 +134,8 @@ class GenerationRequest:
 
     def seeds(self, rng: random.Random | None = None) -> list[int]:
         """One seed per job: `seed, seed+1, …`, or a random start."""
-        first = self.seed if self.seed is not None else (rng or random.Random()).randrange(2**48)
+        # A drawn seed stays below 2**32, as the templates draw theirs: short in file names.
+        first = self.seed if self.seed is not None else (rng or random.Random()).randrange(2**32)
         return [first + i for i in range(self.count)]
 
     def to_params(self, seed: int) -> dict[str, Any]:

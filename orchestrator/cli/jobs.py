@@ -93,7 +93,11 @@ def list_command(
     if as_json:
         typer.echo(json.dumps([job_dict(j) for j in jobs], indent=2))
         return
-    table = Table("id", "state", "template", "prompt", "seed", "created", "outputs")
+    table = Table()
+    for column, width in (("id", 8), ("state", 9), ("template", 0), ("prompt", 0), ("seed", 0)):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=width or None)
+    table.add_column("created", no_wrap=True, min_width=19)
+    table.add_column("sprites", no_wrap=True)
     for job in jobs:
         table.add_row(
             job.short_id,
