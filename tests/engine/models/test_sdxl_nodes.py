@@ -235,3 +235,16 @@ def test_cache_keeps_at_most_max_loaded_checkpoints(
     cache.checkpoint(first)
     cache.checkpoint(second)
     assert cache.loaded() == [str(second.resolve())]
+
+
+# 32 px is the floor for the 32-channel test/demo models (GroupNorm(32) at 1x1); real SDXL
+# (320 channels) has no such floor.
+@pytest.mark.parametrize("width, height", [(32, 32), (24, 40)])
+def test_small_and_odd_sizes_sample_and_decode(models: Models, width: int, height: int) -> None:
+    model, clip, vae = models
+    cond = NODES["CLIPTextEncode"]().encode(clip, "x")[0]
+    latent = NODES["EmptyLatentImage"]().generate(width, height, 1)[0]
+    out = NODES["KSampler"]().sample(model, 0, 1, 1.0, "euler", "simple", cond, cond, latent, 1.0)[
+        0
+    ]
+    assert NODES["VAEDecode"]().decode(vae, out)[0].shape == (1, height, width, 3)
