@@ -9,6 +9,7 @@ split (UNet step ms, VAE decode ms) as JSON in `bench/baselines/`.
 
     .venv/bin/python bench/throughput.py                 # GPU: writes throughput-<device>.json
     .venv/bin/python bench/throughput.py --compile       # torch.compile UNet + VAE decoder
+    .venv/bin/python bench/throughput.py --compile --compile-mode reduce-overhead  # + CUDA graphs
     .venv/bin/python bench/throughput.py --tiny          # CPU check: tiny model, 256², 2 steps
 
 Reference on one H200 (plain diffusers): 2.49 s/image at batch 1, 51 img/min at batch 8;
@@ -263,7 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "note": args.note,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    suffix = ("-tiny" if args.tiny else "") + ("-compile" if args.compile else "")
+    mode = "" if args.compile_mode == "default" else f"-{args.compile_mode}"
+    suffix = ("-tiny" if args.tiny else "") + (f"-compile{mode}" if args.compile else "")
     out = (
         args.out
         or BASELINES
