@@ -7,7 +7,6 @@ stack is applied only inside `patched()` (sampling, text encoding) and undone af
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,8 +27,6 @@ from engine.models.prompt import WeightedChunk, apply_weights, chunk_tokens
 from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["SDXLClip", "SDXLModel", "SDXLVae", "Tokenizers"]
-
-log = logging.getLogger(__name__)
 
 SDXL_LATENT_SCALE = 0.13025
 BOS, EOS = 49406, 49407  # CLIP's <|startoftext|> / <|endoftext|>
