@@ -114,8 +114,9 @@ def _rgba(data: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
 
 
 def local_qa_report(png: bytes) -> dict[str, Any] | None:
-    """The pixel core's QA report of a sprite, computed here (ComfyUI keeps a node's STRING
-    outputs out of `/history`, so the backend's own report is usually not reachable)."""
+    """The pixel core's QA report of a sprite, computed here: only a fallback for a backend
+    whose DGXP_SpriteReport predates its `ui` text (ComfyUI keeps STRING outputs out of
+    `/history`); `collect_outputs` prefers the report the node put in its `ui`."""
     try:
         qa = importlib.import_module("comfy_nodes.pixel.qa")
         report: dict[str, Any] = qa.qa_report(_rgba(png)).to_dict()
@@ -129,7 +130,8 @@ def local_atlas(
     frames: Sequence[RenderedImage], params: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """Rebuild a sprite sheet's Aseprite atlas from its frames and the job's parameters,
-    with the same pixel-core function the sheet node uses."""
+    with the same pixel-core function the sheet node uses (fallback for a backend whose
+    DGXP_PackSpriteSheet does not put the atlas in its `ui` text)."""
     if not frames:
         return None
     try:
@@ -194,9 +196,11 @@ def _json_texts(ui: Mapping[str, Any]) -> list[Any]:
                 found.append(item)
             elif isinstance(item, str):
                 try:
-                    found.append(json.loads(item))
+                    parsed = json.loads(item)
                 except json.JSONDecodeError:
                     continue
+                # a batch's reports in one text (a list) count as one report per sprite
+                found += parsed if isinstance(parsed, list) else [parsed]
     return found
 
 

@@ -19,7 +19,10 @@ class SpriteReport:
     RETURN_TYPES = ("STRING", "BOOLEAN")
     RETURN_NAMES = ("report_json", "pixel_perfect")
     OUTPUT_NODE = True
-    DESCRIPTION = "QA report per sprite; pixel_perfect is true when every sprite is."
+    DESCRIPTION = (
+        "QA report per sprite; pixel_perfect is true when every sprite is. The report is "
+        "also shown on the node and kept in /history (ui text, one JSON object per sprite)."
+    )
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -32,9 +35,20 @@ class SpriteReport:
             },
         }
 
-    def report(self, image: Any, grid: Any = None, mask: Any = None) -> tuple[str, bool]:
-        """Report on every frame."""
+    def report(self, image: Any, grid: Any = None, mask: Any = None) -> dict[str, Any]:
+        """Report on every frame.
+
+        Returns:
+            ComfyUI's `{"ui", "result"}` form: `result` is `(report_json, pixel_perfect)`
+            (one object for one sprite, a list for a batch); `ui.text` holds one JSON
+            object per sprite, because ComfyUI keeps STRING outputs out of `/history`
+            and shows them nowhere, while `ui` reaches both the editor and the history.
+        """
         reports = [qa_report(f, grid=grid) for f in image_tensor_to_rgba(image, mask)]
         payload = [r.to_dict() for r in reports]
         perfect = all(r.pixel_perfect for r in reports)
-        return json.dumps(payload[0] if len(payload) == 1 else payload), perfect
+        report_json = json.dumps(payload[0] if len(payload) == 1 else payload)
+        return {
+            "ui": {"text": [json.dumps(one) for one in payload]},
+            "result": (report_json, perfect),
+        }

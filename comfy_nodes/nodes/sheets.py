@@ -18,7 +18,10 @@ class PackSpriteSheet:
     FUNCTION = "pack"
     RETURN_TYPES = ("IMAGE", "MASK", "STRING")
     RETURN_NAMES = ("sheet", "mask", "atlas_json")
-    DESCRIPTION = "Pack frames row by row; the atlas uses Aseprite's JSON array format."
+    DESCRIPTION = (
+        "Pack frames row by row; the atlas uses Aseprite's JSON array format. The atlas is "
+        "also shown on the node and kept in /history (ui text)."
+    )
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -57,13 +60,20 @@ class PackSpriteSheet:
 
     def pack(
         self, frames: Any, columns: int, frame_ms: int, tags: str, image_name: str
-    ) -> tuple[Any, Any, str]:
-        """Pack the batch and serialise the atlas."""
+    ) -> dict[str, Any]:
+        """Pack the batch and serialise the atlas.
+
+        Returns:
+            ComfyUI's `{"ui", "result"}` form: `result` is `(sheet, mask, atlas_json)`;
+            `ui.text` repeats the atlas so the editor shows it and `/history` keeps it
+            (ComfyUI keeps STRING outputs to itself).
+        """
         sheet, atlas = pack_sheet(
             image_tensor_to_rgba(frames), columns, frame_ms, parse_tags(tags), image_name=image_name
         )
         out_image, out_mask = rgba_to_image_tensor([sheet])
-        return out_image, out_mask, json.dumps(atlas, indent=1)
+        atlas_json = json.dumps(atlas, indent=1)
+        return {"ui": {"text": [atlas_json]}, "result": (out_image, out_mask, atlas_json)}
 
 
 class SliceSpriteSheet:

@@ -17,11 +17,12 @@ from engine.runner import RunningEngine
 
 
 def _graph(prefix: str) -> dict[str, Any]:
-    """Solid image -> SaveImage, plus DGXP_SpriteReport: an output node with no ui."""
+    """Solid image -> SaveImage, plus an output node with no ui (as DGXP_SpriteReport was
+    when the real server was observed; it now returns its report as ui text)."""
     return {
         "1": {"class_type": "DGXPTest_SolidImage", "inputs": {"width": 4, "height": 3, "red": 0.5}},
         "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}},
-        "3": {"class_type": "DGXP_SpriteReport", "inputs": {"image": ["1", 0]}},
+        "3": {"class_type": "DGXPTest_NoUiOutput", "inputs": {"image": ["1", 0]}},
     }
 
 

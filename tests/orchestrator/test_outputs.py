@@ -142,3 +142,24 @@ def test_hasher_hashes_once_and_misses_quietly(tmp_path: Path) -> None:
     expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert hasher.sha256(model) == expected
     assert hasher.sha256(tmp_path / "missing.safetensors") == ""
+
+
+def test_reports_from_the_report_nodes_ui_text_reach_each_sidecar(tmp_path: Path) -> None:
+    # DGXP_SpriteReport's ui text: one JSON object per sprite (a list in one text counts too)
+    sprites = [RenderedImage("12", f"s{n}.png", _png(_sprite())) for n in range(3)]
+    reports = [{"pixel_perfect": n != 1, "colors": n} for n in range(3)]
+    ui = {"text": [json.dumps(reports[0]), json.dumps(reports[1:])]}
+    history = {"12": {"images": []}, "13": ui}
+    roles = {"sprite": "12", "report": "13"}
+    written = collect_outputs(_job(), sprites, history, roles, tmp_path, {})
+    sidecars = [json.loads(Path(f.sidecar).read_text()) for f in written]
+    assert [s["qa_report"] for s in sidecars] == reports
+
+
+def test_an_atlas_in_the_sheet_nodes_ui_is_written_instead_of_rebuilt(tmp_path: Path) -> None:
+    atlas = {"frames": [{"filename": "from-the-node"}], "meta": {"image": "sheet.png"}}
+    sheet = RenderedImage("11", "sheet.png", _png(_sprite()))
+    history = {"15": {"text": [json.dumps(atlas, indent=1)]}}
+    roles = {"sprite": "11", "atlas": "15", "frames": "16"}
+    (files,) = collect_outputs(_job(), [sheet], history, roles, tmp_path, {})
+    assert files.atlas is not None and json.loads(Path(files.atlas).read_text()) == atlas

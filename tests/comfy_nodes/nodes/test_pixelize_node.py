@@ -116,8 +116,22 @@ def test_step_nodes_chain_to_the_same_sprite(
     np.testing.assert_array_equal(to_rgba(sprite)[0, ..., :3], _truth(5))
     cleaned, mask = RemoveBackground().remove(sprite, "none", 0.09)
     assert float(mask.max()) == 0.0
-    report, perfect = SpriteReport().report(cleaned, grid)
+    returned = SpriteReport().report(cleaned, grid)
+    report, perfect = returned["result"]
     assert perfect and json.loads(report)["grid_confidence"] > 0.5
+    assert [json.loads(t) for t in returned["ui"]["text"]] == [json.loads(report)]
+
+
+def test_report_ui_has_one_json_object_per_sprite_of_a_batch(
+    as_image: Callable[..., Any],
+) -> None:
+    clean = np.zeros((2, 2, 4), dtype=np.uint8)
+    clean[..., 3] = 255
+    returned = SpriteReport().report(as_image(clean, clean))
+    texts = [json.loads(t) for t in returned["ui"]["text"]]
+    report_json, perfect = returned["result"]
+    assert texts == json.loads(report_json) and len(texts) == 2
+    assert perfect and all(t["pixel_perfect"] for t in texts)
 
 
 def test_a_mask_input_is_honoured_as_alpha(as_image: Callable[..., Any]) -> None:

@@ -69,7 +69,9 @@ def test_pack_then_slice_round_trips_a_batch(
     as_image: Callable[..., Any], to_rgba: Callable[[Any], np.ndarray]
 ) -> None:
     frames = [np.full((2, 2, 4), v, dtype=np.uint8) for v in (50, 100, 150)]
-    sheet, _, atlas_json = PackSpriteSheet().pack(as_image(*frames), 2, 80, "walk:0-2", "hero.png")
+    returned = PackSpriteSheet().pack(as_image(*frames), 2, 80, "walk:0-2", "hero.png")
+    sheet, _, atlas_json = returned["result"]
+    assert returned["ui"] == {"text": [atlas_json]}  # shown in the editor, kept in /history
     atlas = json.loads(atlas_json)
     assert tuple(sheet.shape) == (1, 4, 4, 4)
     assert atlas["meta"]["image"] == "hero.png"

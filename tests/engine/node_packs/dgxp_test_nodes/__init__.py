@@ -195,6 +195,22 @@ class TensorUi:
         return {"ui": {"tensor": [torch.tensor([1, 2])], "object": [object]}}
 
 
+class NoUiOutput:
+    """Output node that returns outputs but no `ui` (ComfyUI then sends `output: null`)."""
+
+    CATEGORY = "DGX-Pixels/test"
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",)}}
+
+    def run(self, image: Any) -> tuple[int]:
+        return (int(image.shape[0]),)
+
+
 class ClashingSave:
     """Registered as `SaveImage`: a core name, so the engine must ignore it."""
 
@@ -221,6 +237,7 @@ NODE_CLASS_MAPPINGS = {
     "DGXPTest_CountTo": CountTo,
     "DGXPTest_Double": Double,
     "DGXPTest_TensorUi": TensorUi,
+    "DGXPTest_NoUiOutput": NoUiOutput,
     "SaveImage": ClashingSave,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {"DGXPTest_SolidImage": "Solid Image (test)"}
