@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,27 +151,38 @@ def test_stale_twin_is_detected(library: TemplateLibrary, engine_client: ComfyCl
     ]
 
 
-def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> dict[str, list[Image.Image]]:
+@dataclass
+class _Run:
+    images: dict[str, list[Image.Image]]  # by output role
+    texts: dict[str, list[Any]]  # JSON a role's node reported as ui text (reports, atlas)
+
+
+def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> _Run:
     template = library.get(name)
     result = run_prompt(client, template.render(tiny_values(name)), timeout=240)
-    images: dict[str, list[Image.Image]] = {}
-    by_node = {node: role for role, node in template.outputs.items()}
+    role_of = {node: role for role, node in template.outputs.items()}
+    run = _Run({}, {})
     for output in fetch_outputs(client, result):
         with Image.open(io.BytesIO(output.data)) as png:
             png.load()
-            images.setdefault(by_node.get(output.node_id, output.node_id), []).append(png)
-    return images
+            run.images.setdefault(role_of.get(output.node_id, output.node_id), []).append(png)
+    for node_id, ui in result.outputs.items():
+        for text in ui.get("text", []):
+            run.texts.setdefault(role_of.get(node_id, node_id), []).append(json.loads(text))
+    return run
 
 
 def test_single_sprite_runs_end_to_end(
     library: TemplateLibrary, engine_client: ComfyClient
 ) -> None:
-    images = _run(library, engine_client, "single_sprite")
-    (sprite,) = images["sprite"]
-    (raw,) = images["raw"]
+    run = _run(library, engine_client, "single_sprite")
+    (sprite,) = run.images["sprite"]
+    (raw,) = run.images["raw"]
     assert raw.size == (64, 64)
     assert sprite.mode == "RGBA"
     assert sprite.width <= 64 and sprite.height <= 64
+    (report,) = run.texts["report"]
+    assert isinstance(report["pixel_perfect"], bool)
 
 
 # Once single_sprite has loaded the tiny model, each of these takes well under a second.
@@ -178,18 +190,24 @@ def test_single_sprite_runs_end_to_end(
 def test_template_runs_end_to_end(
     library: TemplateLibrary, engine_client: ComfyClient, name: str
 ) -> None:
-    images = _run(library, engine_client, name)
-    assert images["sprite"], f"{name} saved no sprite"
-    assert all(img.mode == "RGBA" for img in images["sprite"])
+    run = _run(library, engine_client, name)
+    sprites = run.images["sprite"]
+    assert sprites, f"{name} saved no sprite"
+    assert all(img.mode == "RGBA" for img in sprites)
     if name == "batch_generation":
-        assert len(images["sprite"]) == 2 and len(images["raw"]) == 2
+        assert len(sprites) == 2 and len(run.images["raw"]) == 2
+        assert len(run.texts["report"]) == 2, "one QA report per sprite"
     if name == "lora_compare":
-        assert len(images["base"]) == 1
+        assert len(run.images["base"]) == 1 and len(run.images["base_raw"]) == 1
     if name == "sprite_sheet":
-        assert len(images["frames"]) == 4
+        assert len(run.images["frames"]) == 4
+        (atlas,) = run.texts["atlas"]
+        (sheet,) = sprites
+        assert len(atlas["frames"]) == 4
+        assert atlas["meta"]["size"] == {"w": sheet.width, "h": sheet.height}
     if name == "tileset":
-        (preview,) = images["preview"]
-        (tile,) = images["sprite"]
+        (preview,) = run.images["preview"]
+        (tile,) = sprites
         assert preview.size == (tile.width * 3, tile.height * 3)
 
 
