@@ -20,6 +20,10 @@ Published inputs (stable since 17:45 UTC; workflow templates bind to these names
 Returns ``("IMAGE", "MASK", "STRING")``: the RGBA sprite ``[B, h, w, 4]``, its mask
 ``[B, h, w]`` with 1 = transparent, and the QA report as JSON. A batch shares one palette;
 each image gets its own grid (sprites of different sizes are padded with transparency).
+
+The sprite is 4-channel RGBA. ComfyUI's own 3-channel nodes (e.g. core ImageQuantize,
+which fails with "Invalid mode for data type") need RGB: put core SplitImageWithAlpha
+after the sprite (RGB image + mask), or JoinImageWithAlpha to rebuild RGBA later.
 """
 
 from __future__ import annotations
@@ -48,7 +52,16 @@ class PixelizeSprite:
     FUNCTION = "pixelize"
     RETURN_TYPES = ("IMAGE", "MASK", "STRING")
     RETURN_NAMES = ("sprite", "mask", "report_json")
-    DESCRIPTION = "Detect the pixel grid, downscale, lock the palette, remove the background."
+    DESCRIPTION = (
+        "Detect the pixel grid, downscale, lock the palette, remove the background. The "
+        "sprite is RGBA (4 channels): for ComfyUI nodes that need RGB (e.g. ImageQuantize) "
+        "put SplitImageWithAlpha after it."
+    )
+    OUTPUT_TOOLTIPS = (
+        "RGBA sprite [B, h, w, 4]; SplitImageWithAlpha gives RGB for 3-channel nodes.",
+        "Transparency of the sprite (1 = transparent), as LoadImage's mask.",
+        "QA report as JSON (one object, or a list for a batch).",
+    )
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:

@@ -142,3 +142,13 @@ def test_a_mask_input_is_honoured_as_alpha(as_image: Callable[..., Any]) -> None
     widgets = {**WIDGETS, "remove_background": "auto"}
     _, out_mask, _ = PixelizeSprite().pixelize(as_image(frame), mask=mask, **widgets)
     assert (out_mask[0, 0].numpy() == 1.0).all() and float(out_mask[0, 1:].max()) == 0.0
+
+
+def test_rgba_sprite_output_names_the_node_that_gives_rgb() -> None:
+    # ComfyUI's core ImageQuantize fails on 4 channels; users must see what to put between
+    assert "SplitImageWithAlpha" in PixelizeSprite.DESCRIPTION
+    tooltips = PixelizeSprite.OUTPUT_TOOLTIPS
+    assert len(tooltips) == len(PixelizeSprite.RETURN_TYPES)
+    assert "RGBA" in tooltips[0] and "SplitImageWithAlpha" in tooltips[0]
+    # outputs are appended only, never reordered: workflows bind to slot numbers
+    assert PixelizeSprite.RETURN_TYPES[:3] == ("IMAGE", "MASK", "STRING")
