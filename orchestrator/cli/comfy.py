@@ -5,6 +5,12 @@ folder, and a ``dgx_pixels:`` section in ComfyUI's ``extra_model_paths.yaml`` so
 also finds DGX-Pixels' checkpoints and LoRAs. Other sections of that file, and its
 comments, are kept byte for byte: our section is spliced in as text and the result is
 checked by parsing it. `unlink` undoes exactly that and nothing else.
+
+A ComfyUI started with ``--base-directory B`` loads custom nodes only from
+``B/custom_nodes`` (seen on 0.3.64, docs/comfyui-compat.md O5). With ``--base-directory B``
+the link goes there and our section into ``B/extra_model_paths.yaml``, so the ComfyUI
+install itself is not touched; ComfyUI reads that file only when told with
+``--extra-model-paths-config``, so `link` prints the exact flags to start ComfyUI with.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,6 +75,8 @@ class LinkPlan:
     """The new file text; None when the file is to be removed."""
     link_needed: bool
     yaml_changed: bool
+    start_flags: tuple[str, ...] = ()
+    """ComfyUI `main.py` flags the user must start ComfyUI with (empty: none needed)."""
 
 
 def pack_dir() -> Path:
@@ -86,6 +95,27 @@ def _check_comfy_dir(comfy_dir: Path) -> None:
             f"(missing: {', '.join(missing) or 'the folder itself'}); give the folder that holds "
             "ComfyUI's main.py and custom_nodes/"
         )
+
+
+def _targets(comfy_dir: Path, base_dir: Path | None) -> tuple[Path, Path, tuple[str, ...]]:
+    """(custom_nodes folder, yaml file, ComfyUI flags) for a plain or `--base-directory` run.
+
+    Raises:
+        ComfyLinkError: `base_dir` is given but is not an existing folder.
+    """
+    if base_dir is None:
+        return comfy_dir / "custom_nodes", comfy_dir / YAML_NAME, ()
+    base = base_dir.expanduser().resolve()
+    if not base.is_dir():
+        raise ComfyLinkError(
+            f"--base-directory={str(base_dir)!r} is not a folder; give the folder you pass to "
+            "ComfyUI's --base-directory (create it first if ComfyUI has not run with it yet)"
+        )
+    flags: tuple[str, ...] = ("--base-directory", str(base))
+    if base == comfy_dir:  # the yaml next to main.py is read without a flag
+        return base / "custom_nodes", base / YAML_NAME, flags
+    yaml_path = base / YAML_NAME
+    return base / "custom_nodes", yaml_path, (*flags, "--extra-model-paths-config", str(yaml_path))
 
 
 def _section_block(models_dir: Path) -> str:
@@ -166,19 +196,25 @@ def _link_state(link: Path, pack: Path) -> bool:
     return True
 
 
-def plan_link(comfy_dir: Path, models_dir: Path) -> LinkPlan:
+def plan_link(comfy_dir: Path, models_dir: Path, base_dir: Path | None = None) -> LinkPlan:
     """Check everything and work out the changes for `link`; touches nothing.
 
+    Args:
+        comfy_dir: The ComfyUI folder (holds main.py).
+        models_dir: The models folder ComfyUI should also search.
+        base_dir: ComfyUI's `--base-directory`, if it is started with one: the link and
+            the yaml go there, and the plan's `start_flags` say how to start ComfyUI.
+
     Raises:
-        ComfyLinkError: not a ComfyUI folder, someone else's `dgx_pixels` in the way, or
-            an unreadable `extra_model_paths.yaml`.
+        ComfyLinkError: not a ComfyUI folder, a missing base directory, someone else's
+            `dgx_pixels` in the way, or an unreadable `extra_model_paths.yaml`.
     """
     comfy_dir = comfy_dir.expanduser().resolve()
     _check_comfy_dir(comfy_dir)
+    custom_nodes, yaml_path, flags = _targets(comfy_dir, base_dir)
     pack = pack_dir()
-    link = comfy_dir / "custom_nodes" / LINK_NAME
+    link = custom_nodes / LINK_NAME
     link_needed = _link_state(link, pack)
-    yaml_path = comfy_dir / YAML_NAME
     before = yaml_path.read_text(encoding="utf-8") if yaml_path.exists() else ""
     _load_yaml(yaml_path, before)
     rest = _strip_section(before)
@@ -189,21 +225,26 @@ def plan_link(comfy_dir: Path, models_dir: Path) -> LinkPlan:
         yaml_path, before, rest + separator + _section_block(models_dir.resolve())
     )
     changed = _load_yaml(yaml_path, before).get(SECTION) != _load_yaml(yaml_path, after)[SECTION]
-    return LinkPlan(comfy_dir, link, pack, yaml_path, after, link_needed, changed)
+    return LinkPlan(comfy_dir, link, pack, yaml_path, after, link_needed, changed, flags)
 
 
-def plan_unlink(comfy_dir: Path) -> LinkPlan:
+def plan_unlink(comfy_dir: Path, base_dir: Path | None = None) -> LinkPlan:
     """Work out what `unlink` removes; touches nothing.
 
+    Args:
+        comfy_dir: The ComfyUI folder (holds main.py).
+        base_dir: The `--base-directory` that `link` was given, if any.
+
     Raises:
-        ComfyLinkError: not a ComfyUI folder, or `dgx_pixels` there is not our link.
+        ComfyLinkError: not a ComfyUI folder, a missing base directory, or `dgx_pixels`
+            there is not our link.
     """
     comfy_dir = comfy_dir.expanduser().resolve()
     _check_comfy_dir(comfy_dir)
+    custom_nodes, yaml_path, _ = _targets(comfy_dir, base_dir)
     pack = pack_dir()
-    link = comfy_dir / "custom_nodes" / LINK_NAME
+    link = custom_nodes / LINK_NAME
     remove_link = (link.is_symlink() or link.exists()) and not _link_state(link, pack)
-    yaml_path = comfy_dir / YAML_NAME
     before = yaml_path.read_text(encoding="utf-8") if yaml_path.exists() else ""
     after = _checked_splice(yaml_path, before, _strip_section(before))
     empty = not _load_yaml(yaml_path, after) and not after.strip()
@@ -228,6 +269,7 @@ def apply_link(plan: LinkPlan, models_dir: Path) -> None:
     if plan.yaml_changed and plan.yaml_text is not None:
         _write_atomic(plan.yaml_path, plan.yaml_text)
     if plan.link_needed:
+        plan.link.parent.mkdir(parents=True, exist_ok=True)  # a fresh --base-directory
         plan.link.symlink_to(plan.pack, target_is_directory=True)
 
 
@@ -246,6 +288,16 @@ _ComfyDir = Annotated[
     Path, typer.Argument(metavar="COMFYUI_DIR", help="Your ComfyUI folder (holds main.py).")
 ]
 _DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+_BaseDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--base-directory",
+        help=(
+            "The folder you start ComfyUI with `--base-directory` (ComfyUI then loads custom "
+            "nodes only from its custom_nodes/): link there and print the start flags."
+        ),
+    ),
+]
 
 
 def _fail(error: ComfyLinkError) -> typer.Exit:
@@ -262,15 +314,18 @@ def link_command(
         Path | None,
         typer.Option("--models-dir", help="Models folder to share (default: DGX-Pixels' own)."),
     ] = None,
+    base_dir: _BaseDir = None,
 ) -> None:
     """Link the node pack into COMFYUI_DIR/custom_nodes and register our model folders.
 
     Example: `dgx-pixels comfy link ~/ComfyUI --dry-run`, then without `--dry-run`.
+    With `--base-directory ~/comfy-data` the link and the yaml go into that folder and
+    the command prints how to start ComfyUI so it reads both.
     """
     console = Console()
     models = (models_dir or settings_from(ctx).resolved_models_dir).expanduser()
     try:
-        plan = plan_link(comfy_dir, models)
+        plan = plan_link(comfy_dir, models, base_dir)
     except ComfyLinkError as error:
         raise _fail(error) from error
     verb = "would" if dry_run else "will"
@@ -286,14 +341,21 @@ def link_command(
         return
     apply_link(plan, models)
     console.print("[green]done[/]: restart ComfyUI to load the DGX-Pixels nodes (DGX-Pixels/...)")
+    if plan.start_flags:
+        console.print("start ComfyUI with these flags (add your own, e.g. --listen):")
+        command = f"cd {shlex.quote(str(plan.comfy_dir))} && python main.py"
+        console.print(f"{command} {shlex.join(plan.start_flags)}", markup=False, soft_wrap=True)
 
 
 @app.command("unlink")
-def unlink_command(comfy_dir: _ComfyDir, dry_run: _DryRun = False) -> None:
-    """Remove the node-pack link and our extra_model_paths.yaml section from COMFYUI_DIR."""
+def unlink_command(
+    comfy_dir: _ComfyDir, dry_run: _DryRun = False, base_dir: _BaseDir = None
+) -> None:
+    """Remove the node-pack link and our extra_model_paths.yaml section from COMFYUI_DIR
+    (or from the `--base-directory` that `link` was given)."""
     console = Console()
     try:
-        plan = plan_unlink(comfy_dir)
+        plan = plan_unlink(comfy_dir, base_dir)
     except ComfyLinkError as error:
         raise _fail(error) from error
     if not plan.link_needed and not plan.yaml_changed:

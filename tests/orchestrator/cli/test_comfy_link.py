@@ -171,3 +171,70 @@ def test_unlink_refuses_to_remove_a_foreign_folder(comfy: Path) -> None:
     code, output = _run("unlink", comfy)
     assert code == 1 and "not a link made by dgx-pixels" in output
     assert theirs.is_dir()
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    """A folder ComfyUI is started with via `--base-directory` (no custom_nodes/ yet)."""
+    folder = tmp_path / "comfy-data"
+    folder.mkdir()
+    return folder
+
+
+def test_base_directory_links_there_and_prints_the_start_flags(
+    comfy: Path, models: Path, base: Path
+) -> None:
+    code, output = _run("link", comfy, "--models-dir", models, "--base-directory", base)
+    assert code == 0, output
+    link = base / "custom_nodes" / "dgx_pixels"
+    assert link.is_symlink() and link.resolve() == pack_dir()
+    # the ComfyUI install itself is left alone
+    assert os.listdir(comfy / "custom_nodes") == []
+    assert not (comfy / "extra_model_paths.yaml").exists()
+    yaml_path = base / "extra_model_paths.yaml"
+    assert _comfy_model_paths(yaml_path)["loras"] == [models.resolve() / "loras"]
+    flags = (
+        f"python main.py --base-directory {base.resolve()} "
+        f"--extra-model-paths-config {yaml_path.resolve()}"
+    )
+    assert flags in " ".join(output.split())
+
+
+def test_base_directory_that_is_the_comfyui_folder_needs_no_yaml_flag(
+    comfy: Path, models: Path
+) -> None:
+    code, output = _run("link", comfy, "--models-dir", models, "--base-directory", comfy)
+    assert code == 0, output
+    assert (comfy / "custom_nodes" / "dgx_pixels").is_symlink()
+    assert (comfy / "extra_model_paths.yaml").is_file()
+    assert f"python main.py --base-directory {comfy.resolve()}" in output
+    assert "--extra-model-paths-config" not in output
+
+
+def test_a_missing_base_directory_is_refused_naming_the_option(
+    comfy: Path, models: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere"
+    code, output = _run("link", comfy, "--models-dir", models, "--base-directory", missing)
+    assert code == 1
+    assert "--base-directory=" in output and "nowhere" in output
+    assert not missing.exists() and os.listdir(comfy / "custom_nodes") == []
+
+
+def test_base_directory_dry_run_changes_nothing(comfy: Path, models: Path, base: Path) -> None:
+    code, output = _run(
+        "link", comfy, "--models-dir", models, "--base-directory", base, "--dry-run"
+    )
+    assert code == 0, output
+    assert os.listdir(base) == [] and "dry run" in output
+
+
+def test_unlink_with_base_directory_removes_only_what_link_put_there(
+    comfy: Path, models: Path, base: Path
+) -> None:
+    (base / "extra_model_paths.yaml").write_text(USER_YAML)
+    assert _run("link", comfy, "--models-dir", models, "--base-directory", base)[0] == 0
+    code, output = _run("unlink", comfy, "--base-directory", base)
+    assert code == 0, output
+    assert not (base / "custom_nodes" / "dgx_pixels").exists()
+    assert (base / "extra_model_paths.yaml").read_text() == USER_YAML
