@@ -24,10 +24,11 @@ __all__ = [
     "LoraSpec",
     "ModelInfo",
     "PixelizeOutcome",
+    "check_seed",
     "parse_size",
 ]
 
-MAX_SEED = 0xFFFF_FFFF_FFFF_FFFF  # ComfyUI's KSampler seed range
+MAX_SEED = 0xFFFF_FFFF_FFFF_FFFF  # ComfyUI's KSampler seed range: 0..2**64-1
 MAX_COUNT = 256
 MAX_SPRITE_SIDE = 1024
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
@@ -45,6 +46,20 @@ def parse_size(text: str, field_name: str = "size") -> tuple[int, int]:
     size = (int(match.group(1)), int(match.group(2)))
     _check_size(size, field_name)
     return size
+
+
+def check_seed(value: object, field_name: str = "seed") -> int:
+    """The one seed check every adapter (CLI, ZMQ, MCP) and the service share.
+
+    Returns:
+        The seed, an int in 0..`MAX_SEED` (ComfyUI's KSampler range, 2**64-1).
+
+    Raises:
+        InvalidRequest: Not an int (bools are refused) or out of that range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise InvalidRequest(field_name, value, f"must be an int in 0..{MAX_SEED} (2**64-1)")
+    return value
 
 
 def _check_size(size: tuple[int, int], field_name: str) -> None:
@@ -121,10 +136,13 @@ class GenerationRequest:
             raise InvalidRequest("prompt", self.prompt, "must be a non-empty string")
         if not isinstance(self.count, int) or not 1 <= self.count <= MAX_COUNT:
             raise InvalidRequest("count", self.count, f"must be an int in 1..{MAX_COUNT}")
-        if self.seed is not None and (
-            not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED - MAX_COUNT
-        ):
-            raise InvalidRequest("seed", self.seed, "must be an int in 0..2**64-257")
+        if self.seed is not None and check_seed(self.seed) + self.count - 1 > MAX_SEED:
+            raise InvalidRequest(
+                "count",
+                self.count,
+                f"seeds {self.seed}..{self.seed + self.count - 1} pass {MAX_SEED}; "
+                "lower the seed or the count",
+            )
         if not isinstance(self.params, Mapping):
             raise InvalidRequest("params", self.params, "must be a mapping of template parameters")
         for i, lora in enumerate(self.loras):

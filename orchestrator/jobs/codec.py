@@ -15,7 +15,9 @@ from orchestrator.errors import StoreError
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.jobs.states import JobState
 
-__all__ = ["COLUMNS", "dump_json", "row_to_job"]
+__all__ = ["COLUMNS", "dump_json", "row_to_job", "seed_from_db", "seed_to_db"]
+
+_SEED_SPAN = 1 << 64  # seeds are 0..2**64-1 (ComfyUI's range); SQLite INTEGER is signed 64-bit
 
 COLUMNS = (
     "id, state, template, params, seed, backend, prompt_id, created_at, submitted_at, "
@@ -27,6 +29,21 @@ COLUMNS = (
 def dump_json(value: object) -> str:
     """Compact, key-sorted JSON (stable for equal values)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def seed_to_db(seed: int) -> int:
+    """The seed as SQLite stores it: seeds of 2**63 and more as their signed 64-bit twin
+    (`seed - 2**64`, negative), so every seed fits the signed INTEGER column losslessly."""
+    if not 0 <= seed < _SEED_SPAN:
+        raise StoreError(f"seed={seed}: must be in 0..{_SEED_SPAN - 1} to be stored")
+    return seed - _SEED_SPAN if seed >= _SEED_SPAN >> 1 else seed
+
+
+def seed_from_db(value: object) -> int:
+    """Inverse of `seed_to_db` (rows written before schema 2 are all non-negative)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"seed must be an integer, got {value!r}")
+    return value + _SEED_SPAN if value < 0 else value
 
 
 def _load(job_id: str, column: str, text: object) -> Any:
@@ -76,7 +93,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             state=_state(job_id, row["state"]),
             template=str(row["template"]),
             params=params,
-            seed=int(row["seed"]),
+            seed=seed_from_db(row["seed"]),
             backend=row["backend"],
             prompt_id=row["prompt_id"],
             created_at=float(row["created_at"]),

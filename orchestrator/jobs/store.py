@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import JobNotFound, JobStateError, StoreError
-from orchestrator.jobs.codec import COLUMNS, dump_json, row_to_job
+from orchestrator.jobs.codec import COLUMNS, dump_json, row_to_job, seed_to_db
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.jobs.states import JobState, check_transition
 
 __all__ = ["SCHEMA_VERSION", "JobStore", "NewJob"]
 
-SCHEMA_VERSION = 1
+# 1: first schema. 2: `seed` holds seeds >= 2**63 as their signed twin (`seed_to_db`); the
+# rows of a version-1 file are valid as they are (they could only hold seeds < 2**63).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -34,7 +36,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state          TEXT NOT NULL,
     template       TEXT NOT NULL,
     params         TEXT NOT NULL,
-    seed           INTEGER NOT NULL,
+    seed           INTEGER NOT NULL, -- 0..2**63-1 as is, 2**63.. as seed - 2**64 (codec)
     backend        TEXT,
     prompt_id      TEXT,
     created_at     REAL NOT NULL,
@@ -116,6 +118,7 @@ class JobStore:
                 for statement in _SCHEMA.split(";"):  # executescript would COMMIT early
                     if statement.strip():
                         db.execute(statement)
+            if version < SCHEMA_VERSION:  # 1 -> 2 changes how seeds are read, not the rows
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("SELECT count(*) FROM jobs").fetchone()
 
@@ -212,7 +215,7 @@ class JobStore:
                         i,
                         n.template,
                         dump_json(dict(n.params)),
-                        n.seed,
+                        seed_to_db(n.seed),
                         now,
                         n.batch_id,
                         dump_json(dict(n.hashes)),

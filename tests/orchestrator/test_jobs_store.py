@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator.errors import JobNotFound, JobStateError, StoreError
 from orchestrator.jobs import JobState, JobStore, NewJob, SpriteFiles
+from orchestrator.jobs.store import SCHEMA_VERSION
 
 
 def _new(n: int = 1, template: str = "single_sprite") -> list[NewJob]:
@@ -47,7 +48,41 @@ def test_created_jobs_survive_reopen_with_all_fields(tmp_path: Path) -> None:
 def test_database_is_in_wal_mode_with_a_schema_version(store: JobStore) -> None:
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    db.close()
+
+
+@pytest.mark.parametrize("seed", [0, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1])
+def test_every_comfyui_seed_is_stored_losslessly(tmp_path: Path, seed: int) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as s:
+        (job,) = s.create([NewJob("single_sprite", {"prompt": "p", "seed": seed}, seed)])
+        assert s.get(job.id).seed == seed
+        assert [j.seed for j in s.list_jobs()] == [seed]
+    with JobStore(path) as s:
+        again = s.get(job.id)
+    assert (again.seed, again.params["seed"]) == (seed, seed)
+
+
+def test_seed_outside_the_comfyui_range_is_refused_and_nothing_is_stored(store: JobStore) -> None:
+    with pytest.raises(StoreError, match="seed=18446744073709551616"):
+        store.create([NewJob("single_sprite", {"prompt": "p"}, 2**64)])
+    assert store.count() == 0
+
+
+def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    with JobStore(path) as s:
+        (old,) = s.create([NewJob("tileset", {"prompt": "grass"}, 2**63 - 1)])
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 1")  # what a version-1 dgx-pixels left behind
+    db.close()
+    with JobStore(path) as s:
+        assert s.get(old.id) == old
+        s.create([NewJob("tileset", {"prompt": "sand"}, 2**64 - 1)])
+        assert [j.seed for j in s.list_jobs()] == [2**64 - 1, 2**63 - 1]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     db.close()
 
 
