@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -214,26 +214,41 @@ class Service:
             NewJob(template.name, p, int(p["seed"]), batch, backend=request.backend) for p in params
         ]
 
-    def compare(self, prompt: str, seed: int, variants: Sequence[CompareVariant]) -> list[Job]:
-        """Same prompt and seed across 2–4 checkpoint/LoRA variants (one job each).
+    def compare(
+        self,
+        prompt: str,
+        seed: int,
+        variants: Sequence[CompareVariant],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Job]:
+        """Same prompt, seed and template parameters across 2–4 checkpoint/LoRA variants
+        (one `single_sprite` job each, sharing a batch id).
+
+        Args:
+            prompt: What every variant draws.
+            seed: The one seed they share (0..2**64-1).
+            variants: 2–4 checkpoints / LoRA sets; a variant's checkpoint and LoRAs win
+                over `params`.
+            params: Other template parameters (`width`, `height`, `steps`, `cfg` …),
+                checked exactly as `submit` checks them.
 
         Raises:
-            InvalidRequest: Fewer than 2 or more than 4 variants, or a bad variant.
+            InvalidRequest: Fewer than 2 or more than 4 variants, or a bad variant or field.
+            TemplateError: A parameter the template refuses (unknown, out of range).
         """
         if not 2 <= len(variants) <= 4:
             raise InvalidRequest("variants", len(variants), "compare needs 2 to 4 variants")
-        template = self.template("single_sprite")
         batch = uuid.uuid4().hex
         new: list[NewJob] = []
         for i, variant in enumerate(variants):
-            request = GenerationRequest(prompt=prompt, seed=seed, loras=variant.loras)
-            request.check()
-            values = request.to_params(seed)
+            values = dict(params or {})
             if variant.checkpoint:
                 values["checkpoint"] = variant.checkpoint
-            params = self._resolve(template, values)
-            self._validate(template, params, None)
-            new.append(NewJob(template.name, params, seed, batch))
+            request = GenerationRequest(
+                prompt=prompt, seed=seed, params=values, loras=variant.loras
+            )
+            (job,) = self._prepare(request)  # the checks `submit` makes, one job (count 1)
+            new.append(replace(job, batch_id=batch))
             logger.debug("compare variant %d: %s", i, variant.label)
         return self._enqueue(new)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.errors import JobNotFound, JobStateError
+from orchestrator.errors import InvalidRequest, JobNotFound, JobStateError, TemplateError
 from orchestrator.events import JobEvent, JobEventKind
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
@@ -106,19 +106,47 @@ def test_cancel_interrupts_a_running_job(orch_engine: Any, make_service: MakeSer
     assert service.wait(other.id, 120).state is JobState.SUCCEEDED
 
 
-def test_compare_runs_the_same_seed_across_variants(
+def test_compare_runs_the_same_seed_and_params_across_variants(
     orch_engine: Any, make_service: MakeService
 ) -> None:
-    service = make_service([orch_engine.url], start=False)
+    service = make_service([orch_engine.url])
     variants = [
         CompareVariant("base", checkpoint="tiny_sdxl.safetensors"),
         CompareVariant("lora", "tiny_sdxl.safetensors", (LoraSpec("tiny_lora.safetensors"),)),
     ]
-    jobs = service.compare("a tree", 11, variants)
+    jobs = service.compare("a tree", 11, variants, {"steps": 1, "width": 64, "height": 64})
     assert {j.seed for j in jobs} == {11} and len({j.batch_id for j in jobs}) == 1
     assert jobs[1].params["loras"] == [{"name": "tiny_lora.safetensors", "strength": 1.0}]
-    for job in jobs:  # full-size renders: do not leave them busying the shared engine
-        service.cancel(job.id)
+    assert {(j.params["width"], j.params["height"], j.params["steps"]) for j in jobs} == {
+        (64, 64, 1)
+    }
+    done = [service.wait(j.id, 120) for j in jobs]
+    assert [j.state for j in done] == [JobState.SUCCEEDED] * 2
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "needle"),
+    [
+        ({"steps": 0}, TemplateError, "steps"),
+        ({"width": 100_000}, TemplateError, "width"),
+        ({"bogus": 1}, TemplateError, "bogus"),
+        ({"palette": "no-such-palette"}, TemplateError, "no-such-palette"),
+    ],
+)
+def test_compare_checks_params_like_submit_and_stores_nothing(
+    orch_engine: Any,
+    make_service: MakeService,
+    params: dict[str, Any],
+    error: type[Exception],
+    needle: str,
+) -> None:
+    service = make_service([orch_engine.url], start=False)
+    variants = [CompareVariant("a", "tiny_sdxl.safetensors"), CompareVariant("b")]
+    with pytest.raises(error, match=needle):
+        service.compare("a tree", 11, variants, params)
+    with pytest.raises(InvalidRequest, match="seed=18446744073709551616"):
+        service.compare("a tree", 2**64, variants)
+    assert service.list_jobs() == []
 
 
 def test_unknown_job_id_is_named(orch_engine: Any, make_service: MakeService) -> None:
@@ -158,3 +186,17 @@ def test_missing_default_checkpoint_falls_back_to_an_installed_one(
     (job,) = service.submit(_request(params=params))
     assert job.params["checkpoint"] == "tiny_sdxl.safetensors"
     service.cancel(job.id)
+
+
+def test_the_largest_comfyui_seeds_run_and_are_recorded_exactly(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    service = make_service([orch_engine.url])
+    jobs = service.submit(_request(seed=2**64 - 2, count=2))
+    assert [j.seed for j in jobs] == [2**64 - 2, 2**64 - 1]
+    for job in jobs:
+        done = service.wait(job.id, 120)
+        assert done.state is JobState.SUCCEEDED, done.error
+        assert service.get_job(job.id).seed == job.seed == done.params["seed"]
+        sidecar = json.loads(Path(service.outputs(job.id).sidecar or "").read_text())
+        assert sidecar["seed"] == job.seed
