@@ -75,7 +75,13 @@ class BridgeService(Protocol):
     def models(self) -> Sequence[Any]: ...
     def loras(self) -> Sequence[Any]: ...
     def palettes(self) -> Sequence[Any]: ...
-    def compare(self, prompt: str, seed: int, variants: Sequence[CompareVariant]) -> list[Job]: ...
+    def compare(
+        self,
+        prompt: str,
+        seed: int,
+        variants: Sequence[CompareVariant],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Job]: ...
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
 
 
@@ -191,7 +197,7 @@ def _compare(service: BridgeService, req: Request) -> OkReply:
         )
         for i, v in enumerate(req.variants, start=1)
     ]
-    jobs = service.compare(req.prompt, req.seed, variants)
+    jobs = service.compare(req.prompt, req.seed, variants, req.params)
     return _ok(req, JobsResult(jobs=[wire_job(j) for j in jobs]))
 
 

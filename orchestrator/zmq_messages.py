@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.service_types import MAX_SEED
+
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_PNG_BYTES",
@@ -167,7 +169,7 @@ class SubmitRequest(_Request):
     prompt: str = Field(min_length=1, max_length=4000)
     params: dict[str, Any] = Field(default_factory=dict)
     count: int = Field(default=1, ge=1, le=64)
-    seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     loras: list[WireLora] = Field(default_factory=list, max_length=8)
     palette: str | None = Field(default=None, max_length=512)
     size: tuple[int, int] | None = None
@@ -236,12 +238,13 @@ class SnapshotRequest(_Request):
 
 
 class CompareRequest(_Request):
-    """One prompt and seed across 2–4 checkpoint / LoRA variants."""
+    """One prompt, seed and template parameters across 2–4 checkpoint / LoRA variants."""
 
     type: Literal["compare"] = "compare"
     prompt: str = Field(min_length=1, max_length=4000)
-    seed: int = Field(ge=0, le=2**64 - 1)
+    seed: int = Field(ge=0, le=MAX_SEED)
     variants: list[WireCompareVariant] = Field(min_length=2, max_length=4)
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class GetOutputRequest(_Request):

@@ -23,7 +23,7 @@ from orchestrator.events import JobEvent
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
 from orchestrator.service_catalog import is_demo_model
-from orchestrator.service_types import GenerationRequest, LoraSpec, parse_size
+from orchestrator.service_types import GenerationRequest, LoraSpec, check_seed, parse_size
 from orchestrator.settings import Settings
 
 __all__ = ["batch_command", "generate_command", "run_requests"]
@@ -45,6 +45,16 @@ def _settings(ctx: typer.Context, out: Path | None, backend: Sequence[str] | Non
     if backend:
         update["backends"] = list(backend)
     return settings.model_copy(update=update) if update else settings
+
+
+def _seed_option(value: int | None) -> int | None:
+    """`--seed`: the service's own check (0..2**64-1), before any engine starts."""
+    if value is None:
+        return None
+    try:
+        return check_seed(value)
+    except InvalidRequest as exc:
+        raise typer.BadParameter(exc.reason) from exc
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -108,7 +118,12 @@ def generate_command(
         typer.Option("-n", "--count", min=1, max=256, help="How many sprites (seed, seed+1 …)."),
     ] = 1,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="First seed (random if left out).")
+        int | None,
+        typer.Option(
+            "--seed",
+            callback=_seed_option,
+            help="First seed, 0..2**64-1 (random if left out).",
+        ),
     ] = None,
     lora: Annotated[
         list[str] | None,

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.mcp_server.views import LoraArg
-from orchestrator.service_types import LoraSpec, parse_size
+from orchestrator.service_types import MAX_SEED, LoraSpec, parse_size
 
 __all__ = [
     "Checkpoint",
@@ -53,7 +53,13 @@ Loras = Annotated[
     Field(default=None, max_length=8, description="LoRAs from list_loras, with strengths."),
 ]
 Seed = Annotated[
-    int | None, Field(default=None, ge=0, description="Seed; the same seed gives the same sprite.")
+    int | None,
+    Field(
+        default=None,
+        ge=0,
+        le=MAX_SEED,
+        description="Seed 0..2**64-1; the same seed gives the same sprite (None: random).",
+    ),
 ]
 Checkpoint = Annotated[
     str | None, Field(default=None, max_length=300, description="Checkpoint from list_models.")

@@ -35,7 +35,7 @@ from orchestrator.mcp_server.errors import client_errors
 from orchestrator.mcp_server.progress import await_job, await_jobs
 from orchestrator.mcp_server.results import job_result, jobs_result
 from orchestrator.mcp_server.views import VariantArg
-from orchestrator.service_types import CompareVariant, GenerationRequest
+from orchestrator.service_types import MAX_SEED, CompareVariant, GenerationRequest
 
 if TYPE_CHECKING:
     from orchestrator.service import Service
@@ -199,11 +199,19 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         ctx: Context,
         prompt: Prompt,
         variants: Variants,
-        seed: Annotated[int, Field(ge=0, description="One seed shared by every variant.")] = 0,
+        seed: Annotated[
+            int, Field(ge=0, le=MAX_SEED, description="One seed (0..2**64-1) for every variant.")
+        ] = 0,
+        steps: Steps = None,
+        params: ExtraParams = None,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
-        """Generate the same prompt and seed with 2-4 checkpoints or LoRA sets, side by side."""
+        """Generate the same prompt and seed with 2-4 checkpoints or LoRA sets, side by side.
+
+        Pass small `params` (e.g. {"width": 512, "height": 512}) and few `steps` for a
+        quick look: the template renders 1024x1024 by default.
+        """
         with client_errors():
             labels = [v.label for v in variants]
             if len(set(labels)) != len(labels):
@@ -212,7 +220,8 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
                 CompareVariant(label=v.label, checkpoint=v.checkpoint, loras=lora_specs(v.loras))
                 for v in variants
             ]
-            jobs = await anyio.to_thread.run_sync(service.compare, prompt, seed, chosen)
+            values = _params(params, steps=steps)
+            jobs = await anyio.to_thread.run_sync(service.compare, prompt, seed, chosen, values)
             if wait:
                 ids = [job.id for job in jobs]
                 jobs = await await_jobs(service, ids, ctx.report_progress, timeout_s)

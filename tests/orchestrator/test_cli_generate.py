@@ -51,6 +51,20 @@ def test_generate_prints_sprite_paths_and_warns_about_the_demo_model(
     assert refused.exit_code == 1 and "succeeded" in refused.output
 
 
+def test_generate_takes_exactly_the_comfyui_seed_range(
+    orch_engine: Any, env: dict[str, str]
+) -> None:
+    base = ["generate", "a gem", "--steps", "1", *TINY, "--backend", orch_engine.url]
+    result = _run([*base, "--seed", str(2**64 - 1)], env)
+    assert result.exit_code == 0, result.output
+    jobs = json.loads(_run(["jobs", "list", "--json"], env).output)
+    assert [j["seed"] for j in jobs] == [2**64 - 1]
+    for bad in (str(2**64), "-1"):
+        refused = _run([*base, "--seed", bad], env)
+        assert refused.exit_code == 2 and "0..18446744073709551615" in refused.output
+    assert len(json.loads(_run(["jobs", "list", "--json"], env).output)) == 1
+
+
 def test_generate_with_bad_input_exits_1_naming_the_problem(
     orch_engine: Any, env: dict[str, str]
 ) -> None:

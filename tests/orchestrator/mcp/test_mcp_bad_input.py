@@ -45,6 +45,15 @@ async def _still_serving(client: Any) -> None:
         ("generate_sprite", {**TINY, "prompt": "x", "size": "4096x4096"}, "1..1024"),
         ("generate_sprite", {**TINY, "prompt": "x", "size": "big"}, "WIDTHxHEIGHT"),
         ("generate_sprite", {**TINY, "prompt": "x", "params": {"bogus": 1}}, "bogus"),
+        (
+            "compare_models",
+            {
+                "prompt": "x",
+                "variants": [{"label": "a"}, {"label": "b"}],
+                "params": {"width": 100_000},
+            },
+            "width",
+        ),
         ("job_status", {"job_id": "0000deadbeef"}, "no such job"),
         ("cancel_job", {"job_id": "0000deadbeef"}, "no such job"),
     ],
@@ -165,4 +174,6 @@ async def test_schema_violations_are_rejected_before_the_tool_runs(server: Any) 
             await client.call_tool("generate_sprite", {"prompt": ""})
         with pytest.raises(ToolError):
             await client.call_tool("generate_sprite", {"prompt": "x", "steps": 100_000})
+        with pytest.raises(ToolError, match="18446744073709551615"):
+            await client.call_tool("generate_sprite", {"prompt": "x", "seed": 2**64})
         await _still_serving(client)

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
 from fastmcp import Client
 from mcp_testkit import TINY, checker_png, png_image
 
@@ -155,8 +154,9 @@ async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
     assert sheet.read_bytes() == Path(files["sprite"]).read_bytes()
 
 
-@pytest.mark.slow  # compare renders at the template's 1024x1024 default: minutes on CPU
-async def test_compare_models_runs_each_variant_with_one_seed(server: Any) -> None:
+async def test_compare_models_runs_each_variant_with_one_seed_and_the_given_params(
+    server: Any,
+) -> None:
     variants = [
         {"label": "base", "checkpoint": "tiny_sdxl.safetensors"},
         {
@@ -165,15 +165,26 @@ async def test_compare_models_runs_each_variant_with_one_seed(server: Any) -> No
             "loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}],
         },
     ]
+    args = {"prompt": "a potion", "seed": 2**64 - 1, "variants": variants, "steps": 2}
     async with Client(server) as client:
         result = await client.call_tool(
-            "compare_models", {"prompt": "a potion", "seed": 9, "variants": variants}
+            "compare_models", {**args, "params": {"width": 64, "height": 64}}
         )
     jobs = result.structured_content["jobs"]
     assert [j["label"] for j in jobs] == ["base", "lora"]
-    assert {j["seed"] for j in jobs} == {9}
+    assert {j["seed"] for j in jobs} == {2**64 - 1}
     assert [j["state"] for j in jobs] == ["succeeded", "succeeded"]
     assert len(_images(result)) == 2
+
+
+async def test_generate_sprite_takes_the_largest_seed(server: Any, mcp_service: Service) -> None:
+    async with Client(server) as client:
+        queued = await client.call_tool(
+            "generate_sprite", {"prompt": "a gem", "seed": 2**64 - 1, "wait": False, **TINY}
+        )
+    job = mcp_service.get_job(queued.structured_content["job_id"])
+    assert job.seed == queued.structured_content["seed"] == 2**64 - 1
+    assert mcp_service.wait(job.id, 240).seed == 2**64 - 1
 
 
 async def test_pixelize_image_from_path_and_from_base64_agree(server: Any, tmp_path: Path) -> None:

@@ -87,6 +87,39 @@ def test_cancel_and_retry_of_a_queued_job(
     assert real_service.get_job(job["id"]).state == "queued"
 
 
+def test_the_largest_seed_is_queued_and_read_back_exactly(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    body = {"prompt": "potion", "seed": 2**64 - 1, "params": FAST}
+    job = _ok(dealer, "submit", body)["jobs"][0]
+    assert job["seed"] == 2**64 - 1 == job["params"]["seed"]
+    assert _ok(dealer, "get_job", {"job_id": job["id"]})["job"]["seed"] == 2**64 - 1
+    assert real_service.get_job(job["id"]).seed == 2**64 - 1
+    frames = raw_request(dealer, "submit", {**body, "seed": 2**64 - 1, "count": 2})
+    refused = msgpack.unpackb(frames[2])
+    assert refused["code"] == "invalid_request" and "count=2" in refused["message"]
+
+
+def test_compare_takes_the_template_params_and_checks_them(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
+    dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
+    variants = [
+        {"checkpoint": "tiny_sdxl.safetensors"},
+        {"checkpoint": "tiny_sdxl.safetensors", "loras": [{"name": "tiny_lora.safetensors"}]},
+    ]
+    body = {"prompt": "potion", "seed": 2**64 - 1, "variants": variants, "params": FAST}
+    jobs = _ok(dealer, "compare", body)["jobs"]
+    assert [(j["params"]["width"], j["params"]["steps"], j["seed"]) for j in jobs] == [
+        (64, 2, 2**64 - 1)
+    ] * 2
+    frames = raw_request(dealer, "compare", {**body, "params": {"steps": 0}})
+    refused = msgpack.unpackb(frames[2])
+    assert refused["code"] == "invalid_request" and "steps" in refused["message"]
+    assert len(real_service.list_jobs()) == 2
+
+
 @pytest.mark.slow
 def test_a_job_runs_end_to_end_and_a_late_subscriber_reconciles(
     real_bridge: ZmqBridge, real_service: Service, sockets: Sockets

@@ -8,7 +8,7 @@ seq/snapshot and bad-input tests need.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,19 @@ class StoreService:
     def palettes(self) -> list[str]:
         return ["gameboy", "pico-8"]
 
-    def compare(self, prompt: str, seed: int, variants: Sequence[CompareVariant]) -> list[Job]:
+    def compare(
+        self,
+        prompt: str,
+        seed: int,
+        variants: Sequence[CompareVariant],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Job]:
         return [
-            self.submit(GenerationRequest(prompt=prompt, seed=seed, params={"label": v.label}))[0]
+            self.submit(
+                GenerationRequest(
+                    prompt=prompt, seed=seed, params={**(params or {}), "label": v.label}
+                )
+            )[0]
             for v in variants
         ]
 
