@@ -351,7 +351,10 @@ class PixelsApp(App[None]):
     async def on_compare_screen_requested(self, message: CompareScreen.Requested) -> None:
         """Send a comparison and lay its jobs out side by side."""
         request = CompareRequest(
-            prompt=message.prompt, seed=message.seed, variants=message.variants
+            prompt=message.prompt,
+            seed=message.seed,
+            variants=message.variants,
+            params=message.params,
         )
         result = await self._request(request)
         if result is None or not isinstance(self.screen, CompareScreen):

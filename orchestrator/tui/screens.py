@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
+from orchestrator.errors import InvalidRequest
+from orchestrator.service_types import check_seed, parse_size
 from orchestrator.tui.graphics import GraphicsMode
 from orchestrator.tui.widgets import PreviewPane, StepBar
 from orchestrator.zmq_protocol import WireCompareVariant, WireJob, WireLora
@@ -78,11 +80,18 @@ class CompareScreen(Screen[None]):
     class Requested(Message):
         """The user asked for a comparison (the app sends it to the daemon)."""
 
-        def __init__(self, prompt: str, seed: int, variants: list[WireCompareVariant]) -> None:
+        def __init__(
+            self,
+            prompt: str,
+            seed: int,
+            variants: list[WireCompareVariant],
+            params: dict[str, Any] | None = None,
+        ) -> None:
             super().__init__()
             self.prompt = prompt
             self.seed = seed
             self.variants = variants
+            self.params = params or {}
 
     def __init__(
         self,
@@ -103,7 +112,11 @@ class CompareScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="compare-form"):
             yield Input(self.initial_prompt, placeholder="prompt", id="compare-prompt")
-            yield Input("0", placeholder="seed", id="compare-seed", type="integer")
+            with Horizontal(id="compare-knobs"):
+                yield Input("0", placeholder="seed", id="compare-seed", type="integer")
+                yield Input("", placeholder="steps (default)", id="compare-steps", type="integer")
+                # Blank renders at the template's 1024x1024: minutes per column on a CPU.
+                yield Input("", placeholder="render WxH (default 1024x1024)", id="compare-render")
             choices = [(f"model  {m}", f"ckpt:{m}") for m in self.models]
             choices += [(f"LoRA   {name}", f"lora:{name}") for name in self.loras]
             yield SelectionList[str](*choices, id="compare-choices")
@@ -135,15 +148,31 @@ class CompareScreen(Screen[None]):
     def _request(self) -> None:
         error = self.query_one("#compare-error", Label)
         prompt = self.query_one("#compare-prompt", Input).value.strip()
-        seed_text = self.query_one("#compare-seed", Input).value.strip() or "0"
         variants = self.variants()
         if not prompt:
             error.update("Type a prompt first.")
         elif not 2 <= len(variants) <= 4:
             error.update(f"Pick 2 to 4 models or LoRAs (picked {len(variants)}).")
         else:
+            try:
+                seed, params = self._knobs()
+            except InvalidRequest as exc:
+                error.update(str(exc))
+                return
             error.update("")
-            self.post_message(self.Requested(prompt, int(seed_text), variants))
+            self.post_message(self.Requested(prompt, seed, variants, params))
+
+    def _knobs(self) -> tuple[int, dict[str, Any]]:
+        """Seed and template params from the form (raises `InvalidRequest` naming the field)."""
+        seed_text = self.query_one("#compare-seed", Input).value.strip() or "0"
+        steps_text = self.query_one("#compare-steps", Input).value.strip()
+        render_text = self.query_one("#compare-render", Input).value.strip()
+        params: dict[str, Any] = {}
+        if steps_text:
+            params["steps"] = _integer(steps_text, "steps")  # the template checks its range
+        if render_text:
+            params["width"], params["height"] = parse_size(render_text, "render")
+        return check_seed(_integer(seed_text, "seed")), params
 
     async def show_jobs(self, labels: list[str], jobs: list[WireJob]) -> None:
         """Lay out one column per job."""
@@ -164,3 +193,10 @@ class CompareScreen(Screen[None]):
         pane.show(job)
         if png is not None:
             await pane.query_one(PreviewPane).show(f"seed {job.seed}", png)
+
+
+def _integer(text: str, field_name: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:  # an integer Input still lets a lone "-" through
+        raise InvalidRequest(field_name, text, "must be a whole number") from exc

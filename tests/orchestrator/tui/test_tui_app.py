@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList, Static
 
@@ -114,6 +115,56 @@ async def test_compare_runs_one_prompt_and_seed_across_two_variants(
             "tiny_lora.safetensors",
             "tiny_sdxl.safetensors",
         ]
+
+
+async def test_compare_sends_steps_and_render_size_as_template_params(
+    bridge: ZmqBridge, store_service: Any
+) -> None:
+    app = _app(bridge.config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: app.connected and bool(app.models))
+        app.query_one(JobList).focus()
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        screen.query_one("#compare-prompt", Input).value = "goblin"
+        screen.query_one("#compare-seed", Input).value = str(2**64 - 1)
+        screen.query_one("#compare-steps", Input).value = "2"
+        screen.query_one("#compare-render", Input).value = "64x48"
+        screen.query_one(SelectionList).select_all()
+        await pilot.click("#compare-go")
+        await until(pilot, lambda: len(screen.panes) == 2)
+        jobs = store_service.store.list_jobs()
+        assert {
+            (j.seed, j.params["steps"], j.params["width"], j.params["height"]) for j in jobs
+        } == {(2**64 - 1, 2, 64, 48)}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("#compare-render", "big", "render='big'"),
+        ("#compare-seed", str(2**64), "seed=18446744073709551616"),
+        ("#compare-steps", "-", "steps='-'"),
+    ],
+)
+async def test_bad_compare_knobs_are_named_and_nothing_is_sent(
+    bridge: ZmqBridge, store_service: Any, field: str, value: str, needle: str
+) -> None:
+    app = _app(bridge.config)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: app.connected and bool(app.models))
+        app.query_one(JobList).focus()
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        app.screen.query_one("#compare-prompt", Input).value = "goblin"
+        app.screen.query_one(field, Input).value = value
+        app.screen.query_one(SelectionList).select_all()
+        await pilot.click("#compare-go")
+        await pilot.pause(0.1)
+        assert needle in str(app.screen.query_one("#compare-error", Static).render())
+        assert store_service.store.count() == 0
 
 
 async def test_compare_needs_two_to_four_choices(bridge: ZmqBridge, store_service: Any) -> None:
