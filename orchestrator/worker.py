@@ -345,6 +345,8 @@ class JobRunner:
 
     # --- outcomes -------------------------------------------------------------------------
     def _fail(self, job_id: str, error: str, retryable: bool) -> None:
+        # ComfyUI ends exception_message with "\n" ("{ex}\n{tips}"): keep tables one line.
+        error = error.strip()
         try:
             failed = self.store.mark_failed(job_id, error, retryable)
         except JobStateError:
