@@ -25,7 +25,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .color import srgb_to_oklab
+from .color import norm3, srgb_to_oklab
 from .errors import InvalidImageError, InvalidParameterError
 
 __all__ = [
@@ -90,7 +90,7 @@ def estimate_background(
     border = _border(rgba[..., :3])
     lab = srgb_to_oklab(border).astype(np.float32)
     # The border pixel with the most neighbours within tolerance is the background's core.
-    d = np.linalg.norm(lab[:, None, :] - lab[None, :, :], axis=-1)
+    d = norm3(lab[:, None, :] - lab[None, :, :])
     votes = (d <= tolerance).sum(axis=1)
     best = int(np.argmax(votes))
     if votes[best] < _MIN_BORDER_SHARE * border.shape[0]:
@@ -104,7 +104,7 @@ def background_distance(rgba: Rgba, color: tuple[int, int, int]) -> NDArray[np.f
     """OKLab distance of every pixel to ``color``."""
     lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
     ref = srgb_to_oklab(np.array([color], dtype=np.uint8)).astype(np.float32)[0]
-    return np.asarray(np.linalg.norm(lab - ref, axis=-1), dtype=np.float32)
+    return np.asarray(norm3(lab - ref), dtype=np.float32)
 
 
 def _components(lab: NDArray[np.float32], cand: Mask, step: float) -> NDArray[np.int32]:
@@ -112,8 +112,8 @@ def _components(lab: NDArray[np.float32], cand: Mask, step: float) -> NDArray[np
     ``step``: background grows over its own gentle shading, never across a colour edge."""
     h, w = cand.shape
     idx = np.arange(h * w).reshape(h, w)
-    eh = cand[:, 1:] & cand[:, :-1] & (np.linalg.norm(lab[:, 1:] - lab[:, :-1], axis=-1) <= step)
-    ev = cand[1:] & cand[:-1] & (np.linalg.norm(lab[1:] - lab[:-1], axis=-1) <= step)
+    eh = cand[:, 1:] & cand[:, :-1] & (norm3(lab[:, 1:] - lab[:, :-1]) <= step)
+    ev = cand[1:] & cand[:-1] & (norm3(lab[1:] - lab[:-1]) <= step)
     rows = np.concatenate([idx[:, :-1][eh], idx[:-1][ev]])
     cols = np.concatenate([idx[:, 1:][eh], idx[1:][ev]])
     graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(h * w, h * w))
@@ -123,8 +123,8 @@ def _components(lab: NDArray[np.float32], cand: Mask, step: float) -> NDArray[np
 
 def _step_noise(lab: NDArray[np.float32], near: Mask) -> float:
     """Typical colour step between neighbouring background cells."""
-    dh = np.linalg.norm(lab[:, 1:] - lab[:, :-1], axis=-1)[near[:, 1:] & near[:, :-1]]
-    dv = np.linalg.norm(lab[1:] - lab[:-1], axis=-1)[near[1:] & near[:-1]]
+    dh = norm3(lab[:, 1:] - lab[:, :-1])[near[:, 1:] & near[:, :-1]]
+    dv = norm3(lab[1:] - lab[:-1])[near[1:] & near[:-1]]
     steps = np.concatenate([dh, dv])
     return float(np.median(steps)) if steps.size else 0.0
 
@@ -141,7 +141,7 @@ def _holes(lab: NDArray[np.float32], background: Mask, tolerance: float) -> Mask
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     design = np.stack([np.ones_like(xx), xx, yy], axis=-1)
     coef, *_ = np.linalg.lstsq(design[background], lab[background], rcond=None)
-    resid = np.sqrt(((lab - design @ coef) ** 2).sum(axis=-1))
+    resid = norm3(lab - design @ coef)
     candidate = ~background & (resid <= tolerance * _HOLE_FACTOR)
     labels, count = ndimage.label(candidate)
     if count == 0:
@@ -174,7 +174,7 @@ def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> BackgroundDecisio
         return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0)
     lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
     ref = srgb_to_oklab(np.array([bg], dtype=np.uint8)).astype(np.float32)[0]
-    dist = np.sqrt(((lab - ref) ** 2).sum(axis=-1))
+    dist = norm3(lab - ref)
     near = dist <= tolerance
     step = float(np.clip(4.0 * _step_noise(lab, near) + 0.01, 0.02, tolerance))
     labels = _components(lab, dist <= 2.0 * tolerance, step)

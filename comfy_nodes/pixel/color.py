@@ -15,6 +15,7 @@ __all__ = [
     "linear_to_oklab",
     "linear_to_srgb",
     "linear_to_srgb_uint8",
+    "norm3",
     "oklab_to_linear",
     "oklab_to_srgb",
     "srgb_to_linear",
@@ -103,3 +104,14 @@ def srgb_to_oklab(rgb: npt.ArrayLike) -> FloatArray:
 def oklab_to_srgb(lab: npt.ArrayLike) -> UInt8Array:
     """OKLab ``[..., 3]`` to sRGB uint8 ``[..., 3]``, clipped into the gamut."""
     return linear_to_srgb_uint8(oklab_to_linear(lab))
+
+
+def norm3(x: FloatArray) -> FloatArray:
+    """Euclidean length over a last axis of 3 (e.g. OKLab differences).
+
+    Bit for bit ``np.linalg.norm(x, axis=-1)`` (numpy adds the three squares in the same
+    order), about ten times faster: numpy's reduction over a 3-long axis runs a tiny
+    inner loop per element, three whole-array operations do not.
+    """
+    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
+    return np.asarray(np.sqrt(x0 * x0 + x1 * x1 + x2 * x2))

@@ -64,17 +64,23 @@ def _robust(s: Samples) -> Samples:
     """Mean of the cell's majority: two trimming passes, each keeping samples near the
     current mean (a mean-shift towards the dominant colour), with a floor for sensor noise."""
     shape = s.shape
-    # [cells, channel, sample]: every reduction runs over a contiguous last axis.
-    st = np.ascontiguousarray(s.reshape(-1, shape[-2], shape[-1]).transpose(0, 2, 1))
-    mu = st.mean(axis=2)
-    keep = np.ones(st.shape[::2], dtype=np.float32)
+    n = shape[-2]
+    # [channel, sample, cell]: every step is a whole-array operation over the cells. The
+    # samples are whole numbers, so their sums are exact in any order; the one sum of
+    # fractions (the spread) runs over a contiguous sample axis, as it always did, so the
+    # result is bit for bit what a per-cell loop gives.
+    st = np.ascontiguousarray(s.reshape(-1, n, shape[-1]).transpose(2, 1, 0))
+    mu = st.sum(axis=1) / np.float32(n)
+    keep = np.ones(st.shape[1:], dtype=np.float32)
     for factor in (1.5, 2.0):
-        d = np.abs(st - mu[:, :, None]).sum(axis=1)
-        count = np.maximum(keep.sum(axis=1), 1.0)
-        spread = (d * keep).sum(axis=1) / count
-        keep = (d <= np.maximum(factor * spread, _NOISE_FLOOR)[:, None]).astype(np.float32)
-        mu = np.matmul(st, keep[:, :, None])[..., 0] / np.maximum(keep.sum(axis=1), 1.0)[:, None]
-    return np.asarray(mu.reshape(*shape[:-2], shape[-1]), dtype=np.float32)
+        d = np.abs(st[0] - mu[0])
+        for channel in range(1, st.shape[0]):
+            d += np.abs(st[channel] - mu[channel])
+        kept = np.maximum(keep.sum(axis=0), 1.0)
+        spread = np.ascontiguousarray((d * keep).T).sum(axis=1) / kept
+        keep = (d <= np.maximum(factor * spread, _NOISE_FLOOR)).astype(np.float32)
+        mu = (st * keep).sum(axis=1) / np.maximum(keep.sum(axis=0), 1.0)
+    return np.asarray(mu.T.reshape(*shape[:-2], shape[-1]), dtype=np.float32)
 
 
 def _median(s: Samples) -> Samples:

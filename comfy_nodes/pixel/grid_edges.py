@@ -47,21 +47,30 @@ class Peaks:
 def edge_profile(rgb: NDArray[np.uint8], axis: int) -> FloatArray:
     """Noise-floor-subtracted edge energy between neighbouring columns (axis=1) or rows.
 
-    Works on every 4th row (column) in uint8 with a contiguous reduction, which keeps a
-    1024² picture near one millisecond per axis.
+    Works on every 4th row (column) in uint8 with contiguous reductions, which keeps a
+    1024² picture well under a millisecond per axis, RGB or RGBA.
     """
     step = max(1, rgb.shape[1 - axis] // 256)
+    ch = rgb.shape[2]
     if axis == 1:
-        sub = rgb[::step, :, :3]
+        # Whole rows stay contiguous: alpha rides along and is dropped after the sum.
+        sub = rgb[::step]
+        a, b = sub[:, 1:], sub[:, :-1]
     else:
-        sub = np.ascontiguousarray(rgb[:, ::step, :3].transpose(1, 0, 2))
-    a, b = sub[:, 1:], sub[:, :-1]
+        # Every step-th column's RGB bytes gathered into contiguous rows by one flat take
+        # (a strided [:, ::step, :3] view makes numpy loop over 3-byte inner runs).
+        cols = (np.arange(0, rgb.shape[1], step) * ch)[:, None] + np.arange(3)
+        sub = np.take(rgb.reshape(rgb.shape[0], -1), cols.ravel(), axis=1)
+        a, b = sub[1:], sub[:-1]
     d = np.maximum(a, b)
     d -= np.minimum(a, b)
-    flat = d.reshape(d.shape[0], -1).sum(axis=0, dtype=np.uint32)
-    prof = flat.reshape(-1, sub.shape[2]).sum(axis=1).astype(np.float64)
-    if prof.size == 0:
+    if d.size == 0:
         return np.zeros(0)
+    if axis == 1:
+        per = d.reshape(d.shape[0], -1).sum(axis=0, dtype=np.uint32).reshape(-1, ch)
+        prof = per[:, :3].sum(axis=1).astype(np.float64)
+    else:
+        prof = d.sum(axis=1, dtype=np.uint32).astype(np.float64)
     return np.asarray(np.clip(prof - float(np.median(prof)), 0.0, None), np.float64)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from comfy_nodes.pixel.color import (
     linear_to_srgb_uint8,
+    norm3,
     oklab_to_srgb,
     srgb_to_linear,
     srgb_to_oklab,
@@ -53,3 +54,11 @@ def test_random_colours_round_trip_exactly_and_keep_their_shape() -> None:
 def test_out_of_gamut_lab_is_clipped_not_wrapped() -> None:
     assert oklab_to_srgb(np.array([1.5, 0.0, 0.0])).tolist() == [255, 255, 255]
     assert oklab_to_srgb(np.array([-0.5, 0.0, 0.0])).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_norm3_is_bit_for_bit_numpys_norm(dtype: type) -> None:
+    x = np.random.default_rng(0).normal(0.0, 0.3, size=(7, 11, 3)).astype(dtype)
+    got = norm3(x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.linalg.norm(x, axis=-1))

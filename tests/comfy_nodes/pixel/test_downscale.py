@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pixel_grid_helpers import COLORS, degrade, sprite, upscale
 
-from comfy_nodes.pixel.downscale import DOWNSCALE_MODES, downscale_to_grid
+from comfy_nodes.pixel.downscale import DOWNSCALE_MODES, downscale_to_grid, sample_cells
 from comfy_nodes.pixel.errors import GridDoesNotFitError, InvalidParameterError
 from comfy_nodes.pixel.grid import GridEstimate, detect_grid, grid_from_size
 
@@ -66,3 +66,29 @@ def test_a_grid_with_more_cells_than_pixels_does_not_fit() -> None:
     grid = GridEstimate(0.5, 0.5, 0.0, 0.0, 16, 16, 1.0)
     with pytest.raises(GridDoesNotFitError, match="16x16 cells do not fit a 8x8 image"):
         downscale_to_grid(np.zeros((8, 8, 3), np.uint8), grid)
+
+
+def _robust_one_cell(samples: np.ndarray) -> np.ndarray:
+    """The robust colour of one cell, written out plainly (the reference the vectorised
+    version must match bit for bit)."""
+    mu = samples.mean(axis=0)
+    keep = np.ones(samples.shape[0], dtype=np.float32)
+    for factor in (1.5, 2.0):
+        d = np.abs(samples - mu).sum(axis=1)
+        spread = (d * keep).sum() / max(keep.sum(), np.float32(1.0))
+        keep = (d <= max(factor * spread, 24.0)).astype(np.float32)
+        mu = (samples * keep[:, None]).sum(axis=0) / max(keep.sum(), np.float32(1.0))
+    return mu
+
+
+def test_robust_mode_equals_the_per_cell_reference_bit_for_bit() -> None:
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
+    image[::2] //= 3  # two colour populations per cell, so trimming has work to do
+    grid = grid_from_size(50, 40, 10, 8)
+    cells = downscale_to_grid(image, grid, "robust")
+    samples = sample_cells(image, grid)[..., :3].astype(np.float32)
+    for r in range(8):
+        for c in range(10):
+            expect = np.clip(np.rint(_robust_one_cell(samples[r, c])), 0, 255)
+            np.testing.assert_array_equal(cells[r, c, :3], expect.astype(np.uint8))

@@ -8,6 +8,7 @@ from pixel_grid_helpers import degrade, sprite, upscale
 
 from comfy_nodes.pixel.errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
 from comfy_nodes.pixel.grid import detect_grid, detect_grid_frames, grid_from_size
+from comfy_nodes.pixel.grid_edges import edge_profile
 
 
 def test_fractional_cell_and_offset_are_recovered() -> None:
@@ -147,3 +148,15 @@ def test_sixteen_px_cells_on_the_jpeg_block_lines_are_not_halved(crop: int) -> N
     grid = detect_grid(np.ascontiguousarray(big[crop : crop + 304, crop : crop + 304]))
     assert grid.cell_w == pytest.approx(16.0, abs=0.1)
     assert grid.cols in (19, 20)
+
+
+def test_edge_profiles_ignore_alpha_and_match_rgb() -> None:
+    rng = np.random.default_rng(9)
+    rgb = rng.integers(0, 256, size=(300, 520, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, rng.integers(0, 256, size=(300, 520, 1), dtype=np.uint8)], 2)
+    for axis in (0, 1):
+        np.testing.assert_array_equal(edge_profile(rgba, axis), edge_profile(rgb, axis))
+    # a step of 10 in 3 channels on each of 4 rows: 120 at the boundary between px 2 and 3
+    flat = np.zeros((4, 6, 3), dtype=np.uint8)
+    flat[:, 3:] = 10
+    np.testing.assert_array_equal(edge_profile(flat, 1), [0, 0, 120, 0, 0])
