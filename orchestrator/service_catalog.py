@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ def is_demo_model(name: str) -> bool:
     """True for the tiny random-weight demo checkpoint (its pictures are meaningless)."""
     lowered = name.lower()
     return "demo" in lowered or lowered.startswith("tiny_sdxl")
+
+
+def _palette_reason(name: str, exc: Exception) -> str:
+    """The pixel core's reason without its own `palette='x'` / `palette file x` lead-in:
+    `InvalidRequest` already starts the message with `palette='x': `."""
+    lead = rf"^(palette={re.escape(repr(name))}|palette file {re.escape(name)}):?\s*(is\s+)?"
+    return re.sub(lead, "", str(exc), count=1) or str(exc)
 
 
 class Catalog:
@@ -86,7 +94,7 @@ class Catalog:
         try:
             resolve_palette(name)
         except (ValueError, OSError) as exc:
-            raise InvalidRequest("palette", name, str(exc)) from exc
+            raise InvalidRequest("palette", name, _palette_reason(name, exc)) from exc
 
     def pixelize_file(self, source: Path | str | bytes, options: Any) -> PixelizeOutcome:
         """Pixelize a picture with the pixel core (no backend) and write sprite, preview and

@@ -64,6 +64,16 @@ def test_bad_request_is_refused_naming_the_problem_and_nothing_is_stored(
     assert service.list_jobs() == []
 
 
+@pytest.mark.parametrize("palette", ["no-such-palette", "/no/such/palette.gpl"])
+def test_unknown_palette_is_named_once_with_the_valid_names(service: Service, palette: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        service.submit(_request(palette=palette))
+    message = str(info.value)
+    assert message.startswith(f"palette={palette!r}: ") and message.count(f"{palette!r}") == 1
+    assert "pico-8" in message or "palette.gpl" in message
+    assert service.list_jobs() == []
+
+
 def test_bad_row_in_a_batch_queues_nothing(service: Service) -> None:
     good = _request()
     bad = _request(params={**FAST, "steps": -3})
