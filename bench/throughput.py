@@ -34,6 +34,7 @@ import torch
 
 from engine.models.architecture import SDXLArchitecture, infer_architecture
 from engine.models.checkpoint import LoadedCheckpoint, load_checkpoint
+from engine.models.compile import compile_checkpoint
 from engine.models.device import DeviceChoice, select_device
 from engine.models.sdxl import SDXLModel, SDXLVae
 from engine.models.synthetic import SDXL_BASE_SPEC, SyntheticSpec, build_shapes
@@ -82,14 +83,6 @@ def _random_checkpoint(arch: SDXLArchitecture, choice: DeviceChoice) -> LoadedCh
     for module in (unet, vae):
         module.eval().requires_grad_(False)
     return LoadedCheckpoint(Path("<random weights>"), arch, unet, None, None, vae)
-
-
-def _compile(ckpt: LoadedCheckpoint, mode: str) -> None:
-    """torch.compile the UNet and the VAE decoder, channels_last (the tuned GPU path)."""
-    ckpt.unet.to(memory_format=torch.channels_last)
-    ckpt.vae.decoder.to(memory_format=torch.channels_last)
-    ckpt.unet.forward = torch.compile(ckpt.unet.forward, mode=mode, fullgraph=False)
-    ckpt.vae.decoder.forward = torch.compile(ckpt.vae.decoder.forward, mode=mode, fullgraph=False)
 
 
 def _conditioning(arch: SDXLArchitecture, seed: int) -> list[list[Any]]:
@@ -220,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 1. build the model (random weights from the shipped configs, or a real checkpoint)
     arch, ckpt = _build(args, choice)
     if args.compile:
-        _compile(ckpt, args.compile_mode)
+        compile_checkpoint(ckpt, args.compile_mode)
     model, vae = SDXLModel(ckpt, DiscreteSchedule()), SDXLVae(ckpt)
     request = SampleRequest(
         steps=steps, cfg=args.cfg, sampler_name="euler", scheduler="normal", seed=42

@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
+from engine.errors import ModelLoadError
 from engine.models.architecture import infer_architecture
 from engine.models.checkpoint import DEMO_METADATA_KEY, read_header
-from engine.models.synthetic import SyntheticSpec, build_state_dict
+from engine.models.synthetic import SDXL_BASE_SPEC, SyntheticSpec, build_state_dict
 
-__all__ = ["DEMO_FILENAME", "DEMO_SPEC", "STAGES", "DemoResult", "write_demo_checkpoint"]
+__all__ = [
+    "DEMO_FILENAME",
+    "DEMO_SPEC",
+    "FULLSIZE_FILENAME",
+    "FULLSIZE_SPEC",
+    "STAGES",
+    "DemoResult",
+    "write_demo_checkpoint",
+    "write_fullsize_demo_checkpoint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,21 @@ DEMO_SPEC = SyntheticSpec(
         DEMO_METADATA_KEY: "true",
         "modelspec.title": "DGX-Pixels DEMO (random weights)",
         "dgxpixels.note": "random weights: generated pictures are meaningless noise",
+    },
+)
+
+FULLSIZE_FILENAME = "DEMO-random-weights-sdxl-fullsize.safetensors"
+
+# The real SDXL base 1.0 layout and sizes (3.5 B parameters, ~7 GB in fp16): for measuring
+# real-size generation end to end on a GPU box that has no weights (`models demo --full-size`).
+FULLSIZE_SPEC = replace(
+    SDXL_BASE_SPEC,
+    seed=20241,
+    metadata={
+        DEMO_METADATA_KEY: "true",
+        "modelspec.title": "DGX-Pixels DEMO full-size SDXL (random weights)",
+        "dgxpixels.note": "random weights at real SDXL sizes: for speed measurements only; "
+        "generated pictures are meaningless noise",
     },
 )
 
@@ -93,4 +118,38 @@ def write_demo_checkpoint(
     infer_architecture(shapes, tmp.name)
     tmp.replace(path)
     log.warning("wrote %s: random weights, its pictures are meaningless", path)
+    return DemoResult(path, True, path.stat().st_size)
+
+
+def write_fullsize_demo_checkpoint(
+    models_dir: Path,
+    overwrite: bool = False,
+    device: str = "auto",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> DemoResult:
+    """Write the full-size random SDXL checkpoint into `models_dir/checkpoints/`.
+
+    Tensors are drawn on CUDA when present and streamed into the file one at a time (see
+    `engine.models.streaming`), so ~7 GB take seconds on a GPU box and little RAM. The
+    written header is checked to infer as SDXL (the file is removed if it does not).
+
+    Args:
+        models_dir: The ComfyUI-style models folder (created if missing).
+        overwrite: Replace an existing file.
+        device: Where random numbers are drawn ("auto", "cpu", "cuda").
+        on_progress: Called with (bytes written, total bytes).
+    """
+    from engine.models.streaming import stream_checkpoint
+
+    path = models_dir / "checkpoints" / FULLSIZE_FILENAME
+    if path.is_file() and not overwrite:
+        return DemoResult(path, False, path.stat().st_size)
+    stream_checkpoint(path, FULLSIZE_SPEC, torch.float16, device, on_progress)
+    try:
+        shapes, _ = read_header(path)
+        infer_architecture(shapes, path.name)
+    except ModelLoadError:
+        path.unlink(missing_ok=True)  # a broken file must not sit under a checkpoint name
+        raise
+    log.warning("wrote %s: full-size random weights, its pictures are meaningless", path)
     return DemoResult(path, True, path.stat().st_size)

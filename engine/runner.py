@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, get_args
 
 from engine.context import EngineContext, EnginePaths, bind_engine_context
 from engine.errors import EngineError
@@ -24,6 +24,10 @@ __all__ = ["EngineConfig", "RunningEngine", "serve_forever", "start_engine"]
 logger = logging.getLogger(__name__)
 
 DeviceRequest = Literal["auto", "cpu", "cuda"]
+PrecisionRequest = Literal["auto", "fp16", "bf16", "fp32"]
+CompileRequest = Literal["off", "default", "reduce-overhead", "max-autotune"]
+PreviewMethod = Literal["none", "latent2rgb"]
+PREVIEW_METHODS: tuple[str, ...] = get_args(PreviewMethod)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,14 @@ class EngineConfig:
         load_comfy_nodes: also load our `comfy_nodes` pack.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         max_upload_mb: `/upload/image` size limit (larger bodies get 413).
+        precision: model dtype on a GPU: "auto" (fp16), "fp16", "bf16" or "fp32"; a CPU
+            always runs fp32.
+        compile: "off", or the torch.compile mode ("default", "reduce-overhead",
+            "max-autotune") applied once per loaded checkpoint to the UNet and VAE decoder
+            (channels_last). The first prompt of each new size/batch is slow while it
+            compiles. CUDA only: asking for it on a CPU is refused when the engine starts.
+        preview_method: "none", or "latent2rgb" to send a cheap preview image with each
+            sampler step's progress (ComfyUI's `--preview-method latent2rgb`).
     """
 
     base_dir: Path | None = None
@@ -52,6 +64,9 @@ class EngineConfig:
     load_comfy_nodes: bool = True
     device: DeviceRequest = "auto"
     max_upload_mb: int = 100
+    precision: PrecisionRequest = "auto"
+    compile: CompileRequest = "off"
+    preview_method: PreviewMethod = "none"
 
     def paths(self) -> EnginePaths:
         """The folder layout; every folder needs `base_dir` or its own override.
@@ -95,6 +110,43 @@ def _resolve_device(request: str) -> str:
     return request
 
 
+def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
+    """The engine context: resolved device, a model cache set up for the config's precision
+    and compile mode, and the `extras` core nodes read (precision, compile, preview_method).
+
+    Raises:
+        EngineError: Unknown precision/compile/preview value, CUDA asked for but missing, or
+            compilation asked for on a CPU (refused, not ignored: the message says what to set).
+    """
+    from engine.models.cache import ModelCache
+
+    device = _resolve_device(config.device)
+    if config.preview_method not in PREVIEW_METHODS:
+        raise EngineError(
+            f"preview_method={config.preview_method!r} is unknown; "
+            f"valid: {', '.join(PREVIEW_METHODS)}"
+        )
+    try:
+        models = ModelCache(device, config.precision, compile_mode=config.compile)
+    except ValueError as exc:
+        raise EngineError(f"engine settings refused: {exc}") from exc
+    extras = {
+        "precision": config.precision,
+        "compile": config.compile,
+        "preview_method": config.preview_method,
+    }
+    choice = models.choice
+    logger.info(
+        "engine on %s: %s weights, VAE %s, compile %s, previews %s",
+        choice.device,
+        str(choice.dtype).removeprefix("torch."),
+        str(choice.vae_dtype).removeprefix("torch."),
+        config.compile,
+        config.preview_method,
+    )
+    return EngineContext(paths=paths, models=models, device=device, extras=extras)
+
+
 def _wipe_temp(paths: EnginePaths) -> None:
     """Empty temp/ like ComfyUI does on start and exit (PreviewImage files are throwaway).
 
@@ -124,7 +176,7 @@ class RunningEngine:
         paths = config.paths()
         paths.ensure()
         _wipe_temp(paths)
-        self.context = EngineContext(paths=paths, device=_resolve_device(config.device))
+        self.context = _build_context(config, paths)
         packs = [d for d in [comfy_nodes_dir()] if d is not None] if config.load_comfy_nodes else []
         with bind_engine_context(self.context):
             self.registry, self.load_report = build_registry(

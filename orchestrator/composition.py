@@ -34,6 +34,9 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         output_dir=settings.data_dir / "engine-output",
         host="127.0.0.1",
         port=0,
+        precision=settings.engine_precision,
+        compile=settings.engine_compile,
+        preview_method=settings.engine_preview,
     )
     engine: RunningEngineLike = start_engine(config)
     logger.info("in-process engine serving at %s", engine.url)

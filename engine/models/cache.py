@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.models.checkpoint import LoadedCheckpoint, load_checkpoint
+from engine.models.compile import compile_checkpoint, validate_compile_mode
 from engine.models.device import DeviceChoice, select_device
 from engine.models.hashing import FileHasher
 from engine.models.lora import LoraFile, load_lora
@@ -52,12 +53,23 @@ class ModelCache:
         precision: "auto", "fp16", "bf16" or "fp32" (see `select_device`).
         max_loaded: Checkpoints kept at once, least recently used dropped first. Default:
             1 on a CPU (a real SDXL is ~14 GB in fp32), 3 on a GPU.
+        compile_mode: "off", or a torch.compile mode applied to each checkpoint once, when it
+            is loaded (CUDA only; see `engine.models.compile`).
+
+    Raises:
+        ValueError: Unknown precision or compile mode, CUDA asked for but missing, or
+            compilation asked for on a CPU.
     """
 
     def __init__(
-        self, device: str = "auto", precision: str = "auto", max_loaded: int | None = None
+        self,
+        device: str = "auto",
+        precision: str = "auto",
+        max_loaded: int | None = None,
+        compile_mode: str = "off",
     ) -> None:
         self.choice: DeviceChoice = select_device(device, precision)
+        self.compile_mode = validate_compile_mode(compile_mode, self.choice.device.type)
         self.max_loaded = max_loaded or (3 if self.choice.device.type == "cuda" else 1)
         self.hasher = FileHasher()
         self._checkpoints: OrderedDict[_Key, LoadedCheckpoint] = OrderedDict()
@@ -97,7 +109,10 @@ class ModelCache:
                     log.info("unloading %s to make room", Path(dropped[0]).name)
                 gc.collect()
                 c = self.choice
-                self._checkpoints[key] = load_checkpoint(path, str(c.device), c.dtype, c.vae_dtype)
+                loaded = load_checkpoint(path, str(c.device), c.dtype, c.vae_dtype)
+                # Once per loaded checkpoint: the compiled forward lives on the cached modules.
+                compile_checkpoint(loaded, self.compile_mode)
+                self._checkpoints[key] = loaded
             self._checkpoints.move_to_end(key)
             return self._checkpoints[key]
 

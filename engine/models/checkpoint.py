@@ -55,6 +55,10 @@ class LoadedCheckpoint:
     vae: Any  # diffusers.AutoencoderKL
     metadata: dict[str, str] = field(default_factory=dict)
     unet_names: dict[str, str] = field(default_factory=dict)  # SGM module → diffusers module
+    # torch.compile state (see `engine.models.compile`): the mode applied and the input
+    # shapes already compiled, so the first prompt of a new shape is logged as slow.
+    compile_mode: str = "off"
+    compiled_shapes: set[tuple[str, tuple[int, ...]]] = field(default_factory=set)
 
     @property
     def is_demo(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from engine.models.checkpoint import LoadedCheckpoint
+from engine.models.compile import note_compiled_shape
 from engine.models.lora import (
     LoraFile,
     LoraPatch,
@@ -88,6 +89,7 @@ class SDXLModel:
         time_ids: torch.Tensor,
     ) -> torch.Tensor:
         """One UNet evaluation (call inside `patched()` so LoRAs apply)."""
+        note_compiled_shape(self.checkpoint, "UNet", tuple(x.shape))
         with torch.no_grad():
             out = self.checkpoint.unet(
                 x,
@@ -187,6 +189,7 @@ class SDXLVae:
         """[B, 4, h, w] latent → [B, 8h, 8w, 3] float32 image in 0..1 on the CPU."""
         vae = self.checkpoint.vae
         param = next(vae.parameters())
+        note_compiled_shape(self.checkpoint, "VAE decoder", tuple(latent.shape))
         with torch.no_grad():
             image = vae.decode(latent.to(device=param.device, dtype=param.dtype)).sample
         out: torch.Tensor = ((image.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -23,10 +24,12 @@ __all__ = [
     "SyntheticSpec",
     "build_shapes",
     "build_state_dict",
+    "init_kind",
     "write_checkpoint",
 ]
 
 Shape = tuple[int, ...]
+InitKind = Literal["ones", "zeros", "normal"]
 Add = Callable[[str, Shape], None]
 
 
@@ -276,6 +279,16 @@ def build_shapes(spec: SyntheticSpec) -> dict[str, Shape]:
     return shapes
 
 
+def init_kind(name: str, shape: Shape) -> InitKind:
+    """How a synthetic tensor is filled: norm weights (1-D ".weight") 1, other 1-D tensors
+    and biases 0, everything else N(0, std) — a sane random net."""
+    if len(shape) == 1 and name.endswith(".weight"):
+        return "ones"
+    if len(shape) == 1 or name.endswith("bias"):
+        return "zeros"
+    return "normal"
+
+
 def build_state_dict(
     spec: SyntheticSpec, dtype: torch.dtype = torch.float16
 ) -> dict[str, torch.Tensor]:
@@ -284,11 +297,10 @@ def build_state_dict(
     tensors: dict[str, torch.Tensor] = {}
 
     def add(name: str, shape: Shape) -> None:
-        # Norm weights (1-D ".weight" of norms) are 1, other 1-D tensors 0: a sane random net.
-        is_norm = len(shape) == 1 and name.endswith(".weight")
-        if is_norm:
+        kind = init_kind(name, shape)
+        if kind == "ones":
             value = torch.ones(shape)
-        elif len(shape) == 1 or name.endswith("bias"):
+        elif kind == "zeros":
             value = torch.zeros(shape)
         else:
             value = torch.randn(shape, generator=gen) * spec.std

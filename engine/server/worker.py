@@ -96,10 +96,12 @@ class PromptWorker:
     def _apply_flags(self) -> None:
         flags = self.queue.take_flags()
         free_memory = bool(flags.get("free_memory", False))
+        if free_memory:
+            # First: cached MODEL/CLIP/VAE outputs hold the weights, so unloading the models
+            # before dropping them would free nothing (seen on CUDA: memory stayed allocated).
+            self.executor.reset_cache()
+            gc.collect()
         if flags.get("unload_models", free_memory):
             logger.info("unloading models (/free)")
             self.unload_models()
-            gc.collect()
-        if free_memory:
-            self.executor.reset_cache()
             gc.collect()

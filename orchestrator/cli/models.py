@@ -7,6 +7,7 @@ engine-models' and lives below in this same group.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -66,6 +67,14 @@ def demo_command(
     force: Annotated[
         bool, typer.Option("--force", help="Rewrite the demo file if it exists.")
     ] = False,
+    full_size: Annotated[
+        bool,
+        typer.Option(
+            "--full-size",
+            help="Write the REAL SDXL layout at real sizes instead (~7 GB fp16, random "
+            "weights; drawn on CUDA when present): for GPU speed measurements.",
+        ),
+    ] = False,
 ) -> None:
     """Write a small random-weight SDXL-shaped checkpoint, so everything runs with no weights.
 
@@ -73,12 +82,20 @@ def demo_command(
     (`DGXP_MODELS_DIR`, default DATA_DIR/models). Its pictures are meaningless noise: it
     exists to try the whole pipeline (generate, pixelize, TUI, MCP) on any machine. Put a
     real SDXL checkpoint next to it for real sprites.
+
+    With `--full-size` it writes `DEMO-random-weights-sdxl-fullsize.safetensors` instead:
+    real SDXL base sizes (3.5 B parameters), so `repro/run.sh` with
+    `CHECKPOINT=DEMO-random-weights-sdxl-fullsize.safetensors` measures real-size speed on a
+    GPU box without weights. Pictures are still meaningless.
     """
+    models_dir = settings_from(ctx).resolved_models_dir
+    if full_size:
+        _write_fullsize(models_dir, force)
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.demo_model import STAGES, write_demo_checkpoint  # heavy: torch
 
-    models_dir = settings_from(ctx).resolved_models_dir
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -94,4 +111,33 @@ def demo_command(
     console.print(
         "[yellow]DEMO model: random weights, the pictures it makes are meaningless.[/] Try "
         f'`dgx-pixels generate "a red potion" --param checkpoint={result.path.name}`.'
+    )
+
+
+def _write_fullsize(models_dir: Path, force: bool) -> None:
+    """`models demo --full-size`: stream the ~7 GB random SDXL file with a byte progress bar."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.demo_model import write_fullsize_demo_checkpoint  # heavy: torch
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("full-size random SDXL", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = write_fullsize_demo_checkpoint(
+            models_dir, overwrite=force, on_progress=on_progress
+        )
+    verb = "wrote" if result.written else "already present (use --force to rewrite)"
+    console.print(f"{verb}: {result.path} ({result.size_bytes / 1e9:.2f} GB)")
+    console.print(
+        "[yellow]DEMO model at real SDXL size: random weights, for speed measurements; "
+        "the pictures it makes are meaningless.[/]"
     )

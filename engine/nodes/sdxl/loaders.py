@@ -20,11 +20,16 @@ _STRENGTH = {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.01}
 def _cache() -> ModelCache:
     """The engine's model cache; created on first use when the engine did not bind one.
 
-    `ctx.extras["precision"]` ("auto" | "fp16" | "bf16" | "fp32") picks the GPU dtype.
+    `ctx.extras["precision"]` ("auto" | "fp16" | "bf16" | "fp32") picks the GPU dtype and
+    `ctx.extras["compile"]` ("off" | a torch.compile mode) compiles each loaded checkpoint.
     """
     ctx = engine_context()
     if ctx.models is None:
-        ctx.models = ModelCache(device=ctx.device, precision=ctx.extras.get("precision", "auto"))
+        ctx.models = ModelCache(
+            device=ctx.device,
+            precision=ctx.extras.get("precision", "auto"),
+            compile_mode=ctx.extras.get("compile", "off"),
+        )
     cache: ModelCache = ctx.models
     return cache
 
