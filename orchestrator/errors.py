@@ -1,18 +1,56 @@
-"""Errors of the orchestrator (service, jobs, pool, outputs).
+"""Errors of the orchestrator: the root every adapter catches, and the map of them all.
 
-    DGXPixelsError
-    ├── InvalidRequest        a request field has a bad value (names the field and the value)
-    ├── TemplateError         unknown template / parameter, or a graph the backend rejects
-    ├── JobNotFound           no job has that id
-    ├── JobStateError         the job's state does not allow it (cancel a finished job …)
-    ├── StoreError            the job database is unreadable, corrupt or from a newer version
-    ├── BackendError          no healthy backend, or a backend answered garbage
-    │   └── BackendUnavailable   connection refused / timed out: retryable on another backend
-    └── DeployError           (mcp-bevy: `orchestrator/deploy.py` subclasses this root)
+Every error class under `orchestrator/`, in one tree (where it lives, when it is raised)::
 
-Messages name the argument and its value and say what to do next. `TemplateError` is the
-orchestrator's face of the workflow package's errors: the service chains the original with
-`from`, so callers catch one tree.
+    Exception
+    ├── DGXPixelsError                 root of every error raised on purpose (this module)
+    │   ├── InvalidRequest (ValueError)   a request field has a bad value (names field + value)
+    │   ├── TemplateError (ValueError)    unknown template / parameter, or a graph the backend
+    │   │                                 rejects (the face of WorkflowError below)
+    │   ├── JobNotFound (KeyError)        no job has that id
+    │   ├── JobStateError                 the job's state does not allow it (cancel a finished job)
+    │   ├── StoreError                    the job database is unreadable, corrupt or from a newer
+    │   │                                 schema version (orchestrator/jobs/store.py, codec.py)
+    │   ├── BackendError                  no healthy backend, or a backend answered garbage
+    │   │   └── BackendUnavailable        refused / timed out: retryable on another backend
+    │   ├── DeployError (ValueError)      a refused or failed Bevy deploy (deploy/errors.py)
+    │   │   ├── UnknownProjectError       the project is not registered in `bevy_projects`
+    │   │   ├── UnsafeDestinationError    the asset name leaves `assets/`
+    │   │   ├── InvalidSourceError        the sprite/atlas is missing or not PNG/JSON
+    │   │   ├── AssetTooLargeError        a file or image is over the limit
+    │   │   └── AssetExistsError          the destination exists and `overwrite` was not given
+    │   ├── ProtocolError                 a ZeroMQ message broke `dgxp/1` (zmq_protocol.py;
+    │   │                                 carries the `ErrorCode` to reply with)
+    │   ├── BridgeBindError               a ZeroMQ endpoint cannot be bound (zmq_bridge.py)
+    │   ├── TuiError                      the terminal UI's errors (tui/errors.py)
+    │   │   ├── DaemonUnavailable         the daemon did not answer in time
+    │   │   └── DaemonRefused             the daemon sent an `error` reply (carries its code)
+    │   └── ComfyLinkError                `dgx-pixels comfy link`: not a ComfyUI folder, or
+    │                                     something not ours is in the way (cli/comfy.py)
+    ├── ComfyError                     the ComfyUI client (comfy/errors.py); the service turns
+    │   │                              these into BackendError or a failed job's reason
+    │   ├── BackendUnreachable            connection refused / reset / timed out
+    │   │   └── EventStreamClosed         the WebSocket went away
+    │   ├── BackendProtocolError          an answer that is not what the API promises
+    │   │   └── OutputNotFound            /view answered 404 for a file named in history
+    │   ├── PromptRejected                POST /prompt answered 400 (`node_errors`)
+    │   ├── ExecutionFailed               a node raised while the prompt ran
+    │   ├── Interrupted                   the prompt was interrupted
+    │   ├── PromptLost                    the backend no longer knows the prompt
+    │   └── Timeout                       the prompt missed the caller's deadline
+    ├── WorkflowError (ValueError)     workflow templates (workflows/errors.py); the service
+    │   │                              re-raises them as TemplateError, chained with `from`
+    │   ├── TemplateNotFound (LookupError)  no template of that name
+    │   ├── TemplateDefinitionError       a template or sidecar file is malformed
+    │   ├── TemplateParameterError        unknown parameter, wrong type, out of range
+    │   └── WorkflowValidationError       the graph does not fit the backend's /object_info
+    └── follow.py's PromptLost, PromptCancelled, PromptDetached, PromptTimedOut
+                                       the worker's internal signals while following a
+                                       prompt; the worker turns each into a job state
+
+Messages name the argument and its value and say what to do next. Adapters catch
+`DGXPixelsError` (and the pixel core's `PixelArtError`) as "the caller's problem".
+`tests/orchestrator/test_errors_tree.py` keeps this tree complete.
 """
 
 from __future__ import annotations
