@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from comfy_nodes.pixel.color import srgb_to_linear
+from comfy_nodes.pixel.color import srgb_to_linear, srgb_to_oklab
 from comfy_nodes.pixel.dither import bayer_matrix, dither_to_palette
 from comfy_nodes.pixel.errors import InvalidParameterError
 from comfy_nodes.pixel.palette import Palette
@@ -98,3 +98,41 @@ def test_unknown_dither_mode_lists_valid_modes() -> None:
 def test_unknown_space_lists_valid_spaces() -> None:
     with pytest.raises(InvalidParameterError, match=r"space=.hsv.*oklab, linear"):
         dither_to_palette(_grey(0, 1, 1), BLACK_WHITE, "none", space="hsv")  # type: ignore[arg-type]
+
+
+def _scanline_floyd_steinberg(rgba: np.ndarray, palette: Palette) -> np.ndarray:
+    """The textbook scanline loop in OKLab, one pixel at a time (the wavefront version must
+    give exactly this): transparent pixels neither receive nor pass on error."""
+    work = srgb_to_oklab(rgba[..., :3]).astype(np.float64)
+    targets = srgb_to_oklab(palette.colors).astype(np.float64)
+    opaque = rgba[..., 3] > 0
+    height, width = opaque.shape
+    out = np.zeros_like(rgba)
+    for y in range(height):
+        for x in range(width):
+            if not opaque[y, x]:
+                continue
+            value = work[y, x].copy()
+            distance = [float(((value - t) ** 2).sum()) for t in targets]
+            chosen = int(np.argmin(distance))
+            out[y, x, :3], out[y, x, 3] = palette.colors[chosen], rgba[y, x, 3]
+            error = value - targets[chosen]
+            for dx, dy, weight in ((1, 0, 7 / 16), (-1, 1, 3 / 16), (0, 1, 5 / 16), (1, 1, 1 / 16)):
+                nx, ny = x + dx, y + dy
+                if 0 <= nx < width and ny < height and opaque[ny, nx]:
+                    work[ny, nx] += error * weight
+    return out
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "seed"), [(12, 16, 0), (1, 9, 1), (9, 1, 2), (7, 5, 3)]
+)
+def test_floyd_steinberg_is_exactly_the_scanline_loop(height: int, width: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rgba = rng.integers(0, 256, size=(height, width, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(rng.random((height, width)) < 0.2, 0, 255)
+    palette = Palette("p", rng.integers(0, 256, size=(6, 3), dtype=np.uint8))
+    np.testing.assert_array_equal(
+        dither_to_palette(rgba, palette, "floyd-steinberg"),
+        _scanline_floyd_steinberg(rgba, palette),
+    )
