@@ -109,6 +109,17 @@ class Settings(BaseSettings):
     mcp_token: str | None = Field(
         default=None, description="Bearer token required by the MCP HTTP transport, if set."
     )
+    mcp_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="If set, `dgx-pixels serve` also serves MCP over streamable HTTP on this "
+        "port (0: any free port), with the token rules of `dgx-pixels mcp --http`.",
+    )
+    mcp_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the daemon's MCP HTTP server; not loopback needs mcp_token.",
+    )
     bevy_projects: list[Path] = Field(
         default_factory=list,
         description="Registered Bevy project roots; deploys go only into their assets/ folders.",

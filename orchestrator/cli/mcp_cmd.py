@@ -8,7 +8,6 @@ logging is moved to stderr before anything else runs.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
@@ -35,15 +34,6 @@ def _log_to_stderr(level: int) -> None:
         handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
         force=True,
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _start_service(settings: Settings) -> Service:
@@ -94,12 +84,14 @@ def mcp_command(
     if not http:
         _log_to_stderr(level)
     secret = token if token is not None else settings.mcp_token
-    if http and not _is_loopback(host) and not secret:
-        raise typer.BadParameter(
-            f"--host {host} exposes the tools beyond this machine; set --token (or "
-            "mcp_token) or bind to 127.0.0.1.",
-            param_hint="--host",
-        )
+    if http:
+        from orchestrator.errors import InvalidRequest
+        from orchestrator.mcp_server.http import check_http_exposure  # the daemon's rule too
+
+        try:
+            check_http_exposure(host, secret, "--host")
+        except InvalidRequest as exc:
+            raise typer.BadParameter(f"{exc} (or pass --token)", param_hint="--host") from exc
     # Heavy imports (fastmcp, the service and its engine) only once the command runs.
     from orchestrator.mcp_server import build_mcp_server
 

@@ -1,9 +1,10 @@
 """`dgx-pixels serve`: the long-running daemon: the service's workers plus its adapters.
 
-Adapters (the ZeroMQ bridge, metrics …) attach in `start_adapters`: each gets the running
-`Service` and the settings, and returns something with `stop()`. Add yours there; the
-daemon stops them in reverse order on SIGINT/SIGTERM, then stops the service (jobs in
-flight stay recorded and are re-attached on the next start).
+Adapters (the ZeroMQ bridge, MCP over HTTP with `--mcp-port` …) attach in
+`start_adapters`: each gets the running `Service` and the settings, and returns something
+with `stop()`. Add yours in `adapter_factories`; the daemon stops them in reverse order on
+SIGINT/SIGTERM, then stops the service (jobs in flight stay recorded and are re-attached
+on the next start).
 """
 
 from __future__ import annotations
@@ -39,18 +40,24 @@ class Adapter(Protocol):
 AdapterFactory = Callable[["Service", Settings], Adapter]
 
 
-def adapter_factories() -> list[AdapterFactory]:
-    """The adapters `serve` starts, in order. Extend this list to attach a new one."""
+def adapter_factories(settings: Settings) -> list[AdapterFactory]:
+    """The adapters `serve` starts for these settings, in order. Extend this list to attach
+    a new one (heavy imports inside, so only a daemon that uses an adapter pays for it)."""
     from orchestrator.zmq_bridge import start_bridge  # pyzmq only when the daemon starts
 
-    return [start_bridge]
+    factories: list[AdapterFactory] = [start_bridge]
+    if settings.mcp_port is not None:
+        from orchestrator.mcp_server.http import start_mcp_http  # fastmcp + uvicorn
+
+        factories.append(start_mcp_http)
+    return factories
 
 
 def start_adapters(service: Service, settings: Settings) -> list[Adapter]:
     """Start every adapter; if one fails, stop those already started and re-raise."""
     started: list[Adapter] = []
     try:
-        for factory in adapter_factories():
+        for factory in adapter_factories(settings):
             started.append(factory(service, settings))
     except BaseException:
         stop_adapters(started)
@@ -76,17 +83,36 @@ def serve_command(
         list[str] | None,
         typer.Option("--backend", help="ComfyUI/engine URL, repeatable (default: embedded)."),
     ] = None,
+    mcp_port: Annotated[
+        int | None,
+        typer.Option(
+            "--mcp-port",
+            min=0,
+            max=65535,
+            help="Also serve MCP over streamable HTTP at http://HOST:PORT/mcp (token: "
+            "mcp_token / DGXP_MCP_TOKEN, needed unless HOST is loopback).",
+        ),
+    ] = None,
+    mcp_host: Annotated[
+        str | None, typer.Option("--mcp-host", help="Bind address for --mcp-port (127.0.0.1).")
+    ] = None,
 ) -> None:
     """Run the DGX-Pixels daemon until Ctrl-C / SIGTERM.
 
     It runs queued jobs (from the TUI, MCP, `jobs retry` …), re-attaches jobs a previous
-    run left in flight, and serves the adapters (ZeroMQ for the TUI, metrics).
+    run left in flight, and serves the adapters (ZeroMQ for the TUI; MCP over HTTP with
+    `--mcp-port 8765`, the same server as `dgx-pixels mcp --http`).
     """
     from orchestrator.service import Service
 
     settings = settings_from(ctx)
-    if backend:
-        settings = settings.model_copy(update={"backends": list(backend)})
+    update: dict[str, object] = {"backends": list(backend)} if backend else {}
+    if mcp_port is not None:
+        update["mcp_port"] = mcp_port
+    if mcp_host is not None:
+        update["mcp_host"] = mcp_host
+    if update:
+        settings = settings.model_copy(update=update)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -97,6 +123,9 @@ def serve_command(
             service.start()
             adapters = start_adapters(service, settings)
             urls = ", ".join(b.url for b in service.backends())
+            for adapter in adapters:
+                if url := getattr(adapter, "url", None):  # MCP over HTTP names its address
+                    console.print(f"MCP (streamable HTTP): {url}")
             console.print(f"dgx-pixels daemon up; backends: {urls}; Ctrl-C stops it")
             stop.wait()
             console.print("stopping…")

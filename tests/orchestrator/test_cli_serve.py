@@ -1,7 +1,9 @@
-"""`dgx-pixels serve`: runs jobs other processes submit, and stops cleanly on SIGTERM."""
+"""`dgx-pixels serve`: runs jobs other processes submit, serves MCP over HTTP with
+`--mcp-port`, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -20,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
 
 
+async def _mcp_tool_names(url: str) -> set[str]:
+    from fastmcp import Client
+
+    async with Client(url) as client:
+        return {tool.name for tool in await client.list_tools()}
+
+
 def test_daemon_runs_submitted_jobs_and_stops_on_sigterm(
     orch_engine: Any, make_settings: Callable[..., Settings], make_service: Callable[..., Service]
 ) -> None:
@@ -34,7 +43,10 @@ def test_daemon_runs_submitted_jobs_and_stops_on_sigterm(
     }
     code = "from orchestrator.cli.app import main; main()"
     daemon = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--backend", orch_engine.url, "--workers", "1"],
+        [
+            *(sys.executable, "-c", code, "serve", "--backend", orch_engine.url),
+            *("--workers", "1", "--mcp-port", "0"),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -43,8 +55,14 @@ def test_daemon_runs_submitted_jobs_and_stops_on_sigterm(
     try:
         assert daemon.stdout is not None
         deadline = time.monotonic() + 60
-        while "daemon up" not in daemon.stdout.readline():
+        lines: list[str] = []
+        while not lines or "daemon up" not in lines[-1]:
             assert time.monotonic() < deadline and daemon.poll() is None
+            lines.append(daemon.stdout.readline())
+        (mcp_url,) = [
+            line.split()[-1] for line in lines if line.startswith("MCP (streamable HTTP): ")
+        ]
+        assert asyncio.run(_mcp_tool_names(mcp_url)) >= {"generate_sprite", "deploy_asset"}
         client = make_service([orch_engine.url])
         assert not client.runs_jobs  # the daemon holds the data directory
         (job,) = client.submit(GenerationRequest(prompt="a boot", seed=401, params=FAST))

@@ -1,0 +1,98 @@
+"""`dgx-pixels serve --mcp-port`: the daemon's MCP-over-HTTP adapter answers tools with the
+token rules of `dgx-pixels mcp --http`, refuses an exposed host without a token, and stops."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from fastmcp import Client
+
+from orchestrator.cli.serve import start_adapters, stop_adapters
+from orchestrator.errors import InvalidRequest
+from orchestrator.mcp_server.http import McpHttpServer
+from orchestrator.service import Service
+from orchestrator.settings import Settings
+
+TOKEN = "daemon-token"
+
+
+def _settings(base: Settings, tmp_path: Path, **mcp: object) -> Settings:
+    return base.model_copy(
+        update={
+            "zmq_router": f"ipc://{tmp_path}/zmq/req",
+            "zmq_pub": f"ipc://{tmp_path}/zmq/pub",
+            **mcp,
+        }
+    )
+
+
+def _status(url: str, token: str | None) -> int:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+async def test_serve_adapters_answer_mcp_over_http_with_the_token(
+    mcp_service: Service, mcp_settings: Settings, tmp_path: Path
+) -> None:
+    settings = _settings(mcp_settings, tmp_path, mcp_port=0, mcp_token=TOKEN)
+    adapters = start_adapters(mcp_service, settings)
+    try:
+        (url,) = [a.url for a in adapters if isinstance(a, McpHttpServer)]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
+        assert _status(url, None) == 401 and _status(url, "wrong") == 401
+        async with Client(url, auth=TOKEN) as client:
+            palettes = await client.call_tool("list_palettes", {})
+        assert "pico-8" in palettes.structured_content["items"]
+    finally:
+        stop_adapters(adapters)
+    with socket.socket() as probe:  # the port is free again: the server really stopped
+        probe.bind(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])))
+
+
+def test_without_mcp_port_no_http_server_is_started(
+    mcp_service: Service, mcp_settings: Settings, tmp_path: Path
+) -> None:
+    adapters = start_adapters(mcp_service, _settings(mcp_settings, tmp_path))
+    try:
+        assert not any(isinstance(a, McpHttpServer) for a in adapters)
+    finally:
+        stop_adapters(adapters)
+
+
+@pytest.mark.parametrize(
+    ("mcp", "needle"),
+    [
+        ({"mcp_port": 0, "mcp_host": "0.0.0.0"}, "mcp_host='0.0.0.0'"),
+        ({"mcp_port": "taken"}, "mcp_port="),
+    ],
+)
+def test_bad_mcp_settings_stop_the_daemon_cleanly(
+    mcp_service: Service,
+    mcp_settings: Settings,
+    tmp_path: Path,
+    mcp: dict[str, object],
+    needle: str,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if mcp["mcp_port"] == "taken":
+            mcp = {**mcp, "mcp_port": int(taken.getsockname()[1])}
+        settings = _settings(mcp_settings, tmp_path, mcp_token=None, **mcp)
+        with pytest.raises(InvalidRequest, match=needle):
+            start_adapters(mcp_service, settings)
+    # The ZeroMQ bridge started first was stopped again: its endpoint binds anew.
+    stop_adapters(start_adapters(mcp_service, _settings(mcp_settings, tmp_path)))
