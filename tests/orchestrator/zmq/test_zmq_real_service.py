@@ -53,7 +53,9 @@ def _ok(sock: zmq.Socket[Any], kind: str, body: dict[str, Any]) -> dict[str, Any
     return result
 
 
-def test_catalog_requests_reach_the_real_service(real_bridge: ZmqBridge, sockets: Sockets) -> None:
+def test_catalog_requests_reach_the_real_service(
+    real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
+) -> None:
     dealer = sockets.connect(zmq.DEALER, real_bridge.router_endpoint)
     assert _ok(dealer, "list_models", {})["names"] == ["tiny_sdxl.safetensors"]
     assert _ok(dealer, "list_loras", {})["names"] == ["tiny_lora.safetensors"]
@@ -63,6 +65,9 @@ def test_catalog_requests_reach_the_real_service(real_bridge: ZmqBridge, sockets
     params = {p["name"]: p for p in templates["single_sprite"]["params"]}
     assert params["prompt"]["kind"] == "str" and params["steps"]["kind"] == "int"
     assert isinstance(params["steps"]["default"], int)
+    for name, template in templates.items():  # every template, every parameter it takes
+        wanted = [p.name for p in real_service.template(name).params]
+        assert [p["name"] for p in template["params"]] == wanted and wanted
 
 
 def test_unknown_template_is_refused_and_nothing_is_stored(
