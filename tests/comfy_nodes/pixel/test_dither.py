@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from comfy_nodes.pixel.color import srgb_to_linear, srgb_to_oklab
-from comfy_nodes.pixel.dither import bayer_matrix, dither_to_palette
+from comfy_nodes.pixel.dither import bayer_matrix, dither_to_palette, nearest_palette_index
 from comfy_nodes.pixel.errors import InvalidParameterError
 from comfy_nodes.pixel.palette import Palette
 
@@ -136,3 +136,12 @@ def test_floyd_steinberg_is_exactly_the_scanline_loop(height: int, width: int, s
         dither_to_palette(rgba, palette, "floyd-steinberg"),
         _scanline_floyd_steinberg(rgba, palette),
     )
+
+
+def test_nearest_index_is_the_same_whatever_the_chunking() -> None:
+    rng = np.random.default_rng(5)
+    points = rng.normal(0.5, 0.3, size=(5000, 3))  # several score chunks
+    targets = rng.normal(0.5, 0.3, size=(16, 3))
+    whole = np.argmin((targets**2).sum(axis=1)[None, :] - 2.0 * (points @ targets.T), axis=1)
+    np.testing.assert_array_equal(nearest_palette_index(points, targets), whole)
+    np.testing.assert_array_equal(nearest_palette_index(points[:1], targets), whole[:1])
