@@ -25,7 +25,13 @@ def build_templates(settings: Settings) -> TemplateLibrary:
 
 
 def start_in_process_engine(settings: Settings) -> RunningEngineLike:
-    """Start the embedded engine on a free loopback port, on the settings' models folder."""
+    """Start the embedded engine on a free loopback port, on the settings' models folder.
+
+    Raises:
+        BackendError: The engine refused its settings (e.g. `engine_compile` on a CPU) or
+            could not start; the message says which setting to change.
+    """
+    from engine.errors import EngineError
     from engine.runner import EngineConfig, start_engine
 
     config = EngineConfig(
@@ -38,7 +44,10 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         compile=settings.engine_compile,
         preview_method=settings.engine_preview,
     )
-    engine: RunningEngineLike = start_engine(config)
+    try:
+        engine: RunningEngineLike = start_engine(config)
+    except EngineError as exc:
+        raise BackendError(f"the embedded engine could not start: {exc}") from exc
     logger.info("in-process engine serving at %s", engine.url)
     return engine
 

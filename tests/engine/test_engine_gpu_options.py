@@ -16,6 +16,7 @@ from engine.errors import EngineError
 from engine.runner import EngineConfig, start_engine
 from orchestrator.cli.app import app
 from orchestrator.composition import start_in_process_engine
+from orchestrator.errors import BackendError
 from orchestrator.settings import Settings
 
 
@@ -67,7 +68,7 @@ def test_in_process_engine_gets_the_settings_precision_and_preview(
 
 def test_in_process_engine_refuses_compile_on_cpu(tmp_path: Path, engine_models_dir: Path) -> None:
     settings = Settings(data_dir=tmp_path, models_dir=engine_models_dir, engine_compile="default")
-    with pytest.raises(EngineError, match="compile='default' needs a CUDA GPU") as info:
+    with pytest.raises(BackendError, match="compile='default' needs a CUDA GPU") as info:
         start_in_process_engine(settings)
     assert "DGXP_ENGINE_COMPILE=off" in str(info.value)
 

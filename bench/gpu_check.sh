@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# GPU check of the embedded engine in one command, for a CUDA box with no `pip install -e .`
+# (the code runs from this checkout with PYTHONPATH=$PWD and python3).
+#
+#   bench/gpu_check.sh            # tests + eager: (a) GPU tests, (b) full-size random SDXL,
+#                                 #   (c) repro/run.sh at real size, eager         (~3-4 min)
+#   bench/gpu_check.sh compile    # (b) + repro/run.sh with DGXP_ENGINE_COMPILE=default
+#                                 #   (first job compiles the UNet ~2 min)         (~4-5 min)
+#   bench/gpu_check.sh all        # everything in one go (~8-9 min on an H200: tight)
+#   bench/gpu_check.sh tests|model|eager   # one part
+#
+# Results: $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
+# bench/baselines/latest.json after each run), $OUT/gpu-tests.txt and every step's full log
+# $OUT/gpu-check-<step>.log ($OUT defaults to $GPU_CHECK_DIR/out). The ~7 GB checkpoint is
+# written once into $GPU_CHECK_DIR/models (default /tmp/dgxp-gpu-check) and reused by a later
+# call on the same machine. A failing step is reported and the next steps still run; the exit
+# status is non-zero if any step failed.
+#
+# Environment: PYTHON (python3), GPU_CHECK_DIR, COUNT (10), STEPS (30), SIZE (1024), OUT,
+# FULL_SIZE (1; 0 = the small demo model, for a dry run on a CPU:
+#   PYTHON=.venv/bin/python FULL_SIZE=0 SIZE=128 STEPS=2 COUNT=2 bench/gpu_check.sh all).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHON=${PYTHON:-python3}
+work=${GPU_CHECK_DIR:-${TMPDIR:-/tmp}/dgxp-gpu-check}
+models="$work/models"
+results=${OUT:-$work/out}
+# FULL_SIZE=0 uses the small demo model instead (a quick dry run of this script on a CPU).
+if [ "${FULL_SIZE:-1}" = 0 ]; then
+    checkpoint=DEMO-random-weights-sdxl.safetensors demo_args=()
+else
+    checkpoint=DEMO-random-weights-sdxl-fullsize.safetensors demo_args=(--full-size)
+fi
+# Inductor's compiled kernels survive between calls on a warm machine.
+export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$work/inductor-cache}
+mkdir -p "$models" "$results"
+failed=()
+
+cli() { "$PYTHON" -c "from orchestrator.cli.app import main; main()" "$@"; }
+
+# run_step NAME CMD...: the command's output goes to $results/gpu-check-NAME.log; a failure
+# prints the log's tail and is remembered, and the script goes on.
+run_step() {
+    local name=$1 log="$results/gpu-check-$1.log" start=$SECONDS
+    shift
+    echo "== $name ($(date -u +%H:%M:%S))"
+    if "$@" >"$log" 2>&1; then
+        echo "   ok in $((SECONDS - start)) s (log: $log)"
+    else
+        echo "   FAILED (exit $?) after $((SECONDS - start)) s; last lines of $log:"
+        tail -n 25 "$log" | sed 's/^/   | /'
+        failed+=("$name")
+    fi
+}
+
+gpu_tests() {
+    # addopts is emptied: it deselects `gpu` and passes --timeout, which needs pytest-timeout
+    # (maybe missing here; the tests bound their own waits). `-W default` after the ini's
+    # `error`: a new library warning on this machine is shown rather than failing a GPU test
+    # (CI keeps warnings as errors).
+    local opts=(-o addopts= --strict-markers -m gpu -W default -q -rs -p no:cacheprovider)
+    "$PYTHON" -m pytest "${opts[@]}" tests/engine/gpu | tee "$results/gpu-tests.txt"
+}
+
+write_model() {
+    DGXP_MODELS_DIR="$models" cli models demo "${demo_args[@]}"
+    ls -l "$models/checkpoints/$checkpoint"
+}
+
+# repro MODE: repro/run.sh on the full-size checkpoint with DGXP_ENGINE_COMPILE=MODE.
+repro() {
+    local mode=$1 name=$2
+    [ -f "$models/checkpoints/$checkpoint" ] || write_model
+    DGXP_MODELS_DIR="$models" CHECKPOINT=$checkpoint DGXP_ENGINE_COMPILE="$mode" \
+        COUNT=${COUNT:-10} STEPS=${STEPS:-30} SIZE=${SIZE:-1024} bash repro/run.sh || return 1
+    cp bench/baselines/latest.json "$results/$name"
+}
+
+summary() {
+    local name
+    for name in latest-eager.json latest-compile.json; do
+        [ -f "$results/$name" ] || continue
+        "$PYTHON" -c "import json, sys; d = json.load(open(sys.argv[1])); \
+keys = ('exit_code', 'images', 'wall_s', 'images_per_s', 'latency_s', 'peak_gpu_memory_mib'); \
+print(sys.argv[2], {k: d.get(k) for k in keys})" "$results/$name" "$name"
+    done
+}
+
+what=${1:-default}
+echo "gpu_check: $what, python $($PYTHON -V 2>&1), results in $results"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+case $what in
+default) steps=(tests model eager) ;;
+all) steps=(tests model eager compile) ;;
+compile) steps=(model compile) ;;
+tests | model | eager) steps=("$what") ;;
+*)
+    echo "unknown step '$what'; use one of: default, all, tests, model, eager, compile" >&2
+    exit 2
+    ;;
+esac
+for step in "${steps[@]}"; do
+    case $step in
+    tests) run_step tests gpu_tests ;;
+    model) run_step model write_model ;;
+    eager) run_step eager repro off latest-eager.json ;;
+    compile) run_step compile repro default latest-compile.json ;;
+    esac
+done
+summary
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "gpu_check: FAILED steps: ${failed[*]}"
+    exit 1
+fi
+echo "gpu_check: all steps passed"
