@@ -3,12 +3,9 @@ the real ASGI app on a real socket, 401 without the token, tools with it."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastmcp import Client
-from mcp_testkit import TINY
+from mcp_testkit import TINY, post_status
 
 from orchestrator.mcp_server import build_mcp_server
 from orchestrator.service import Service
@@ -49,24 +46,10 @@ def http_url(mcp_service: Service, mcp_settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _status(url: str, token: str | None) -> int:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        with urllib.request.urlopen(
-            urllib.request.Request(url, data=body, headers=headers), timeout=10
-        ) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 async def test_http_needs_the_bearer_token(http_url: str) -> None:
-    assert _status(http_url, None) == 401
-    assert _status(http_url, "not-the-token") == 401
-    assert _status(http_url, TOKEN) != 401
+    assert post_status(http_url, None) == 401
+    assert post_status(http_url, "not-the-token") == 401
+    assert post_status(http_url, TOKEN) != 401
 
 
 async def test_http_client_with_token_generates_and_deploys(

@@ -3,14 +3,12 @@ token rules of `dgx-pixels mcp --http`, refuses an exposed host without a token,
 
 from __future__ import annotations
 
-import json
 import socket
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from fastmcp import Client
+from mcp_testkit import post_status
 
 from orchestrator.cli.serve import start_adapters, stop_adapters
 from orchestrator.errors import InvalidRequest
@@ -31,19 +29,6 @@ def _settings(base: Settings, tmp_path: Path, **mcp: object) -> Settings:
     )
 
 
-def _status(url: str, token: str | None) -> int:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 async def test_serve_adapters_answer_mcp_over_http_with_the_token(
     mcp_service: Service, mcp_settings: Settings, tmp_path: Path
 ) -> None:
@@ -52,7 +37,7 @@ async def test_serve_adapters_answer_mcp_over_http_with_the_token(
     try:
         (url,) = [a.url for a in adapters if isinstance(a, McpHttpServer)]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
-        assert _status(url, None) == 401 and _status(url, "wrong") == 401
+        assert post_status(url, None) == 401 and post_status(url, "wrong") == 401
         async with Client(url, auth=TOKEN) as client:
             palettes = await client.call_tool("list_palettes", {})
         assert "pico-8" in palettes.structured_content["items"]

@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from mcp.shared.exceptions import MCPError
-from mcp_testkit import TINY
+from mcp_testkit import TINY, post_status
 
 DGX_PIXELS = str(Path(sys.executable).with_name("dgx-pixels"))
 TOKEN = "test-token-7f3a"
@@ -101,25 +99,11 @@ def http_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def _post(url: str, token: str | None) -> int:
-    """HTTP status of a raw JSON-RPC POST with the given bearer token (or none)."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 @pytest.mark.slow
 async def test_http_end_to_end_with_and_without_token(http_server: str, bevy_project: Path) -> None:
-    assert _post(http_server, None) == 401
-    assert _post(http_server, "wrong-token") == 401
-    assert _post(http_server, TOKEN) != 401
+    assert post_status(http_server, None) == 401
+    assert post_status(http_server, "wrong-token") == 401
+    assert post_status(http_server, TOKEN) != 401
     with pytest.raises(MCPError):
         async with Client(http_server, auth="wrong-token") as client:
             await client.list_tools()
