@@ -53,6 +53,7 @@ _HOLE_MIN = 0.015
 _SEED_FACTOR = 0.5
 #: The border colour must own at least this share of the border to be a background.
 _MIN_BORDER_SHARE = 0.4
+_PAIR_BLOCK = 32  # border pixels per block of pairwise distances
 
 Rgba = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
@@ -90,12 +91,15 @@ def estimate_background(
     border = _border(rgba[..., :3])
     lab = srgb_to_oklab(border).astype(np.float32)
     # The border pixel with the most neighbours within tolerance is the background's core.
-    d = norm3(lab[:, None, :] - lab[None, :, :])
-    votes = (d <= tolerance).sum(axis=1)
+    # Pairwise distances in row blocks: small temporaries stay in cache and off mmap.
+    votes = np.empty(lab.shape[0], dtype=np.intp)
+    for start in range(0, lab.shape[0], _PAIR_BLOCK):
+        block = norm3(lab[start : start + _PAIR_BLOCK, None, :] - lab[None, :, :])
+        votes[start : start + _PAIR_BLOCK] = (block <= tolerance).sum(axis=1)
     best = int(np.argmax(votes))
     if votes[best] < _MIN_BORDER_SHARE * border.shape[0]:
         return None
-    members = border[d[best] <= tolerance]
+    members = border[norm3(lab[best] - lab) <= tolerance]
     med = np.median(members.astype(np.float32), axis=0)
     return (int(med[0]), int(med[1]), int(med[2]))
 
