@@ -92,18 +92,24 @@ async def test_cancel_key_cancels_the_selected_job(bridge: ZmqBridge, store_serv
         await until(pilot, lambda: _rows(app)[0].job.state == "queued")
 
 
+async def _compare_screen(app: PixelsApp, pilot: Pilot[Any], prompt: str) -> CompareScreen:
+    """Wait for the daemon's catalogue, press `m`, type the prompt; the compare screen."""
+    await until(pilot, lambda: app.connected and bool(app.models))
+    app.query_one(JobList).focus()
+    await pilot.press("m")
+    await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+    screen = app.screen
+    assert isinstance(screen, CompareScreen)
+    screen.query_one("#compare-prompt", Input).value = prompt
+    return screen
+
+
 async def test_compare_runs_one_prompt_and_seed_across_two_variants(
     bridge: ZmqBridge, store_service: Any
 ) -> None:
     app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
-        await until(pilot, lambda: app.connected and bool(app.models))
-        app.query_one(JobList).focus()
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
-        screen = app.screen
-        assert isinstance(screen, CompareScreen)
-        screen.query_one("#compare-prompt", Input).value = "goblin"
+        screen = await _compare_screen(app, pilot, "goblin")
         screen.query_one("#compare-seed", Input).value = "42"
         choices = screen.query_one(SelectionList)
         choices.select_all()
@@ -122,13 +128,7 @@ async def test_compare_sends_steps_and_render_size_as_template_params(
 ) -> None:
     app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
-        await until(pilot, lambda: app.connected and bool(app.models))
-        app.query_one(JobList).focus()
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
-        screen = app.screen
-        assert isinstance(screen, CompareScreen)
-        screen.query_one("#compare-prompt", Input).value = "goblin"
+        screen = await _compare_screen(app, pilot, "goblin")
         screen.query_one("#compare-seed", Input).value = str(2**64 - 1)
         screen.query_one("#compare-steps", Input).value = "2"
         screen.query_one("#compare-render", Input).value = "64x48"
@@ -154,30 +154,22 @@ async def test_bad_compare_knobs_are_named_and_nothing_is_sent(
 ) -> None:
     app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
-        await until(pilot, lambda: app.connected and bool(app.models))
-        app.query_one(JobList).focus()
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
-        app.screen.query_one("#compare-prompt", Input).value = "goblin"
-        app.screen.query_one(field, Input).value = value
-        app.screen.query_one(SelectionList).select_all()
+        screen = await _compare_screen(app, pilot, "goblin")
+        screen.query_one(field, Input).value = value
+        screen.query_one(SelectionList).select_all()
         await pilot.click("#compare-go")
         await pilot.pause(0.1)
-        assert needle in str(app.screen.query_one("#compare-error", Static).render())
+        assert needle in str(screen.query_one("#compare-error", Static).render())
         assert store_service.store.count() == 0
 
 
 async def test_compare_needs_two_to_four_choices(bridge: ZmqBridge, store_service: Any) -> None:
     app = _app(bridge.config)
     async with app.run_test(size=(140, 45)) as pilot:
-        await until(pilot, lambda: app.connected and bool(app.models))
-        app.query_one(JobList).focus()
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
-        app.screen.query_one("#compare-prompt", Input).value = "goblin"
+        screen = await _compare_screen(app, pilot, "goblin")
         await pilot.click("#compare-go")
         await pilot.pause(0.1)
-        assert "picked 0" in str(app.screen.query_one("#compare-error", Static).render())
+        assert "picked 0" in str(screen.query_one("#compare-error", Static).render())
         assert store_service.store.count() == 0
 
 
