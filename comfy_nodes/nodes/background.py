@@ -6,7 +6,7 @@ from typing import Any
 
 from ..pixel.alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, remove_background
 from ..pixel.palette import parse_hex_color
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import map_frames
 
 __all__ = ["RemoveBackground"]
 
@@ -56,5 +56,4 @@ class RemoveBackground:
     ) -> tuple[Any, Any]:
         """Remove the background of every frame."""
         key = parse_hex_color(key_color) if key_color.strip() else None
-        frames = image_tensor_to_rgba(image, mask)
-        return rgba_to_image_tensor([remove_background(f, mode, key, tolerance) for f in frames])
+        return map_frames(image, lambda f: remove_background(f, mode, key, tolerance), mask)

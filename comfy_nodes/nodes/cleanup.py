@@ -7,7 +7,7 @@ from typing import Any
 from ..pixel.orphans import remove_orphans
 from ..pixel.outline import add_outline
 from ..pixel.palette import parse_hex_color
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import map_frames
 
 __all__ = ["AddOutline", "RemoveOrphans"]
 
@@ -45,8 +45,7 @@ class AddOutline:
     def outline(self, image: Any, color: str, mask: Any = None) -> tuple[Any, Any]:
         """Outline every frame."""
         chosen = None if color.strip().lower() in ("", "auto") else parse_hex_color(color)
-        frames = image_tensor_to_rgba(image, mask)
-        return rgba_to_image_tensor([add_outline(frame, chosen) for frame in frames])
+        return map_frames(image, lambda frame: add_outline(frame, chosen), mask)
 
 
 class RemoveOrphans:
@@ -82,5 +81,4 @@ class RemoveOrphans:
     def clean(self, image: Any, max_contrast: float, mask: Any = None) -> tuple[Any, Any]:
         """Clean every frame."""
         limit = max_contrast if max_contrast > 0.0 else None
-        frames = image_tensor_to_rgba(image, mask)
-        return rgba_to_image_tensor([remove_orphans(frame, limit) for frame in frames])
+        return map_frames(image, lambda frame: remove_orphans(frame, limit), mask)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..pixel.downscale import DOWNSCALE_MODES, downscale_to_grid
 from ..pixel.grid import GridEstimate
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import map_frames
 
 __all__ = ["DownscaleToGrid"]
 
@@ -36,5 +36,4 @@ class DownscaleToGrid:
 
     def downscale(self, image: Any, grid: GridEstimate, mode: str = "robust") -> tuple[Any, Any]:
         """Downscale each frame."""
-        frames = image_tensor_to_rgba(image)
-        return rgba_to_image_tensor([downscale_to_grid(f, grid, mode) for f in frames])
+        return map_frames(image, lambda f: downscale_to_grid(f, grid, mode))

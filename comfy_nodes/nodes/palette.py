@@ -14,7 +14,7 @@ from ..pixel.dither import DitherMode, DitherSpace, dither_to_palette
 from ..pixel.palette import Palette, palette_swatches, resolve_palette
 from ..pixel.palettes_builtin import builtin_palette_names
 from ..pixel.quantize import QuantizeMethod, build_palette, map_to_palette
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import image_tensor_to_rgba, map_frames, rgba_to_image_tensor
 
 __all__ = ["PALETTE_TYPE", "DitherImage", "LoadPalette", "QuantizeColors"]
 
@@ -181,6 +181,8 @@ class DitherImage:
         self, image: Any, palette: Palette, mode: str, space: str, mask: Any = None
     ) -> tuple[Any, Any]:
         """Dither every frame onto the palette."""
-        frames = image_tensor_to_rgba(image, mask)
-        mapped = [dither_to_palette(f, palette, mode, space) for f in frames]  # type: ignore[arg-type]
-        return rgba_to_image_tensor(mapped)
+        return map_frames(
+            image,
+            lambda f: dither_to_palette(f, palette, mode, space),  # type: ignore[arg-type]
+            mask,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import image_tensor_to_rgba, map_frames, rgba_to_image_tensor
 from ..pixel.tiles import MAX_PREVIEW_REPEAT, make_seamless, seam_score, tile_preview
 
 __all__ = ["MakeSeamless", "TilePreview"]
@@ -68,6 +68,5 @@ class TilePreview:
 
     def preview(self, image: Any, repeat: int) -> tuple[Any]:
         """Tile every frame."""
-        frames = image_tensor_to_rgba(image)
-        preview, _ = rgba_to_image_tensor([tile_preview(frame, repeat) for frame in frames])
+        preview, _ = map_frames(image, lambda frame: tile_preview(frame, repeat))
         return (preview,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
+from ..pixel.tensors import map_frames
 from ..pixel.upscale import MAX_UPSCALE_FACTOR, upscale_nearest
 
 __all__ = ["UpscalePreview"]
@@ -39,5 +39,4 @@ class UpscalePreview:
 
     def upscale(self, image: Any, factor: int) -> tuple[Any, Any]:
         """Upscale every frame."""
-        frames = image_tensor_to_rgba(image)
-        return rgba_to_image_tensor([upscale_nearest(frame, factor) for frame in frames])
+        return map_frames(image, lambda frame: upscale_nearest(frame, factor))

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from .errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
 from .grid_edges import (
+    FloatArray,
     Peaks,
     auto_fit,
     candidate_periods,
@@ -56,8 +57,6 @@ _PARTIAL_ALWAYS = 0.8
 _DISTINCT_L1 = 45
 _DISTINCT_SHARE = 0.03
 _BLOCK_RETRY_CONFIDENCE = 0.35
-
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

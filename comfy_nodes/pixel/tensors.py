@@ -9,7 +9,7 @@ only a ComfyUI process (which has torch) asks for them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "image_tensor_to_rgba",
+    "map_frames",
     "mask_to_alpha",
     "pad_to_common_size",
     "rgba_to_arrays",
@@ -121,3 +122,11 @@ def rgba_to_image_tensor(frames: Sequence[RGBA]) -> tuple[torch.Tensor, torch.Te
 
     image, mask = rgba_to_arrays(frames)
     return torch.from_numpy(image), torch.from_numpy(mask)
+
+
+def map_frames(
+    image: Any, step: Callable[[RGBA], RGBA], mask: Any = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a per-frame pixel step over an IMAGE batch (alpha from `mask` when given) and
+    return the new IMAGE and MASK: the whole body of most step nodes."""
+    return rgba_to_image_tensor([step(frame) for frame in image_tensor_to_rgba(image, mask)])

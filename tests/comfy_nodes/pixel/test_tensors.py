@@ -8,6 +8,7 @@ import pytest
 from comfy_nodes.pixel.errors import InvalidImageError
 from comfy_nodes.pixel.tensors import (
     image_tensor_to_rgba,
+    map_frames,
     pad_to_common_size,
     rgba_to_arrays,
     rgba_to_image_tensor,
@@ -58,3 +59,21 @@ def test_wrong_image_shapes_are_refused_with_the_shape(shape: tuple[int, ...]) -
 def test_mask_of_the_wrong_size_is_refused() -> None:
     with pytest.raises(InvalidImageError, match=r"mask has shape \(1, 3, 3\)"):
         image_tensor_to_rgba(np.zeros((1, 2, 2, 3)), np.zeros((1, 3, 3)))
+
+
+def test_map_frames_runs_the_step_per_frame_with_the_mask_as_alpha() -> None:
+    pytest.importorskip("torch")
+    image = np.zeros((2, 1, 2, 3), dtype=np.float32)
+    image[1] = 1.0
+    mask = np.zeros((2, 1, 2), dtype=np.float32)
+    mask[0, 0, 1] = 1.0  # frame 0's right pixel is transparent
+    seen: list[np.ndarray] = []
+
+    def step(frame: np.ndarray) -> np.ndarray:
+        seen.append(frame)
+        return np.repeat(frame, 2, axis=0)  # a shape change passes through
+
+    out_image, out_mask = map_frames(image, step, mask)
+    assert [f[0, :, 3].tolist() for f in seen] == [[255, 0], [255, 255]]
+    assert tuple(out_image.shape) == (2, 2, 2, 4)
+    assert out_mask[0].tolist() == [[0.0, 1.0], [0.0, 1.0]] and float(out_mask[1].max()) == 0.0
