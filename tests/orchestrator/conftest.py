@@ -2,7 +2,9 @@
 
 `orch_engine` is one engine for the session (model loads are cached across tests);
 `make_engine` starts extra ones a test may stop; `make_service` builds a `Service` on its
-own data directory and stops it at teardown.
+own data directory and stops it at teardown. `real_service` + `real_bridge` are the daemon's
+composition (the service with its in-process engine, and the ZeroMQ bridge `serve` starts)
+for the ZMQ and TUI tests.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from orchestrator.service import Service
 from orchestrator.settings import Settings
+from orchestrator.zmq_bridge import ZmqBridge, start_bridge
 
 
 def _start(base: Path, models: Path) -> Any:
@@ -80,3 +83,30 @@ def make_service(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
     yield make
     for service in services:
         service.stop()
+
+
+@pytest.fixture
+def bridge_settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
+    """Settings of a daemon on a tmp data dir: tiny models, private ipc:// ZMQ endpoints."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        models_dir=engine_models_dir,
+        zmq_router=f"ipc://{tmp_path}/sock/req",
+        zmq_pub=f"ipc://{tmp_path}/sock/pub",
+    )
+
+
+@pytest.fixture
+def real_service(bridge_settings: Settings) -> Iterator[Service]:
+    """The real service, workers not started: jobs stay queued unless a test starts them."""
+    service = Service.from_settings(bridge_settings, workers=1)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def real_bridge(real_service: Service, bridge_settings: Settings) -> Iterator[ZmqBridge]:
+    """The ZeroMQ bridge over `real_service`, started as `dgx-pixels serve` starts it."""
+    bridge = start_bridge(real_service, bridge_settings)
+    yield bridge
+    bridge.stop()

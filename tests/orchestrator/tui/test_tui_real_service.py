@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Select, SelectionList
@@ -17,34 +15,10 @@ from orchestrator.tui.graphics import GraphicsMode
 from orchestrator.tui.halfcell import HalfCellImage
 from orchestrator.tui.screens import CompareScreen
 from orchestrator.tui.widgets import Gallery, JobItem, JobList, PreviewPane
-from orchestrator.zmq_bridge import ZmqBridge, start_bridge
+from orchestrator.zmq_bridge import ZmqBridge
 from orchestrator.zmq_protocol import SubmitRequest
 
 FAST = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
-
-
-@pytest.fixture
-def settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        models_dir=engine_models_dir,
-        zmq_router=f"ipc://{tmp_path}/s/req",
-        zmq_pub=f"ipc://{tmp_path}/s/pub",
-    )
-
-
-@pytest.fixture
-def real_service(settings: Settings) -> Iterator[Service]:
-    service = Service.from_settings(settings, workers=1)
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def real_bridge(real_service: Service, settings: Settings) -> Iterator[ZmqBridge]:
-    bridge = start_bridge(real_service, settings)
-    yield bridge
-    bridge.stop()
 
 
 async def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -56,9 +30,11 @@ async def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-unty
 
 
 async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
-    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+    real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    app = PixelsApp(DaemonClient(settings.zmq_router, settings.zmq_pub), GraphicsMode.HALFCELL)
+    app = PixelsApp(
+        DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub), GraphicsMode.HALFCELL
+    )
     async with app.run_test(size=(140, 45)) as pilot:
         await _until(lambda: app.connected and app.pickers_loaded)
         assert app.models == ["tiny_sdxl.safetensors"]
@@ -80,9 +56,9 @@ async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
 
 @pytest.mark.slow
 async def test_a_real_job_streams_into_the_list_preview_and_gallery(
-    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+    real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    client = DaemonClient(settings.zmq_router, settings.zmq_pub, timeout_s=20)
+    client = DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub, timeout_s=20)
     app = PixelsApp(client, GraphicsMode.HALFCELL)
     async with app.run_test(size=(140, 45)):
         await _until(lambda: app.connected)
@@ -99,9 +75,11 @@ async def test_a_real_job_streams_into_the_list_preview_and_gallery(
 
 
 async def test_compare_a_model_and_a_lora_on_the_real_service(
-    real_bridge: ZmqBridge, real_service: Service, settings: Settings
+    real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    app = PixelsApp(DaemonClient(settings.zmq_router, settings.zmq_pub), GraphicsMode.HALFCELL)
+    app = PixelsApp(
+        DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub), GraphicsMode.HALFCELL
+    )
     async with app.run_test(size=(140, 45)) as pilot:
         await _until(lambda: app.connected and app.pickers_loaded)
         app.query_one(JobList).focus()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -14,35 +12,9 @@ from PIL import Image
 from zmq_helpers import Sockets, raw_request
 
 from orchestrator.service import Service
-from orchestrator.settings import Settings
-from orchestrator.zmq_bridge import ZmqBridge, start_bridge
+from orchestrator.zmq_bridge import ZmqBridge
 
 FAST = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
-
-
-@pytest.fixture
-def settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        models_dir=engine_models_dir,
-        zmq_router=f"ipc://{tmp_path}/sock/req",
-        zmq_pub=f"ipc://{tmp_path}/sock/pub",
-    )
-
-
-@pytest.fixture
-def real_service(settings: Settings) -> Iterator[Service]:
-    """The real service, workers not started: jobs stay queued unless a test starts them."""
-    service = Service.from_settings(settings, workers=1)
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def real_bridge(real_service: Service, settings: Settings) -> Iterator[ZmqBridge]:
-    bridge = start_bridge(real_service, settings)  # the same call `dgx-pixels serve` makes
-    yield bridge
-    bridge.stop()
 
 
 def _ok(sock: zmq.Socket[Any], kind: str, body: dict[str, Any]) -> dict[str, Any]:
