@@ -120,7 +120,7 @@ class ExecutedEvent(EventBase):
     @classmethod
     def _null_output_is_empty(cls, value: Any) -> Any:
         # Real ComfyUI re-sends `executed` for a cached output node with `output: null`
-        # when that node returned no `ui` (e.g. DGXP_SpriteReport); seen on 0.3.64.
+        # when that node returned no `ui` (DGXP_SpriteReport did, before its ui text); 0.3.64.
         return {} if value is None else value
 
 

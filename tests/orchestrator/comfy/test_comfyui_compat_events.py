@@ -19,7 +19,7 @@ PROMPT_ID = "8ca10612-0c64-41d5-84e1-e53d646be16c"
 
 def test_cached_output_node_without_ui_parses_with_empty_output() -> None:
     # ComfyUI re-sends `executed` for cached output nodes with `output: null` when the
-    # node returned no `ui` (DGXP_SpriteReport does this in every template).
+    # node returned no `ui` (any output node may; DGXP_SpriteReport did before its ui text).
     frame = json.dumps(
         {
             "type": "executed",
