@@ -20,8 +20,8 @@ class SpriteReport:
     RETURN_NAMES = ("report_json", "pixel_perfect")
     OUTPUT_NODE = True
     DESCRIPTION = (
-        "QA report per sprite; pixel_perfect is true when every sprite is. The report is "
-        "also shown on the node and kept in /history (ui text, one JSON object per sprite)."
+        "QA report per sprite; pixel_perfect is true when every sprite is. The report also "
+        "goes out as ui text (one JSON object per sprite), which ComfyUI keeps in /history."
     )
 
     @classmethod
@@ -41,8 +41,8 @@ class SpriteReport:
         Returns:
             ComfyUI's `{"ui", "result"}` form: `result` is `(report_json, pixel_perfect)`
             (one object for one sprite, a list for a batch); `ui.text` holds one JSON
-            object per sprite, because ComfyUI keeps STRING outputs out of `/history`
-            and shows them nowhere, while `ui` reaches both the editor and the history.
+            object per sprite, because ComfyUI keeps STRING outputs out of `/history`,
+            while `ui` goes into it and into the `executed` message the editor gets.
         """
         reports = [qa_report(f, grid=grid) for f in image_tensor_to_rgba(image, mask)]
         payload = [r.to_dict() for r in reports]

@@ -19,8 +19,8 @@ class PackSpriteSheet:
     RETURN_TYPES = ("IMAGE", "MASK", "STRING")
     RETURN_NAMES = ("sheet", "mask", "atlas_json")
     DESCRIPTION = (
-        "Pack frames row by row; the atlas uses Aseprite's JSON array format. The atlas is "
-        "also shown on the node and kept in /history (ui text)."
+        "Pack frames row by row; the atlas uses Aseprite's JSON array format. The atlas also "
+        "goes out as ui text, which ComfyUI keeps in /history."
     )
 
     @classmethod
@@ -65,8 +65,8 @@ class PackSpriteSheet:
 
         Returns:
             ComfyUI's `{"ui", "result"}` form: `result` is `(sheet, mask, atlas_json)`;
-            `ui.text` repeats the atlas so the editor shows it and `/history` keeps it
-            (ComfyUI keeps STRING outputs to itself).
+            `ui.text` repeats the atlas so `/history` and the `executed` message carry
+            it (ComfyUI keeps STRING outputs to itself).
         """
         sheet, atlas = pack_sheet(
             image_tensor_to_rgba(frames), columns, frame_ms, parse_tags(tags), image_name=image_name

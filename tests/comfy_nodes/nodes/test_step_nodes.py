@@ -71,7 +71,7 @@ def test_pack_then_slice_round_trips_a_batch(
     frames = [np.full((2, 2, 4), v, dtype=np.uint8) for v in (50, 100, 150)]
     returned = PackSpriteSheet().pack(as_image(*frames), 2, 80, "walk:0-2", "hero.png")
     sheet, _, atlas_json = returned["result"]
-    assert returned["ui"] == {"text": [atlas_json]}  # shown in the editor, kept in /history
+    assert returned["ui"] == {"text": [atlas_json]}  # ComfyUI keeps ui in /history
     atlas = json.loads(atlas_json)
     assert tuple(sheet.shape) == (1, 4, 4, 4)
     assert atlas["meta"]["image"] == "hero.png"
