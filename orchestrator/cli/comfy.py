@@ -337,14 +337,21 @@ def link_command(
         + ("" if plan.yaml_changed else "  (already set)")
     )
     if dry_run:
+        _print_start(console, plan)
         console.print("dry run: nothing changed")
         return
     apply_link(plan, models)
     console.print("[green]done[/]: restart ComfyUI to load the DGX-Pixels nodes (DGX-Pixels/...)")
-    if plan.start_flags:
-        console.print("start ComfyUI with these flags (add your own, e.g. --listen):")
-        command = f"cd {shlex.quote(str(plan.comfy_dir))} && python main.py"
-        console.print(f"{command} {shlex.join(plan.start_flags)}", markup=False, soft_wrap=True)
+    _print_start(console, plan)
+
+
+def _print_start(console: Console, plan: LinkPlan) -> None:
+    """The exact ComfyUI command line a `--base-directory` link needs."""
+    if not plan.start_flags:
+        return
+    console.print("start ComfyUI with these flags (add your own, e.g. --listen):")
+    command = f"cd {shlex.quote(str(plan.comfy_dir))} && python main.py"
+    console.print(f"{command} {shlex.join(plan.start_flags)}", markup=False, soft_wrap=True)
 
 
 @app.command("unlink")

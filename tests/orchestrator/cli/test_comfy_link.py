@@ -227,6 +227,7 @@ def test_base_directory_dry_run_changes_nothing(comfy: Path, models: Path, base:
     )
     assert code == 0, output
     assert os.listdir(base) == [] and "dry run" in output
+    assert f"--base-directory {base.resolve()} --extra-model-paths-config" in output
 
 
 def test_unlink_with_base_directory_removes_only_what_link_put_there(
