@@ -43,8 +43,9 @@ async def test_serve_adapters_answer_mcp_over_http_with_the_token(
         assert "pico-8" in palettes.structured_content["items"]
     finally:
         stop_adapters(adapters)
-    with socket.socket() as probe:  # the port is free again: the server really stopped
-        probe.bind(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])))
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(ConnectionRefusedError):  # the server really stopped listening
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_without_mcp_port_no_http_server_is_started(
