@@ -34,7 +34,7 @@ from orchestrator.mcp_server.args import (
 from orchestrator.mcp_server.errors import client_errors
 from orchestrator.mcp_server.progress import await_job, await_jobs
 from orchestrator.mcp_server.results import job_result, jobs_result
-from orchestrator.mcp_server.views import VariantArg
+from orchestrator.mcp_server.views import LoraArg, VariantArg
 from orchestrator.service_types import MAX_SEED, CompareVariant, GenerationRequest
 
 if TYPE_CHECKING:
@@ -58,6 +58,27 @@ def _params(extra: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
     """Template parameters that were given: `extra` first, named arguments win."""
     given = {key: value for key, value in values.items() if value is not None}
     return {**(extra or {}), **given}
+
+
+def _request(
+    template: str,
+    prompt: str,
+    params: dict[str, Any],
+    seed: int | None,
+    loras: list[LoraArg] | None,
+    palette: str | None,
+    size: tuple[int, int] | None,
+) -> GenerationRequest:
+    """The service request every generation tool sends (only template and params differ)."""
+    return GenerationRequest(
+        template=template,
+        prompt=prompt,
+        params=params,
+        seed=seed,
+        loras=lora_specs(loras),
+        palette=palette,
+        size=size,
+    )
 
 
 async def _run(
@@ -102,21 +123,14 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         deploy it into a Bevy project with deploy_asset.
         """
         with client_errors():
-            request = GenerationRequest(
-                template=template,
-                prompt=prompt,
-                params=_params(
-                    params,
-                    checkpoint=checkpoint,
-                    steps=steps,
-                    colors=colors,
-                    negative_prompt=negative_prompt,
-                ),
-                seed=seed,
-                loras=lora_specs(loras),
-                palette=palette,
-                size=size_arg(size),
+            values = _params(
+                params,
+                checkpoint=checkpoint,
+                steps=steps,
+                colors=colors,
+                negative_prompt=negative_prompt,
             )
+            request = _request(template, prompt, values, seed, loras, palette, size_arg(size))
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool
@@ -149,22 +163,16 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         Returns the sheet as an image, its atlas JSON path (Aseprite format) and the job id.
         """
         with client_errors():
-            request = GenerationRequest(
-                template="sprite_sheet",
-                prompt=prompt,
-                params=_params(
-                    params,
-                    checkpoint=checkpoint,
-                    steps=steps,
-                    frames=frames,
-                    frame_ms=frame_ms,
-                    tags=tags if tags is not None else f"anim:0-{frames - 1}",
-                ),
-                seed=seed,
-                loras=lora_specs(loras),
-                palette=palette,
-                size=size_arg(size),
+            values = _params(
+                params,
+                checkpoint=checkpoint,
+                steps=steps,
+                frames=frames,
+                frame_ms=frame_ms,
+                tags=tags if tags is not None else f"anim:0-{frames - 1}",
             )
+            sheet = size_arg(size)
+            request = _request("sprite_sheet", prompt, values, seed, loras, palette, sheet)
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool
@@ -183,15 +191,9 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
     ) -> ToolResult:
         """Generate a seamless (tileable) terrain tile, e.g. 'grass', 'stone floor'."""
         with client_errors():
-            request = GenerationRequest(
-                template="tileset",
-                prompt=prompt,
-                params=_params(params, checkpoint=checkpoint, steps=steps),
-                seed=seed,
-                loras=lora_specs(loras),
-                palette=palette,
-                size=size_arg(tile_size, "tile_size"),
-            )
+            values = _params(params, checkpoint=checkpoint, steps=steps)
+            tile = size_arg(tile_size, "tile_size")
+            request = _request("tileset", prompt, values, seed, loras, palette, tile)
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool
