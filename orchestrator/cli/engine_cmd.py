@@ -127,6 +127,15 @@ def serve_command(
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
     )
     console.print(f"engine: models {config.models_dir}, outputs {config.output_dir}")
+    console.print(
+        f"engine: precision {config.precision}, compile {config.compile}, "
+        f"previews {config.preview_method}"
+    )
+    if config.compile != "off":
+        console.print(
+            "[yellow]compile is on: the first prompt of each size/batch compiles for minutes; "
+            "later ones are about 2x faster.[/]"
+        )
     try:
         serve_forever(config)
     except EngineError as exc:
