@@ -38,6 +38,13 @@ fi
 export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$work/inductor-cache}
 mkdir -p "$models" "$results"
 failed=()
+# repro/run.sh rewrites the committed bench/baselines/latest.json; the copies in $results
+# are what this script reports, so the checkout is put back as it was on exit.
+baseline=bench/baselines/latest.json
+if [ -f "$baseline" ]; then
+    cp "$baseline" "$work/latest.json.orig"
+    trap 'cp "$work/latest.json.orig" "$baseline"' EXIT
+fi
 
 cli() { "$PYTHON" -c "from orchestrator.cli.app import main; main()" "$@"; }
 
@@ -76,7 +83,7 @@ repro() {
     [ -f "$models/checkpoints/$checkpoint" ] || write_model
     DGXP_MODELS_DIR="$models" CHECKPOINT=$checkpoint DGXP_ENGINE_COMPILE="$mode" \
         COUNT=${COUNT:-10} STEPS=${STEPS:-30} SIZE=${SIZE:-1024} bash repro/run.sh || return 1
-    cp bench/baselines/latest.json "$results/$name"
+    cp "$baseline" "$results/$name"
 }
 
 summary() {
