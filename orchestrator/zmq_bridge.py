@@ -39,18 +39,14 @@ from orchestrator.zmq_handlers import (
     wire_job,
 )
 from orchestrator.zmq_protocol import (
+    JOB_EVENT_MODELS,
     MAX_BODY_BYTES,
     PROTOCOL_FRAME,
     ErrorCode,
     ErrorReply,
     HeartbeatEvent,
-    JobCancelledEvent,
-    JobFailedEvent,
     JobPreviewEvent,
     JobProgressEvent,
-    JobQueuedEvent,
-    JobStartedEvent,
-    JobSucceededEvent,
     OkReply,
     PongResult,
     ProtocolError,
@@ -64,14 +60,6 @@ from orchestrator.zmq_protocol import (
 __all__ = ["BridgeBindError", "BridgeConfig", "ZmqBridge", "start_bridge"]
 
 logger = logging.getLogger(__name__)
-
-_EVENT_MODELS: dict[JobEventKind, type[Any]] = {
-    JobEventKind.QUEUED: JobQueuedEvent,
-    JobEventKind.STARTED: JobStartedEvent,
-    JobEventKind.SUCCEEDED: JobSucceededEvent,
-    JobEventKind.FAILED: JobFailedEvent,
-    JobEventKind.CANCELLED: JobCancelledEvent,
-}
 
 
 class BridgeBindError(DGXPixelsError):
@@ -335,7 +323,7 @@ class ZmqBridge:
             mime = event.preview_mime or "image/png"
             self._publish(JobPreviewEvent(**common, image_size=len(image), mime=mime), image)
         else:
-            self._publish(_EVENT_MODELS[event.kind](**common))
+            self._publish(JOB_EVENT_MODELS[event.kind](**common))
 
     def _publish(self, model: Any, image: bytes | None = None) -> None:
         self._pub.send_multipart(encode_message(model, image), zmq.NOBLOCK)

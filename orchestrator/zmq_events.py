@@ -6,14 +6,16 @@ subscriber can detect gaps and reconcile with a `snapshot` (docs/zmq-protocol.md
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from orchestrator.zmq_messages import WireJob, WireModel
+from orchestrator.zmq_messages import WireJob, WireModel, type_tags
 
 __all__ = [
     "EVENT_TYPES",
+    "JOB_EVENT_MODELS",
     "Event",
     "HeartbeatEvent",
     "JobCancelledEvent",
@@ -103,15 +105,14 @@ Event = Annotated[
     | HeartbeatEvent,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "job_queued",
-        "job_started",
-        "job_progress",
-        "job_preview",
-        "job_succeeded",
-        "job_failed",
-        "job_cancelled",
-        "heartbeat",
-    }
-)
+EVENT_TYPES: frozenset[str] = type_tags(Event)
+
+# The service's job event kinds (`orchestrator.events.JobEventKind` values) whose wire event
+# carries no more than the common fields; progress and preview add their own.
+JOB_EVENT_MODELS: Mapping[str, type[_JobEvent]] = {
+    "queued": JobQueuedEvent,
+    "started": JobStartedEvent,
+    "succeeded": JobSucceededEvent,
+    "failed": JobFailedEvent,
+    "cancelled": JobCancelledEvent,
+}

@@ -8,7 +8,7 @@ protocol's constants and error codes. Frames and msgpack encoding live in
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,7 @@ __all__ = [
     "WireModel",
     "WireTemplate",
     "WireTemplateParam",
+    "type_tags",
 ]
 
 PROTOCOL_NAME = "dgxp"
@@ -82,6 +83,13 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"  # the job's state does not allow it (cancel a finished job)
     UNAVAILABLE = "unavailable"  # no healthy backend right now; retry later
     INTERNAL = "internal"  # a bug on the server; the message says what was logged
+
+
+def type_tags(union: Any) -> frozenset[str]:
+    """The `type` tags of a discriminated union's models (`Annotated[A | B, Field(...)]`), so
+    the set of valid type frames is read from the union and never kept by hand."""
+    members = get_args(get_args(union)[0])
+    return frozenset(str(model.model_fields["type"].default) for model in members)
 
 
 class WireModel(BaseModel):
@@ -271,23 +279,7 @@ Request = Annotated[
     | GetOutputRequest,
     Field(discriminator="type"),
 ]
-REQUEST_TYPES: frozenset[str] = frozenset(
-    {
-        "ping",
-        "submit",
-        "cancel",
-        "retry",
-        "get_job",
-        "list_jobs",
-        "list_templates",
-        "list_models",
-        "list_loras",
-        "list_palettes",
-        "snapshot",
-        "compare",
-        "get_output",
-    }
-)
+REQUEST_TYPES: frozenset[str] = type_tags(Request)
 
 # --- replies --------------------------------------------------------------------------------
 
