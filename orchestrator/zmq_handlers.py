@@ -25,6 +25,7 @@ from orchestrator.errors import (
 from orchestrator.events import JobEvent
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
+from orchestrator.jsonable import jsonable
 from orchestrator.service_types import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.zmq_protocol import (
     MAX_PNG_BYTES,
@@ -129,20 +130,9 @@ def _template(service: BridgeService, info: Any) -> WireTemplate:
     # TemplateInfo names the parameters; the template itself knows their types and defaults.
     specs = service.template(info.name).params
     params = [
-        WireTemplateParam(name=p.name, kind=str(p.type), default=_plain(p.default)) for p in specs
+        WireTemplateParam(name=p.name, kind=str(p.type), default=jsonable(p.default)) for p in specs
     ]
     return WireTemplate(name=info.name, description=info.description or "", params=params)
-
-
-def _plain(value: Any) -> Any:
-    # Defaults travel in msgpack: keep JSON-like values, name anything else.
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
 
 
 def _submit(service: BridgeService, req: Request) -> OkReply:

@@ -7,7 +7,6 @@ does not leak internal types.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from orchestrator.deploy import BevyProject, DeployResult
 from orchestrator.jobs.models import Job, JobOutputs, SpriteFiles
+from orchestrator.jsonable import jsonable
 
 __all__ = [
     "DeployView",
@@ -148,25 +148,6 @@ class DeployView(BaseModel):
     asset: str = Field(description="Path relative to assets/, what Bevy's AssetServer loads.")
     writes: list[WriteView]
     warnings: list[str] = Field(default_factory=list)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON data from the service's dataclasses, enums and paths."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def files_view(files: SpriteFiles) -> SpriteFilesView:
