@@ -20,6 +20,18 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Let the suite start where pytest-asyncio / pytest-timeout are not installed (the GPU
+    box runs `pytest -m gpu tests/engine/gpu` with neither): pyproject's `asyncio_*` ini keys
+    and `--timeout` are then registered here as inert, instead of stopping the run (an
+    unknown ini key is a warning, and warnings are errors in this suite)."""
+    if not pluginmanager.has_plugin("asyncio"):
+        for key in ("asyncio_mode", "asyncio_default_fixture_loop_scope"):
+            parser.addini(key, "inert: pytest-asyncio is not installed")
+    if not pluginmanager.has_plugin("timeout"):
+        parser.addoption("--timeout", default=None, help="inert: pytest-timeout is not installed")
+
+
 @pytest.fixture(scope="session")
 def tiny_sdxl_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path to a tiny random SDXL single-file `.safetensors` with the real key layout."""

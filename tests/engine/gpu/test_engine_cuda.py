@@ -195,20 +195,19 @@ def test_same_seed_starts_from_the_same_noise_on_cpu_and_cuda(tiny_sdxl_checkpoi
     noise_cuda = prepare_noise(cpu_latent.cuda(), 7)
     assert noise_cuda.device.type == "cpu"  # made on the CPU, like ComfyUI, whatever the device
     assert torch.equal(noise_cpu, noise_cuda)
-    # Sampling end to end in fp32 on both devices lands on the same latent (TF32 off so the
-    # GPU's arithmetic is close to the CPU's); another seed lands far away.
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    # Sampling end to end in fp32 on both devices lands on (nearly) the same latent — only
+    # arithmetic differences (TF32 convolutions, kernel order) — while another seed lands far
+    # away: the start noise is what decides the picture.
     cpu, cuda = ModelCache("cpu", "fp32"), ModelCache("cuda", "fp32")
     try:
         on_cpu = _sampled(cpu, tiny_sdxl_checkpoint, 7)
         on_cuda = _sampled(cuda, tiny_sdxl_checkpoint, 7)
         other_seed = _sampled(cuda, tiny_sdxl_checkpoint, 8)
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
         cuda.free()
-    assert torch.allclose(on_cpu, on_cuda, rtol=1e-2, atol=5e-2), (on_cpu - on_cuda).abs().max()
-    assert (on_cuda - other_seed).abs().mean() > 10 * (on_cpu - on_cuda).abs().mean()
+    device_gap = (on_cpu - on_cuda).abs().mean()
+    seed_gap = (on_cuda - other_seed).abs().mean()
+    assert device_gap < 0.02 * seed_gap, (device_gap, seed_gap)
 
 
 def test_lora_strength_zero_and_one_differ_on_cuda(
