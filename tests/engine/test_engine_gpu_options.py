@@ -92,14 +92,14 @@ def test_unknown_engine_option_is_refused_at_start_naming_the_valid_values(
 def test_engine_serve_help_teaches_the_gpu_options() -> None:
     result = CliRunner().invoke(app, ["engine", "serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--precision", "--compile", "--preview"):
+    for option in ("--precision", "--compile", "--compile-mode", "--preview"):
         assert option in result.output
 
 
 def test_engine_serve_with_compile_on_cpu_exits_with_the_reason(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["engine", "serve", "--cpu", "--port", "0", "--compile", "default"],
+        ["engine", "serve", "--cpu", "--port", "0", "--compile"],
         env={"DGXP_DATA_DIR": str(tmp_path)},
     )
     assert result.exit_code == 1
@@ -133,3 +133,13 @@ def test_preview_method_decides_whether_sampler_steps_send_preview_frames(
             ws.close()
     assert entry["status"]["status_str"] == "success"
     assert len(ws.frames) == frames  # one per KSampler step (2 steps)
+
+
+def test_engine_serve_compile_mode_names_the_mode_in_the_refusal(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["engine", "serve", "--cpu", "--port", "0", "--compile-mode", "max-autotune"],
+        env={"DGXP_DATA_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 1
+    assert "compile='max-autotune' needs a CUDA GPU" in " ".join(result.output.split())
