@@ -7,7 +7,7 @@
 #   bench/gpu_check.sh compile    # (b) + repro/run.sh with DGXP_ENGINE_COMPILE=default
 #                                 #   (first job compiles the UNet ~2 min)         (~4-5 min)
 #   bench/gpu_check.sh all        # everything in one go (~8-9 min on an H200: tight)
-#   bench/gpu_check.sh tests|model|eager   # one part
+#   bench/gpu_check.sh tests|model|eager   # one part; several may be given (`eager compile`)
 #
 # Results: $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
 # bench/baselines/latest.json after each run), $OUT/gpu-tests.txt and every step's full log
@@ -68,7 +68,8 @@ gpu_tests() {
     # (maybe missing here; the tests bound their own waits). `-W default` after the ini's
     # `error`: a new library warning on this machine is shown rather than failing a GPU test
     # (CI keeps warnings as errors).
-    local opts=(-o addopts= --strict-markers -m gpu -W default -q -rs -p no:cacheprovider)
+    local opts=(-o addopts= --strict-markers -m gpu -W default -q -rs --durations=8)
+    opts+=(-p no:cacheprovider)
     "$PYTHON" -m pytest "${opts[@]}" tests/engine/gpu | tee "$results/gpu-tests.txt"
 }
 
@@ -96,19 +97,22 @@ print(sys.argv[2], {k: d.get(k) for k in keys})" "$results/$name" "$name"
     done
 }
 
-what=${1:-default}
-echo "gpu_check: $what, python $($PYTHON -V 2>&1), results in $results"
+[ $# -eq 0 ] && set -- default
+echo "gpu_check: $*, python $($PYTHON -V 2>&1), results in $results"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-case $what in
-default) steps=(tests model eager) ;;
-all) steps=(tests model eager compile) ;;
-compile) steps=(model compile) ;;
-tests | model | eager) steps=("$what") ;;
-*)
-    echo "unknown step '$what'; use one of: default, all, tests, model, eager, compile" >&2
-    exit 2
-    ;;
-esac
+steps=()
+for what in "$@"; do
+    case $what in
+    default) steps+=(tests model eager) ;;
+    all) steps+=(tests model eager compile) ;;
+    compile) steps+=(model compile) ;;
+    tests | model | eager) steps+=("$what") ;;
+    *)
+        echo "unknown step '$what'; use: default, all, tests, model, eager, compile" >&2
+        exit 2
+        ;;
+    esac
+done
 for step in "${steps[@]}"; do
     case $step in
     tests) run_step tests gpu_tests ;;
