@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import requests
 from engine_client import WsClient, event_types, run_graph, submit
+from fixtures.sdxl_graphs import txt2img_graph
 from PIL import Image
 
 from engine.runner import RunningEngine
@@ -24,41 +25,10 @@ def sdxl_graph(
     pixelize: bool = True,
 ) -> dict[str, Any]:
     """Checkpoint, LoRA, prompts, 64² latent, 2 euler steps, decode, pixelize (optional), save."""
-    lora = {
-        "model": ["4", 0],
-        "clip": ["4", 1],
-        "lora_name": "tiny_lora.safetensors",
-        "strength_model": strength,
-        "strength_clip": strength,
-    }
-    sampler = {
-        "seed": 42,
-        "steps": 2,
-        "cfg": 7.0,
-        "sampler_name": "euler",
-        "scheduler": "normal",
-        "denoise": 1.0,
-        "model": ["10", 0],
-        "positive": ["6", 0],
-        "negative": ["7", 0],
-        "latent_image": ["5", 0],
-    }
-    graph: dict[str, Any] = {
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt}},
-        "10": {"class_type": "LoraLoader", "inputs": lora},
-        "6": {
-            "class_type": "CLIPTextEncode",
-            "inputs": {"text": "a red potion", "clip": ["10", 1]},
-        },
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["10", 1]}},
-        "5": {
-            "class_type": "EmptyLatentImage",
-            "inputs": {"width": 64, "height": 64, "batch_size": 1},
-        },
-        "3": {"class_type": "KSampler", "inputs": sampler},
-        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-        "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": prefix}},
-    }
+    lora = ("tiny_lora.safetensors", strength)
+    graph: dict[str, Any] = txt2img_graph(
+        ckpt=ckpt, prompt="a red potion", prefix=prefix, lora=lora
+    )
     if pixelize:
         pixel = {
             "image": ["8", 0],

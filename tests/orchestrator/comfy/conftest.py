@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fixtures.sdxl_graphs import txt2img_graph
 from PIL import Image
 
 from orchestrator.comfy import ComfyClient
@@ -48,36 +49,6 @@ def image_graph(client: ComfyClient) -> dict[str, Any]:
 
 @pytest.fixture
 def sdxl_graph() -> dict[str, Any]:
-    """Tiny SDXL text-to-image: 64x64, 2 steps."""
-    return {
-        "4": {
-            "class_type": "CheckpointLoaderSimple",
-            "inputs": {"ckpt_name": "tiny_sdxl.safetensors"},
-        },
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a potion", "clip": ["4", 1]}},
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["4", 1]}},
-        "5": {
-            "class_type": "EmptyLatentImage",
-            "inputs": {"width": 64, "height": 64, "batch_size": 1},
-        },
-        "3": {
-            "class_type": "KSampler",
-            "inputs": {
-                "seed": 42,
-                "steps": 2,
-                "cfg": 7.0,
-                "sampler_name": "euler",
-                "scheduler": "normal",
-                "denoise": 1.0,
-                "model": ["4", 0],
-                "positive": ["6", 0],
-                "negative": ["7", 0],
-                "latent_image": ["5", 0],
-            },
-        },
-        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-        "9": {
-            "class_type": "SaveImage",
-            "inputs": {"images": ["8", 0], "filename_prefix": "dgxp_client_sdxl"},
-        },
-    }
+    """Tiny SDXL text-to-image: checkpoint, prompts, 64x64 latent, 2 steps, decode, save."""
+    graph: dict[str, Any] = txt2img_graph(prefix="dgxp_client_sdxl")
+    return graph

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.sdxl_graphs import txt2img_graph
 
 from orchestrator.workflows import TemplateLibrary
 
@@ -105,36 +106,18 @@ def object_info() -> dict[str, Any]:
 @pytest.fixture
 def sdxl_graph() -> dict[str, Any]:
     """A complete, valid text-to-image graph with a quantize step (V3 combo)."""
-    return {
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "potion", "clip": ["4", 1]}},
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["4", 1]}},
-        "5": {
-            "class_type": "EmptyLatentImage",
-            "inputs": {"width": 64, "height": 64, "batch_size": 1},
-        },
-        "3": {
-            "class_type": "KSampler",
-            "inputs": {
-                "seed": 7,
-                "steps": 2,
-                "cfg": 7.0,
-                "sampler_name": "euler",
-                "scheduler": "normal",
-                "denoise": 1.0,
-                "model": ["4", 0],
-                "positive": ["6", 0],
-                "negative": ["7", 0],
-                "latent_image": ["5", 0],
-            },
-        },
-        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-        "9": {
-            "class_type": "ImageQuantize",
-            "inputs": {"image": ["8", 0], "colors": 16, "dither": "none"},
-        },
-        "10": {"class_type": "SaveImage", "inputs": {"images": ["9", 0], "filename_prefix": "t"}},
+    graph: dict[str, Any] = txt2img_graph(
+        ckpt="tiny.safetensors", prompt="potion", seed=7, prefix="t"
+    )
+    graph["9"] = {
+        "class_type": "ImageQuantize",
+        "inputs": {"image": ["8", 0], "colors": 16, "dither": "none"},
     }
+    graph["10"] = {
+        "class_type": "SaveImage",
+        "inputs": {"images": ["9", 0], "filename_prefix": "t"},
+    }
+    return graph
 
 
 @pytest.fixture
