@@ -96,8 +96,8 @@ def note_compiled_shape(ckpt: LoadedCheckpoint, part: str, shape: tuple[int, ...
         return
     ckpt.compiled_shapes.add(key)
     log.warning(
-        "compiling the %s of %s for input shape %s: this prompt is slow, later ones of this "
-        "shape are fast",
+        "%s of %s: first call at input shape %s compiles (unless a compiled graph already "
+        "fits it), so this prompt is slow; later ones of this shape are fast",
         part,
         ckpt.path.name,
         shape,
