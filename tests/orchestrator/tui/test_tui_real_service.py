@@ -21,6 +21,12 @@ from orchestrator.zmq_protocol import SubmitRequest
 FAST = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
 
 
+def _app(settings: Settings, **client: float) -> PixelsApp:
+    """The TUI on the daemon's endpoints, drawing images with half-cell blocks."""
+    endpoints = DaemonClient(settings.zmq_router, settings.zmq_pub, **client)
+    return PixelsApp(endpoints, GraphicsMode.HALFCELL)
+
+
 async def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -32,9 +38,7 @@ async def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-unty
 async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
     real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    app = PixelsApp(
-        DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub), GraphicsMode.HALFCELL
-    )
+    app = _app(bridge_settings)
     async with app.run_test(size=(140, 45)) as pilot:
         await _until(lambda: app.connected and app.pickers_loaded)
         assert app.models == ["tiny_sdxl.safetensors"]
@@ -58,8 +62,8 @@ async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
 async def test_a_real_job_streams_into_the_list_preview_and_gallery(
     real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    client = DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub, timeout_s=20)
-    app = PixelsApp(client, GraphicsMode.HALFCELL)
+    app = _app(bridge_settings, timeout_s=20)
+    client = app.client
     async with app.run_test(size=(140, 45)):
         await _until(lambda: app.connected)
         result, _ = await client.request(SubmitRequest(prompt="potion", seed=1, params=FAST))
@@ -77,9 +81,7 @@ async def test_a_real_job_streams_into_the_list_preview_and_gallery(
 async def test_compare_a_model_and_a_lora_on_the_real_service(
     real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:
-    app = PixelsApp(
-        DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub), GraphicsMode.HALFCELL
-    )
+    app = _app(bridge_settings)
     async with app.run_test(size=(140, 45)) as pilot:
         await _until(lambda: app.connected and app.pickers_loaded)
         app.query_one(JobList).focus()
