@@ -174,9 +174,9 @@ class RunningEngine:
 
         self.config = config
         paths = config.paths()
+        self.context = _build_context(config, paths)  # first: a refused config touches no folder
         paths.ensure()
         _wipe_temp(paths)
-        self.context = _build_context(config, paths)
         packs = [d for d in [comfy_nodes_dir()] if d is not None] if config.load_comfy_nodes else []
         with bind_engine_context(self.context):
             self.registry, self.load_report = build_registry(
