@@ -87,6 +87,7 @@ def test_unknown_engine_option_is_refused_at_start_naming_the_valid_values(
     config = EngineConfig(base_dir=tmp_path, port=0, device="cpu", **{field: value})  # type: ignore[arg-type]
     with pytest.raises(EngineError, match=valid):
         start_engine(config)
+    assert list(tmp_path.iterdir()) == []  # refused before any folder was created
 
 
 def test_engine_serve_help_teaches_the_gpu_options() -> None:
