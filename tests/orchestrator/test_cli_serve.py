@@ -13,13 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from service_testkit import FAST
+
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service_types import GenerationRequest
 from orchestrator.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
 
 
 async def _mcp_tool_names(url: str) -> set[str]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from service_testkit import FAST
 
 from orchestrator.errors import BackendError, InvalidRequest
 from orchestrator.events import JobEventKind
@@ -14,8 +15,6 @@ from orchestrator.jobs.states import JobState
 from orchestrator.pool import BackendPool, backoff_delay
 from orchestrator.service import Service
 from orchestrator.service_types import GenerationRequest
-
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:

@@ -9,23 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.errors import InvalidRequest, JobNotFound, JobStateError, TemplateError
 from orchestrator.events import JobEvent, JobEventKind
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
-from orchestrator.service_types import CompareVariant, GenerationRequest, LoraSpec
-
-MakeService = Callable[..., Service]
-
-
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
-
-
-def _request(**overrides: Any) -> GenerationRequest:
-    fields: dict[str, Any] = {"prompt": "a red potion", "seed": 5, "params": dict(FAST)}
-    fields.update(overrides)
-    return GenerationRequest(**fields)
+from orchestrator.service_types import CompareVariant, LoraSpec
 
 
 def test_jobs_succeed_with_files_sidecar_and_ordered_events(
@@ -40,7 +30,7 @@ def test_jobs_succeed_with_files_sidecar_and_ordered_events(
             events.append(event)
 
     service.subscribe(collect)
-    jobs = service.submit(_request(count=2, loras=(LoraSpec("tiny_lora.safetensors", 0.5),)))
+    jobs = service.submit(tiny_request(count=2, loras=(LoraSpec("tiny_lora.safetensors", 0.5),)))
     assert [j.seed for j in jobs] == [5, 6] and jobs[0].batch_id == jobs[1].batch_id
     done = [service.wait(j.id, 120) for j in jobs]
     assert [j.state for j in done] == [JobState.SUCCEEDED] * 2
@@ -71,7 +61,7 @@ def test_finished_job_cannot_be_cancelled_but_failed_one_can_be_retried(
     orch_engine: Any, make_service: MakeService
 ) -> None:
     service = make_service([orch_engine.url])
-    (job,) = service.submit(_request())
+    (job,) = service.submit(tiny_request())
     assert service.wait(job.id, 120).state is JobState.SUCCEEDED
     with pytest.raises(JobStateError, match="succeeded"):
         service.cancel(job.id)
@@ -83,7 +73,7 @@ def test_cancelled_queued_job_never_runs_and_retry_runs_it(
     orch_engine: Any, make_service: MakeService
 ) -> None:
     service = make_service([orch_engine.url], start=False)
-    (job,) = service.submit(_request())
+    (job,) = service.submit(tiny_request())
     cancelled = service.cancel(job.id)
     assert cancelled.state is JobState.CANCELLED and cancelled.prompt_id is None
     service.start()
@@ -96,13 +86,13 @@ def test_cancel_interrupts_a_running_job(orch_engine: Any, make_service: MakeSer
     service = make_service([orch_engine.url])
     started = threading.Event()
     service.subscribe(lambda e: started.set() if e.kind is JobEventKind.PROGRESS else None)
-    (job,) = service.submit(_request(params={**FAST, "steps": 150}))
+    (job,) = service.submit(tiny_request(params={**FAST, "steps": 150}))
     assert started.wait(60)
     service.cancel(job.id)
     final = service.wait(job.id, 30)
     assert final.state is JobState.CANCELLED and final.outputs == ()
     # The backend is free again: the next job runs at once.
-    (other,) = service.submit(_request())
+    (other,) = service.submit(tiny_request())
     assert service.wait(other.id, 120).state is JobState.SUCCEEDED
 
 
@@ -164,7 +154,7 @@ def test_cancel_from_another_process_stops_the_running_job(
     service = make_service([orch_engine.url])
     started = threading.Event()
     service.subscribe(lambda e: started.set() if e.kind is JobEventKind.PROGRESS else None)
-    (job,) = service.submit(_request(params={**FAST, "steps": 150}))
+    (job,) = service.submit(tiny_request(params={**FAST, "steps": 150}))
     assert started.wait(60)
     # What `dgx-pixels jobs cancel` does: a backend-less service on the same data dir.
     other = Service.from_settings(make_settings([]), backends=False)
@@ -172,7 +162,7 @@ def test_cancel_from_another_process_stops_the_running_job(
         assert other.cancel(job.id).state is JobState.CANCELLED
     finally:
         other.stop()
-    (after,) = service.submit(_request(seed=77))
+    (after,) = service.submit(tiny_request(seed=77))
     # The worker noticed, interrupted the prompt, and the engine is free for the next job.
     assert service.wait(after.id, 60).state is JobState.SUCCEEDED
     assert service.get_job(job.id).state is JobState.CANCELLED
@@ -183,7 +173,7 @@ def test_missing_default_checkpoint_falls_back_to_an_installed_one(
 ) -> None:
     service = make_service([orch_engine.url], start=False)
     params = {k: v for k, v in FAST.items() if k != "checkpoint"}
-    (job,) = service.submit(_request(params=params))
+    (job,) = service.submit(tiny_request(params=params))
     assert job.params["checkpoint"] == "tiny_sdxl.safetensors"
     service.cancel(job.id)
 
@@ -192,7 +182,7 @@ def test_the_largest_comfyui_seeds_run_and_are_recorded_exactly(
     orch_engine: Any, make_service: MakeService
 ) -> None:
     service = make_service([orch_engine.url])
-    jobs = service.submit(_request(seed=2**64 - 2, count=2))
+    jobs = service.submit(tiny_request(seed=2**64 - 2, count=2))
     assert [j.seed for j in jobs] == [2**64 - 2, 2**64 - 1]
     for job in jobs:
         done = service.wait(job.id, 120)

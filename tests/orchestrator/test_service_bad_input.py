@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.errors import BackendError, InvalidRequest, TemplateError
 from orchestrator.service import Service
-from orchestrator.service_types import GenerationRequest, LoraSpec
-
-MakeService = Callable[..., Service]
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
-
-
-def _request(**overrides: Any) -> GenerationRequest:
-    fields: dict[str, Any] = {"prompt": "a red potion", "seed": 5, "params": dict(FAST)}
-    fields.update(overrides)
-    return GenerationRequest(**fields)
+from orchestrator.service_types import LoraSpec
 
 
 @pytest.fixture
@@ -58,7 +50,7 @@ def test_bad_request_is_refused_naming_the_problem_and_nothing_is_stored(
     service: Service, overrides: dict[str, Any], error: type[Exception], names: list[str]
 ) -> None:
     with pytest.raises(error) as info:
-        service.submit(_request(**overrides))
+        service.submit(tiny_request(**overrides))
     for name in names:
         assert name in str(info.value)
     assert service.list_jobs() == []
@@ -67,7 +59,7 @@ def test_bad_request_is_refused_naming_the_problem_and_nothing_is_stored(
 @pytest.mark.parametrize("palette", ["no-such-palette", "/no/such/palette.gpl"])
 def test_unknown_palette_is_named_once_with_the_valid_names(service: Service, palette: str) -> None:
     with pytest.raises(InvalidRequest) as info:
-        service.submit(_request(palette=palette))
+        service.submit(tiny_request(palette=palette))
     message = str(info.value)
     assert message.startswith(f"palette={palette!r}: ") and message.count(f"{palette!r}") == 1
     assert "pico-8" in message or "palette.gpl" in message
@@ -75,8 +67,8 @@ def test_unknown_palette_is_named_once_with_the_valid_names(service: Service, pa
 
 
 def test_bad_row_in_a_batch_queues_nothing(service: Service) -> None:
-    good = _request()
-    bad = _request(params={**FAST, "steps": -3})
+    good = tiny_request()
+    bad = tiny_request(params={**FAST, "steps": -3})
     with pytest.raises(TemplateError, match=r"requests\[1\].*steps"):
         service.submit_many([good, bad])
     assert service.list_jobs() == []
@@ -92,7 +84,7 @@ def test_unreachable_backend_is_a_clear_error(make_service: MakeService) -> None
     url = f"http://127.0.0.1:{_free_port()}"
     service = make_service([url], start=False)
     with pytest.raises(BackendError, match=f"no healthy backend.*{url}"):
-        service.submit(_request())
+        service.submit(tiny_request())
     assert service.list_jobs() == []
     (info,) = service.backends()
     assert not info.healthy and info.last_error and "cannot reach" in info.last_error
@@ -126,7 +118,7 @@ def test_backend_answering_garbage_is_a_clear_error(
 ) -> None:
     service = make_service([garbage_url], start=False)
     with pytest.raises(BackendError) as info:
-        service.submit(_request())
+        service.submit(tiny_request())
     assert garbage_url in str(info.value) and "non-JSON" in str(info.value)
     assert service.list_jobs() == []
 
@@ -135,7 +127,7 @@ def test_a_garbage_backend_next_to_a_good_one_is_skipped(
     orch_engine: Any, make_service: MakeService, garbage_url: str
 ) -> None:
     service = make_service([garbage_url, orch_engine.url])
-    (job,) = service.submit(_request())
+    (job,) = service.submit(tiny_request())
     done = service.wait(job.id, 120)
     assert (done.state.value, done.backend) == ("succeeded", orch_engine.url)
     health = {b.url: b.healthy for b in service.backends()}

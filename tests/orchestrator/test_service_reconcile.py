@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
+
+from service_testkit import FAST, MakeService
 
 from orchestrator.comfy.client import ComfyClient
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service_types import GenerationRequest
-
-MakeService = Callable[..., Service]
-FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 1, "width": 64, "height": 64}
 
 
 def _left_in_flight(
