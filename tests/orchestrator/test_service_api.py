@@ -23,7 +23,7 @@ CONTRACT = {
     "loras": [],
     "palettes": [],
     "backends": [],
-    "compare": ["prompt", "seed", "variants"],
+    "compare": ["prompt", "seed", "variants", "params"],  # params: template values (optional)
     "pixelize_file": ["source", "options"],
     "start": [],
     "stop": ["timeout_s"],
