@@ -95,26 +95,9 @@ class HandlerOutcome:
 
 
 def wire_job(job: Job) -> WireJob:
-    """The wire form of a job."""
-    return WireJob(
-        id=job.id,
-        state=str(job.state),
-        template=job.template,
-        prompt=job.prompt,
-        params=dict(job.params),
-        seed=job.seed,
-        backend=job.backend,
-        prompt_id=job.prompt_id,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        error=job.error,
-        outputs=list(job.outputs),
-        progress=job.progress,
-        attempts=job.attempts,
-        retryable=job.retryable,
-        batch_id=job.batch_id,
-    )
+    """The wire form of a job: every `WireJob` field is the `Job` attribute of that name
+    (pydantic turns the state enum into its string and tuples into lists)."""
+    return WireJob.model_validate(job, from_attributes=True)
 
 
 def _loras(items: Sequence[WireLora]) -> tuple[LoraSpec, ...]:

@@ -109,3 +109,49 @@ def test_error_reply_and_progress_event_decode_on_the_client_side() -> None:
 def test_unknown_body_fields_are_ignored_for_forward_compatibility() -> None:
     decoded = decode_request(_frames("ping", {"future_field": [1, 2, 3]}))
     assert decoded.type == "ping"
+
+
+def test_wire_job_carries_every_field_of_the_job() -> None:
+    from orchestrator.jobs.models import Job
+    from orchestrator.jobs.states import JobState
+    from orchestrator.zmq_handlers import wire_job
+
+    job = Job(
+        id="a" * 32,
+        state=JobState.SUCCEEDED,
+        template="tileset",
+        params={"prompt": "grass", "seed": 2**64 - 1},
+        seed=2**64 - 1,
+        backend="http://gpu:8188",
+        prompt_id="p-1",
+        created_at=1.0,
+        started_at=2.0,
+        finished_at=3.0,
+        error=None,
+        outputs=("/o/a.png", "/o/b.png"),
+        progress=(2, 2),
+        attempts=2,
+        retryable=True,
+        batch_id="b1",
+    )
+    wire = wire_job(job).model_dump(mode="json")
+    assert wire == {
+        "id": "a" * 32,
+        "state": "succeeded",
+        "template": "tileset",
+        "prompt": "grass",
+        "params": {"prompt": "grass", "seed": 2**64 - 1},
+        "seed": 2**64 - 1,
+        "backend": "http://gpu:8188",
+        "prompt_id": "p-1",
+        "created_at": 1.0,
+        "started_at": 2.0,
+        "finished_at": 3.0,
+        "error": None,
+        "outputs": ["/o/a.png", "/o/b.png"],
+        "progress": [2, 2],
+        "attempts": 2,
+        "retryable": True,
+        "batch_id": "b1",
+    }
+    assert msgpack.unpackb(msgpack.packb(wire))["seed"] == 2**64 - 1  # uint 64 on the wire
