@@ -181,8 +181,10 @@ class CompareScreen(Screen[None]):
         self.panes = {}
         for label, job in zip(labels, jobs, strict=False):
             pane = ComparePane(label, self.graphics)
-            self.panes[job.id] = pane
             await results.mount(pane)
+            # Only now may job events reach it: before its children are mounted, show()
+            # found no StepBar (NoMatches) when an event raced the mount.
+            self.panes[job.id] = pane
             pane.show(job)
 
     async def update_job(self, job: WireJob, png: bytes | None = None) -> None:
