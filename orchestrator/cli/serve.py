@@ -105,14 +105,9 @@ def serve_command(
     """
     from orchestrator.service import Service
 
-    settings = settings_from(ctx)
-    update: dict[str, object] = {"backends": list(backend)} if backend else {}
-    if mcp_port is not None:
-        update["mcp_port"] = mcp_port
-    if mcp_host is not None:
-        update["mcp_host"] = mcp_host
-    if update:
-        settings = settings.model_copy(update=update)
+    options = {"backends": backend or None, "mcp_port": mcp_port, "mcp_host": mcp_host}
+    given = {key: value for key, value in options.items() if value is not None}
+    settings = settings_from(ctx).model_copy(update=given)
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
