@@ -52,6 +52,18 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _log_timings(run: _Run, total_s: float) -> None:
+    """ComfyUI's "Prompt executed in X seconds", plus where the time went (slowest first)."""
+    slowest = sorted(run.timings.items(), key=lambda item: item[1], reverse=True)[:4]
+    spent = ", ".join(
+        f"{node_id} {run.prompt[node_id]['class_type']} {seconds:.2f} s"
+        for node_id, seconds in slowest
+    )
+    logger.info(
+        "Prompt %s executed in %.2f seconds (%s)", run.prompt_id, total_s, spent or "all cached"
+    )
+
+
 @dataclass
 class ExecutionOutcome:
     """The result of one prompt, ready for the history entry.
@@ -96,6 +108,7 @@ class _Run:
     cached: list[str] = field(default_factory=list)
     ui: dict[str, Any] = field(default_factory=dict)
     states: ProgressStates | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # node id -> seconds it ran
 
 
 class PromptExecutor:
@@ -153,9 +166,11 @@ class PromptExecutor:
         run = _Run(prompt_id, prompt, extra_data, extra_data.get("client_id"))
         run.states = ProgressStates(self.sink, prompt_id, run.client_id)
         self._message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
+        started = time.perf_counter()
         with torch.inference_mode():
             self._run(run, list(outputs))
         self.current_node = None
+        _log_timings(run, time.perf_counter() - started)
         return run.outcome
 
     def _is_changed(self, run: _Run, node_id: str) -> Any:
@@ -217,7 +232,9 @@ class PromptExecutor:
                 run.states.finish(node_id)
             return
         run.states.start(node_id)
+        started = time.perf_counter()
         output = self._execute_node(run, node_id)
+        run.timings[node_id] = time.perf_counter() - started
         self.cache.put(key, output)
         run.outputs[node_id] = output.outputs
         run.executed.append(node_id)
