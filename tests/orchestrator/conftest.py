@@ -4,7 +4,8 @@
 `make_engine` starts extra ones a test may stop; `make_service` builds a `Service` on its
 own data directory and stops it at teardown. `real_service` + `real_bridge` are the daemon's
 composition (the service with its in-process engine, and the ZeroMQ bridge `serve` starts)
-for the ZMQ and TUI tests.
+for the ZMQ and TUI tests; `store_service` is the same Service API over a real job store
+without any backend (zmq_helpers.StoreService), for their protocol and screen tests.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zmq_helpers import StoreService
 
+from orchestrator.jobs import JobStore
 from orchestrator.service import Service
 from orchestrator.settings import Settings
 from orchestrator.zmq_bridge import ZmqBridge, start_bridge
@@ -110,3 +113,11 @@ def real_bridge(real_service: Service, bridge_settings: Settings) -> Iterator[Zm
     bridge = start_bridge(real_service, bridge_settings)
     yield bridge
     bridge.stop()
+
+
+@pytest.fixture
+def store_service(tmp_path: Path) -> Iterator[StoreService]:
+    """The Service API over a real job store and event hub, no backend: tests drive jobs."""
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    yield StoreService(store)
+    store.close()

@@ -8,15 +8,7 @@ from pathlib import Path
 import pytest
 from zmq_helpers import Sockets, StoreService
 
-from orchestrator.jobs import JobStore
 from orchestrator.zmq_bridge import BridgeConfig, ZmqBridge
-
-
-@pytest.fixture
-def store_service(tmp_path: Path) -> Iterator[StoreService]:
-    store = JobStore(tmp_path / "jobs.sqlite3")
-    yield StoreService(store)
-    store.close()
 
 
 @pytest.fixture
