@@ -31,6 +31,12 @@ _KIND = {
 }
 
 
+def _started_between_polls(before: tuple[JobState, tuple[int, int]] | None, job: Job) -> bool:
+    """True when `job` has finished after running, but no poll saw it running."""
+    ran = job.started_at is not None and job.state in (JobState.SUCCEEDED, JobState.FAILED)
+    return ran and (before is None or before[0] in (JobState.QUEUED, JobState.SUBMITTED))
+
+
 class StoreWatcher:
     """Polls the newest jobs every `interval_s` and publishes their state/progress changes."""
 
@@ -78,6 +84,10 @@ class StoreWatcher:
         if before == (job.state, job.progress):
             return
         if before is None or before[0] is not job.state:
+            if _started_between_polls(before, job):
+                # A job can run start to finish between two polls; subscribers still get
+                # the queued -> started -> finished sequence this process would have sent.
+                self.hub.publish(JobEventKind.STARTED, job.id, job=job)
             kind = _KIND.get(job.state)
             if kind is not None:
                 self.hub.publish(kind, job.id, message=job.error or "", job=job)
