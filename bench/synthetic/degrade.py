@@ -36,7 +36,8 @@ def _lines(
     period = rng.uniform(5, 20)
     wob = wobble * np.sin(2 * np.pi * k / period + rng.uniform(0, 2 * np.pi))
     wob[0] = wob[-1] = 0.0
-    return offset + k * scale + wob
+    lines: NDArray[np.float64] = offset + k * scale + wob
+    return lines
 
 
 def _index_map(lines: NDArray[np.float64], size: int, cells: int) -> NDArray[np.intp]:
@@ -57,7 +58,8 @@ def degrade(
         scale = canvas / max(w, h) * rng.uniform(0.86, 0.97)
     ox, oy = rng.uniform(0, 0.45 * scale, 2)
     wobble = rng.uniform(0, min(1.5, 0.08 * scale))
-    bg = tuple(int(v) for v in rng.integers(0, 256, 3))
+    red, green, blue = (int(v) for v in rng.integers(0, 256, 3))
+    bg = (red, green, blue)
     lx, ly = _lines(rng, w, scale, ox, wobble), _lines(rng, h, scale, oy, wobble)
     width = int(np.ceil(lx[-1] + rng.uniform(0, 0.45 * scale)))
     height = int(np.ceil(ly[-1] + rng.uniform(0, 0.45 * scale)))

@@ -35,7 +35,8 @@ class Score:
 def _nearest_resize(img: NDArray[np.uint8], h: int, w: int) -> NDArray[np.uint8]:
     ys = np.minimum((np.arange(h) + 0.5) * img.shape[0] / h, img.shape[0] - 1).astype(int)
     xs = np.minimum((np.arange(w) + 0.5) * img.shape[1] / w, img.shape[1] - 1).astype(int)
-    return img[ys][:, xs]
+    resized: NDArray[np.uint8] = img[ys][:, xs]
+    return resized
 
 
 def _details(lab: NDArray[np.float32], opaque: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -46,7 +47,8 @@ def _details(lab: NDArray[np.float32], opaque: NDArray[np.bool_]) -> NDArray[np.
     def differs(dy: int, dx: int) -> NDArray[np.bool_]:
         n = pad[1 + dy : pad.shape[0] - 1 + dy, 1 + dx : pad.shape[1] - 1 + dx]
         nop = op[1 + dy : op.shape[0] - 1 + dy, 1 + dx : op.shape[1] - 1 + dx]
-        return (np.linalg.norm(n - lab, axis=-1) > COLOR_TOLERANCE) | ~nop
+        far: NDArray[np.bool_] = np.linalg.norm(n - lab, axis=-1) > COLOR_TOLERANCE
+        return far | ~nop
 
     horiz = differs(0, -1) & differs(0, 1)
     vert = differs(-1, 0) & differs(1, 0)

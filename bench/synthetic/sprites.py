@@ -37,11 +37,14 @@ def _blob(rng: np.random.Generator, w: int, h: int) -> NDArray[np.bool_]:
     field = (1.0 - rad) + (noise - noise.mean()) * 4.0
     left = field > 0.15
     mask = np.concatenate([left, left[:, ::-1][:, (2 * half - w) :]], axis=1)
-    return ndimage.binary_opening(mask, iterations=1) | (mask & (rad.shape[0] < 12))
+    opened: NDArray[np.bool_] = ndimage.binary_opening(mask, iterations=1)
+    sprite: NDArray[np.bool_] = opened | (mask & (rad.shape[0] < 12))
+    return sprite
 
 
 def _outline(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    return mask & ~ndimage.binary_erosion(mask)
+    eroded: NDArray[np.bool_] = ndimage.binary_erosion(mask)
+    return mask & ~eroded
 
 
 def _creature(rng: np.random.Generator, w: int, h: int, pal: NDArray[np.uint8]) -> Rgba:
