@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from orchestrator.jobs.states import JobState
@@ -55,7 +54,6 @@ def _wait_for(store: JobStore, ids: list[str], ready: Callable[[list[JobState]],
     raise AssertionError(f"jobs never reached the wanted mix: {[store.get(i).state for i in ids]}")
 
 
-@pytest.mark.slow  # ~25 s on 2 shared cores: a child process, a batch, a restart
 def test_kill_9_mid_batch_then_restart_finishes_every_job_once(
     orch_engine: Any,
     make_settings: Callable[..., Settings],

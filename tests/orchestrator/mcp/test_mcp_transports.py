@@ -46,7 +46,6 @@ async def _generate_and_deploy(client: Any, bevy_project: Path) -> None:
     assert (bevy_project / "assets" / "generated" / "coin.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.slow
 async def test_stdio_end_to_end(
     cli_env: dict[str, str], bevy_project: Path, tmp_path: Path
 ) -> None:
@@ -99,7 +98,6 @@ def http_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.mark.slow
 async def test_http_end_to_end_with_and_without_token(http_server: str, bevy_project: Path) -> None:
     assert post_status(http_server, None) == 401
     assert post_status(http_server, "wrong-token") == 401

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from textual.widgets import Input, Select, SelectionList
 
 from orchestrator.service import Service
@@ -58,7 +57,6 @@ async def test_pickers_fill_from_the_daemon_and_submit_carries_them(
         assert [x["name"] for x in params["loras"]] == ["tiny_lora.safetensors"]
 
 
-@pytest.mark.slow
 async def test_a_real_job_streams_into_the_list_preview_and_gallery(
     real_bridge: ZmqBridge, real_service: Service, bridge_settings: Settings
 ) -> None:

@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import msgpack
-import pytest
 import zmq
 from PIL import Image
 from zmq_helpers import Sockets, raw_request
@@ -97,7 +96,6 @@ def test_compare_takes_the_template_params_and_checks_them(
     assert len(real_service.list_jobs()) == 2
 
 
-@pytest.mark.slow
 def test_a_job_runs_end_to_end_and_a_late_subscriber_reconciles(
     real_bridge: ZmqBridge, real_service: Service, sockets: Sockets
 ) -> None:
