@@ -15,18 +15,14 @@ re-attached (collected once if done, followed if running, resubmitted if lost).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator.comfy.errors import ComfyError
+from orchestrator.admission import Admission
 from orchestrator.errors import (
-    BackendError,
     DGXPixelsError,
     InvalidRequest,
     JobStateError,
@@ -38,7 +34,7 @@ from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore, NewJob
 from orchestrator.outputs import FileHasher
 from orchestrator.pool import BackendPool
-from orchestrator.service_catalog import Catalog, is_demo_model
+from orchestrator.service_catalog import Catalog
 from orchestrator.service_types import (
     BackendInfo,
     CompareVariant,
@@ -56,7 +52,6 @@ from orchestrator.workflows import (
     TemplateInfo,
     TemplateLibrary,
     WorkflowError,
-    validate_against_object_info,
 )
 
 __all__ = [
@@ -73,8 +68,6 @@ __all__ = [
     "PixelizeOutcome",
     "Service",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 class Service:
@@ -121,6 +114,7 @@ class Service:
         )
         self._workers = WorkerPool(store, runner, settings.data_dir, workers or settings.workers)
         self._catalog = Catalog(pool, settings)
+        self._admission = Admission(pool, self._catalog, self.template)
         self._watcher: StoreWatcher | None = None
 
     @classmethod
@@ -186,7 +180,7 @@ class Service:
             TemplateError: Unknown template/parameter, or the graph does not fit the backend.
             BackendError: No backend is reachable to check the graph against.
         """
-        return self._enqueue(self._prepare(request))
+        return self._enqueue(self._admission.prepare(request))
 
     def submit_many(self, requests: Sequence[GenerationRequest]) -> list[Job]:
         """Check every request first, then queue all their jobs in one transaction (a bad
@@ -194,25 +188,12 @@ class Service:
         new: list[NewJob] = []
         for i, request in enumerate(requests):
             try:
-                new += self._prepare(request)
+                new += self._admission.prepare(request)
             except InvalidRequest as exc:
                 raise InvalidRequest(f"requests[{i}].{exc.field}", exc.value, exc.reason) from exc
             except DGXPixelsError as exc:
                 raise type(exc)(f"requests[{i}]: {exc}") from exc
         return self._enqueue(new)
-
-    def _prepare(self, request: GenerationRequest) -> list[NewJob]:
-        # 1. Field checks, 2. palette, 3. template values, 4. the backend's object_info.
-        request.check()
-        self._catalog.check_palette(request.palette)
-        template = self.template(request.template)
-        request = self._with_available_checkpoint(template, request)
-        params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
-        self._validate(template, params[0], request.backend)
-        batch = uuid.uuid4().hex if request.count > 1 else None
-        return [
-            NewJob(template.name, p, int(p["seed"]), batch, backend=request.backend) for p in params
-        ]
 
     def compare(
         self,
@@ -236,60 +217,7 @@ class Service:
             InvalidRequest: Fewer than 2 or more than 4 variants, or a bad variant or field.
             TemplateError: A parameter the template refuses (unknown, out of range).
         """
-        if not 2 <= len(variants) <= 4:
-            raise InvalidRequest("variants", len(variants), "compare needs 2 to 4 variants")
-        batch = uuid.uuid4().hex
-        new: list[NewJob] = []
-        for i, variant in enumerate(variants):
-            values = dict(params or {})
-            if variant.checkpoint:
-                values["checkpoint"] = variant.checkpoint
-            request = GenerationRequest(
-                prompt=prompt, seed=seed, params=values, loras=variant.loras
-            )
-            (job,) = self._prepare(request)  # the checks `submit` makes, one job (count 1)
-            new.append(replace(job, batch_id=batch))
-            logger.debug("compare variant %d: %s", i, variant.label)
-        return self._enqueue(new)
-
-    def _resolve(self, template: Template, values: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return template.prepare(values).values
-        except WorkflowError as exc:
-            raise TemplateError(f"template {template.name!r}: {exc}") from exc
-
-    def _with_available_checkpoint(
-        self, template: Template, request: GenerationRequest
-    ) -> GenerationRequest:
-        """No checkpoint asked for and the template's default is not installed: use one
-        that is (a real one before the demo model), so `generate "a potion"` just works."""
-        names = {p.name for p in template.params}
-        if "checkpoint" not in names or "checkpoint" in request.params:
-            return request
-        default = template.param("checkpoint").default
-        try:
-            installed = [m.name for m in self.models()]
-        except BackendError:
-            return request  # _validate reports the backend problem
-        if not installed or default in installed:
-            return request
-        chosen = sorted(installed, key=lambda n: (is_demo_model(n), n))[0]
-        logger.warning("checkpoint %r is not installed; using %r", default, chosen)
-        return replace(request, params={**request.params, "checkpoint": chosen})
-
-    def _validate(self, template: Template, params: dict[str, Any], pinned: str | None) -> None:
-        backend = self.pool.choose(pinned=pinned)
-        graph = template.render(params)
-        try:
-            try:
-                validate_against_object_info(graph, backend.client.object_info())
-            except WorkflowError:  # files may have been added since the cache was filled
-                validate_against_object_info(graph, backend.client.object_info(refresh=True))
-        except WorkflowError as exc:
-            raise TemplateError(f"template {template.name!r} on {backend.url}: {exc}") from exc
-        except ComfyError as exc:  # down since the last health check, or answering garbage
-            self.pool.mark_unhealthy(backend, str(exc))
-            raise BackendError(f"backend {backend.url} could not be asked: {exc}") from exc
+        return self._enqueue(self._admission.prepare_compare(prompt, seed, variants, params))
 
     def _enqueue(self, new: list[NewJob]) -> list[Job]:
         jobs = self.store.create(new)
