@@ -42,6 +42,7 @@ from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
 from orchestrator.outputs import FileHasher, RenderedImage, collect_outputs
+from orchestrator.pnginfo import submit_extra_data
 from orchestrator.pool import Backend, BackendPool, backoff_delay
 from orchestrator.workflows import TemplateLibrary, WorkflowError, validate_against_object_info
 
@@ -138,7 +139,7 @@ class JobRunner:
             return
         # 3. Validate against what this backend can run; nothing is sent if it does not fit.
         try:
-            self._validate(graph, backend)
+            object_info = self._validate(graph, backend)
         except WorkflowError as exc:
             self._fail(job.id, f"backend {backend.url}: {exc}", retryable=False)
             return
@@ -150,15 +151,20 @@ class JobRunner:
             job = self.store.mark_submitted(job.id, uuid.uuid4().hex, backend.url)
         except JobStateError:  # cancelled meanwhile
             return
-        self._execute(job, backend, graph)
+        # 5. Send with the graph's UI twin for the PNGs (`extra_pnginfo.workflow`), follow.
+        self._execute(job, backend, (graph, submit_extra_data(job.id, graph, object_info)))
 
     @staticmethod
-    def _validate(graph: dict[str, Any], backend: Backend) -> None:
-        """Check against the cached /object_info; re-read it once before refusing (new files)."""
+    def _validate(graph: dict[str, Any], backend: Backend) -> dict[str, Any]:
+        """Check against the cached /object_info; re-read it once before refusing (new files).
+        Returns the /object_info the graph fits."""
         try:
-            validate_against_object_info(graph, backend.client.object_info())
+            object_info = backend.client.object_info()
+            validate_against_object_info(graph, object_info)
         except WorkflowError:
-            validate_against_object_info(graph, backend.client.object_info(refresh=True))
+            object_info = backend.client.object_info(refresh=True)
+            validate_against_object_info(graph, object_info)
+        return object_info
 
     def reattach(self, job: Job) -> None:
         """After a restart: collect, follow or resubmit a job left submitted/running."""
@@ -180,11 +186,14 @@ class JobRunner:
             self._finish(job, backend, entry)
             return
         logger.info("job %s: still on %s; following it again", job.short_id, backend.url)
-        self._execute(job, backend, graph=None)
+        self._execute(job, backend, send=None)
 
     # --- steps ----------------------------------------------------------------------------
-    def _execute(self, job: Job, backend: Backend, graph: dict[str, Any] | None) -> None:
-        """Send (unless re-attaching) and follow; map every outcome to a state."""
+    def _execute(
+        self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> None:
+        """Send `(graph, extra_data)` (None: re-attaching) and follow; map every outcome
+        to a state."""
         assert job.prompt_id is not None
         deadline = time.monotonic() + self.config.job_timeout_s
         stream = self._stream(backend)
@@ -192,8 +201,8 @@ class JobRunner:
             with self.pool.lease(backend):
                 if not stream.connected:
                     stream.connect()
-                if graph is not None:
-                    extra = {"dgxp_job_id": job.id}
+                if send is not None:
+                    graph, extra = send
                     backend.client.submit(
                         graph, stream.client_id, extra_data=extra, prompt_id=job.prompt_id
                     )
