@@ -11,6 +11,7 @@ from typing import Any, Final
 from . import (
     background,
     cleanup,
+    compare,
     downscale,
     grid,
     palette,
@@ -39,6 +40,7 @@ _NODES: Final[tuple[tuple[str, type[Any], str], ...]] = (
     ("DGXP_PackSpriteSheet", sheets.PackSpriteSheet, "Pack Sprite Sheet (DGX-Pixels)"),
     ("DGXP_SliceSpriteSheet", sheets.SliceSpriteSheet, "Slice Sprite Sheet (DGX-Pixels)"),
     ("DGXP_UpscalePreview", upscale.UpscalePreview, "Upscale Preview (DGX-Pixels)"),
+    ("DGXP_SideBySide", compare.SideBySide, "Side By Side Compare (DGX-Pixels)"),
 )
 
 NODE_CLASS_MAPPINGS: Final[dict[str, type[Any]]] = {node_id: cls for node_id, cls, _ in _NODES}

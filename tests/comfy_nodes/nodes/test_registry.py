@@ -45,6 +45,7 @@ def test_the_pack_registers_the_nodes_the_workflows_need() -> None:
         "DGXP_SliceSpriteSheet",
         "DGXP_UpscalePreview",
         "DGXP_RemoveOrphans",
+        "DGXP_SideBySide",
     }
     assert expected == set(NODE_CLASS_MAPPINGS)
     assert set(NODE_DISPLAY_NAME_MAPPINGS) == set(NODE_CLASS_MAPPINGS)

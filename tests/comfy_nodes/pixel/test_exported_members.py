@@ -19,6 +19,7 @@ MODULES = [
     "tiles",
     "sheets",
     "upscale",
+    "compare",
     "image_io",
     "tensors",
 ]
