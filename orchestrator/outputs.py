@@ -154,7 +154,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
         return int(img.width), int(img.height)
 
 
-_NOT_SPRITES = frozenset({"preview", "report", "atlas", "frames"})
+_NOT_SPRITES = frozenset({"preview", "report", "atlas", "frames", "comparison"})
 
 
 def _raw_role(role: str) -> str:
@@ -167,7 +167,7 @@ def _pair_images(
     """(sprite, its raw render) pairs, by the template's output roles, else by size.
 
     Roles ending in `raw` are raw renders of the role without it (`base_raw` -> `base`,
-    `raw` -> `sprite`); previews, frames, reports and atlases are not sprites.
+    `raw` -> `sprite`); previews, frames, reports, atlases and comparisons are not sprites.
     """
     role_of = {node: role for role, node in roles.items()}
     if any(img.node_id in role_of for img in images):

@@ -199,6 +199,13 @@ def test_template_runs_end_to_end(
         assert len(run.texts["report"]) == 2, "one QA report per sprite"
     if name == "lora_compare":
         assert len(run.images["base"]) == 1 and len(run.images["base_raw"]) == 1
+        (base,), (lora,), (both,) = run.images["base"], sprites, run.images["comparison"]
+        factor = both.height // max(base.height, lora.height)  # DGXP_SideBySide's auto scale
+        assert both.mode == "RGBA" and factor >= 1
+        assert both.size == (
+            factor * (base.width + 1 + lora.width),
+            factor * max(base.height, lora.height),
+        )
     if name == "sprite_sheet":
         assert len(run.images["frames"]) == 4
         (atlas,) = run.texts["atlas"]
