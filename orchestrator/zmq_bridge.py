@@ -183,9 +183,12 @@ class ZmqBridge:
     def _post(self, item: JobEvent | _Outgoing | None) -> None:
         self._inbox.put(item)
         # The PUSH socket is shared by worker threads, hence the lock; Again means wake-ups
-        # are already pending and the I/O thread will drain the inbox anyway.
+        # are already pending and the I/O thread will drain the inbox anyway. An event that
+        # raced `stop()` past the unsubscribe finds it closed: nobody is left to wake, and
+        # sending on it would raise ENOTSOCK ("Socket operation on non-socket").
         with self._wake_lock, contextlib.suppress(zmq.Again):
-            self._wake_tx.send(b"", zmq.NOBLOCK)
+            if not self._wake_tx.closed:
+                self._wake_tx.send(b"", zmq.NOBLOCK)
 
     def _on_event(self, event: JobEvent) -> None:
         # Runs on the publishing worker thread: hand off, never block it.
@@ -213,8 +216,10 @@ class ZmqBridge:
         self._close_sockets()
 
     def _close_sockets(self) -> None:
-        for sock in (self._router, self._pub, self._wake_rx, self._wake_tx):
+        for sock in (self._router, self._pub, self._wake_rx):
             sock.close(linger=0)
+        with self._wake_lock:  # worker threads send on it under this lock: never mid-send
+            self._wake_tx.close(linger=0)
 
     def _drain_router(self) -> None:
         while True:

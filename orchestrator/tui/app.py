@@ -139,6 +139,8 @@ class PixelsApp(App[None]):
                 await self._reconcile()
                 await self._follow_events()
             except DaemonUnavailable as exc:
+                if self.client.closed:  # the app is unmounting: nothing left to show
+                    return
                 self._set_connected(False, str(exc))
                 await asyncio.sleep(self.retry_s)
             except DaemonRefused as exc:  # a daemon that refuses snapshots: say so, keep trying

@@ -107,12 +107,15 @@ class JobItem(ListItem):
     def show(self, job: WireJob) -> None:
         """Redraw for a newer version of the job (the label only when its text changes)."""
         self.job = job
+        try:
+            label, bar = self.query_one(".job-label", Label), self.query_one(StepBar)
+        except NoMatches:  # inserted but not composed yet: on_mount draws self.job
+            return
         key = (job.state, job.prompt, job.error)
         if key != self._label_key:
             self._label_key = key
-            self.query_one(".job-label", Label).update(job_label(job), layout=False)
+            label.update(job_label(job), layout=False)
         value, maximum = job.progress
-        bar = self.query_one(StepBar)
         if job.state == "succeeded":
             bar.set(1, 1)
         elif maximum > 0:
