@@ -3,9 +3,10 @@
 The service's own wait loop (rather than `orchestrator.comfy.run_prompt`) because a worker
 must stop promptly when the job is cancelled, and must give up on a dead backend after a few
 reconnects so the job can move to a live one; `run_prompt` reconnects until its deadline.
-The completion rule is the same: `executing` with `node=None` for our prompt id, then
-`/history`. Quiet periods are checked against `/history` and `/queue`: a prompt in neither
-was lost by the backend (it restarted), so the job is resubmitted.
+The completion rule is the same one (`orchestrator.comfy.completion`): `executing` with
+`node=None` for our prompt id, then `/history`. Quiet periods are checked against
+`/history` and `/queue`: a prompt in neither was lost by the backend (it restarted), so
+the job is resubmitted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.comfy.client import ComfyClient
-from orchestrator.comfy.errors import BackendProtocolError, BackendUnreachable, EventStreamClosed
+from orchestrator.comfy.completion import final_history, is_done, is_prompt_event
+from orchestrator.comfy.errors import BackendUnreachable, EventStreamClosed
 from orchestrator.comfy.events import (
     ComfyEvent,
     ExecutedEvent,
@@ -46,7 +48,6 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.1  # cancel latency bound
 QUIET_CHECK_S = 2.0  # ask /history after this long without an event
 RECONNECTS = 3
-_HISTORY_GRACE_S = 2.0
 
 
 class PromptLost(Exception):
@@ -103,16 +104,6 @@ def lost_or_done(client: ComfyClient, prompt_id: str) -> HistoryEntry | None:
     return entry
 
 
-def _final_history(client: ComfyClient, prompt_id: str) -> HistoryEntry:
-    grace_end = time.monotonic() + _HISTORY_GRACE_S
-    while (entry := client.history(prompt_id)) is None:
-        if time.monotonic() > grace_end:
-            url = f"{client.base_url}/history/{prompt_id}"
-            raise BackendProtocolError(f"{url} is empty although the prompt finished", url)
-        time.sleep(0.02)
-    return entry
-
-
 class _Follower:
     def __init__(
         self, client: ComfyClient, stream: EventStream, prompt_id: str, hooks: FollowHooks
@@ -128,11 +119,11 @@ class _Follower:
         self.clean = True
 
     def handle(self, event: ComfyEvent) -> HistoryEntry | None:
-        if isinstance(event, PreviewFrame):
-            if event.prompt_id in (None, self.prompt_id) and self.started:
-                self.hooks.preview(event.image, event.image_type)
+        if not is_prompt_event(event, self.prompt_id, self.started):
             return None
-        if event.prompt_id != self.prompt_id:
+        if isinstance(event, PreviewFrame):
+            if self.started:
+                self.hooks.preview(event.image, event.image_type)
             return None
         if not self.started and isinstance(event, ExecutionStartEvent | ExecutingEvent):
             self.started = True
@@ -143,10 +134,10 @@ class _Follower:
             self.outputs[event.node] = event.output
         elif isinstance(event, ExecutionErrorEvent | ExecutionInterruptedEvent):
             self.clean = False
-        if isinstance(event, ExecutingEvent) and event.node is None:
+        if is_done(event):
             if self.clean and self.started:
                 return HistoryEntry(self.prompt_id, self.outputs, "success", True, [])
-            return _final_history(self.client, self.prompt_id)
+            return final_history(self.client, self.prompt_id)
         return None
 
     def run(self, deadline: float) -> HistoryEntry:

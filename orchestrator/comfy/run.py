@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.comfy.client import ComfyClient
+from orchestrator.comfy.completion import final_history, is_done, is_prompt_event
 from orchestrator.comfy.errors import (
-    BackendProtocolError,
     BackendUnreachable,
     EventStreamClosed,
     ExecutionFailed,
@@ -34,8 +34,6 @@ from orchestrator.comfy.events import (
     ExecutionErrorEvent,
     ExecutionInterruptedEvent,
     ExecutionStartEvent,
-    PreviewFrame,
-    ProgressTextFrame,
 )
 from orchestrator.comfy.models import HistoryEntry, OutputImage, PromptResult
 from orchestrator.comfy.ws import EventStream
@@ -48,8 +46,6 @@ EventCallback = Callable[[ComfyEvent], None]
 
 # After an error/interrupt event, the final `executing null` should follow at once.
 _TERMINAL_POLL_S = 0.25
-# History is written before `executing null`; a short grace covers lenient backends.
-_HISTORY_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,11 +77,6 @@ class _PromptWatch:
         self.started = False
         self.failure: ComfyEvent | None = None
         self.reconnects = 0
-
-    def _is_ours(self, event: ComfyEvent) -> bool:
-        if isinstance(event, PreviewFrame | ProgressTextFrame) and event.prompt_id is None:
-            return self.started  # event-1 previews carry no prompt id
-        return event.prompt_id == self.prompt_id
 
     def _remaining(self) -> float:
         remaining = self.limits.deadline - time.monotonic()
@@ -119,7 +110,7 @@ class _PromptWatch:
     def _handle(self, event: ComfyEvent | None) -> HistoryEntry | None:
         if event is None:
             return self._reconcile()
-        if not self._is_ours(event):
+        if not is_prompt_event(event, self.prompt_id, self.started):
             return None
         if isinstance(event, ExecutionStartEvent | ExecutingEvent):
             self.started = True
@@ -127,23 +118,9 @@ class _PromptWatch:
             self.failure = event
         if self.on_event is not None:
             self.on_event(event)
-        if isinstance(event, ExecutingEvent) and event.node is None:
-            return self._final_history()
+        if is_done(event):
+            return final_history(self.client, self.prompt_id)
         return None
-
-    def _final_history(self) -> HistoryEntry:
-        grace_end = time.monotonic() + _HISTORY_GRACE_S
-        while True:
-            entry = self.client.history(self.prompt_id)
-            if entry is not None:
-                return entry
-            if time.monotonic() > grace_end:
-                url = f"{self.client.base_url}/history/{self.prompt_id}"
-                raise BackendProtocolError(
-                    f"{url} is empty although the backend reported prompt {self.prompt_id} done",
-                    url,
-                )
-            time.sleep(0.05)
 
     def _reconnect_and_reconcile(self) -> HistoryEntry | None:
         delay = 0.1
