@@ -243,6 +243,7 @@ def collect_outputs(
     if not atlases and "atlas" in roles:  # the backend kept the atlas STRING to itself
         frames = [i for i in images if i.node_id == roles.get("frames")]
         atlases = [a for a in [local_atlas(frames, job.params)] if a is not None]
+    comparisons = [i for i in images if i.node_id == roles.get("comparison")]
     stem = job_stem(job, out_dir)
     written: list[SpriteFiles] = []
     for n, (sprite, raw) in enumerate(pairs):
@@ -252,6 +253,10 @@ def collect_outputs(
         if n < len(atlases):
             atlas_path = base.with_suffix(".atlas.json")
             write_atomic(atlas_path, (json.dumps(atlases[n], indent=2) + "\n").encode())
+        comparison_path = None
+        if n < len(comparisons):  # one side-by-side image per batch row, kept with sprite n
+            comparison_path = base.with_name(f"{base.name}_compare.png")
+            write_atomic(comparison_path, comparisons[n].data)
         report = reports[n] if n < len(reports) else (reports[0] if reports else None)
         if report is None:
             report = local_qa_report(sprite.data)
@@ -261,6 +266,7 @@ def collect_outputs(
             preview=files.preview,
             raw=files.raw,
             atlas=str(atlas_path) if atlas_path else None,
+            comparison=str(comparison_path) if comparison_path else None,
         )
         sidecar = _sidecar(job, n, sprite, files, report, provenance)
         write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())

@@ -25,6 +25,7 @@ class SpriteFiles:
         preview: Nearest-neighbour scaled PNG, if written.
         raw: The backend's full-size render, if the graph exposed it.
         atlas: Sprite-sheet atlas JSON, for sheet templates.
+        comparison: Side-by-side image of the compared variants (`lora_compare`).
     """
 
     sprite: str
@@ -32,6 +33,7 @@ class SpriteFiles:
     preview: str | None = None
     raw: str | None = None
     atlas: str | None = None
+    comparison: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
         """Plain dict for JSON."""
@@ -41,6 +43,7 @@ class SpriteFiles:
             "preview": self.preview,
             "raw": self.raw,
             "atlas": self.atlas,
+            "comparison": self.comparison,
         }
 
     @classmethod
@@ -56,6 +59,7 @@ class SpriteFiles:
             preview=_opt_str(data.get("preview")),
             raw=_opt_str(data.get("raw")),
             atlas=_opt_str(data.get("atlas")),
+            comparison=_opt_str(data.get("comparison")),
         )
 
 
@@ -92,6 +96,10 @@ class JobOutputs:
     @property
     def atlas(self) -> str | None:
         return self.sprites[0].atlas if self.sprites else None
+
+    @property
+    def comparison(self) -> str | None:
+        return self.sprites[0].comparison if self.sprites else None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ def test_template_runs_to_sprites_with_sidecars(template_service: Service, templ
         sidecar = json.loads(Path(files.sidecar).read_text())
         assert sidecar["template"] == template and sidecar["seed"] == 9
         assert isinstance(sidecar["qa_report"], dict) and "pixel_perfect" in sidecar["qa_report"]
+    if template == "lora_compare":  # base and LoRA sprites side by side, in one image
+        assert done.files[0].comparison is not None
+        with (
+            Image.open(done.files[0].comparison) as comparison,
+            Image.open(done.files[0].sprite) as base,
+        ):
+            assert comparison.mode == "RGBA" and comparison.width > 2 * base.width
     if template == "sprite_sheet":
         assert done.files[0].atlas is not None
         assert "frames" in json.loads(Path(done.files[0].atlas).read_text())
