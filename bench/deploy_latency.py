@@ -20,7 +20,6 @@ import io
 import json
 import logging
 import os
-import platform
 import queue
 import statistics
 import sys
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from baseline import add_note_argument, machine, write_baseline
 from inotify_simple import INotify, flags
 from PIL import Image
 from rich.progress import track
@@ -165,15 +165,8 @@ def run(iterations: int, side: int) -> dict[str, object]:
         "create_event_seen": _stats([s.event_ms for s in samples if not s.overwrite]),
         "overwrite_event_seen": _stats([s.event_ms for s in samples if s.overwrite]),
         "manifest_entries_at_end": manifest_entries,
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-            "tmp_fs": tempfile.gettempdir(),
-        },
-        "note": "Run on a shared 2-core machine with other engineers' jobs running; "
-        "includes fsync of the file and its folder for the sprite and the manifest. "
+        "tmp_dir": tempfile.gettempdir(),
+        "method": "includes fsync of the file and its folder for the sprite and the manifest. "
         "The sprite's event usually precedes `file_in_place` (which ends after the manifest "
         "is written too).",
     }
@@ -191,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).parent / "baselines" / "deploy_latency.json",
         help="Where to write the JSON result.",
     )
+    add_note_argument(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    load_before = os.getloadavg()
     result = run(args.iterations, args.side)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    result["machine"] = machine(load_before, args.note)
+    write_baseline(args.out, result)
     logger.info(
         "deploy -> file in place: median %.2f ms; -> inotify event: median %.2f ms "
         "(p99 %.2f ms; target <= %.0f ms) -> %s",

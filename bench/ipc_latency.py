@@ -23,7 +23,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 
 import msgpack
 import zmq
+from baseline import add_note_argument, machine, write_baseline
 
 from orchestrator.jobs import JobStore, NewJob
 from orchestrator.pool import BackendPool
@@ -128,8 +128,10 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "baselines" / "ipc_latency.json"
     )
+    add_note_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", backends=["http://127.0.0.1:9"])
@@ -155,17 +157,9 @@ def main() -> None:
         "targets": {"ping_p50_us": TARGET_P50_US, "ping_p99_us": TARGET_P99_US},
         "meets_target": meets,
         "results": results,
-        "machine": {
-            "python": platform.python_version(),
-            "pyzmq": zmq.__version__,
-            "libzmq": zmq.zmq_version(),
-            "cpus": os.cpu_count(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
-            "note": "shared 2-core CPU with other jobs running; figures are noisy upper bounds",
-        },
+        "machine": machine(load_before, args.note, pyzmq=zmq.__version__, libzmq=zmq.zmq_version()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_baseline(args.out, report)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

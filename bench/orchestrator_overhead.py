@@ -21,7 +21,6 @@ import io
 import json
 import logging
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from baseline import add_note_argument, machine, write_baseline
 from PIL import Image
 
 import orchestrator.follow as follow
@@ -85,8 +85,10 @@ def _stamp_final_events(stamps: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
+    add_note_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="dgxp-overhead-"))
     png = io.BytesIO()
     Image.new("RGBA", (32, 32), (200, 30, 30, 255)).save(png, format="PNG")
@@ -134,13 +136,11 @@ def main() -> None:
         "submit_to_first_event_ms": {"median": statistics.median(first), "p90": _p90(first)},
         "last_event_to_files_ms": {"median": statistics.median(last), "p90": _p90(last)},
         "targets_ms": {"submit_to_first_event": 10, "last_event_to_files": 20},
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
-        "note": "2 CPU cores shared with 7 other engineers' test runs while measured; medians "
-        "are noisy. Files: sprite PNG + 16x preview + JSON sidecar + QA report, each written "
-        "to a temp file and renamed.",
+        "files": "sprite PNG + 16x preview + JSON sidecar + QA report, each written to a "
+        "temp file and renamed",
+        "machine": machine(load_before, args.note),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    write_baseline(OUT, result)
     print(json.dumps(result, indent=2))  # noqa: T201 - a benchmark's report is its output
 
 

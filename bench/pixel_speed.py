@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import resource
 import sys
 import time
@@ -28,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from baseline import add_note_argument, machine, write_baseline
 from synthetic.degrade import degrade
 from synthetic.sprites import make_sprite
 
@@ -59,6 +59,7 @@ def main() -> int:
     )
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--out", type=Path, default=HERE / "baselines" / "pixel_speed.json")
+    add_note_argument(ap)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     img = make_input()
@@ -94,18 +95,10 @@ def main() -> int:
         "maxrss_delta_mb": _maxrss_mb() - rss0,
         "maxrss_total_mb": _maxrss_mb(),
         "targets": {"median_ms": 25.0, "memory_mb": 200.0},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-            "note": "2 CPU cores shared with other work during the run; "
-            "median_cpu_ms is this process's own CPU time",
-        },
+        # median_cpu_ms is this process's own CPU time: steadier on a busy machine.
+        "machine": machine(load_before, args.note, numpy=np.__version__),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    write_baseline(args.out, report)
     log.info(
         "%s",
         json.dumps(

@@ -24,7 +24,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import textual
+from baseline import add_note_argument, machine, write_baseline
 from textual import events
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -232,8 +232,10 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "baselines" / "tui_latency.json"
     )
+    add_note_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    load_before = os.getloadavg()
     results = asyncio.run(run(args.rounds))
     meets = all(s["p50_ms"] <= TARGET_KEY_MS for s in results["keys"].values()) and (
         results["streaming"]["frames"]["p99_ms"] <= TARGET_FRAME_MS
@@ -244,16 +246,10 @@ def main() -> None:
         "targets": {"key_to_update_p50_ms": TARGET_KEY_MS, "frame_render_p99_ms": TARGET_FRAME_MS},
         "meets_target": meets,
         **results,
-        "machine": {
-            "python": platform.python_version(),
-            "textual": textual.__version__,
-            "cpus": os.cpu_count(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
-            "note": "headless pilot (no terminal write); shared 2-core CPU, other jobs running",
-        },
+        "mode": "headless Textual pilot (no terminal writes)",
+        "machine": machine(load_before, args.note, textual=textual.__version__),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_baseline(args.out, report)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -1,0 +1,40 @@
+"""What every CPU benchmark records about the machine, and how it writes its baseline JSON.
+
+The machine's state is read, not asserted: load averages before and after the run say
+whether the figures were taken on a busy or a quiet machine; `--note` adds anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_note_argument", "machine", "write_baseline"]
+
+
+def add_note_argument(parser: argparse.ArgumentParser) -> None:
+    """`--note TEXT`: free text stored in the JSON (e.g. 'a test run shared the CPU')."""
+    parser.add_argument("--note", default="", help="Free text stored in the result JSON.")
+
+
+def machine(load_before: tuple[float, float, float], note: str, **versions: str) -> dict[str, Any]:
+    """Python, CPU count, load averages around the run, library versions and the note."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        **versions,
+        "note": note,
+    }
+
+
+def write_baseline(path: Path, report: dict[str, Any]) -> None:
+    """Write `report` as indented JSON (the folder is created if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=float) + "\n", encoding="utf-8")
