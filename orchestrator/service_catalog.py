@@ -4,7 +4,6 @@ and local pixelization of an existing picture."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import time
@@ -14,7 +13,7 @@ from typing import Any
 from orchestrator.comfy.errors import ComfyError
 from orchestrator.errors import BackendError, InvalidRequest
 from orchestrator.jobs.models import SpriteFiles
-from orchestrator.outputs import preview_factor, slugify, upscale_png, write_atomic
+from orchestrator.outputs import preview_factor, slugify
 from orchestrator.pool import BackendPool
 from orchestrator.service_types import ModelInfo, PixelizeOutcome
 from orchestrator.settings import Settings
@@ -103,16 +102,12 @@ class Catalog:
         Raises:
             ValueError: The pixel core's errors (bad image, bad options), unchanged.
         """
-        from PIL import Image
-
-        from comfy_nodes.pixel.image_io import load_image
+        from comfy_nodes.pixel.image_io import encode_png, load_image, write_files_atomic
         from comfy_nodes.pixel.pipeline import pixelize
+        from comfy_nodes.pixel.upscale import upscale_nearest
 
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         result = pixelize(load_image(data), options)
-        buffer = io.BytesIO()
-        Image.fromarray(result.sprite, "RGBA").save(buffer, format="PNG")
-        png = buffer.getvalue()
         name = "upload" if isinstance(source, bytes) else Path(source).stem
         day = time.strftime("%Y-%m-%d", time.gmtime())
         base = self.settings.resolved_output_dir / day / "pixelize"
@@ -125,8 +120,6 @@ class Catalog:
             preview=str(base.with_name(f"{base.name}@{factor}x.png")),
         )
         report = result.report.to_dict()
-        write_atomic(Path(files.sprite), png)
-        write_atomic(Path(str(files.preview)), upscale_png(png, factor))
         sidecar = {
             "type": "dgxp_pixelize_sidecar",
             "version": 1,
@@ -136,5 +129,12 @@ class Catalog:
             "qa_report": report,
             "files": files.to_dict(),
         }
-        write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())
+        # All three files or none, as the CLI's `pixelize` writes them.
+        write_files_atomic(
+            {
+                Path(files.sprite): encode_png(result.sprite),
+                Path(str(files.preview)): encode_png(upscale_nearest(result.sprite, factor)),
+                Path(files.sidecar): (json.dumps(sidecar, indent=2) + "\n").encode(),
+            }
+        )
         return PixelizeOutcome(files=files, size=(width, height), report=report)
