@@ -46,7 +46,7 @@ if [ -f "$baseline" ]; then
     trap 'cp "$work/latest.json.orig" "$baseline"' EXIT
 fi
 
-cli() { "$PYTHON" -c "from orchestrator.cli.app import main; main()" "$@"; }
+cli() { "$PYTHON" -c "from orchestrator.adapters.cli.app import main; main()" "$@"; }
 
 # run_step NAME CMD...: the command's output goes to $results/gpu-check-NAME.log; a failure
 # prints the log's tail and is remembered, and the script goes on.

@@ -36,12 +36,12 @@ import msgpack
 import zmq
 from baseline import add_note_argument, machine, write_baseline
 
+from orchestrator.adapters.zmq.bridge import BridgeConfig, ZmqBridge
 from orchestrator.jobs import JobStore, NewJob
-from orchestrator.pool import BackendPool
 from orchestrator.service import Service
+from orchestrator.service.backend_pool import BackendPool
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
-from orchestrator.zmq_bridge import BridgeConfig, ZmqBridge
 
 logger = logging.getLogger("bench.ipc_latency")
 

@@ -36,11 +36,11 @@ import requests
 from baseline import add_note_argument, machine, write_baseline
 from PIL import Image
 
-import orchestrator.follow as follow
+import orchestrator.service.follow as follow
 from orchestrator.comfy.events import ExecutingEvent
-from orchestrator.events import JobEvent, JobEventKind
 from orchestrator.service import Service
-from orchestrator.service_types import GenerationRequest
+from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.values import GenerationRequest
 from orchestrator.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "baselines" / "orchestrator_overhead.json"
@@ -149,7 +149,7 @@ def _serve_engine(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    command = [sys.executable, "-c", "from orchestrator.cli.app import main; main()"]
+    command = [sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()"]
     command += ["engine", "serve", "--cpu"]
     command += ["--port", str(port), "--input", str(tmp / "input"), "--output", str(tmp / "out")]
     command += ["--models", str(tmp / "models")]

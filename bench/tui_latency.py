@@ -42,18 +42,18 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from orchestrator.events import JobEventKind
+from orchestrator.adapters.tui.app import PixelsApp
+from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.graphics import GraphicsMode
+from orchestrator.adapters.tui.screens import HelpScreen
+from orchestrator.adapters.tui.widgets import JobList, PreviewPane
+from orchestrator.adapters.zmq.bridge import BridgeConfig, ZmqBridge
 from orchestrator.jobs import JobStore, NewJob
-from orchestrator.pool import BackendPool
 from orchestrator.service import Service
+from orchestrator.service.backend_pool import BackendPool
+from orchestrator.service.events import JobEventKind
 from orchestrator.settings import Settings
-from orchestrator.tui.app import PixelsApp
-from orchestrator.tui.client import DaemonClient
-from orchestrator.tui.graphics import GraphicsMode
-from orchestrator.tui.screens import HelpScreen
-from orchestrator.tui.widgets import JobList, PreviewPane
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
-from orchestrator.zmq_bridge import BridgeConfig, ZmqBridge
 
 logger = logging.getLogger("bench.tui_latency")
 

@@ -1,10 +1,10 @@
 """Errors of the embedded engine.
 
-    EngineError
-    ├── InterruptedByUser          the user interrupted the running prompt
-    ├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
-    ├── NodeExecutionError         a node raised while running (wraps the cause)
-    └── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
+EngineError
+├── InterruptedByUser          the user interrupted the running prompt
+├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
+├── NodeExecutionError         a node raised while running (wraps the cause)
+└── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
 """
 
 from __future__ import annotations

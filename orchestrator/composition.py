@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from orchestrator.errors import BackendError
-from orchestrator.pool import BackendPool, RunningEngineLike
+from orchestrator.service.backend_pool import BackendPool, RunningEngineLike
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
 

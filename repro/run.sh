@@ -28,7 +28,7 @@ cat "$envfile"
 
 echo "== 2. model"
 if [ -z "${CHECKPOINT:-}" ]; then
-    "$python" -c "from orchestrator.cli.app import main; main()" models demo
+    "$python" -c "from orchestrator.adapters.cli.app import main; main()" models demo
     CHECKPOINT=$("$python" -c "from engine.demo_model import DEMO_FILENAME; print(DEMO_FILENAME)")
     echo "   using the DEMO model (random weights): timings are real, pictures are noise"
 fi
@@ -37,7 +37,7 @@ echo "== 3. generate $count sprites (${size}², $steps steps, checkpoint $CHECKP
 backend_args=()
 [ -n "${BACKEND:-}" ] && backend_args=(--backend "$BACKEND")
 "$python" repro/report.py run --out bench/baselines/latest.json --env "$envfile" -- \
-    "$python" -c "from orchestrator.cli.app import main; main()" generate \
+    "$python" -c "from orchestrator.adapters.cli.app import main; main()" generate \
     "a red health potion, pixel art" -n "$count" --seed 0 --steps "$steps" \
     -p "checkpoint=$CHECKPOINT" -p "width=$size" -p "height=$size" --out "$out" \
     "${backend_args[@]}"

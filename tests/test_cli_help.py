@@ -7,7 +7,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from orchestrator.cli.app import app
+from orchestrator.adapters.cli.app import app
 
 
 def test_root_help_lists_the_main_commands() -> None:
@@ -19,7 +19,7 @@ def test_root_help_lists_the_main_commands() -> None:
 
 def test_help_does_not_import_torch() -> None:
     code = (
-        "import sys; from orchestrator.cli.app import app; "
+        "import sys; from orchestrator.adapters.cli.app import app; "
         "assert 'torch' not in sys.modules, 'torch imported at CLI start'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

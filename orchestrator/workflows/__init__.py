@@ -18,7 +18,7 @@ from orchestrator.workflows.library import TemplateInfo, TemplateLibrary, defaul
 from orchestrator.workflows.params import LoraChoice
 from orchestrator.workflows.sidecar import Binding, ParamSpec, TemplateSidecar
 from orchestrator.workflows.template import RenderedWorkflow, Template
-from orchestrator.workflows.ui_format import api_to_ui
+from orchestrator.workflows.ui_format import api_to_ui, render_twins
 from orchestrator.workflows.validate import validate_against_object_info
 
 __all__ = [
@@ -38,5 +38,6 @@ __all__ = [
     "WorkflowValidationError",
     "api_to_ui",
     "default_templates_dir",
+    "render_twins",
     "validate_against_object_info",
 ]

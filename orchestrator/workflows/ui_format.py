@@ -10,14 +10,18 @@ column is the length of the longest path that feeds it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.workflows.errors import TemplateDefinitionError
 from orchestrator.workflows.validate import combo_options, is_link
 
-__all__ = ["api_to_ui"]
+if TYPE_CHECKING:
+    from orchestrator.workflows.library import TemplateLibrary
+
+__all__ = ["api_to_ui", "render_twins"]
 
 _WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN"})
 _SEED_NAMES = frozenset({"seed", "noise_seed"})
@@ -211,4 +215,13 @@ def api_to_ui(graph: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[
         "config": {},
         "extra": {"ds": {"scale": 1.0, "offset": [0, 0]}},
         "version": 0.4,
+    }
+
+
+def render_twins(library: TemplateLibrary, object_info: Mapping[str, Any]) -> dict[str, str]:
+    """`{name: UI-format JSON text}` for every template of `library` (the committed twins in
+    `workflows/ui/` are exactly this; `scripts/regenerate_ui_workflows.py` writes them)."""
+    return {
+        name: json.dumps(api_to_ui(library.get(name).graph, object_info), indent=2) + "\n"
+        for name in library.names()
     }

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from engine.errors import EngineError
 from engine.runner import EngineConfig, start_engine
-from orchestrator.cli.app import app
+from orchestrator.adapters.cli.app import app
 
 
 def _free_port() -> int:
@@ -37,7 +37,7 @@ def test_engine_serve_runs_until_sigint(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "DGXP_DATA_DIR": str(tmp_path / "data")}
     command = [
-        sys.executable, "-c", "from orchestrator.cli.app import main; main()",
+        sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()",
         "engine", "serve", "--port", str(port), "--cpu",
         "--models", str(tmp_path / "models"), "--output", str(tmp_path / "out"),
     ]  # fmt: skip

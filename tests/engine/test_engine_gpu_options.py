@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from engine.errors import EngineError
 from engine.runner import EngineConfig, start_engine
-from orchestrator.cli.app import app
+from orchestrator.adapters.cli.app import app
 from orchestrator.composition import start_in_process_engine
 from orchestrator.errors import BackendError
 from orchestrator.settings import Settings

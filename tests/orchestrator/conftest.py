@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from zmq_helpers import StoreService
 
+from orchestrator.adapters.zmq.bridge import ZmqBridge, start_bridge
 from orchestrator.jobs import JobStore
 from orchestrator.service import Service
 from orchestrator.settings import Settings
-from orchestrator.zmq_bridge import ZmqBridge, start_bridge
 
 
 def _start(base: Path, models: Path) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator.service import Service
-from orchestrator.service_types import GenerationRequest
+from orchestrator.service.values import GenerationRequest
 
 __all__ = ["FAST", "MakeService", "tiny_request"]
 

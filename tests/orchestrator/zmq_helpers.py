@@ -16,10 +16,10 @@ import msgpack
 import zmq
 
 from orchestrator.errors import TemplateError
-from orchestrator.events import EventHub, JobEvent, JobEventKind
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
-from orchestrator.service_types import CompareVariant, GenerationRequest, ModelInfo
+from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 
 
 class StoreService:

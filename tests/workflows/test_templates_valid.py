@@ -19,9 +19,9 @@ from orchestrator.workflows import (
     WorkflowValidationError,
     api_to_ui,
     default_templates_dir,
+    render_twins,
     validate_against_object_info,
 )
-from workflows.regenerate_ui import render_twins
 
 TEMPLATES = ("single_sprite", "batch_generation", "tileset", "sprite_sheet", "lora_compare")
 COMMON = ("prompt", "negative_prompt", "seed", "steps", "cfg", "width", "height", "checkpoint")
@@ -133,9 +133,11 @@ def _twin_problems(committed: dict[str, Any], expected: dict[str, Any]) -> list[
 def test_ui_twins_are_up_to_date(library: TemplateLibrary, engine_client: ComfyClient) -> None:
     for name, text in render_twins(library, engine_client.object_info()).items():
         path = default_templates_dir() / "ui" / f"{name}.json"
-        assert path.is_file(), f"missing {path}: run python -m workflows.regenerate_ui"
+        assert path.is_file(), f"missing {path}: run python scripts/regenerate_ui_workflows.py"
         problems = _twin_problems(json.loads(path.read_text()), json.loads(text))
-        assert not problems, f"{path} is stale ({problems}): run python -m workflows.regenerate_ui"
+        assert not problems, (
+            f"{path} is stale ({problems}): run python scripts/regenerate_ui_workflows.py"
+        )
 
 
 def test_stale_twin_is_detected(library: TemplateLibrary, engine_client: ComfyClient) -> None:

@@ -45,7 +45,7 @@ def test_existing_demo_is_kept_unless_forced(tmp_path: Path) -> None:
 def test_cli_demo_writes_into_the_settings_models_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.cli.app import app
+    from orchestrator.adapters.cli.app import app
 
     monkeypatch.setenv("DGXP_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DGXP_MODELS_DIR", raising=False)

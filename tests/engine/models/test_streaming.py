@@ -15,7 +15,7 @@ from engine.models.architecture import infer_architecture
 from engine.models.checkpoint import load_checkpoint, read_header
 from engine.models.streaming import stream_checkpoint
 from engine.models.synthetic import SyntheticSpec, build_shapes, build_state_dict
-from orchestrator.cli.app import app
+from orchestrator.adapters.cli.app import app
 
 
 def test_streamed_file_holds_exactly_the_in_memory_state_dict(tmp_path: Path) -> None:

@@ -15,20 +15,20 @@ MODULES = [
     "orchestrator.deploy.paths",
     "orchestrator.deploy.projects",
     "orchestrator.deploy.sources",
-    "orchestrator.mcp_server",
-    "orchestrator.mcp_server.args",
-    "orchestrator.mcp_server.auth",
-    "orchestrator.mcp_server.errors",
-    "orchestrator.mcp_server.media",
-    "orchestrator.mcp_server.progress",
-    "orchestrator.mcp_server.resources",
-    "orchestrator.mcp_server.results",
-    "orchestrator.mcp_server.tools_deploy",
-    "orchestrator.mcp_server.tools_generate",
-    "orchestrator.mcp_server.tools_jobs",
-    "orchestrator.mcp_server.tools_pixelize",
-    "orchestrator.mcp_server.views",
-    "orchestrator.cli.mcp_cmd",
+    "orchestrator.adapters.mcp",
+    "orchestrator.adapters.mcp.args",
+    "orchestrator.adapters.mcp.auth",
+    "orchestrator.adapters.mcp.errors",
+    "orchestrator.adapters.mcp.media",
+    "orchestrator.adapters.mcp.progress",
+    "orchestrator.adapters.mcp.resources",
+    "orchestrator.adapters.mcp.results",
+    "orchestrator.adapters.mcp.tools_deploy",
+    "orchestrator.adapters.mcp.tools_generate",
+    "orchestrator.adapters.mcp.tools_jobs",
+    "orchestrator.adapters.mcp.tools_pixelize",
+    "orchestrator.adapters.mcp.views",
+    "orchestrator.adapters.cli.mcp_cmd",
 ]
 
 
@@ -50,4 +50,4 @@ def test_deploy_package_exports_the_deployer_api() -> None:
 
 
 def test_mcp_server_exports_the_builder() -> None:
-    assert "build_mcp_server" in importlib.import_module("orchestrator.mcp_server").__all__
+    assert "build_mcp_server" in importlib.import_module("orchestrator.adapters.mcp").__all__

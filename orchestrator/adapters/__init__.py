@@ -1,0 +1,1 @@
+"""Thin adapters over `orchestrator.service.Service`: CLI, ZeroMQ bridge, MCP server, TUI."""

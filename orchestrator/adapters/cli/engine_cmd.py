@@ -1,0 +1,157 @@
+"""`dgx-pixels engine …`: run the embedded ComfyUI-compatible engine as a server.
+
+Any ComfyUI client (our orchestrator, the ComfyUI web editor's API calls, scripts written
+for ComfyUI) can then talk to it at the printed URL. Heavy imports happen inside the command.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+
+from orchestrator.adapters.cli.context import settings_from
+
+__all__ = ["app", "serve_command"]
+
+
+class Precision(StrEnum):
+    """`--precision` choices (engine.runner.EngineConfig.precision)."""
+
+    AUTO = "auto"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP32 = "fp32"
+
+
+class CompileMode(StrEnum):
+    """`--compile-mode` choices (engine.runner.EngineConfig.compile)."""
+
+    OFF = "off"
+    DEFAULT = "default"
+    REDUCE_OVERHEAD = "reduce-overhead"
+    MAX_AUTOTUNE = "max-autotune"
+
+
+class PreviewMethod(StrEnum):
+    """`--preview` choices (engine.runner.EngineConfig.preview_method)."""
+
+    NONE = "none"
+    LATENT2RGB = "latent2rgb"
+
+
+app = typer.Typer(
+    help=(
+        "The embedded engine: runs ComfyUI API-format workflows on diffusers and serves "
+        "ComfyUI's HTTP/WebSocket API (`engine serve`)."
+    ),
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Bind address. Default: settings engine_host (127.0.0.1; no auth!)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port (0 = any free port). Default: settings engine_port."),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="models/ folder with checkpoints/ and loras/."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Where SaveImage writes.")] = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input", help="Where LoadImage reads and uploads go.")
+    ] = None,
+    custom_nodes: Annotated[
+        list[Path] | None,
+        typer.Option("--custom-nodes", help="Extra custom-node folder (repeatable)."),
+    ] = None,
+    cpu: Annotated[
+        bool, typer.Option("--cpu", help="Run on the CPU even if CUDA is there.")
+    ] = False,
+    precision: Annotated[
+        Precision | None,
+        typer.Option(help="GPU model dtype (auto = fp16). Default: settings engine_precision."),
+    ] = None,
+    compile_flag: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="torch.compile the UNet + VAE decoder (CUDA only, mode 'default'): ~2x faster "
+            "on an H200, but the first prompt of each size/batch compiles for minutes. "
+            "Default: settings engine_compile (off).",
+        ),
+    ] = False,
+    compile_mode: Annotated[
+        CompileMode | None,
+        typer.Option(
+            "--compile-mode",
+            help="The torch.compile mode (wins over --compile; 'off' overrides the settings).",
+        ),
+    ] = None,
+    preview: Annotated[
+        PreviewMethod | None,
+        typer.Option(help="Sampler step previews. Default: settings engine_preview (none)."),
+    ] = None,
+) -> None:
+    """Serve the engine until Ctrl-C.
+
+    Folders default to the settings: models from `models_dir` (DATA_DIR/models), outputs
+    from `output_dir` (DATA_DIR/outputs), input/ and temp/ under DATA_DIR/engine/. Our
+    `comfy_nodes` pack is always loaded; `--custom-nodes DIR` adds ComfyUI-style packs.
+
+    Example: `dgx-pixels engine serve --port 8188 --models ~/models`, then point any
+    ComfyUI client at http://127.0.0.1:8188.
+    """
+    from engine.errors import EngineError
+    from engine.runner import EngineConfig, serve_forever
+
+    settings = settings_from(ctx)
+    base = settings.data_dir / "engine"
+    config = EngineConfig(
+        base_dir=base,
+        models_dir=models or settings.resolved_models_dir,
+        output_dir=output or settings.resolved_output_dir,
+        input_dir=input_dir or base / "input",
+        temp_dir=base / "temp",
+        host=host or settings.engine_host,
+        port=settings.engine_port if port is None else port,
+        custom_node_dirs=tuple(custom_nodes or ()),
+        device="cpu" if cpu else "auto",
+        # The enums' values are exactly the settings' Literal values.
+        precision=cast(Any, precision.value if precision else settings.engine_precision),
+        compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
+        preview_method=cast(Any, preview.value if preview else settings.engine_preview),
+    )
+    console.print(f"engine: models {config.models_dir}, outputs {config.output_dir}")
+    console.print(
+        f"engine: precision {config.precision}, compile {config.compile}, "
+        f"previews {config.preview_method}"
+    )
+    if config.compile != "off":
+        console.print(
+            "[yellow]compile is on: the first prompt of each size/batch compiles for minutes; "
+            "later ones are about 2x faster.[/]"
+        )
+    try:
+        serve_forever(config)
+    except EngineError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+
+
+def _compile_choice(flag: bool, mode: CompileMode | None, configured: str) -> str:
+    """`--compile-mode` if given, else 'default' for `--compile`, else the settings' value."""
+    if mode is not None:
+        return mode.value
+    return "default" if flag else configured

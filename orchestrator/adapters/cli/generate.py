@@ -1,0 +1,234 @@
+"""`dgx-pixels generate PROMPT` and `dgx-pixels batch FILE`: queue jobs, show live progress,
+print where the sprites are.
+
+Both run a short-lived service in this process (the embedded engine unless `--backend`
+or `backends` in the settings name servers) and stop it when their jobs are final.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.adapters.cli.context import settings_from
+from orchestrator.errors import DGXPixelsError, InvalidRequest
+from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
+from orchestrator.service.catalog import is_demo_model
+from orchestrator.service.events import JobEvent
+from orchestrator.service.values import GenerationRequest, LoraSpec, check_seed, parse_size
+from orchestrator.settings import Settings
+
+__all__ = ["batch_command", "generate_command", "run_requests"]
+
+console = Console()
+
+_DEMO_NOTE = (
+    "[yellow]Note:[/] checkpoint {name!r} is the tiny random-weight demo model: the pipeline "
+    "runs end to end, but the pictures are meaningless. Put a real SDXL checkpoint in "
+    "{models}/checkpoints and pass `--param checkpoint=NAME`."
+)
+
+
+def _settings(ctx: typer.Context, out: Path | None, backend: Sequence[str] | None) -> Settings:
+    settings = settings_from(ctx)
+    update: dict[str, Any] = {}
+    if out is not None:
+        update["output_dir"] = out
+    if backend:
+        update["backends"] = list(backend)
+    return settings.model_copy(update=update) if update else settings
+
+
+def _seed_option(value: int | None) -> int | None:
+    """`--seed`: the service's own check (0..2**64-1), before any engine starts."""
+    if value is None:
+        return None
+    try:
+        return check_seed(value)
+    except InvalidRequest as exc:
+        raise typer.BadParameter(exc.reason) from exc
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/] {exc}")
+    return typer.Exit(code=1)
+
+
+def _print_results(jobs: Sequence[Job], settings: Settings) -> int:
+    table = Table("job", "state", "seed", "sprites / error")
+    failed = 0
+    demo = set()
+    for job in jobs:
+        checkpoint = str(job.params.get("checkpoint", ""))
+        if is_demo_model(checkpoint):
+            demo.add(checkpoint)
+        if job.state is JobState.SUCCEEDED:
+            table.add_row(job.short_id, job.state.value, str(job.seed), str(len(job.outputs)))
+        else:
+            failed += 1
+            table.add_row(
+                job.short_id, f"[red]{job.state.value}[/]", str(job.seed), job.error or ""
+            )
+    console.print(table)
+    for job in jobs:
+        for files in job.files:  # plain lines: paths must not wrap, scripts read them
+            typer.echo(files.sprite)
+    for name in sorted(demo):
+        console.print(_DEMO_NOTE.format(name=name, models=settings.resolved_models_dir))
+    return failed
+
+
+def run_requests(
+    settings: Settings, requests: Sequence[GenerationRequest], timeout_s: float
+) -> int:
+    """Run requests in a short-lived service with live progress; returns the failed count."""
+    from orchestrator.adapters.cli.job_progress import follow_jobs
+    from orchestrator.service import Service
+
+    events: queue.Queue[JobEvent] = queue.Queue()
+    with console.status("starting the service (the embedded engine loads models on demand)…"):
+        service = Service.from_settings(settings)
+    try:
+        service.subscribe(events.put)
+        service.start()
+        jobs = service.submit_many(requests)
+        final = follow_jobs(service, jobs, events, console, timeout_s)
+        return _print_results(final, settings)
+    finally:
+        service.stop()
+
+
+def generate_command(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Argument(help="What the sprite shows, e.g. 'a red potion'.")],
+    template: Annotated[
+        str,
+        typer.Option("--template", "-t", help="Workflow template (`dgx-pixels templates list`)."),
+    ] = "single_sprite",
+    count: Annotated[
+        int,
+        typer.Option("-n", "--count", min=1, max=256, help="How many sprites (seed, seed+1 …)."),
+    ] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            callback=_seed_option,
+            help="First seed, 0..2**64-1 (random if left out).",
+        ),
+    ] = None,
+    lora: Annotated[
+        list[str] | None,
+        typer.Option("--lora", help="LoRA NAME[:STRENGTH], repeatable (`dgx-pixels models list`)."),
+    ] = None,
+    palette: Annotated[
+        str | None,
+        typer.Option("--palette", help="Palette name (pico-8, gameboy, …) or a .gpl/.hex file."),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="True sprite size WxH, e.g. 32x32 (default: detect)."),
+    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Sampler steps.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Any template parameter KEY=VALUE (JSON), repeatable."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA_DIR/outputs).")
+    ] = None,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backend", help="ComfyUI/engine URL, repeatable (default: embedded engine)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+    ] = 1800.0,
+) -> None:
+    """Generate pixel-art sprites from a prompt and print their paths.
+
+    Each sprite is written as a true-size PNG, a scaled preview, the raw render and a
+    JSON sidecar with its full provenance, under `OUT/<date>/<prompt>_<job>_<n>.png`.
+
+    Example: `dgx-pixels generate "a red potion" -n 4 --palette pico-8 --size 32x32`
+    """
+    settings = _settings(ctx, out, backend)
+    try:
+        params = _parse_params(param or [])
+        if steps is not None:
+            params["steps"] = steps
+        request = GenerationRequest(
+            template=template,
+            prompt=prompt,
+            params=params,
+            count=count,
+            seed=seed,
+            loras=tuple(LoraSpec.parse(x) for x in lora or []),
+            palette=palette,
+            size=parse_size(size) if size else None,
+        )
+        failed = run_requests(settings, [request], timeout)
+    except DGXPixelsError as exc:
+        raise _fail(exc) from exc
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _parse_params(items: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidRequest("--param", item, "expected KEY=VALUE")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw  # plain strings need no quotes
+    return params
+
+
+def batch_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="A .csv, .jsonl or .toml of prompts."),
+    ],
+    template: Annotated[
+        str | None, typer.Option("--template", "-t", help="Template for rows that name none.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA_DIR/outputs).")
+    ] = None,
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", help="ComfyUI/engine URL, repeatable.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+    ] = 3600.0,
+) -> None:
+    """Generate every prompt of a batch file (all rows are checked before any is queued).
+
+    CSV needs a `prompt` column; `count, seed, palette, size, loras ("a:0.8;b"), template`
+    and any template parameter (`steps`, `cfg`, `colors` …) are optional columns. JSONL:
+    one object per line with the same keys. TOML: `[[job]]` tables.
+    """
+    from orchestrator.service.batch_file import read_batch_file
+
+    settings = _settings(ctx, out, backend)
+    try:
+        requests = read_batch_file(file, {"template": template} if template else None)
+        failed = run_requests(settings, requests, timeout)
+    except DGXPixelsError as exc:
+        raise _fail(exc) from exc
+    if failed:
+        raise typer.Exit(code=1)

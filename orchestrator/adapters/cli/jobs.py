@@ -1,0 +1,158 @@
+"""`dgx-pixels jobs list|show|cancel|retry`: the job history in the data directory.
+
+These commands start no backend: they read and update the job database through the
+service (cancel also interrupts the prompt on its backend when it can reach it). A retried
+job runs when a service with workers runs (`dgx-pixels serve`, or the next `generate`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.adapters.cli.context import settings_from
+from orchestrator.errors import DGXPixelsError
+from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
+
+if TYPE_CHECKING:
+    from orchestrator.service import Service
+
+__all__ = ["app", "job_dict"]
+
+app = typer.Typer(
+    help="List, inspect, cancel and retry jobs (`dgx-pixels jobs list`).", no_args_is_help=True
+)
+console = Console()
+
+
+@contextmanager
+def _service(ctx: typer.Context) -> Iterator[Service]:
+    from orchestrator.service import Service
+
+    try:
+        service = Service.from_settings(settings_from(ctx), backends=False)
+    except DGXPixelsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    try:
+        yield service
+    except DGXPixelsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    finally:
+        service.store.close()
+
+
+def _when(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    """A job as plain JSON-able data (`--json`)."""
+    return {
+        "id": job.id,
+        "state": job.state.value,
+        "template": job.template,
+        "prompt": job.prompt,
+        "params": dict(job.params),
+        "seed": job.seed,
+        "backend": job.backend,
+        "prompt_id": job.prompt_id,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "submitted_at": job.submitted_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "retryable": job.retryable,
+        "hashes": dict(job.hashes),
+        "files": [f.to_dict() for f in job.files],
+    }
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    state: Annotated[
+        JobState | None, typer.Option("--state", "-s", help="Only jobs in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """Recent jobs, newest first."""
+    with _service(ctx) as service:
+        jobs = service.list_jobs(state, limit)
+    if as_json:
+        typer.echo(json.dumps([job_dict(j) for j in jobs], indent=2))
+        return
+    table = Table()
+    for column, width in (("id", 8), ("state", 9), ("template", 0), ("prompt", 0), ("seed", 0)):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=width or None)
+    table.add_column("created", no_wrap=True, min_width=19)
+    table.add_column("sprites", no_wrap=True)
+    for job in jobs:
+        table.add_row(
+            job.short_id,
+            job.state.value,
+            job.template,
+            job.prompt[:40],
+            str(job.seed),
+            _when(job.created_at),
+            str(len(job.outputs)),
+        )
+    console.print(table if jobs else 'no jobs yet — try `dgx-pixels generate "a red potion"`')
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix (≥ 4 characters).")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """Everything recorded about one job: parameters, backend, timings, files."""
+    with _service(ctx) as service:
+        job = service.get_job(job_id)
+    data = job_dict(job)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table("field", "value", show_header=False)
+    for key, value in data.items():
+        shown = _when(value) if key.endswith("_at") else value
+        if isinstance(shown, dict | list):
+            shown = json.dumps(shown, indent=1)
+        table.add_row(key, "" if shown is None else str(shown))
+    console.print(table)
+
+
+@app.command("cancel")
+def cancel_command(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
+) -> None:
+    """Cancel a queued or running job (a finished job cannot be cancelled)."""
+    with _service(ctx) as service:
+        job = service.cancel(job_id)
+    console.print(f"job {job.short_id}: {job.state.value}")
+
+
+@app.command("retry")
+def retry_command(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
+) -> None:
+    """Queue a failed or cancelled job again (same parameters and seed)."""
+    with _service(ctx) as service:
+        job = service.retry(job_id)
+    console.print(
+        f"job {job.short_id}: {job.state.value}; it runs when `dgx-pixels serve` (or the next "
+        "`dgx-pixels generate`) is running"
+    )

@@ -1,0 +1,231 @@
+"""Generation tools: sprite, sprite sheet, tileset and model comparison.
+
+Each tool builds a `GenerationRequest` (or comparison variants), submits it through the
+service, follows the job with progress notifications and returns the sprite as an image
+plus its paths and job id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+import anyio
+from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
+from pydantic import Field
+
+from orchestrator.adapters.mcp.args import (
+    Checkpoint,
+    Colors,
+    ExtraParams,
+    Loras,
+    Palette,
+    Prompt,
+    Seed,
+    Size,
+    Steps,
+    TimeoutS,
+    Wait,
+    lora_specs,
+    size_arg,
+)
+from orchestrator.adapters.mcp.errors import client_errors
+from orchestrator.adapters.mcp.progress import await_job, await_jobs
+from orchestrator.adapters.mcp.results import job_result, jobs_result
+from orchestrator.adapters.mcp.views import LoraArg, VariantArg
+from orchestrator.errors import InvalidRequest
+from orchestrator.service.values import MAX_SEED, CompareVariant, GenerationRequest
+
+if TYPE_CHECKING:
+    from orchestrator.service import Service
+
+__all__ = ["register_generation_tools"]
+
+logger = logging.getLogger(__name__)
+
+Frames = Annotated[int, Field(default=4, ge=1, le=16, description="Animation frames (1-16).")]
+FrameMs = Annotated[
+    int | None, Field(default=None, ge=1, le=60000, description="Duration of each frame (ms).")
+]
+Variants = Annotated[
+    list[VariantArg],
+    Field(min_length=2, max_length=4, description="2-4 checkpoints / LoRA sets to compare."),
+]
+
+
+def _params(extra: dict[str, Any] | None, **values: Any) -> dict[str, Any]:
+    """Template parameters that were given: `extra` first, named arguments win."""
+    given = {key: value for key, value in values.items() if value is not None}
+    return {**(extra or {}), **given}
+
+
+def _request(
+    template: str,
+    prompt: str,
+    params: dict[str, Any],
+    seed: int | None,
+    loras: list[LoraArg] | None,
+    palette: str | None,
+    size: tuple[int, int] | None,
+) -> GenerationRequest:
+    """The service request every generation tool sends (only template and params differ)."""
+    return GenerationRequest(
+        template=template,
+        prompt=prompt,
+        params=params,
+        seed=seed,
+        loras=lora_specs(loras),
+        palette=palette,
+        size=size,
+    )
+
+
+async def _run(
+    service: Service, ctx: Context, request: GenerationRequest, wait: bool, timeout_s: float
+) -> ToolResult:
+    """Submit, optionally follow with progress, and build the result."""
+    with client_errors():
+        jobs = await anyio.to_thread.run_sync(service.submit, request)
+        job = jobs[0]
+        logger.info("job %s: queued via MCP (%s)", job.id, request.template)
+        if wait:
+            job = await await_job(service, job.id, ctx.report_progress, timeout_s)
+        return await anyio.to_thread.run_sync(job_result, service, job)
+
+
+def register_generation_tools(mcp: FastMCP, service: Service) -> None:
+    """Add the generation tools to `mcp`, all calling `service`."""
+
+    @mcp.tool
+    async def generate_sprite(
+        ctx: Context,
+        prompt: Prompt,
+        size: Size = "auto",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        colors: Colors = None,
+        negative_prompt: str | None = None,
+        template: Annotated[
+            str,
+            Field(max_length=200, description="Workflow template from list_templates."),
+        ] = "single_sprite",
+        params: ExtraParams = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate one game-ready pixel-art sprite from a prompt.
+
+        Returns the sprite as an image (scaled preview), its file paths and the job id;
+        deploy it into a Bevy project with deploy_asset.
+        """
+        with client_errors():
+            values = _params(
+                params,
+                checkpoint=checkpoint,
+                steps=steps,
+                colors=colors,
+                negative_prompt=negative_prompt,
+            )
+            request = _request(template, prompt, values, seed, loras, palette, size_arg(size))
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def generate_sprite_sheet(
+        ctx: Context,
+        prompt: Prompt,
+        frames: Frames = 4,
+        frame_ms: FrameMs = None,
+        tags: Annotated[
+            str | None,
+            Field(
+                default=None,
+                max_length=2000,
+                description="Aseprite animation tags, 'walk:0-3, idle:4-5'; default: one "
+                "'anim' tag over every frame.",
+            ),
+        ] = None,
+        size: Size = "auto",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        params: ExtraParams = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate an animation sprite sheet (frames share one grid and palette).
+
+        Returns the sheet as an image, its atlas JSON path (Aseprite format) and the job id.
+        """
+        with client_errors():
+            values = _params(
+                params,
+                checkpoint=checkpoint,
+                steps=steps,
+                frames=frames,
+                frame_ms=frame_ms,
+                tags=tags if tags is not None else f"anim:0-{frames - 1}",
+            )
+            sheet = size_arg(size)
+            request = _request("sprite_sheet", prompt, values, seed, loras, palette, sheet)
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def generate_tileset(
+        ctx: Context,
+        prompt: Prompt,
+        tile_size: Size = "16x16",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        params: ExtraParams = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate a seamless (tileable) terrain tile, e.g. 'grass', 'stone floor'."""
+        with client_errors():
+            values = _params(params, checkpoint=checkpoint, steps=steps)
+            tile = size_arg(tile_size, "tile_size")
+            request = _request("tileset", prompt, values, seed, loras, palette, tile)
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def compare_models(
+        ctx: Context,
+        prompt: Prompt,
+        variants: Variants,
+        seed: Annotated[
+            int, Field(ge=0, le=MAX_SEED, description="One seed (0..2**64-1) for every variant.")
+        ] = 0,
+        steps: Steps = None,
+        params: ExtraParams = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 600.0,
+    ) -> ToolResult:
+        """Generate the same prompt and seed with 2-4 checkpoints or LoRA sets, side by side.
+
+        Pass small `params` (e.g. {"width": 512, "height": 512}) and few `steps` for a
+        quick look: the template renders 1024x1024 by default.
+        """
+        with client_errors():
+            labels = [v.label for v in variants]
+            if len(set(labels)) != len(labels):
+                raise InvalidRequest("variants.label", labels, "labels must be unique")
+            chosen = [
+                CompareVariant(label=v.label, checkpoint=v.checkpoint, loras=lora_specs(v.loras))
+                for v in variants
+            ]
+            values = _params(params, steps=steps)
+            jobs = await anyio.to_thread.run_sync(service.compare, prompt, seed, chosen, values)
+            if wait:
+                ids = [job.id for job in jobs]
+                jobs = await await_jobs(service, ids, ctx.report_progress, timeout_s)
+            labelled = list(zip(labels, jobs, strict=True))
+            return await anyio.to_thread.run_sync(jobs_result, service, labelled)

@@ -1,0 +1,278 @@
+"""The TUI's building blocks: job rows with live progress, the image preview, the gallery.
+
+Widgets only draw what the app hands them (`WireJob`s and image bytes); they never talk to
+the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, HorizontalScroll, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Label, ListItem, ListView, Static
+
+from orchestrator.adapters.tui.graphics import GraphicsMode, decode_png, enlarge_for_terminal
+from orchestrator.adapters.tui.halfcell import HalfCellImage
+from orchestrator.wire.zmq_protocol import WireJob
+
+__all__ = ["Gallery", "JobItem", "JobList", "PreviewPane", "StepBar", "Thumb", "job_label"]
+
+_STATE_STYLE = {
+    "queued": "dim",
+    "submitted": "cyan",
+    "running": "bold cyan",
+    "succeeded": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+}
+
+
+def job_label(job: WireJob, width: int = 40) -> Text:
+    """`state  id  prompt` with the state coloured."""
+    text = Text()
+    text.append(f"{job.state:<9} ", style=_STATE_STYLE.get(job.state, ""))
+    text.append(f"{job.id[:8]} ", style="dim")
+    prompt = job.prompt if len(job.prompt) <= width else job.prompt[: width - 1] + "…"
+    text.append(prompt)
+    if job.error and job.state in ("failed", "cancelled"):
+        text.append(f"  {job.error[:60]}", style=_STATE_STYLE[job.state])
+    return text
+
+
+class StepBar(Widget):
+    """A one-line progress bar that repaints itself only (no layout pass per update).
+
+    Textual's `ProgressBar` relayouts its percentage label on every change; with several
+    jobs streaming progress that costs a full layout per event, so rows use this instead.
+    """
+
+    DEFAULT_CSS = "StepBar { height: 1; width: 24; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value = 0
+        self.total: int | None = 0
+
+    @property
+    def fraction(self) -> float | None:
+        """Done fraction 0..1, or None while indeterminate."""
+        if self.total is None:
+            return None
+        return (
+            1.0
+            if self.total == 0 and self.value
+            else (self.value / self.total if self.total else 0.0)
+        )
+
+    def set(self, value: int, total: int | None) -> None:
+        """New progress; repaints only when it changed."""
+        if (value, total) != (self.value, self.total):
+            self.value, self.total = value, total
+            self.refresh()
+
+    def render(self) -> Text:
+        width = max(4, self.size.width - 8)
+        fraction = self.fraction
+        if fraction is None:
+            return Text("┄" * width + "   …", style="cyan")
+        filled = round(fraction * width)
+        text = Text("━" * filled, style="green" if fraction >= 1 else "cyan")
+        text.append("━" * (width - filled), style="grey30")
+        text.append(f" {int(fraction * 100):>3}%", style="dim")
+        return text
+
+
+class JobItem(ListItem):
+    """One job: label and a progress bar, updated in place as events arrive."""
+
+    def __init__(self, job: WireJob) -> None:
+        super().__init__(id=f"job-{job.id}")
+        self.job = job
+        self._label_key: tuple[Any, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="job-row"):
+            yield Label(job_label(self.job), classes="job-label")
+            yield StepBar(classes="job-progress")
+
+    def on_mount(self) -> None:
+        self.show(self.job)
+
+    def show(self, job: WireJob) -> None:
+        """Redraw for a newer version of the job (the label only when its text changes)."""
+        self.job = job
+        try:
+            label, bar = self.query_one(".job-label", Label), self.query_one(StepBar)
+        except NoMatches:  # inserted but not composed yet: on_mount draws self.job
+            return
+        key = (job.state, job.prompt, job.error)
+        if key != self._label_key:
+            self._label_key = key
+            label.update(job_label(job), layout=False)
+        value, maximum = job.progress
+        if job.state == "succeeded":
+            bar.set(1, 1)
+        elif maximum > 0:
+            bar.set(value, maximum)
+        else:
+            bar.set(0, None if job.state in ("submitted", "running") else 1)
+
+
+class JobList(ListView):
+    """Jobs newest first.
+
+    Args:
+        on_cursor: Called at once (same frame) with the job the cursor moved to, so the
+            caption beside the list changes together with the highlight.
+    """
+
+    def __init__(self, *, on_cursor: Callable[[WireJob], None] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_cursor = on_cursor
+
+    def watch_index(self, old_index: int | None, new_index: int | None) -> None:
+        super().watch_index(old_index, new_index)
+        job = self.selected_job()
+        if job is not None and self.on_cursor is not None:
+            self.on_cursor(job)
+
+    def items(self) -> dict[str, JobItem]:
+        """Rows by job id."""
+        return {item.job.id: item for item in self.query(JobItem)}
+
+    def row(self, job_id: str) -> JobItem | None:
+        """The row of one job (a cached lookup: progress events arrive many times a second)."""
+        try:
+            return self.query_one(f"#job-{job_id}", JobItem)
+        except NoMatches:
+            return None
+
+    def selected_job(self) -> WireJob | None:
+        """The highlighted job, if any."""
+        item = self.highlighted_child
+        return item.job if isinstance(item, JobItem) else None
+
+    async def sync(self, jobs: list[WireJob]) -> None:
+        """Make the rows match `jobs` (newest first): update, add, remove."""
+        rows = self.items()
+        wanted = {job.id for job in jobs}
+        stale = [row for job_id, row in rows.items() if job_id not in wanted]
+        if stale:
+            await self.remove_items([self.children.index(row) for row in stale])
+        new = [JobItem(job) for job in jobs if job.id not in rows]
+        if new:
+            await self.insert(0, new)
+        for job in jobs:
+            row = rows.get(job.id)
+            if row is not None and row.job != job:
+                row.show(job)
+        if self.index is None and jobs:
+            self.index = 0
+
+    def update_job(self, job: WireJob) -> bool:
+        """Update one row in place; False if the job has no row yet."""
+        row = self.row(job.id)
+        if row is None:
+            return False
+        row.show(job)
+        return True
+
+
+class PreviewPane(Vertical):
+    """The selected sprite, drawn with the detected graphics mode."""
+
+    def __init__(self, graphics: GraphicsMode, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.graphics = graphics
+        self.image: HalfCellImage | None = None
+        self._png: bytes | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("No sprite selected", classes="preview-caption")
+        yield Static("", classes="preview-body")
+
+    def caption(self, text: str) -> None:
+        """Change only the caption line."""
+        self.query_one(".preview-caption", Label).update(text, layout=False)
+
+    async def show(self, caption: str, png: bytes | None) -> None:
+        """Show an image (or only the caption when `png` is None or unreadable)."""
+        self.caption(caption)
+        if png == self._png:  # same picture (or still none): only the caption changed
+            return
+        self._png = png
+        body = self.query_one(".preview-body", Static)
+        graphics = self.query(".preview-graphic")
+        if graphics:
+            await graphics.remove()
+        self.image = None
+        # The body's size comes from the layout, never from its content: skip relayouts.
+        if png is None:
+            body.update("", layout=False)
+            return
+        try:
+            rgba = decode_png(png)
+        except ValueError as exc:
+            body.update(Text(str(exc), style="red"), layout=False)
+            return
+        if self.graphics in (GraphicsMode.KITTY, GraphicsMode.SIXEL):
+            body.update("", layout=False)
+            await self.mount(_terminal_image(self.graphics, enlarge_for_terminal(rgba)))
+            return
+        self.image = HalfCellImage(rgba)
+        body.update(self.image, layout=False)
+
+
+def _terminal_image(mode: GraphicsMode, image: Any) -> Widget:
+    from textual_image.widget import SixelImage, TGPImage
+
+    cls = SixelImage if mode is GraphicsMode.SIXEL else TGPImage
+    return cls(image, classes="preview-graphic")
+
+
+class Thumb(Static, can_focus=True):
+    """A small image of one finished job in the gallery."""
+
+    class Picked(Message):
+        """The user chose this thumbnail."""
+
+        def __init__(self, job_id: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+
+    def __init__(self, job: WireJob, png: bytes) -> None:
+        super().__init__(HalfCellImage(decode_png(png), max_cols=12, max_rows=6), classes="thumb")
+        self.job_id = job.id
+        self.tooltip = job.prompt
+
+    def on_click(self) -> None:
+        self.post_message(self.Picked(self.job_id))
+
+    def key_enter(self) -> None:
+        self.post_message(self.Picked(self.job_id))
+
+
+class Gallery(HorizontalScroll):
+    """Recent outputs, newest first."""
+
+    def shown(self) -> list[str]:
+        """Job ids in display order."""
+        return [thumb.job_id for thumb in self.query(Thumb)]
+
+    async def add(self, job: WireJob, png: bytes, limit: int = 12) -> None:
+        """Put a finished job first; keep at most `limit` thumbnails."""
+        if job.id in self.shown():
+            return
+        try:
+            thumb = Thumb(job, png)
+        except ValueError:
+            return  # an unreadable image has no thumbnail; the preview says why
+        await self.mount(thumb, before=0 if self.children else None)
+        for extra in list(self.query(Thumb))[limit:]:
+            await extra.remove()

@@ -1,0 +1,1 @@
+"""The daemon's ZeroMQ adapter: the ROUTER/PUB bridge and its request handlers."""

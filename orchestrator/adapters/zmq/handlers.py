@@ -1,0 +1,250 @@
+"""Turn decoded ZeroMQ requests into `Service` calls, and their results or errors into replies.
+
+The bridge's sockets live in `orchestrator.adapters.zmq.bridge`; this module is the use-case half:
+one small function per request type, picked through a typed registry, plus the mapping
+from the orchestrator's error tree to protocol `ErrorCode`s. It calls only the `Service`
+API (typed below as `BridgeService`, which the real `orchestrator.service.Service` meets).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.errors import (
+    BackendError,
+    DGXPixelsError,
+    InvalidRequest,
+    JobNotFound,
+    JobStateError,
+    TemplateError,
+)
+from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
+from orchestrator.service.events import JobEvent
+from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
+from orchestrator.wire.jsonable import jsonable
+from orchestrator.wire.zmq_protocol import (
+    MAX_PNG_BYTES,
+    CancelRequest,
+    CompareRequest,
+    ErrorCode,
+    ErrorReply,
+    GetJobRequest,
+    GetOutputRequest,
+    JobResult,
+    JobsResult,
+    ListJobsRequest,
+    NamesResult,
+    OkReply,
+    OutputResult,
+    ProtocolError,
+    Request,
+    RetryRequest,
+    SubmitRequest,
+    TemplatesResult,
+    WireJob,
+    WireLora,
+    WireTemplate,
+    WireTemplateParam,
+)
+
+__all__ = [
+    "BridgeService",
+    "HandlerOutcome",
+    "error_reply_for",
+    "handle_request",
+    "wire_job",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class BridgeService(Protocol):
+    """The part of `orchestrator.service.Service` the bridge uses."""
+
+    def submit(self, request: GenerationRequest) -> list[Job]: ...
+    def get_job(self, job_id: str) -> Job: ...
+    def list_jobs(self, state: JobState | None = None, limit: int = 50) -> list[Job]: ...
+    def cancel(self, job_id: str) -> Job: ...
+    def retry(self, job_id: str) -> Job: ...
+    def templates(self) -> Sequence[Any]: ...
+    def template(self, name: str) -> Any: ...
+    def models(self) -> Sequence[Any]: ...
+    def loras(self) -> Sequence[Any]: ...
+    def palettes(self) -> Sequence[Any]: ...
+    def compare(
+        self,
+        prompt: str,
+        seed: int,
+        variants: Sequence[CompareVariant],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Job]: ...
+    def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
+
+
+@dataclass(frozen=True)
+class HandlerOutcome:
+    """A reply and, for `get_output`, the image bytes that travel as the last frame."""
+
+    reply: OkReply | ErrorReply
+    image: bytes | None = None
+
+
+def wire_job(job: Job) -> WireJob:
+    """The wire form of a job: every `WireJob` field is the `Job` attribute of that name
+    (pydantic turns the state enum into its string and tuples into lists)."""
+    return WireJob.model_validate(job, from_attributes=True)
+
+
+def _loras(items: Sequence[WireLora]) -> tuple[LoraSpec, ...]:
+    return tuple(LoraSpec(name=x.name, strength=x.strength) for x in items)
+
+
+def _name_of(item: Any) -> str:
+    # models()/loras() give ModelInfo, palettes() may give names or Palette objects.
+    return item if isinstance(item, str) else str(item.name)
+
+
+def _template(service: BridgeService, info: Any) -> WireTemplate:
+    # TemplateInfo names the parameters; the template itself knows their types and defaults.
+    specs = service.template(info.name).params
+    params = [
+        WireTemplateParam(name=p.name, kind=str(p.type), default=jsonable(p.default)) for p in specs
+    ]
+    return WireTemplate(name=info.name, description=info.description or "", params=params)
+
+
+def _submit(service: BridgeService, req: Request) -> OkReply:
+    assert isinstance(req, SubmitRequest)
+    jobs = service.submit(
+        GenerationRequest(
+            template=req.template,
+            prompt=req.prompt,
+            params=req.params,
+            count=req.count,
+            seed=req.seed,
+            loras=_loras(req.loras),
+            palette=req.palette,
+            size=req.size,
+            backend=req.backend,
+        )
+    )
+    return _ok(req, JobsResult(jobs=[wire_job(j) for j in jobs]))
+
+
+def _job_call(service: BridgeService, req: Request) -> OkReply:
+    assert isinstance(req, CancelRequest | RetryRequest | GetJobRequest)
+    call = {"cancel": service.cancel, "retry": service.retry, "get_job": service.get_job}
+    return _ok(req, JobResult(job=wire_job(call[req.type](req.job_id))))
+
+
+def _list_jobs(service: BridgeService, req: Request) -> OkReply:
+    assert isinstance(req, ListJobsRequest)
+    state = JobState(req.state) if req.state else None
+    return _ok(req, JobsResult(jobs=[wire_job(j) for j in service.list_jobs(state, req.limit)]))
+
+
+def _list_templates(service: BridgeService, req: Request) -> OkReply:
+    templates = [_template(service, t) for t in service.templates()]
+    return _ok(req, TemplatesResult(templates=templates))
+
+
+def _list_names(service: BridgeService, req: Request) -> OkReply:
+    kind = req.type.removeprefix("list_")
+    source = {"models": service.models, "loras": service.loras, "palettes": service.palettes}
+    names = sorted({_name_of(x) for x in source[kind]()})
+    return _ok(req, NamesResult(kind=kind, names=names))  # type: ignore[arg-type]
+
+
+def _compare(service: BridgeService, req: Request) -> OkReply:
+    assert isinstance(req, CompareRequest)
+    variants = [
+        CompareVariant(
+            label=v.label or v.checkpoint or "+".join(x.name for x in v.loras) or f"variant {i}",
+            checkpoint=v.checkpoint,
+            loras=_loras(v.loras),
+        )
+        for i, v in enumerate(req.variants, start=1)
+    ]
+    jobs = service.compare(req.prompt, req.seed, variants, req.params)
+    return _ok(req, JobsResult(jobs=[wire_job(j) for j in jobs]))
+
+
+def _get_output(service: BridgeService, req: Request) -> HandlerOutcome:
+    assert isinstance(req, GetOutputRequest)
+    job = service.get_job(req.job_id)
+    if req.index >= len(job.outputs):
+        raise ProtocolError(
+            ErrorCode.NOT_FOUND,
+            f"index={req.index}: job {req.job_id} has {len(job.outputs)} output(s) "
+            f"in state {job.state!s}; wait for job_succeeded",
+        )
+    path = Path(job.outputs[req.index])
+    if not path.is_file() or path.stat().st_size > MAX_PNG_BYTES:
+        raise ProtocolError(
+            ErrorCode.NOT_FOUND,
+            f"output {path}: missing or larger than {MAX_PNG_BYTES} bytes on the daemon",
+        )
+    data = path.read_bytes()
+    result = OutputResult(job_id=job.id, index=req.index, path=str(path), png_size=len(data))
+    return HandlerOutcome(_ok(req, result), data)
+
+
+def _ok(req: Request, result: Any) -> OkReply:
+    return OkReply(request_id=req.request_id, request=req.type, result=result)
+
+
+_Handler = Callable[[BridgeService, Request], OkReply]
+_HANDLERS: Mapping[str, _Handler] = {
+    "submit": _submit,
+    "cancel": _job_call,
+    "retry": _job_call,
+    "get_job": _job_call,
+    "list_jobs": _list_jobs,
+    "list_templates": _list_templates,
+    "list_models": _list_names,
+    "list_loras": _list_names,
+    "list_palettes": _list_names,
+    "compare": _compare,
+}
+SERVICE_REQUEST_TYPES = frozenset({*_HANDLERS, "get_output"})
+
+_ERROR_CODES: tuple[tuple[type[BaseException], ErrorCode], ...] = (
+    (JobNotFound, ErrorCode.NOT_FOUND),
+    (JobStateError, ErrorCode.CONFLICT),
+    (InvalidRequest, ErrorCode.INVALID_REQUEST),
+    (TemplateError, ErrorCode.INVALID_REQUEST),
+    (BackendError, ErrorCode.UNAVAILABLE),
+    (ValueError, ErrorCode.INVALID_REQUEST),  # the pixel core's errors are ValueErrors
+)
+
+
+def error_reply_for(exc: BaseException, request_type: str | None, request_id: Any) -> ErrorReply:
+    """The error reply for an exception a handler raised (unexpected ones are `internal`)."""
+    if isinstance(exc, ProtocolError):
+        code = exc.code
+    else:
+        code = next((c for t, c in _ERROR_CODES if isinstance(exc, t)), ErrorCode.INTERNAL)
+    message = str(exc) or type(exc).__name__
+    if code is ErrorCode.INTERNAL and not isinstance(exc, DGXPixelsError):
+        message = f"internal error ({type(exc).__name__}: {message}); see the daemon log"
+    return ErrorReply(request_id=request_id, request=request_type, code=code, message=message)
+
+
+def handle_request(service: BridgeService, request: Request) -> HandlerOutcome:
+    """Run one request against the service; never raises (errors become error replies)."""
+    try:
+        if request.type == "get_output":
+            return _get_output(service, request)
+        return HandlerOutcome(_HANDLERS[request.type](service, request))
+    except Exception as exc:  # outer edge of the request path: reply, log, keep serving
+        reply = error_reply_for(exc, request.type, request.request_id)
+        if reply.code is ErrorCode.INTERNAL:
+            logger.exception("zmq %s request failed", request.type)
+        else:
+            logger.info("zmq %s request refused: %s", request.type, reply.message)
+        return HandlerOutcome(reply)

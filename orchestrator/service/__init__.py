@@ -1,0 +1,54 @@
+"""The service core: `Service`, the one use-case API every adapter calls, and what it runs
+on (admission, job runner, worker pool, backend pool, outputs, events).
+
+`Service` and its request/result values are re-exported here lazily, so importing a small
+module of this package (`orchestrator.service.values`) does not load the whole core.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.service.core import Service
+    from orchestrator.service.events import JobEvent, JobEventKind
+    from orchestrator.service.values import (
+        BackendInfo,
+        CompareVariant,
+        GenerationRequest,
+        LoraSpec,
+        ModelInfo,
+        PixelizeOutcome,
+    )
+
+__all__ = [
+    "BackendInfo",
+    "CompareVariant",
+    "GenerationRequest",
+    "JobEvent",
+    "JobEventKind",
+    "LoraSpec",
+    "ModelInfo",
+    "PixelizeOutcome",
+    "Service",
+]
+
+_HOMES = {
+    "Service": "orchestrator.service.core",
+    "JobEvent": "orchestrator.service.events",
+    "JobEventKind": "orchestrator.service.events",
+    "BackendInfo": "orchestrator.service.values",
+    "CompareVariant": "orchestrator.service.values",
+    "GenerationRequest": "orchestrator.service.values",
+    "LoraSpec": "orchestrator.service.values",
+    "ModelInfo": "orchestrator.service.values",
+    "PixelizeOutcome": "orchestrator.service.values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -1,0 +1,332 @@
+"""`Service`: the one use-case API that the CLI, the ZMQ bridge, the MCP server and the TUI call.
+
+    service = Service.from_settings(settings)      # or Service(settings, pool, store, templates)
+    with service:                                  # start(): reconcile, then worker threads
+        jobs = service.submit(GenerationRequest(prompt="a red potion", count=2))
+        done = service.wait(jobs[0].id, timeout_s=600)
+        print(service.outputs(done.id).sprite)
+
+Bad requests fail in `submit` with `InvalidRequest`/`TemplateError` before anything is
+stored: the template is rendered and checked against a backend's `/object_info` first.
+Workers claim queued jobs from the SQLite store, run them on the least-loaded backend and
+publish `JobEvent`s to subscribers. On `start()`, jobs a crashed process left in flight are
+re-attached (collected once if done, followed if running, resubmitted if lost).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import (
+    DGXPixelsError,
+    InvalidRequest,
+    JobStateError,
+    TemplateError,
+)
+from orchestrator.jobs.models import Job, JobOutputs
+from orchestrator.jobs.states import JobState
+from orchestrator.jobs.store import JobStore, NewJob
+from orchestrator.service.admission import Admission
+from orchestrator.service.backend_pool import BackendPool
+from orchestrator.service.catalog import Catalog
+from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
+from orchestrator.service.outputs import FileHasher
+from orchestrator.service.store_watch import StoreWatcher
+from orchestrator.service.values import (
+    BackendInfo,
+    CompareVariant,
+    GenerationRequest,
+    LoraSpec,
+    ModelInfo,
+    PixelizeOutcome,
+)
+from orchestrator.service.worker_pool import WorkerPool
+from orchestrator.settings import Settings
+from orchestrator.workflows import (
+    Template,
+    TemplateInfo,
+    TemplateLibrary,
+    WorkflowError,
+)
+
+__all__ = [
+    "BackendInfo",
+    "CompareVariant",
+    "GenerationRequest",
+    "Job",
+    "JobEvent",
+    "JobEventKind",
+    "JobOutputs",
+    "JobState",
+    "LoraSpec",
+    "ModelInfo",
+    "PixelizeOutcome",
+    "Service",
+]
+
+
+class Service:
+    """The orchestrator's use cases over one job store, template library and backend pool.
+
+    Args:
+        settings: The loaded settings.
+        pool: Backends to run on (the service closes it on `stop()`).
+        store: The job database.
+        templates: The workflow templates.
+        workers: Worker threads for `start()`; default `settings.workers`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: BackendPool,
+        store: JobStore,
+        templates: TemplateLibrary,
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.store = store
+        self.library = templates
+        self.hub = EventHub()
+        self._cancels = CancelRegistry()
+        self._done = threading.Condition()
+        self.hub.subscribe(self._notify_waiters)
+        runner = JobRunner(
+            store,
+            pool,
+            self.hub,
+            templates,
+            RunnerConfig(
+                out_dir=settings.resolved_output_dir,
+                models_dir=settings.resolved_models_dir,
+                job_timeout_s=settings.job_timeout_s,
+                max_attempts=settings.max_attempts,
+            ),
+            self._cancels,
+            FileHasher(),
+        )
+        self._workers = WorkerPool(store, runner, settings.data_dir, workers or settings.workers)
+        self._catalog = Catalog(pool, settings)
+        self._admission = Admission(pool, self._catalog, self.template)
+        self._watcher: StoreWatcher | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, workers: int | None = None, backends: bool = True
+    ) -> Service:
+        """Build the store, template library and pool the settings describe.
+
+        With no `settings.backends`, the embedded engine is started in-process (port 0).
+        `backends=False` builds an empty pool: enough to list, show, cancel and retry jobs
+        or list local models without starting anything.
+        """
+        from orchestrator.composition import build_pool, build_templates
+
+        store = JobStore(settings.database_path)
+        try:
+            pool = build_pool(settings) if backends else BackendPool(settings.request_timeout_s)
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings, pool, store, build_templates(settings), workers=workers)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Service:
+        """Reconcile jobs a previous process left in flight, then start the workers.
+
+        If another process already serves this data directory (`dgx-pixels serve`), this
+        one starts no workers: its jobs run there, and their events reach this process's
+        subscribers through the shared job store (all but previews).
+        """
+        self.pool.start()
+        if not self._workers.start():
+            self._watcher = StoreWatcher(self.store, self.hub)
+            self._watcher.start()
+        return self
+
+    @property
+    def runs_jobs(self) -> bool:
+        """True when this process's workers run the jobs (False: another process does)."""
+        return self._watcher is None
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the workers (in-flight jobs stay recorded and are re-attached next start),
+        close the pool (stopping an in-process engine) and the store."""
+        self._workers.stop(timeout_s)
+        if self._watcher is not None:
+            self._watcher.stop()
+        self.pool.close()
+        self.store.close()
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def submit(self, request: GenerationRequest) -> list[Job]:
+        """Check, queue and announce `request.count` jobs.
+
+        Raises:
+            InvalidRequest: A field has a bad value (named in the message).
+            TemplateError: Unknown template/parameter, or the graph does not fit the backend.
+            BackendError: No backend is reachable to check the graph against.
+        """
+        return self._enqueue(self._admission.prepare(request))
+
+    def submit_many(self, requests: Sequence[GenerationRequest]) -> list[Job]:
+        """Check every request first, then queue all their jobs in one transaction (a bad
+        row in a batch file queues nothing). Raises like `submit`, naming the request index."""
+        new: list[NewJob] = []
+        for i, request in enumerate(requests):
+            try:
+                new += self._admission.prepare(request)
+            except InvalidRequest as exc:
+                raise InvalidRequest(f"requests[{i}].{exc.field}", exc.value, exc.reason) from exc
+            except DGXPixelsError as exc:
+                raise type(exc)(f"requests[{i}]: {exc}") from exc
+        return self._enqueue(new)
+
+    def compare(
+        self,
+        prompt: str,
+        seed: int,
+        variants: Sequence[CompareVariant],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Job]:
+        """Same prompt, seed and template parameters across 2–4 checkpoint/LoRA variants
+        (one `single_sprite` job each, sharing a batch id).
+
+        Args:
+            prompt: What every variant draws.
+            seed: The one seed they share (0..2**64-1).
+            variants: 2–4 checkpoints / LoRA sets; a variant's checkpoint and LoRAs win
+                over `params`.
+            params: Other template parameters (`width`, `height`, `steps`, `cfg` …),
+                checked exactly as `submit` checks them.
+
+        Raises:
+            InvalidRequest: Fewer than 2 or more than 4 variants, or a bad variant or field.
+            TemplateError: A parameter the template refuses (unknown, out of range).
+        """
+        return self._enqueue(self._admission.prepare_compare(prompt, seed, variants, params))
+
+    def _enqueue(self, new: list[NewJob]) -> list[Job]:
+        jobs = self.store.create(new)
+        for job in jobs:
+            self.hub.publish(JobEventKind.QUEUED, job.id, job=job)
+        self._workers.wake()
+        return jobs
+
+    def get_job(self, job_id: str) -> Job:
+        """The job (full id or a unique prefix of ≥ 4 characters). Raises `JobNotFound`."""
+        return self.store.get(job_id)
+
+    def list_jobs(self, state: JobState | None = None, limit: int = 50) -> list[Job]:
+        """Newest first, optionally one state only."""
+        if not 1 <= limit <= 10_000:
+            raise InvalidRequest("limit", limit, "must be in 1..10000")
+        return self.store.list_jobs(state, limit)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or in-flight job (interrupting it on its backend).
+
+        Raises:
+            JobNotFound: No such job.
+            JobStateError: It already finished.
+        """
+        job = self.store.get(job_id)
+        self._cancels.request(job.id)
+        cancelled = self.store.mark_cancelled(job.id, "cancelled by user")
+        if job.state in (JobState.SUBMITTED, JobState.RUNNING) and job.backend and job.prompt_id:
+            self._workers.interrupt_remote(job.backend, job.prompt_id)
+        self.hub.publish(JobEventKind.CANCELLED, job.id, message="cancelled", job=cancelled)
+        return cancelled
+
+    def retry(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again (same id, same parameters and seed).
+
+        Raises:
+            JobStateError: The job is not failed or cancelled.
+        """
+        job = self.store.get(job_id)
+        if job.state not in (JobState.FAILED, JobState.CANCELLED):
+            raise JobStateError(
+                f"job {job.id}: only failed or cancelled jobs can be retried; it is {job.state}"
+            )
+        self._cancels.clear(job.id)
+        queued = self.store.requeue(job.id, None)
+        self.hub.publish(JobEventKind.QUEUED, job.id, job=queued)
+        self._workers.wake()
+        return queued
+
+    def wait(self, job_id: str, timeout_s: float = 600.0) -> Job:
+        """Block until the job is final or `timeout_s` passes; returns it either way."""
+        deadline = time.monotonic() + timeout_s
+        job = self.store.get(job_id)
+        while not job.state.is_terminal:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return job
+            with self._done:
+                self._done.wait(min(remaining, 0.5))  # poll too: another process may finish it
+            job = self.store.get(job.id)
+        return job
+
+    def _notify_waiters(self, event: JobEvent) -> None:
+        if event.kind in (JobEventKind.SUCCEEDED, JobEventKind.FAILED, JobEventKind.CANCELLED):
+            with self._done:
+                self._done.notify_all()
+
+    def outputs(self, job_id: str) -> JobOutputs:
+        """The files the job wrote (empty until it succeeded)."""
+        job = self.store.get(job_id)
+        return JobOutputs(job_id=job.id, sprites=job.files)
+
+    def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
+        """Get every `JobEvent` (on worker threads; keep the callback quick).
+
+        Returns:
+            A function that unsubscribes.
+        """
+        return self.hub.subscribe(callback)
+
+    # --- catalogue ----------------------------------------------------------------------------
+    def templates(self) -> list[TemplateInfo]:
+        """Every workflow template with its description and parameter names."""
+        return self.library.list()
+
+    def template(self, name: str) -> Template:
+        """One template (parameters with types, defaults, ranges). Raises `TemplateError`."""
+        try:
+            return self.library.get(name)
+        except WorkflowError as exc:
+            raise TemplateError(str(exc)) from exc
+
+    def models(self) -> list[ModelInfo]:
+        """Checkpoints the backends can load."""
+        return self._catalog.models("checkpoints")
+
+    def loras(self) -> list[ModelInfo]:
+        """LoRAs the backends can load."""
+        return self._catalog.models("loras")
+
+    def palettes(self) -> list[str]:
+        """Built-in palette names (a .gpl/.hex path works wherever a name does)."""
+        return self._catalog.palettes()
+
+    def backends(self) -> list[BackendInfo]:
+        """Health of every backend, probed now."""
+        return self.pool.check_all()
+
+    def pixelize_file(self, source: Path | str | bytes, options: Any) -> PixelizeOutcome:
+        """Pixelize an existing picture locally (no backend) into the outputs folder."""
+        return self._catalog.pixelize_file(source, options)

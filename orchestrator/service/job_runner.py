@@ -1,0 +1,400 @@
+"""Running one job end to end on the backend pool, and re-attaching after a restart.
+
+`JobRunner.run(job)` is the numbered story of a job: render the template, pick a backend,
+validate the graph against its `/object_info`, record `submitted` (with our own prompt id)
+*before* sending, send, follow the events, collect the files, record `succeeded`. Because
+the prompt id is stored before the POST, a restarted service can always find the prompt
+again (`reattach`) — collected once if done, followed if still running, resubmitted if the
+backend lost it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.comfy.errors import (
+    BackendProtocolError,
+    BackendUnreachable,
+    ComfyError,
+    PromptRejected,
+)
+from orchestrator.comfy.models import HistoryEntry
+from orchestrator.comfy.ws import EventStream
+from orchestrator.errors import BackendError, InvalidRequest, JobStateError
+from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
+from orchestrator.jobs.store import JobStore
+from orchestrator.service.backend_pool import Backend, BackendPool, backoff_delay
+from orchestrator.service.events import EventHub, JobEventKind
+from orchestrator.service.follow import (
+    FollowHooks,
+    PromptCancelled,
+    PromptDetached,
+    PromptLost,
+    PromptTimedOut,
+    follow_prompt,
+    lost_or_done,
+)
+from orchestrator.service.outputs import FileHasher, RenderedImage, collect_outputs
+from orchestrator.service.pnginfo import submit_extra_data
+from orchestrator.workflows import TemplateLibrary, WorkflowError, validate_against_object_info
+
+__all__ = ["CancelRegistry", "JobRunner", "RunnerConfig"]
+
+logger = logging.getLogger(__name__)
+
+_STORE_CANCEL_CHECK_S = 1.0  # how often a followed job looks for a cancel by another process
+
+
+class CancelRegistry:
+    """Job ids whose cancellation a worker must act on (interrupt the backend, stop)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[str] = set()
+
+    def request(self, job_id: str) -> None:
+        with self._lock:
+            self._ids.add(job_id)
+
+    def requested(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._ids
+
+    def clear(self, job_id: str) -> None:
+        with self._lock:
+            self._ids.discard(job_id)
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Paths and limits the runner needs from the settings."""
+
+    out_dir: Path
+    models_dir: Path | None
+    job_timeout_s: float
+    max_attempts: int
+
+
+def model_files(graph: Mapping[str, Any]) -> dict[str, str]:
+    """`{file name: folder}` for every checkpoint and LoRA the graph loads."""
+    found: dict[str, str] = {}
+    for node in graph.values():
+        inputs = node.get("inputs", {}) if isinstance(node, dict) else {}
+        for key, folder in (("ckpt_name", "checkpoints"), ("lora_name", "loras")):
+            if isinstance(inputs.get(key), str):
+                found[inputs[key]] = folder
+    return found
+
+
+class JobRunner:
+    """Runs jobs on the pool and reports through the store and the event hub."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        pool: BackendPool,
+        hub: EventHub,
+        library: TemplateLibrary,
+        config: RunnerConfig,
+        cancels: CancelRegistry,
+        hasher: FileHasher,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.hub = hub
+        self.library = library
+        self.config = config
+        self.cancels = cancels
+        self.hasher = hasher
+        self.stopping = threading.Event()
+        self._local = threading.local()
+
+    # --- the story of one job -------------------------------------------------------------
+    def run(self, job: Job, worker: str) -> None:
+        """Run a claimed, queued job to a final state (or back to the queue on a lost backend)."""
+        # 1. Render the template with the stored values (checked at submit; re-checked here).
+        try:
+            graph = self.library.get(job.template).render(job.params)
+        except WorkflowError as exc:
+            self._fail(job.id, f"template {job.template!r}: {exc}", retryable=False)
+            return
+        # 2. Pick a backend; none healthy: give the job back and wait.
+        try:
+            backend = self.pool.choose(pinned=job.pinned_backend)
+        except (BackendError, InvalidRequest) as exc:
+            if time.time() - job.created_at > self.config.job_timeout_s:
+                self._fail(job.id, f"no backend to run it on: {exc}", retryable=True)
+                return
+            logger.warning("job %s: %s; will retry", job.short_id, exc)
+            self.store.release(job.id, worker)
+            time.sleep(backoff_delay(2))
+            return
+        # 3. Validate against what this backend can run; nothing is sent if it does not fit.
+        try:
+            object_info = self._validate(graph, backend)
+        except WorkflowError as exc:
+            self._fail(job.id, f"backend {backend.url}: {exc}", retryable=False)
+            return
+        except ComfyError as exc:
+            self._backend_lost(job, backend, exc)
+            return
+        # 4. Record the attempt with our own prompt id *before* sending it.
+        try:
+            job = self.store.mark_submitted(job.id, uuid.uuid4().hex, backend.url)
+        except JobStateError:  # cancelled meanwhile
+            return
+        # 5. Send with the graph's UI twin for the PNGs (`extra_pnginfo.workflow`), follow.
+        self._execute(job, backend, (graph, submit_extra_data(job.id, graph, object_info)))
+
+    @staticmethod
+    def _validate(graph: dict[str, Any], backend: Backend) -> dict[str, Any]:
+        """Check against the cached /object_info; re-read it once before refusing (new files).
+        Returns the /object_info the graph fits."""
+        try:
+            object_info = backend.client.object_info()
+            validate_against_object_info(graph, object_info)
+        except WorkflowError:
+            object_info = backend.client.object_info(refresh=True)
+            validate_against_object_info(graph, object_info)
+        return object_info
+
+    def reattach(self, job: Job) -> None:
+        """After a restart: collect, follow or resubmit a job left submitted/running."""
+        try:
+            backend = self.pool.get(job.backend or "")
+        except InvalidRequest:
+            self._requeue(job, f"backend {job.backend} is no longer in the pool")
+            return
+        try:
+            entry = lost_or_done(backend.client, job.prompt_id or "")
+        except PromptLost as exc:
+            self._requeue(job, str(exc))
+            return
+        except ComfyError as exc:
+            self._backend_lost(job, backend, exc)
+            return
+        if entry is not None:
+            logger.info("job %s: finished while we were away; collecting", job.short_id)
+            self._finish(job, backend, entry)
+            return
+        logger.info("job %s: still on %s; following it again", job.short_id, backend.url)
+        self._execute(job, backend, send=None)
+
+    # --- steps ----------------------------------------------------------------------------
+    def _execute(
+        self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> None:
+        """Send `(graph, extra_data)` (None: re-attaching) and follow; map every outcome
+        to a state."""
+        assert job.prompt_id is not None
+        deadline = time.monotonic() + self.config.job_timeout_s
+        stream = self._stream(backend)
+        try:
+            with self.pool.lease(backend):
+                if not stream.connected:
+                    stream.connect()
+                if send is not None:
+                    graph, extra = send
+                    backend.client.submit(
+                        graph, stream.client_id, extra_data=extra, prompt_id=job.prompt_id
+                    )
+                entry = follow_prompt(
+                    backend.client, stream, job.prompt_id, self._hooks(job), deadline
+                )
+        except PromptRejected as exc:
+            self._fail(job.id, str(exc), retryable=False)
+            return
+        except PromptCancelled:
+            self._interrupt(backend, job.prompt_id)
+            return
+        except PromptDetached:
+            logger.info("job %s: left on %s; re-attached on next start", job.short_id, backend.url)
+            return
+        except PromptTimedOut:
+            self._interrupt(backend, job.prompt_id)
+            timeout = self.config.job_timeout_s
+            self._fail(job.id, f"did not finish within {timeout:g} s", retryable=True)
+            return
+        except PromptLost as exc:
+            self._requeue(job, str(exc))
+            return
+        except ComfyError as exc:
+            stream.close()
+            self._backend_lost(job, backend, exc)
+            return
+        self._finish(job, backend, entry)
+
+    def _stream(self, backend: Backend) -> EventStream:
+        """This worker thread's event stream to `backend`, kept open across jobs (a new
+        WebSocket per job costs a handshake on the path to the first event)."""
+        streams: dict[str, EventStream] = self._local.__dict__.setdefault("streams", {})
+        if backend.url not in streams:
+            client_id = f"dgxp-{uuid.uuid4().hex}"
+            streams[backend.url] = EventStream(backend.url, client_id, receive_timeout=1.0)
+        return streams[backend.url]
+
+    def close_streams(self) -> None:
+        """Close the calling thread's event streams (a worker thread on its way out)."""
+        for stream in self._local.__dict__.pop("streams", {}).values():
+            stream.close()
+
+    def _hooks(self, job: Job) -> FollowHooks:
+        def started() -> None:
+            try:
+                running = self.store.mark_running(job.id)
+            except JobStateError:
+                return
+            self.hub.publish(JobEventKind.STARTED, job.id, message=job.backend or "", job=running)
+
+        def progress(value: int, maximum: int) -> None:
+            self.store.set_progress(job.id, value, maximum)
+            self.hub.publish(JobEventKind.PROGRESS, job.id, value=value, maximum=maximum)
+
+        def preview(image: bytes, mime: str) -> None:
+            self.hub.publish(JobEventKind.PREVIEW, job.id, preview=image, preview_mime=mime)
+
+        checked = [time.monotonic()]
+
+        def cancelled() -> bool:
+            if self.cancels.requested(job.id):
+                return True
+            if time.monotonic() - checked[0] < _STORE_CANCEL_CHECK_S:
+                return False
+            checked[0] = time.monotonic()  # another process (`jobs cancel`) may have cancelled
+            return self.store.get(job.id).state is JobState.CANCELLED
+
+        return FollowHooks(started, progress, preview, cancelled, self.stopping.is_set)
+
+    def _finish(self, job: Job, backend: Backend, entry: HistoryEntry) -> None:
+        """Turn a history entry into files and a final state (exactly once per job)."""
+        if not entry.succeeded:
+            if entry.message("execution_interrupted") is not None:
+                if not self.cancels.requested(job.id):
+                    # Not us: the backend was stopped or restarted under the job. Run it again
+                    # (bounded by max_attempts), on a healthy backend.
+                    self.pool.check(backend)
+                    self._requeue(job, f"interrupted on {backend.url}, not by DGX-Pixels")
+                return
+            data = entry.message("execution_error") or {}
+            reason = data.get("exception_message") or "failed without a message"
+            where = f"node {data.get('node_id', '?')} ({data.get('node_type', '?')})"
+            self._fail(job.id, f"{backend.url}: {where}: {reason}", retryable=False)
+            return
+        try:
+            images = [
+                RenderedImage(node, str(ref.get("filename")), self._view(backend, ref))
+                for node, ui in entry.outputs.items()
+                for ref in ui.get("images", [])
+                if isinstance(ref, dict)
+            ]
+        except ComfyError as exc:
+            self._backend_lost(job, backend, exc)
+            return
+        current = self.store.get(job.id)
+        if current.state.is_terminal:  # cancelled while it ran: nothing more to write
+            return
+        hashes = self._hashes(job)
+        files = collect_outputs(
+            current,
+            images,
+            entry.outputs,
+            self.library.get(job.template).outputs,
+            self.config.out_dir,
+            self._provenance(current, backend, hashes),
+        )
+        try:
+            done = self.store.mark_succeeded(job.id, files, hashes)
+        except JobStateError as exc:
+            logger.warning("job %s: not recorded as succeeded: %s", job.short_id, exc)
+            return
+        logger.info("job %s: succeeded with %d sprite(s)", job.short_id, len(files))
+        self.hub.publish(JobEventKind.SUCCEEDED, job.id, job=done)
+
+    @staticmethod
+    def _view(backend: Backend, ref: Mapping[str, Any]) -> bytes:
+        return backend.client.view(
+            str(ref.get("filename", "")),
+            subfolder=str(ref.get("subfolder", "")),
+            type=str(ref.get("type", "output")),
+        )
+
+    def _hashes(self, job: Job) -> dict[str, str]:
+        graph = self.library.get(job.template).render(job.params)
+        models_dir = self.config.models_dir
+        return {
+            name: self.hasher.sha256(models_dir / folder / name) if models_dir else ""
+            for name, folder in model_files(graph).items()
+        }
+
+    @staticmethod
+    def _provenance(job: Job, backend: Backend, hashes: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            "backend": backend.url,
+            "backend_kind": backend.kind,
+            "prompt_id": job.prompt_id,
+            "attempts": job.attempts,
+            "models": [{"name": n, "sha256": h or None} for n, h in sorted(hashes.items())],
+            "checkpoint": job.params.get("checkpoint"),
+            "loras": job.params.get("loras", []),
+            "timings": {
+                "created_at": job.created_at,
+                "submitted_at": job.submitted_at,
+                "started_at": job.started_at,
+                "collected_at": time.time(),
+            },
+        }
+
+    # --- outcomes -------------------------------------------------------------------------
+    def _fail(self, job_id: str, error: str, retryable: bool) -> None:
+        # ComfyUI ends exception_message with "\n" ("{ex}\n{tips}"): keep tables one line.
+        error = error.strip()
+        try:
+            failed = self.store.mark_failed(job_id, error, retryable)
+        except JobStateError:
+            return
+        logger.warning("job %s: failed: %s", job_id[:8], error)
+        self.hub.publish(JobEventKind.FAILED, job_id, message=error, job=failed)
+
+    def _requeue(self, job: Job, reason: str) -> None:
+        """Back to the queue for another attempt, or failed after `max_attempts`."""
+        if job.attempts >= self.config.max_attempts:
+            self._fail(job.id, f"{reason} (gave up after {job.attempts} attempts)", True)
+            return
+        try:
+            self.store.requeue(job.id, reason)
+        except JobStateError:
+            return
+        logger.warning("job %s: %s; queued again (attempt %d)", job.short_id, reason, job.attempts)
+        time.sleep(backoff_delay(job.attempts))
+
+    def _backend_lost(self, job: Job, backend: Backend, exc: ComfyError) -> None:
+        if isinstance(exc, BackendUnreachable | BackendProtocolError):
+            self.pool.mark_unhealthy(backend, str(exc))
+        if self.store.get(job.id).state is JobState.QUEUED:
+            self.store.release(job.id, job.worker or "")
+            return
+        self._requeue(job, f"backend {backend.url}: {exc}")
+
+    def interrupt(self, url: str, prompt_id: str) -> None:
+        """Best effort: stop `prompt_id` on the backend at `url` (if it is in the pool)."""
+        try:
+            backend = self.pool.get(url)
+        except InvalidRequest:
+            return
+        self._interrupt(backend, prompt_id)
+
+    def _interrupt(self, backend: Backend, prompt_id: str) -> None:
+        """Best effort: drop it from the queue and interrupt it if it runs."""
+        try:
+            backend.client.delete_queued([prompt_id])
+            backend.client.interrupt(prompt_id)
+        except ComfyError as exc:
+            logger.warning("could not interrupt %s on %s: %s", prompt_id, backend.url, exc)

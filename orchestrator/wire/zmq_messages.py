@@ -1,0 +1,378 @@
+"""The messages of the `dgxp/1.0` ZeroMQ protocol: pydantic models with a `type` tag.
+
+Requests, the results inside `ok` replies, `error` replies and PUB events, plus the
+protocol's constants and error codes. Frames and msgpack encoding live in
+`orchestrator.wire.zmq_protocol`; `docs/zmq-protocol.md` is the normative description.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.service.values import MAX_SEED
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_PNG_BYTES",
+    "MAX_TYPE_BYTES",
+    "PROTOCOL_FRAME",
+    "PROTOCOL_MAJOR",
+    "PROTOCOL_MINOR",
+    "PROTOCOL_NAME",
+    "REQUEST_TYPES",
+    "CancelRequest",
+    "CompareRequest",
+    "ErrorCode",
+    "ErrorReply",
+    "GetJobRequest",
+    "GetOutputRequest",
+    "JobId",
+    "JobResult",
+    "JobsResult",
+    "ListJobsRequest",
+    "ListLorasRequest",
+    "ListModelsRequest",
+    "ListPalettesRequest",
+    "ListTemplatesRequest",
+    "NamesResult",
+    "OkReply",
+    "OutputResult",
+    "PingRequest",
+    "PongResult",
+    "Reply",
+    "Request",
+    "RequestId",
+    "Result",
+    "RetryRequest",
+    "SnapshotRequest",
+    "SnapshotResult",
+    "SubmitRequest",
+    "TemplatesResult",
+    "WireCompareVariant",
+    "WireJob",
+    "WireLora",
+    "WireModel",
+    "WireTemplate",
+    "WireTemplateParam",
+    "type_tags",
+]
+
+PROTOCOL_NAME = "dgxp"
+PROTOCOL_MAJOR = 1
+PROTOCOL_MINOR = 0
+PROTOCOL_FRAME = f"{PROTOCOL_NAME}/{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}".encode("ascii")
+MAX_BODY_BYTES = 1 << 20  # a request body never needs more; bigger is a bug or an attack
+MAX_PNG_BYTES = 16 << 20
+MAX_TYPE_BYTES = 64
+
+
+class ErrorCode(StrEnum):
+    """Why a request failed; the `code` field of an `error` reply."""
+
+    BAD_FRAMES = "bad_frames"  # wrong number of frames or an empty/binary type frame
+    BAD_PROTOCOL = "bad_protocol"  # first frame is not `dgxp/<major>.<minor>`
+    UNSUPPORTED_VERSION = "unsupported_version"  # a major version this server does not speak
+    UNKNOWN_TYPE = "unknown_type"  # request type frame names no request
+    BODY_TOO_LARGE = "body_too_large"  # body frame over MAX_BODY_BYTES
+    BAD_BODY = "bad_body"  # not msgpack, not a map, or `type` disagrees with the type frame
+    INVALID_REQUEST = "invalid_request"  # a field is missing or has a bad value
+    NOT_FOUND = "not_found"  # no job with that id, or the job has no such output
+    CONFLICT = "conflict"  # the job's state does not allow it (cancel a finished job)
+    UNAVAILABLE = "unavailable"  # no healthy backend right now; retry later
+    INTERNAL = "internal"  # a bug on the server; the message says what was logged
+
+
+def type_tags(union: Any) -> frozenset[str]:
+    """The `type` tags of a discriminated union's models (`Annotated[A | B, Field(...)]`), so
+    the set of valid type frames is read from the union and never kept by hand."""
+    members = get_args(get_args(union)[0])
+    return frozenset(str(model.model_fields["type"].default) for model in members)
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: immutable, unknown fields ignored (forward compatible)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class WireLora(WireModel):
+    """A LoRA applied at a strength."""
+
+    name: str = Field(min_length=1, max_length=512)
+    strength: float = Field(default=1.0, ge=-10.0, le=10.0)
+
+
+class WireJob(WireModel):
+    """A job as every reply and event carries it (times are UNIX epoch seconds)."""
+
+    id: str
+    state: str
+    template: str
+    prompt: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int
+    backend: str | None = None
+    prompt_id: str | None = None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    outputs: list[str] = Field(default_factory=list)
+    progress: tuple[int, int] = (0, 0)
+    attempts: int = 0
+    retryable: bool = False
+    batch_id: str | None = None
+
+
+class WireTemplateParam(WireModel):
+    """One parameter a template accepts."""
+
+    name: str
+    kind: str = "any"
+    default: Any = None
+
+
+class WireTemplate(WireModel):
+    """A workflow template the daemon can run."""
+
+    name: str
+    description: str = ""
+    params: list[WireTemplateParam] = Field(default_factory=list)
+
+
+class WireCompareVariant(WireModel):
+    """One column of a comparison: a checkpoint and/or a LoRA set."""
+
+    label: str | None = Field(default=None, max_length=200)
+    checkpoint: str | None = Field(default=None, max_length=512)
+    loras: list[WireLora] = Field(default_factory=list, max_length=8)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+RequestId = int | str | None
+JobId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Request(WireModel):
+    """Fields every request has: `request_id` is echoed in the reply."""
+
+    request_id: RequestId = None
+
+
+class PingRequest(_Request):
+    """Is the daemon there? Answers `pong` with the current epoch and seq."""
+
+    type: Literal["ping"] = "ping"
+
+
+class SubmitRequest(_Request):
+    """Queue `count` jobs of one template (seeds `seed`, `seed+1`, …)."""
+
+    type: Literal["submit"] = "submit"
+    template: str = Field(default="single_sprite", min_length=1, max_length=128)
+    prompt: str = Field(min_length=1, max_length=4000)
+    params: dict[str, Any] = Field(default_factory=dict)
+    count: int = Field(default=1, ge=1, le=64)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    loras: list[WireLora] = Field(default_factory=list, max_length=8)
+    palette: str | None = Field(default=None, max_length=512)
+    size: tuple[int, int] | None = None
+    backend: str | None = Field(default=None, max_length=512)
+
+
+class CancelRequest(_Request):
+    """Cancel a queued or running job."""
+
+    type: Literal["cancel"] = "cancel"
+    job_id: JobId
+
+
+class RetryRequest(_Request):
+    """Queue a failed or cancelled job again."""
+
+    type: Literal["retry"] = "retry"
+    job_id: JobId
+
+
+class GetJobRequest(_Request):
+    """One job by id."""
+
+    type: Literal["get_job"] = "get_job"
+    job_id: JobId
+
+
+class ListJobsRequest(_Request):
+    """Jobs newest first, optionally in one state."""
+
+    type: Literal["list_jobs"] = "list_jobs"
+    state: Literal["queued", "submitted", "running", "succeeded", "failed", "cancelled"] | None = (
+        None
+    )
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class ListTemplatesRequest(_Request):
+    """The workflow templates and their parameters."""
+
+    type: Literal["list_templates"] = "list_templates"
+
+
+class ListModelsRequest(_Request):
+    """Checkpoint file names the backends can load."""
+
+    type: Literal["list_models"] = "list_models"
+
+
+class ListLorasRequest(_Request):
+    """LoRA file names the backends can load."""
+
+    type: Literal["list_loras"] = "list_loras"
+
+
+class ListPalettesRequest(_Request):
+    """Built-in palette names."""
+
+    type: Literal["list_palettes"] = "list_palettes"
+
+
+class SnapshotRequest(_Request):
+    """Every tracked job and the seq they are current at (for late subscribers)."""
+
+    type: Literal["snapshot"] = "snapshot"
+
+
+class CompareRequest(_Request):
+    """One prompt, seed and template parameters across 2–4 checkpoint / LoRA variants."""
+
+    type: Literal["compare"] = "compare"
+    prompt: str = Field(min_length=1, max_length=4000)
+    seed: int = Field(ge=0, le=MAX_SEED)
+    variants: list[WireCompareVariant] = Field(min_length=2, max_length=4)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class GetOutputRequest(_Request):
+    """A finished job's sprite PNG, sent as the reply's fourth frame."""
+
+    type: Literal["get_output"] = "get_output"
+    job_id: JobId
+    index: int = Field(default=0, ge=0, le=1023)
+
+
+Request = Annotated[
+    PingRequest
+    | SubmitRequest
+    | CancelRequest
+    | RetryRequest
+    | GetJobRequest
+    | ListJobsRequest
+    | ListTemplatesRequest
+    | ListModelsRequest
+    | ListLorasRequest
+    | ListPalettesRequest
+    | SnapshotRequest
+    | CompareRequest
+    | GetOutputRequest,
+    Field(discriminator="type"),
+]
+REQUEST_TYPES: frozenset[str] = type_tags(Request)
+
+# --- replies --------------------------------------------------------------------------------
+
+
+class PongResult(WireModel):
+    """Result of `ping`."""
+
+    type: Literal["pong"] = "pong"
+    protocol: str = PROTOCOL_FRAME.decode("ascii")
+    epoch: str
+    seq: int
+    server_time: float
+
+
+class JobResult(WireModel):
+    """Result of `cancel`, `retry`, `get_job`."""
+
+    type: Literal["job"] = "job"
+    job: WireJob
+
+
+class JobsResult(WireModel):
+    """Result of `submit`, `list_jobs`, `compare`."""
+
+    type: Literal["jobs"] = "jobs"
+    jobs: list[WireJob]
+
+
+class TemplatesResult(WireModel):
+    """Result of `list_templates`."""
+
+    type: Literal["templates"] = "templates"
+    templates: list[WireTemplate]
+
+
+class NamesResult(WireModel):
+    """Result of `list_models`, `list_loras`, `list_palettes`."""
+
+    type: Literal["names"] = "names"
+    kind: Literal["models", "loras", "palettes"]
+    names: list[str]
+
+
+class SnapshotResult(WireModel):
+    """Result of `snapshot`: the jobs are the state after event `seq`."""
+
+    type: Literal["snapshot"] = "snapshot"
+    epoch: str
+    seq: int
+    server_time: float
+    jobs: list[WireJob]
+
+
+class OutputResult(WireModel):
+    """Result of `get_output` (the PNG is the next frame)."""
+
+    type: Literal["output"] = "output"
+    job_id: str
+    index: int
+    path: str
+    png_size: int
+
+
+Result = Annotated[
+    PongResult
+    | JobResult
+    | JobsResult
+    | TemplatesResult
+    | NamesResult
+    | SnapshotResult
+    | OutputResult,
+    Field(discriminator="type"),
+]
+
+
+class OkReply(WireModel):
+    """A request succeeded; `result` is typed by its own `type`."""
+
+    type: Literal["ok"] = "ok"
+    request_id: RequestId = None
+    request: str
+    result: Result
+
+
+class ErrorReply(WireModel):
+    """A request failed; `code` says why, `message` says what to do."""
+
+    type: Literal["error"] = "error"
+    request_id: RequestId = None
+    request: str | None = None
+    code: ErrorCode
+    message: str
+    supported: list[str] = Field(default_factory=list)
+
+
+Reply = Annotated[OkReply | ErrorReply, Field(discriminator="type")]

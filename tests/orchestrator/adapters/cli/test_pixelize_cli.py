@@ -1,0 +1,237 @@
+"""`dgx-pixels pixelize`: files and folders in, exact sprites out, bad input reported clearly."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from orchestrator.adapters.cli.app import app
+
+# Channel values sit on 6-bit lattice centres (2 mod 4), so exact asserts do not depend
+# on the pipeline binning cell colours before k-means (a speed trade it makes).
+COLORS = np.array([[254, 2, 2], [2, 162, 2], [2, 2, 254], [250, 222, 2]], dtype=np.uint8)
+CELL = 12
+
+
+def _truth(seed: int = 0, size: int = 16) -> np.ndarray:
+    return COLORS[np.random.default_rng(seed).integers(0, 4, size=(size, size))]
+
+
+def _upscaled(truth: np.ndarray) -> np.ndarray:
+    return np.repeat(np.repeat(truth, CELL, axis=0), CELL, axis=1)
+
+
+def _save(path: Path, rgb: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["pixelize", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def _read(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_one_file_becomes_an_exact_sprite_with_preview_and_report(tmp_path: Path) -> None:
+    truth = _truth()
+    source = _save(tmp_path / "in" / "potion.png", _upscaled(truth))
+    out = tmp_path / "out"
+    code, output = _run(
+        source, "-o", out, "--keep-bg", "--colors", "4", "--preview-scale", "4", "--report"
+    )
+    assert code == 0, output
+    assert _files(out) == ["potion.json", "potion.png", "potion@4x.png"]
+    sprite = _read(out / "potion.png")
+    np.testing.assert_array_equal(sprite[..., :3], truth)
+    assert (sprite[..., 3] == 255).all()
+    assert _read(out / "potion@4x.png").shape == (64, 64, 4)
+    report = json.loads((out / "potion.json").read_text())
+    assert report["pixel_perfect"] is True and report["source"] == str(source.resolve())
+
+
+def test_single_input_may_name_the_output_png(tmp_path: Path) -> None:
+    source = _save(tmp_path / "hero.png", _upscaled(_truth(1)))
+    code, output = _run(source, "-o", tmp_path / "sprites" / "hero_16.png", "--keep-bg")
+    assert code == 0, output
+    assert _files(tmp_path / "sprites") == ["hero_16.png"]
+
+
+def test_a_fixed_palette_file_locks_the_colours(tmp_path: Path) -> None:
+    palette = tmp_path / "mine.gpl"
+    palette.write_text("GIMP Palette\n255 0 0\n0 0 255\n0 0 0\n")
+    source = _save(tmp_path / "a.png", _upscaled(_truth(2)))
+    code, output = _run(source, "-o", tmp_path / "out", "--keep-bg", "--palette", palette)
+    assert code == 0, output
+    sprite = _read(tmp_path / "out" / "a.png")[..., :3]
+    used = {tuple(c) for c in sprite.reshape(-1, 3).tolist()}
+    assert used <= {(255, 0, 0), (0, 0, 255), (0, 0, 0)}
+    assert len(used) >= 2
+
+
+def _header_only_png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_folder_run_continues_past_bad_files_and_lists_them_all(tmp_path: Path) -> None:
+    folder = tmp_path / "renders"
+    _save(folder / "good.png", _upscaled(_truth(3)))
+    (folder / "notes.png").write_bytes(b"this is text, not a picture")
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+        buffer, format="PNG"
+    )
+    (folder / "cut.png").write_bytes(buffer.getvalue()[:2000])
+    (folder / "huge.png").write_bytes(_header_only_png(9000, 16))
+    (folder / "readme.txt").write_text("ignored: not an image suffix")
+    out = tmp_path / "out"
+    code, output = _run(folder, tmp_path / "missing.png", "-o", out, "--keep-bg")
+    assert code == 1
+    assert "4 of 5 input(s) failed" in output
+    for name, problem in [
+        ("notes.png", "is not an image"),
+        ("cut.png", "truncated or corrupt"),
+        ("huge.png", "8192x8192"),
+        ("missing.png", "does not exist"),
+    ]:
+        assert any(name in line and problem in line for line in output.splitlines()), (name, output)
+    assert _files(out) == ["good.png"]  # nothing at all for the bad files, no temp files
+
+
+def test_animated_input_uses_its_first_frame(tmp_path: Path) -> None:
+    truth = _truth(4, size=8)
+    first = Image.fromarray(_upscaled(truth))
+    second = Image.fromarray(_upscaled(_truth(5, size=8)))
+    source = tmp_path / "walk.gif"
+    first.save(source, save_all=True, append_images=[second], duration=100)
+    code, output = _run(source, "-o", tmp_path / "out", "--keep-bg", "--colors", "4")
+    assert code == 0, output
+    sprite = _read(tmp_path / "out" / "walk.png")
+    np.testing.assert_array_equal(sprite[..., :3], truth)
+
+
+def test_an_output_that_cannot_be_written_leaves_earlier_files_untouched(tmp_path: Path) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth(6)))
+    out = tmp_path / "out"
+    assert _run(source, "-o", out, "--keep-bg")[0] == 0
+    earlier = (out / "a.png").read_bytes()
+    (out / "a@8x.png").mkdir()  # this run's preview cannot be written there
+    _save(source, _upscaled(_truth(11)))  # the new run would produce a different sprite
+    code, output = _run(source, "-o", out, "--keep-bg", "--preview-scale", "8")
+    assert code == 1
+    assert "a@8x.png is a folder" in output
+    assert _files(out) == ["a.png", "a@8x.png"]
+    assert (out / "a.png").read_bytes() == earlier
+    assert _files(out / "a@8x.png") == []
+
+
+def test_same_names_from_two_folders_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    first = _save(tmp_path / "x" / "a.png", _upscaled(_truth(7)))
+    second = _save(tmp_path / "y" / "a.png", _upscaled(_truth(8)))
+    code, output = _run(first, second, "-o", tmp_path / "out", "--keep-bg")
+    assert code == 0, output
+    assert _files(tmp_path / "out") == ["a-2.png", "a.png"]
+
+
+@pytest.mark.parametrize("colors", ["0", "1", "300"])
+def test_colors_out_of_range_is_a_usage_error_naming_it(tmp_path: Path, colors: str) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "out", "--colors", colors)
+    assert code == 2
+    assert "--colors" in output and f"colors={colors}" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_palette_name_lists_valid_names(tmp_path: Path) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "out", "--palette", "vaporwave")
+    assert code == 2
+    flat = " ".join(output.split())
+    for name in ("pico-8", "gameboy", "nes", "endesga-32", "sweetie-16"):
+        assert name in flat
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--size", "32by32"], "--size"),
+        (["--dither", "atkinson"], "--dither"),
+        (["--bg-mode", "magic"], "--bg-mode"),
+        (["--bg-mode", "key"], "--key-color"),
+        (["--outline-color", "navy"], "--outline-color"),
+    ],
+)
+def test_bad_options_are_usage_errors_naming_the_option(
+    tmp_path: Path, args: list[str], hint: str
+) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "out", *args)
+    assert code == 2
+    assert hint in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_default_output_folder_comes_from_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DGXP_DATA_DIR", str(tmp_path / "data"))
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "--keep-bg")
+    assert code == 0, output
+    assert _files(tmp_path / "data" / "outputs" / "pixelized") == ["a.png"]
+
+
+def test_help_teaches_with_examples() -> None:
+    code, output = _run("--help")
+    assert code == 0
+    for text in ("Examples", "--palette pico-8", "--preview-scale", "--colors", "--dither"):
+        assert text in output
+
+
+def test_shared_palette_gives_the_whole_set_one_palette(tmp_path: Path) -> None:
+    other = np.array([[2, 250, 250], [250, 2, 250], [130, 130, 130], [34, 34, 34]], dtype=np.uint8)
+    folder = tmp_path / "set"
+    _save(folder / "a.png", _upscaled(_truth(9)))
+    _save(folder / "b.png", _upscaled(other[np.random.default_rng(10).integers(0, 4, (16, 16))]))
+    (folder / "broken.png").write_bytes(b"not an image")
+
+    def used_colours(out: Path) -> set[tuple[int, ...]]:
+        return {
+            tuple(c)
+            for name in ("a.png", "b.png")
+            for c in _read(out / name)[..., :3].reshape(-1, 3).tolist()
+        }
+
+    code, _ = _run(folder, "-o", tmp_path / "own", "--keep-bg", "--colors", "4")
+    assert code == 1 and len(used_colours(tmp_path / "own")) == 8
+    code, output = _run(
+        folder, "-o", tmp_path / "shared", "--keep-bg", "-c", "4", "--shared-palette"
+    )
+    assert code == 1
+    assert "shared palette: #" in output
+    assert output.count("broken.png:") == 1  # reported once, not once per pass
+    assert len(used_colours(tmp_path / "shared")) <= 4
+    assert _files(tmp_path / "shared") == ["a.png", "b.png"]

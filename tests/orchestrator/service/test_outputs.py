@@ -1,0 +1,165 @@
+"""Writing a job's files: stable names, exact previews, provenance, atomic and idempotent."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.jobs.states import JobState
+from orchestrator.service.outputs import (
+    FileHasher,
+    RenderedImage,
+    collect_outputs,
+    slugify,
+    upscale_png,
+    write_atomic,
+)
+
+CREATED = 1_790_000_000.0  # 2026-09-21 UTC
+
+
+def _png(rgba: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgba.astype(np.uint8), "RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _sprite(w: int = 4, h: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8)
+
+
+def _job(prompt: str = "A Red Potion!") -> Job:
+    return Job(
+        id="0123456789abcdef0123456789abcdef",
+        state=JobState.RUNNING,
+        template="single_sprite",
+        params={"prompt": prompt, "negative_prompt": "blurry", "steps": 2},
+        seed=42,
+        backend="http://127.0.0.1:1",
+        prompt_id="p1",
+        created_at=CREATED,
+    )
+
+
+def _collect(
+    tmp_path: Path, images: list[RenderedImage], roles: dict[str, str]
+) -> tuple[SpriteFiles, ...]:
+    history = {"12": {"text": [json.dumps({"pixel_perfect": True, "colors": 5})]}}
+    return collect_outputs(_job(), images, history, roles, tmp_path, {"backend": "http://b"})
+
+
+def test_names_are_dated_slugged_and_carry_the_job_id(tmp_path: Path) -> None:
+    sprite = RenderedImage("12", "s_00001_.png", _png(_sprite()))
+    (files,) = _collect(tmp_path, [sprite], {"sprite": "12"})
+    assert files.sprite == str(tmp_path / "2026-09-21" / "a-red-potion_01234567_0.png")
+    assert Path(files.sprite).read_bytes() == sprite.data
+    assert files.preview is not None and files.preview.endswith("_0@16x.png")
+
+
+def test_preview_is_an_exact_nearest_neighbour_upscale(tmp_path: Path) -> None:
+    rgba = _sprite()
+    (files,) = _collect(tmp_path, [RenderedImage("12", "s.png", _png(rgba))], {"sprite": "12"})
+    preview = np.asarray(Image.open(str(files.preview)).convert("RGBA"))
+    assert preview.shape == (2 * 16, 4 * 16, 4)
+    np.testing.assert_array_equal(preview[::16, ::16], rgba)
+    np.testing.assert_array_equal(preview[15::16, 15::16], rgba)
+
+
+def test_raw_render_is_paired_by_role_and_sidecar_has_provenance(tmp_path: Path) -> None:
+    raw = RenderedImage("9", "raw.png", _png(np.zeros((256, 256, 4))))
+    sprite = RenderedImage("12", "s.png", _png(_sprite()))
+    (files,) = _collect(tmp_path, [raw, sprite], {"sprite": "12", "raw": "9"})
+    assert files.raw is not None and Path(files.raw).read_bytes() == raw.data
+    sidecar = json.loads(Path(files.sidecar).read_text())
+    assert sidecar["prompt"] == "A Red Potion!" and sidecar["negative_prompt"] == "blurry"
+    assert (sidecar["seed"], sidecar["template"], sidecar["backend"]) == (
+        42,
+        "single_sprite",
+        "http://b",
+    )
+    assert sidecar["qa_report"] == {"pixel_perfect": True, "colors": 5}
+    assert sidecar["size"] == [4, 2] and sidecar["files"]["raw"] == files.raw
+
+
+def test_without_roles_big_images_are_raw_and_small_are_sprites(tmp_path: Path) -> None:
+    raw = RenderedImage("1", "raw.png", _png(np.zeros((300, 300, 4))))
+    sprite = RenderedImage("2", "s.png", _png(_sprite()))
+    (files,) = _collect(tmp_path, [raw, sprite], {})
+    assert Path(files.sprite).read_bytes() == sprite.data
+    assert files.raw is not None
+
+
+def test_collecting_twice_rewrites_the_same_files_only(tmp_path: Path) -> None:
+    images = [RenderedImage("12", f"s{i}.png", _png(_sprite(3 + i))) for i in range(2)]
+    first = _collect(tmp_path, images, {"sprite": "12"})
+    listing = sorted(p.name for p in tmp_path.rglob("*"))
+    second = _collect(tmp_path, images, {"sprite": "12"})
+    assert first == second
+    assert sorted(p.name for p in tmp_path.rglob("*")) == listing
+    assert len([n for n in listing if n.endswith(".json")]) == 2
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a.png"
+    write_atomic(target, b"old")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+def test_upscale_factor_one_keeps_pixels(tmp_path: Path) -> None:
+    rgba = _sprite()
+    out = np.asarray(Image.open(io.BytesIO(upscale_png(_png(rgba), 1))).convert("RGBA"))
+    np.testing.assert_array_equal(out, rgba)
+
+
+def test_slug_is_file_name_safe() -> None:
+    assert slugify("  Hero / Knight: idle!! ") == "hero-knight-idle"
+    assert slugify("!!!") == "sprite"
+    assert len(slugify("x" * 200)) == 40
+
+
+def test_hasher_hashes_once_and_misses_quietly(tmp_path: Path) -> None:
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"abc")
+    hasher = FileHasher()
+    expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert hasher.sha256(model) == expected
+    assert hasher.sha256(tmp_path / "missing.safetensors") == ""
+
+
+def test_reports_from_the_report_nodes_ui_text_reach_each_sidecar(tmp_path: Path) -> None:
+    # DGXP_SpriteReport's ui text: one JSON object per sprite (a list in one text counts too)
+    sprites = [RenderedImage("12", f"s{n}.png", _png(_sprite())) for n in range(3)]
+    reports = [{"pixel_perfect": n != 1, "colors": n} for n in range(3)]
+    ui = {"text": [json.dumps(reports[0]), json.dumps(reports[1:])]}
+    history = {"12": {"images": []}, "13": ui}
+    roles = {"sprite": "12", "report": "13"}
+    written = collect_outputs(_job(), sprites, history, roles, tmp_path, {})
+    sidecars = [json.loads(Path(f.sidecar).read_text()) for f in written]
+    assert [s["qa_report"] for s in sidecars] == reports
+
+
+def test_an_atlas_in_the_sheet_nodes_ui_is_written_instead_of_rebuilt(tmp_path: Path) -> None:
+    atlas = {"frames": [{"filename": "from-the-node"}], "meta": {"image": "sheet.png"}}
+    sheet = RenderedImage("11", "sheet.png", _png(_sprite()))
+    history = {"15": {"text": [json.dumps(atlas, indent=1)]}}
+    roles = {"sprite": "11", "atlas": "15", "frames": "16"}
+    (files,) = collect_outputs(_job(), [sheet], history, roles, tmp_path, {})
+    assert files.atlas is not None and json.loads(Path(files.atlas).read_text()) == atlas
