@@ -5,7 +5,7 @@ Pure: no network, nothing at import time.
 
 from __future__ import annotations
 
-from orchestrator.jobs.models import Job, JobOutputs, JobTimings, SpriteFiles
+from orchestrator.jobs.models import Job, JobOutputs, JobTimings, Lease, SpriteFiles
 from orchestrator.jobs.states import TERMINAL_STATES, JobState, can_transition, check_transition
 from orchestrator.jobs.store import SCHEMA_VERSION, JobStore, NewJob
 
@@ -17,6 +17,7 @@ __all__ = [
     "JobState",
     "JobStore",
     "JobTimings",
+    "Lease",
     "NewJob",
     "SpriteFiles",
     "can_transition",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.errors import StoreError
-from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.jobs.models import Job, Lease, SpriteFiles
 from orchestrator.jobs.states import JobState
 
 __all__ = ["COLUMNS", "dump_json", "row_to_job", "seed_from_db", "seed_to_db"]
@@ -22,7 +22,8 @@ _SEED_SPAN = 1 << 64  # seeds are 0..2**64-1 (ComfyUI's range); SQLite INTEGER i
 COLUMNS = (
     "id, state, template, params, seed, backend, prompt_id, created_at, submitted_at, "
     "started_at, finished_at, error, retryable, attempts, files, hashes, progress_value, "
-    "progress_max, batch_id, worker, pinned_backend"
+    "progress_max, batch_id, worker, pinned_backend, preferred_backends, out_dir, lease_owner, "
+    "lease_expires"
 )
 
 
@@ -87,6 +88,9 @@ def row_to_job(row: sqlite3.Row) -> Job:
     if not isinstance(params, dict) or not isinstance(hashes, dict):
         raise StoreError(f"job {job_id}: 'params' and 'hashes' must be JSON objects")
     files = _files(job_id, _load(job_id, "files", row["files"]))
+    preferred = _load(job_id, "preferred_backends", row["preferred_backends"])
+    if not isinstance(preferred, list) or not all(isinstance(u, str) for u in preferred):
+        raise StoreError(f"job {job_id}: 'preferred_backends' must be a JSON list of URLs")
     try:
         return Job(
             id=job_id,
@@ -110,9 +114,18 @@ def row_to_job(row: sqlite3.Row) -> Job:
             batch_id=row["batch_id"],
             worker=row["worker"],
             pinned_backend=row["pinned_backend"],
+            preferred_backends=tuple(preferred),
+            out_dir=row["out_dir"],
+            lease=_lease(row["lease_owner"], row["lease_expires"]),
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"job {job_id}: a column has a value of the wrong type: {exc}") from exc
+
+
+def _lease(owner: object, expires: object) -> Lease | None:
+    if owner is None:
+        return None
+    return Lease(str(owner), _opt_float(expires) or 0.0)
 
 
 def _opt_float(value: object) -> float | None:

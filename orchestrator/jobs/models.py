@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrator.jobs.states import JobState
 
-__all__ = ["Job", "JobOutputs", "JobTimings", "SpriteFiles"]
+__all__ = ["Job", "JobOutputs", "JobTimings", "Lease", "SpriteFiles"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,19 @@ class JobTimings:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """Who follows an in-flight job, and until when (epoch seconds) unless renewed.
+
+    Attributes:
+        owner: The following process's lease id (`host:pid:random`).
+        expires_at: After this, another process may take the job over.
+    """
+
+    owner: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class Job:
     """One unit of work: a template rendered with parameters, run once on one backend.
 
@@ -138,6 +151,10 @@ class Job:
         batch_id: Jobs submitted together share it.
         worker: Worker that holds it while it is in flight.
         pinned_backend: The backend URL the caller asked for, if any.
+        preferred_backends: Backend URLs the caller asked for (run on one of them); a
+            process that runs the job adds them to its pool.
+        out_dir: Absolute folder the job's files go to, whichever process runs it.
+        lease: Who follows it while in flight (None: nobody holds it).
     """
 
     id: str
@@ -161,6 +178,14 @@ class Job:
     batch_id: str | None = None
     worker: str | None = None
     pinned_backend: str | None = None
+    preferred_backends: tuple[str, ...] = ()
+    out_dir: str | None = None
+    lease: Lease | None = None
+
+    @property
+    def wanted_backends(self) -> tuple[str, ...]:
+        """The backends it must run on: the pin, else the preference (empty: any)."""
+        return (self.pinned_backend,) if self.pinned_backend else self.preferred_backends
 
     @property
     def prompt(self) -> str:

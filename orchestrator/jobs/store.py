@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +20,26 @@ from typing import Any
 
 from orchestrator.errors import JobNotFound, JobStateError, StoreError
 from orchestrator.jobs.codec import COLUMNS, dump_json, row_to_job, seed_to_db
-from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.jobs.models import Job, Lease, SpriteFiles
 from orchestrator.jobs.states import JobState, check_transition
 
 __all__ = ["SCHEMA_VERSION", "JobStore", "NewJob"]
 
 # 1: first schema. 2: `seed` holds seeds >= 2**63 as their signed twin (`seed_to_db`); the
 # rows of a version-1 file are valid as they are (they could only hold seeds < 2**63).
-SCHEMA_VERSION = 2
+# 3: a job carries where it runs (`preferred_backends`, `out_dir`) and who follows it while
+# in flight (`lease_owner`, `lease_expires`); older rows get "any backend", "the running
+# process's output folder" and no lease (so the next process may take them over).
+SCHEMA_VERSION = 3
+
+_V3_COLUMNS = (
+    "preferred_backends TEXT NOT NULL DEFAULT '[]'",
+    "out_dir TEXT",
+    "lease_owner TEXT",
+    "lease_expires REAL",
+)
+_IN_FLIGHT = "state IN ('submitted', 'running')"
+_NO_LEASE = "lease_owner = NULL, lease_expires = NULL"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -52,7 +64,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress_max   INTEGER NOT NULL DEFAULT 0,
     batch_id       TEXT,
     worker         TEXT,
-    pinned_backend TEXT
+    pinned_backend TEXT,
+    preferred_backends TEXT NOT NULL DEFAULT '[]',
+    out_dir        TEXT,
+    lease_owner    TEXT,
+    lease_expires  REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
 """
@@ -68,6 +84,8 @@ class NewJob:
     batch_id: str | None = None
     hashes: Mapping[str, str] = field(default_factory=dict)
     backend: str | None = None
+    preferred_backends: tuple[str, ...] = ()
+    out_dir: str | None = None
 
 
 class JobStore:
@@ -118,7 +136,12 @@ class JobStore:
                 for statement in _SCHEMA.split(";"):  # executescript would COMMIT early
                     if statement.strip():
                         db.execute(statement)
-            if version < SCHEMA_VERSION:  # 1 -> 2 changes how seeds are read, not the rows
+            elif version < 3:  # 1 -> 2 changes how seeds are read, not the rows
+                have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+                for column in _V3_COLUMNS:
+                    if column.split()[0] not in have:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+            if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("SELECT count(*) FROM jobs").fetchone()
 
@@ -186,7 +209,7 @@ class JobStore:
         """Jobs sent to a backend and not yet finished (oldest first): what restart reconciles."""
         with self._tx(write=False) as db:
             rows = db.execute(
-                f"SELECT {COLUMNS} FROM jobs WHERE state IN ('submitted', 'running') ORDER BY seq"
+                f"SELECT {COLUMNS} FROM jobs WHERE {_IN_FLIGHT} ORDER BY seq"
             ).fetchall()
         return [row_to_job(r) for r in rows]
 
@@ -209,7 +232,8 @@ class JobStore:
         with self._tx() as db:
             db.executemany(
                 "INSERT INTO jobs (id, state, template, params, seed, created_at, batch_id, "
-                "hashes, pinned_backend) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                "hashes, pinned_backend, preferred_backends, out_dir) "
+                "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         i,
@@ -220,20 +244,30 @@ class JobStore:
                         n.batch_id,
                         dump_json(dict(n.hashes)),
                         n.backend,
+                        dump_json(list(n.preferred_backends)),
+                        n.out_dir,
                     )
                     for i, n in zip(ids, new_jobs, strict=True)
                 ],
             )
         return [self.get(i) for i in ids]
 
-    def claim_next_queued(self, worker: str) -> Job | None:
-        """Atomically take the oldest unclaimed queued job for `worker`; None if there is none."""
+    def claim_next_queued(self, worker: str, only: Collection[str] | None = None) -> Job | None:
+        """Atomically take the oldest unclaimed queued job for `worker`; None if there is none.
+
+        Args:
+            worker: Recorded as the job's holder.
+            only: Claim only among these job ids (a short-lived CLI runs its own jobs and
+                never an unrelated one); None: any queued job (the daemon).
+        """
+        among = "" if only is None else "AND id IN (SELECT value FROM json_each(?)) "
+        args: tuple[Any, ...] = (worker,) if only is None else (worker, dump_json(sorted(only)))
         with self._tx() as db:
             row = db.execute(
                 "UPDATE jobs SET worker = ? WHERE seq = (SELECT seq FROM jobs WHERE state = "
-                "'queued' AND worker IS NULL ORDER BY seq LIMIT 1) AND worker IS NULL "
+                f"'queued' AND worker IS NULL {among}ORDER BY seq LIMIT 1) AND worker IS NULL "
                 f"RETURNING {COLUMNS}",
-                (worker,),
+                args,
             ).fetchone()
         return None if row is None else row_to_job(row)
 
@@ -252,14 +286,18 @@ class JobStore:
                 "UPDATE jobs SET worker = NULL WHERE state = 'queued' AND worker IS NOT NULL"
             ).rowcount
 
-    def mark_submitted(self, job_id: str, prompt_id: str, backend: str) -> Job:
-        """queued -> submitted; counts an attempt."""
+    def mark_submitted(
+        self, job_id: str, prompt_id: str, backend: str, lease: Lease | None = None
+    ) -> Job:
+        """queued -> submitted; counts an attempt and records who follows it (`lease`)."""
+        owner, expires = (lease.owner, lease.expires_at) if lease else (None, None)
         return self._move(
             job_id,
             JobState.SUBMITTED,
             "prompt_id = ?, backend = ?, submitted_at = ?, attempts = attempts + 1, "
-            "error = NULL, retryable = 0, progress_value = 0, progress_max = 0",
-            (prompt_id, backend, time.time()),
+            "error = NULL, retryable = 0, progress_value = 0, progress_max = 0, "
+            "lease_owner = ?, lease_expires = ?",
+            (prompt_id, backend, time.time(), owner, expires),
         )
 
     def mark_running(self, job_id: str) -> Job:
@@ -271,7 +309,7 @@ class JobStore:
     ) -> Job:
         """submitted|running -> succeeded, recording the files (and hashes, if given)."""
         sets, args = (
-            "finished_at = ?, files = ?, worker = NULL, error = NULL",
+            f"finished_at = ?, files = ?, worker = NULL, error = NULL, {_NO_LEASE}",
             [time.time(), dump_json([f.to_dict() for f in files])],
         )
         if hashes is not None:
@@ -284,7 +322,7 @@ class JobStore:
         return self._move(
             job_id,
             JobState.FAILED,
-            "finished_at = ?, error = ?, retryable = ?, worker = NULL",
+            f"finished_at = ?, error = ?, retryable = ?, worker = NULL, {_NO_LEASE}",
             (time.time(), error, int(retryable)),
         )
 
@@ -293,7 +331,7 @@ class JobStore:
         return self._move(
             job_id,
             JobState.CANCELLED,
-            "finished_at = ?, error = ?, worker = NULL",
+            f"finished_at = ?, error = ?, worker = NULL, {_NO_LEASE}",
             (time.time(), reason),
         )
 
@@ -303,16 +341,57 @@ class JobStore:
             job_id,
             JobState.QUEUED,
             "worker = NULL, finished_at = NULL, started_at = NULL, error = ?, "
-            "progress_value = 0, progress_max = 0",
+            f"progress_value = 0, progress_max = 0, {_NO_LEASE}",
             (reason,),
         )
+
+    # --- leases -----------------------------------------------------------------------------
+    def renew_leases(self, owner: str, expires_at: float) -> int:
+        """Push back the expiry of every in-flight job `owner` holds (its heartbeat).
+        Returns how many it holds."""
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE jobs SET lease_expires = ? WHERE lease_owner = ? AND {_IN_FLIGHT}",
+                (expires_at, owner),
+            ).rowcount
+
+    def expire_leases(self, owner: str) -> int:
+        """End `owner`'s leases now (it stops following its jobs; the next process may
+        take them over at once). Returns how many."""
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE jobs SET lease_expires = 0 WHERE lease_owner = ? AND {_IN_FLIGHT}",
+                (owner,),
+            ).rowcount
+
+    def takeable(self, owner: str, now: float) -> list[Job]:
+        """In-flight jobs `owner` may take over: no lease, an expired one, or its own."""
+        with self._tx(write=False) as db:
+            rows = db.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE {_IN_FLIGHT} AND (lease_owner IS NULL OR "
+                "lease_expires IS NULL OR lease_expires < ? OR lease_owner = ?) ORDER BY seq",
+                (now, owner),
+            ).fetchall()
+        return [row_to_job(r) for r in rows]
+
+    def take_over(self, job_id: str, lease: Lease, now: float) -> Job | None:
+        """Atomically make `lease` the job's lease if it is in flight and its lease is
+        missing, expired or already `lease.owner`'s; None if another process holds it."""
+        with self._tx() as db:
+            row = db.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_expires = ? WHERE id = ? AND "
+                f"{_IN_FLIGHT} AND (lease_owner IS NULL OR lease_expires IS NULL OR "
+                f"lease_expires < ? OR lease_owner = ?) RETURNING {COLUMNS}",
+                (lease.owner, lease.expires_at, job_id, now, lease.owner),
+            ).fetchone()
+        return None if row is None else row_to_job(row)
 
     def set_progress(self, job_id: str, value: int, maximum: int) -> None:
         """Record sampler progress of an in-flight job (no-op once it has finished)."""
         with self._tx() as db:
             db.execute(
-                "UPDATE jobs SET progress_value = ?, progress_max = ? WHERE id = ? AND state IN "
-                "('submitted', 'running')",
+                f"UPDATE jobs SET progress_value = ?, progress_max = ? WHERE id = ? AND "
+                f"{_IN_FLIGHT}",
                 (int(value), int(maximum), job_id),
             )
 

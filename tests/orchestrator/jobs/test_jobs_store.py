@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import JobNotFound, JobStateError, StoreError
-from orchestrator.jobs import JobState, JobStore, NewJob, SpriteFiles
+from orchestrator.jobs import JobState, JobStore, Lease, NewJob, SpriteFiles
 from orchestrator.jobs.store import SCHEMA_VERSION
 
 
@@ -48,7 +49,7 @@ def test_created_jobs_survive_reopen_with_all_fields(tmp_path: Path) -> None:
 def test_database_is_in_wal_mode_with_a_schema_version(store: JobStore) -> None:
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
 
 
@@ -70,20 +71,105 @@ def test_seed_outside_the_comfyui_range_is_refused_and_nothing_is_stored(store: 
     assert store.count() == 0
 
 
-def test_version_1_database_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+# The jobs table exactly as schema versions 1 and 2 wrote it (3 added four columns).
+_V2_TABLE = """
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+    template TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT,
+    prompt_id TEXT, created_at REAL NOT NULL, submitted_at REAL, started_at REAL,
+    finished_at REAL, error TEXT, retryable INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0, files TEXT NOT NULL DEFAULT '[]',
+    hashes TEXT NOT NULL DEFAULT '{}', progress_value INTEGER NOT NULL DEFAULT 0,
+    progress_max INTEGER NOT NULL DEFAULT 0, batch_id TEXT, worker TEXT, pinned_backend TEXT
+)"""
+
+
+def _old_file(path: Path, version: int) -> None:
+    """A database as dgx-pixels with schema `version` (1 or 2) left it: one queued job
+    pinned to a backend, one running job (seed 2**63 - 1, the largest v1 could hold)."""
+    db = sqlite3.connect(path)
+    db.execute(_V2_TABLE)
+    db.execute(
+        "INSERT INTO jobs (id, state, template, params, seed, created_at, pinned_backend) "
+        "VALUES ('a' || hex(randomblob(15)), 'queued', 'tileset', '{\"prompt\":\"grass\"}', "
+        "3, 1.0, 'http://pinned:1')"
+    )
+    db.execute(
+        "INSERT INTO jobs (id, state, template, params, seed, created_at, backend, prompt_id) "
+        "VALUES ('b' || hex(randomblob(15)), 'running', 'tileset', '{\"prompt\":\"sand\"}', "
+        f"{2**63 - 1}, 2.0, 'http://a', 'p-1')"
+    )
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_database_is_migrated_to_v3_keeping_its_rows(tmp_path: Path, version: int) -> None:
     path = tmp_path / "jobs.sqlite3"
+    _old_file(path, version)
     with JobStore(path) as s:
-        (old,) = s.create([NewJob("tileset", {"prompt": "grass"}, 2**63 - 1)])
+        running, queued = s.list_jobs()
+        assert (queued.state, queued.pinned_backend) == (JobState.QUEUED, "http://pinned:1")
+        assert queued.wanted_backends == ("http://pinned:1",)
+        assert (running.state, running.seed, running.prompt_id) == (
+            JobState.RUNNING,
+            2**63 - 1,
+            "p-1",
+        )
+        for job in (queued, running):  # v2 rows: any backend, the runner's folder, no lease
+            assert (job.preferred_backends, job.out_dir, job.lease) == ((), None, None)
+        assert [j.id for j in s.takeable("me", now=0.0)] == [running.id]
+        s.create([NewJob("tileset", {"prompt": "sand"}, 2**64 - 1, out_dir="/abs/out")])
+        assert [j.out_dir for j in s.list_jobs()] == ["/abs/out", None, None]
+    with JobStore(path) as s:  # opening a v3 file again changes nothing
+        assert len(s.list_jobs()) == 3
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 1")  # what a version-1 dgx-pixels left behind
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
-    with JobStore(path) as s:
-        assert s.get(old.id) == old
-        s.create([NewJob("tileset", {"prompt": "sand"}, 2**64 - 1)])
-        assert [j.seed for j in s.list_jobs()] == [2**64 - 1, 2**63 - 1]
-    db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    db.close()
+
+
+def test_where_a_job_runs_is_stored_with_it(store: JobStore) -> None:
+    new = NewJob("single_sprite", {"prompt": "p"}, 1, out_dir="/abs/out")
+    (job,) = store.create([replace(new, preferred_backends=("http://a:1", "http://b:2"))])
+    assert job.out_dir == "/abs/out" and job.pinned_backend is None
+    assert job.wanted_backends == ("http://a:1", "http://b:2")
+
+
+def test_a_restricted_claim_takes_only_the_named_jobs(store: JobStore) -> None:
+    unrelated, mine = store.create(_new(2))
+    assert store.claim_next_queued("cli", only={mine.id}).id == mine.id  # type: ignore[union-attr]
+    assert store.claim_next_queued("cli", only={mine.id}) is None
+    assert store.claim_next_queued("cli", only=set()) is None
+    assert store.get(unrelated.id).worker is None
+    assert store.claim_next_queued("daemon").id == unrelated.id  # type: ignore[union-attr]
+
+
+def test_only_a_missing_expired_or_own_lease_lets_a_job_be_taken_over(store: JobStore) -> None:
+    held, expired, unleased = store.create(_new(3))
+    store.mark_submitted(held.id, "p1", "http://a", Lease("other", expires_at=200.0))
+    store.mark_submitted(expired.id, "p2", "http://a", Lease("other", expires_at=50.0))
+    store.mark_submitted(unleased.id, "p3", "http://a")
+    assert [j.id for j in store.takeable("me", now=100.0)] == [expired.id, unleased.id]
+    assert store.take_over(held.id, Lease("me", 300.0), now=100.0) is None
+    assert store.get(held.id).lease == Lease("other", 200.0)  # untouched
+    taken = store.take_over(expired.id, Lease("me", 300.0), now=100.0)
+    assert taken is not None and taken.lease == Lease("me", 300.0)
+    assert store.take_over(expired.id, Lease("third", 400.0), now=100.0) is None
+    assert [j.id for j in store.takeable("me", now=100.0)] == [expired.id, unleased.id]
+    assert store.renew_leases("me", 500.0) == 1
+    assert store.get(expired.id).lease == Lease("me", 500.0)
+    assert store.expire_leases("me") == 1
+    assert [j.id for j in store.takeable("third", now=100.0)] == [expired.id, unleased.id]
+
+
+def test_a_final_or_requeued_job_holds_no_lease(store: JobStore) -> None:
+    done, again = store.create(_new(2))
+    for job in (done, again):
+        store.mark_submitted(job.id, "p", "http://a", Lease("me", 1e12))
+    assert store.mark_succeeded(done.id, []).lease is None
+    assert store.requeue(again.id, "lost").lease is None
+    assert store.renew_leases("me", 2e12) == 0
 
 
 def test_claim_gives_each_job_to_exactly_one_worker(store: JobStore) -> None:
