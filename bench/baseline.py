@@ -13,6 +13,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from comfy_nodes.pixel.atomic import write_atomic
+
 __all__ = ["add_note_argument", "machine", "write_baseline"]
 
 
@@ -35,6 +37,5 @@ def machine(load_before: tuple[float, float, float], note: str, **versions: str)
 
 
 def write_baseline(path: Path, report: dict[str, Any]) -> None:
-    """Write `report` as indented JSON (the folder is created if needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=float) + "\n", encoding="utf-8")
+    """Write `report` as indented JSON, whole or not at all (the folder is created if needed)."""
+    write_atomic(path, (json.dumps(report, indent=2, default=float) + "\n").encode("utf-8"))

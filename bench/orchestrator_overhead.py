@@ -38,7 +38,7 @@ from PIL import Image
 
 import orchestrator.service.follow as follow
 from orchestrator.comfy.events import ExecutingEvent
-from orchestrator.service import Service
+from orchestrator.composition import build_service
 from orchestrator.service.events import JobEvent, JobEventKind
 from orchestrator.service.values import GenerationRequest
 from orchestrator.settings import Settings
@@ -106,7 +106,7 @@ def main() -> None:
             seen.setdefault((event.job_id, event.kind.value), time.perf_counter())
             done.notify_all()
 
-    service = Service.from_settings(settings, workers=1).start()
+    service = build_service(settings, workers=1).start()
     service.subscribe(on_event)
     first, last = [], []
     try:
@@ -151,7 +151,7 @@ def _serve_engine(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         port = int(sock.getsockname()[1])
     command = [sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()"]
     command += ["engine", "serve", "--cpu"]
-    command += ["--port", str(port), "--input", str(tmp / "input"), "--output", str(tmp / "out")]
+    command += ["--port", str(port), "--input", str(tmp / "input"), "--out", str(tmp / "out")]
     command += ["--models", str(tmp / "models")]
     env = {**os.environ, "DGXP_DATA_DIR": str(tmp / "engine")}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)

@@ -5,6 +5,8 @@ Every error class under `orchestrator/`, in one tree (where it lives, when it is
     Exception
     ├── DGXPixelsError                 root of every error raised on purpose (this module)
     │   ├── InvalidRequest (ValueError)   a request field has a bad value (names field + value)
+    │   ├── ConfigError                   the settings cannot be loaded: config file missing,
+    │   │                                 malformed, unknown key, or a bad value (settings.py)
     │   ├── TemplateError (ValueError)    unknown template / parameter, or a graph the backend
     │   │                                 rejects (the face of WorkflowError below)
     │   ├── JobNotFound (KeyError)        no job has that id
@@ -58,6 +60,7 @@ from __future__ import annotations
 __all__ = [
     "BackendError",
     "BackendUnavailable",
+    "ConfigError",
     "DGXPixelsError",
     "InvalidRequest",
     "JobNotFound",
@@ -69,6 +72,11 @@ __all__ = [
 
 class DGXPixelsError(Exception):
     """Root of every error the orchestrator raises on purpose."""
+
+
+class ConfigError(DGXPixelsError):
+    """The settings cannot be loaded. The message is one line naming the config file or the
+    `DGXP_*` variable, and the key (the CLI prints it and exits 2)."""
 
 
 class InvalidRequest(DGXPixelsError, ValueError):

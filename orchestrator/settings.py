@@ -1,24 +1,49 @@
 """The one settings class, loaded once at the entry point and passed down.
 
 Values come from (highest first) constructor arguments, `DGXP_*` environment variables and an
-optional `dgx-pixels.toml` in the working directory (or the file named by `DGXP_CONFIG`).
+optional `dgx-pixels.toml` in the working directory (or the file named by `--config` or
+`DGXP_CONFIG`, which must then exist). `load_settings` is the entry points' loader: a missing
+or malformed file, an unknown key in it, or a bad value (from the file or from a `DGXP_*`
+variable) is a `ConfigError` whose one-line message names the file or variable and the key.
+
+Unknown keys in the TOML file are refused (a misspelt key would otherwise be ignored
+silently). Unknown `DGXP_*` environment variables are ignored: the environment is shared
+with other tools and scripts (`DGXP_CONFIG` itself is one), so a stray variable must not
+stop the CLI.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "default_data_dir"]
+from orchestrator.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_FILE",
+    "ConfigError",
+    "Settings",
+    "default_data_dir",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_FILE = "dgx-pixels.toml"
+CONFIG_ENV_VAR = "DGXP_CONFIG"
 
 
 def default_data_dir() -> Path:
@@ -33,8 +58,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DGXP_",
         env_nested_delimiter="__",
-        toml_file=os.environ.get("DGXP_CONFIG", "dgx-pixels.toml"),
-        extra="ignore",
+        toml_file=DEFAULT_CONFIG_FILE,
+        extra="forbid",  # in the TOML file and in code; env sources only yield known fields
     )
 
     # --- storage ---------------------------------------------------------------------------
@@ -73,6 +98,18 @@ class Settings(BaseSettings):
     )
     health_interval_s: float = Field(
         default=5.0, gt=0, description="Seconds between backend health checks."
+    )
+    lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A running job's lease: if its process stops renewing it for this long "
+        "(killed, hung), another process may take the job over.",
+    )
+    heartbeat_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between lease renewals of the jobs a process follows "
+        "(keep well below lease_s).",
     )
 
     # --- embedded engine ---------------------------------------------------------------------
@@ -120,6 +157,11 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Bind address of the daemon's MCP HTTP server; not loopback needs mcp_token.",
     )
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names (besides localhost, 127.0.0.1 and [::1]) that MCP HTTP "
+        "requests may name in Host/Origin (DNS-rebinding guard); needs mcp_token.",
+    )
     bevy_projects: list[Path] = Field(
         default_factory=list,
         description="Registered Bevy project roots; deploys go only into their assets/ folders.",
@@ -149,3 +191,116 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """The settings for an entry point, with every problem as a one-line `ConfigError`.
+
+    Args:
+        config: The `--config` file. Without it, `DGXP_CONFIG` names the file, else
+            `./dgx-pixels.toml` is read when present. A named file must exist.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not TOML, holds an unknown key, or a
+            value (from the file or a `DGXP_*` variable) is invalid.
+    """
+    path, origin = _config_file(config)
+    data = _read_config(path, origin)
+    _check_keys(path, data)
+    try:
+        loaded = _with_file_data(data)()
+    except SettingsError as exc:  # an env value that is not even parseable (bad JSON list)
+        raise ConfigError(_describe_unparsed(exc)) from exc
+    except ValidationError as exc:
+        raise ConfigError(_describe_invalid(exc, path, data)) from exc
+    # A plain `Settings` (the loader's subclass is local, so it would not pickle).
+    return Settings.model_construct(_fields_set=loaded.model_fields_set, **dict(loaded))
+
+
+def _config_file(config: Path | None) -> tuple[Path, str | None]:
+    """The file to read and who named it (None: the optional default file)."""
+    if config is not None:
+        return config, "--config"
+    named = os.environ.get(CONFIG_ENV_VAR)
+    if named:
+        return Path(named), CONFIG_ENV_VAR
+    return Path(DEFAULT_CONFIG_FILE), None
+
+
+def _read_config(path: Path, origin: str | None) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        if origin is None:
+            return {}
+        raise ConfigError(f"config file {path} (from {origin}) does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror}") from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from exc
+
+
+def _check_keys(path: Path, data: dict[str, Any]) -> None:
+    known = list(Settings.model_fields)
+    unknown = sorted(set(data) - set(known))
+    if not unknown:
+        return
+    key = unknown[0]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(known)}"
+    raise ConfigError(f"config file {path}: unknown key {key!r}; {hint}")
+
+
+def _with_file_data(data: dict[str, Any]) -> type[Settings]:
+    """`Settings` reading `data` (the parsed file) below constructor values and env vars."""
+
+    class _WithFile(Settings):
+        model_config = SettingsConfigDict(toml_file=None)  # `data` replaces the TOML source
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, data))
+
+    return _WithFile
+
+
+def _env_value(field: str) -> tuple[str, str] | None:
+    """The `DGXP_*` variable that set `field`, and its value (names are case-insensitive)."""
+    wanted = f"DGXP_{field}".upper()
+    for name, value in os.environ.items():
+        if name.upper() == wanted:
+            return name, value
+    return None
+
+
+def _describe_invalid(exc: ValidationError, path: Path, data: dict[str, Any]) -> str:
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    reason = error["msg"]
+    env = _env_value(field)
+    if env is not None:  # the environment wins over the file, so it is the culprit
+        return f"environment variable {env[0]}={env[1]!r}: {reason}"
+    if field in data:
+        return f"config file {path}: key {field!r} = {data[field]!r}: {reason}"
+    return f"setting {field!r}: {reason}"
+
+
+def _describe_unparsed(exc: SettingsError) -> str:
+    match = re.search(r'field "(\w+)"', str(exc))
+    env = _env_value(match.group(1)) if match else None
+    if env is None:
+        return f"settings: {exc}"
+    return (
+        f'environment variable {env[0]}={env[1]!r}: not valid JSON (write a list as \'["a", "b"]\')'
+    )

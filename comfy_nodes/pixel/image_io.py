@@ -2,23 +2,22 @@
 
 Reading checks what can go wrong with files users hand us: not an image, truncated data,
 empty or oversized canvases (checked from the header, before any pixel is decoded),
-16-bit, greyscale, palette-mode and animated files. Writing goes through a temporary file
-in the target folder and `os.replace`, so a crash never leaves a half-written sprite.
+16-bit, greyscale, palette-mode and animated files. Writing goes through `atomic`, so a
+crash never leaves a half-written sprite.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from .atomic import write_atomic
 from .errors import InvalidImageError
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ __all__ = [
     "load_frames",
     "load_image",
     "save_png_atomic",
-    "write_files_atomic",
 ]
 
 MAX_IMAGE_SIDE: Final[int] = 8192
@@ -165,40 +163,12 @@ def load_frames(source: ImageSource) -> list[RGBA]:
 
 
 def encode_png(rgba: npt.ArrayLike) -> bytes:
-    """`rgba` as PNG file bytes (for callers that write several files all-or-nothing)."""
+    """`rgba` as PNG file bytes (for `atomic.write_files_atomic`: several files, all or none)."""
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(check_rgba(rgba, "rgba")).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def write_files_atomic(files: Mapping[Path, bytes]) -> None:
-    """Write several files all-or-nothing: each to a synced temp sibling, then all renamed.
-
-    Raises:
-        OSError: a target is a folder or a write failed; no target has been touched then.
-    """
-    for path in files:
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder; cannot write an output there")
-    temps: dict[Path, Path] = {}
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps[path] = Path(name)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                # On disk before the rename: a crash cannot leave a renamed but empty file.
-                os.fsync(stream.fileno())
-        for path, temp in temps.items():
-            os.replace(temp, path)
-    finally:
-        # Whatever went wrong (disk full, interrupt), leave no temp file behind.
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
 
 
 def save_png_atomic(path: str | os.PathLike[str], rgba: npt.ArrayLike) -> Path:
@@ -210,6 +180,4 @@ def save_png_atomic(path: str | os.PathLike[str], rgba: npt.ArrayLike) -> Path:
     Returns:
         The path written.
     """
-    target = Path(path)
-    write_files_atomic({target: encode_png(rgba)})
-    return target
+    return write_atomic(path, encode_png(rgba))

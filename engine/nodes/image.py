@@ -9,6 +9,7 @@ in 0..1; MASK is float32 `[B, H, W]` with 1 = transparent. Folders come from the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
+from comfy_nodes.pixel.atomic import write_atomic
 from engine.context import engine_context
 from engine.errors import EngineError
 from engine.nodes.image_transform import ImageScale, ImageScaleBy, JoinImageWithAlpha, to_pil
@@ -232,7 +234,12 @@ class SaveImage:
             for key, value in (extra_pnginfo or {}).items():
                 metadata.add_text(key, json.dumps(value))
             name = f"{stem.replace('%batch_num%', str(batch_number))}_{counter:05}_.png"
-            to_pil(image).save(folder / name, pnginfo=metadata, compress_level=self.compress_level)
+            buffer = io.BytesIO()
+            to_pil(image).save(
+                buffer, format="PNG", pnginfo=metadata, compress_level=self.compress_level
+            )
+            # Whole files only: the orchestrator may fetch /view the moment it sees the name.
+            write_atomic(folder / name, buffer.getvalue())
             results.append({"filename": name, "subfolder": subfolder, "type": self.kind})
             counter += 1
         return {"ui": {"images": results}}

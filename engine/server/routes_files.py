@@ -21,6 +21,7 @@ from aiohttp import web
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from comfy_nodes.pixel.atomic import write_atomic
 from engine.server.state import ServerState
 
 __all__ = ["FileRoutes", "file_routes"]
@@ -167,7 +168,9 @@ class FileRoutes:
                 rgba = original_image.convert("RGBA")
             with Image.open(io.BytesIO(data)) as mask:
                 rgba.putalpha(mask.convert("RGBA").getchannel("A"))
-            rgba.save(target, compress_level=4, pnginfo=metadata)
+            buffer = io.BytesIO()
+            rgba.save(buffer, format="PNG", compress_level=4, pnginfo=metadata)
+            write_atomic(target, buffer.getvalue())
 
         return save
 
@@ -223,9 +226,7 @@ class FileRoutes:
                     text=f"the uploaded mask is not a readable image: {ex}"
                 ) from ex
         else:
-            tmp = target.with_name(f".{target.name}.part")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            write_atomic(target, data)
         return target.name
 
     def routes(self) -> list[web.RouteDef]:

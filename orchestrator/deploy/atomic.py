@@ -10,11 +10,10 @@ which `notify` turns into a create event, and readers only ever see whole files.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
+from comfy_nodes.pixel import atomic
 from orchestrator.deploy.errors import DeployError, UnsafeDestinationError
 
 __all__ = ["ensure_folder", "write_atomic"]
@@ -55,24 +54,17 @@ def _check_inside(candidate: Path, folder: Path, inside: Path) -> None:
         )
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (a crash must not lose the new directory entry)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(final: Path, data: bytes, staging_dir: Path, mode: int = 0o644) -> None:
+def write_atomic(final: Path, data: bytes, staging_dir: Path) -> None:
     """Write `data` to `final` by staging it in `staging_dir` and renaming it into place.
+
+    The file gets the umask's permissions (0644 under umask 022), or keeps the mode of the
+    file it replaces, like every file the project writes (`comfy_nodes.pixel.atomic`).
 
     Args:
         final: Destination path; its folder must exist.
         data: The whole file content.
         staging_dir: An existing folder outside the watched tree, on the same filesystem
             as `final`.
-        mode: Permission bits of the new file (temp files start as 0600).
 
     Raises:
         DeployError: the staging folder is on another filesystem (a rename would not be
@@ -84,17 +76,7 @@ def write_atomic(final: Path, data: bytes, staging_dir: Path, mode: int = 0o644)
             "filesystems, so the file cannot be renamed into place atomically; keep the "
             "project's .dgx-pixels/ folder and assets/ on one filesystem."
         )
-    fd, tmp_name = tempfile.mkstemp(dir=staging_dir, prefix=f".{final.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, final)
+        atomic.write_atomic(final, data, temp_dir=staging_dir)
     except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
         raise DeployError(f"writing {final} failed: {exc}; nothing was replaced.") from exc
-    _fsync_dir(final.parent)

@@ -102,7 +102,8 @@ class Catalog:
         Raises:
             ValueError: The pixel core's errors (bad image, bad options), unchanged.
         """
-        from comfy_nodes.pixel.image_io import encode_png, load_image, write_files_atomic
+        from comfy_nodes.pixel.atomic import write_files_atomic
+        from comfy_nodes.pixel.image_io import encode_png, load_image
         from comfy_nodes.pixel.pipeline import pixelize
         from comfy_nodes.pixel.upscale import upscale_nearest
 

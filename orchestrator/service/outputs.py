@@ -2,8 +2,9 @@
 
 Names are stable and collision-free: `<out>/<YYYY-MM-DD>/<slug>_<jobid8>_<n>.png` (the date
 is the job's creation date, UTC), so collecting the same job again after a crash rewrites
-the same names instead of adding copies. Every file goes through a temp file and
-`os.replace`, and the sidecar is written last, so a crash never leaves a half file and a
+the same names instead of adding copies. Every file goes through the one atomic writer
+(`comfy_nodes.pixel.atomic`: temp file, fsync, `os.replace`, the umask's permissions), and
+the sidecar is written last, so a crash never leaves a half file and a
 sidecar always means its sprite is complete.
 """
 
@@ -14,9 +15,7 @@ import importlib
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.jobs.models import Job, SpriteFiles
 
 __all__ = [
@@ -68,22 +68,6 @@ def job_stem(job: Job, out_dir: Path) -> Path:
     """`<out>/<date>/<slug>_<jobid8>`: the prefix of every file of `job`."""
     day = datetime.fromtimestamp(job.created_at, tz=UTC).strftime("%Y-%m-%d")
     return out_dir / day / f"{slugify(job.prompt)}_{job.short_id}"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # rename is atomic: a killed process leaves the old file or the new one, never half
-        # of either. No fsync (like the job store's synchronous=NORMAL): a power cut may
-        # lose the newest files, and re-collecting the job rewrites them.
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def preview_factor(width: int, height: int, target: int = PREVIEW_TARGET_PX) -> int:

@@ -29,7 +29,7 @@ def _free_port() -> int:
 def test_engine_serve_help_names_the_options() -> None:
     result = CliRunner().invoke(app, ["engine", "serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--port", "--models", "--output", "--input", "--custom-nodes", "--cpu"):
+    for option in ("--port", "--models", "--out", "--input", "--custom-nodes", "--cpu"):
         assert option in result.output
 
 
@@ -39,7 +39,7 @@ def test_engine_serve_runs_until_sigint(tmp_path: Path) -> None:
     command = [
         sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()",
         "engine", "serve", "--port", str(port), "--cpu",
-        "--models", str(tmp_path / "models"), "--output", str(tmp_path / "out"),
+        "--models", str(tmp_path / "models"), "--out", str(tmp_path / "out"),
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

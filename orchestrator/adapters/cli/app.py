@@ -1,17 +1,19 @@
-"""`dgx-pixels`: the composition root. Loads settings and logging once, then dispatches.
+"""`dgx-pixels`: the composition root. Sets up logging once, then dispatches.
 
-Command modules import heavy libraries (torch, diffusers, textual) inside their command
-functions, so `dgx-pixels --help` stays instant.
+Command modules import heavy libraries (pydantic-settings, numpy, torch, diffusers, textual,
+rich) inside their command functions, so `dgx-pixels --help` stays instant;
+`tests/test_cli_help.py` guards that. Help is click's plain layout (no rich panels): it never
+cuts an option name at a narrow terminal and never shows a path split over two lines.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.logging import RichHandler
 
 from orchestrator.adapters.cli import (
     comfy,
@@ -26,7 +28,6 @@ from orchestrator.adapters.cli import (
     tui_cmd,
 )
 from orchestrator.adapters.cli.context import CliState
-from orchestrator.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -36,12 +37,23 @@ app = typer.Typer(
         "Game-ready pixel-art sprites from local SDXL.\n\n"
         "Start with `dgx-pixels models demo` (a tiny random model, so everything runs without "
         'weights) and `dgx-pixels generate "a red potion"`. Turn any picture into a clean '
-        "sprite with `dgx-pixels pixelize IMAGE -o OUT`."
+        "sprite with `dgx-pixels pixelize IMAGE -o OUT`.\n\n"
+        "Results (paths, or JSON lines with --json) go to stdout; messages, logs and progress "
+        "go to stderr.\n\n"
+        'Example: dgx-pixels generate "a red potion" -n 4 --palette pico-8 > paths.txt'
     ),
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"dgx-pixels {version('dgx-pixels')}")
+        raise typer.Exit
 
 
 @app.callback()
@@ -49,20 +61,26 @@ def root(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="A dgx-pixels.toml to read instead of ./dgx-pixels.toml."),
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Settings file to read instead of ./dgx-pixels.toml (must exist).",
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """Load settings and logging once for whichever command runs."""
-    settings = Settings(_toml_file=config) if config else Settings()  # type: ignore[call-arg]
-    level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=True)],
-        force=True,
-    )
-    ctx.obj = CliState(settings=settings)
+    """Set up logging (stderr, one line per record) for whichever command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    ctx.obj = CliState(config=config, verbose=verbose)
 
 
 app.command("pixelize")(pixelize.pixelize_command)

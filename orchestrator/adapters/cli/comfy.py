@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.console import Console
 
 from orchestrator.adapters.cli.context import settings_from
+from orchestrator.adapters.cli.output import emit_result, fail, note
 from orchestrator.errors import DGXPixelsError
 
 __all__ = [
@@ -55,7 +54,7 @@ app = typer.Typer(
         "`dgx-pixels comfy unlink ~/ComfyUI` removes both again."
     ),
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,
 )
 
 
@@ -119,6 +118,8 @@ def _targets(comfy_dir: Path, base_dir: Path | None) -> tuple[Path, Path, tuple[
 
 
 def _section_block(models_dir: Path) -> str:
+    import yaml  # only when a plan is made, not at CLI start
+
     body: str = yaml.safe_dump(
         {SECTION: {"base_path": str(models_dir), "checkpoints": "checkpoints", "loras": "loras"}},
         sort_keys=False,
@@ -151,6 +152,8 @@ def _strip_section(text: str) -> str:
 
 
 def _load_yaml(path: Path, text: str) -> dict[str, Any]:
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -254,12 +257,10 @@ def plan_unlink(comfy_dir: Path, base_dir: Path | None = None) -> LinkPlan:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.dgx-pixels.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(path)
-    finally:
-        temp.unlink(missing_ok=True)
+    # The project's one atomic writer: keeps the user's extra_model_paths.yaml mode.
+    from orchestrator.service.outputs import write_atomic
+
+    write_atomic(path, text.encode("utf-8"))
 
 
 def apply_link(plan: LinkPlan, models_dir: Path) -> None:
@@ -300,11 +301,6 @@ _BaseDir = Annotated[
 ]
 
 
-def _fail(error: ComfyLinkError) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/] {error}")
-    return typer.Exit(code=1)
-
-
 @app.command("link")
 def link_command(
     ctx: typer.Context,
@@ -322,36 +318,33 @@ def link_command(
     With `--base-directory ~/comfy-data` the link and the yaml go into that folder and
     the command prints how to start ComfyUI so it reads both.
     """
-    console = Console()
     models = (models_dir or settings_from(ctx).resolved_models_dir).expanduser()
     try:
         plan = plan_link(comfy_dir, models, base_dir)
     except ComfyLinkError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     verb = "would" if dry_run else "will"
-    console.print(
-        f"link  {plan.link} -> {plan.pack}" + ("" if plan.link_needed else "  (already linked)")
-    )
-    console.print(
+    note(f"link  {plan.link} -> {plan.pack}" + ("" if plan.link_needed else "  (already linked)"))
+    note(
         f"yaml  {plan.yaml_path}: {verb} set section {SECTION}: base_path {models.resolve()}"
         + ("" if plan.yaml_changed else "  (already set)")
     )
     if dry_run:
-        _print_start(console, plan)
-        console.print("dry run: nothing changed")
+        _print_start(plan)
+        note("dry run: nothing changed")
         return
     apply_link(plan, models)
-    console.print("[green]done[/]: restart ComfyUI to load the DGX-Pixels nodes (DGX-Pixels/...)")
-    _print_start(console, plan)
+    note("done: restart ComfyUI to load the DGX-Pixels nodes (DGX-Pixels/...)")
+    _print_start(plan)
 
 
-def _print_start(console: Console, plan: LinkPlan) -> None:
-    """The exact ComfyUI command line a `--base-directory` link needs."""
+def _print_start(plan: LinkPlan) -> None:
+    """The exact ComfyUI command line a `--base-directory` link needs (the result: stdout)."""
     if not plan.start_flags:
         return
-    console.print("start ComfyUI with these flags (add your own, e.g. --listen):")
+    note("start ComfyUI with these flags (add your own, e.g. --listen):")
     command = f"cd {shlex.quote(str(plan.comfy_dir))} && python main.py"
-    console.print(f"{command} {shlex.join(plan.start_flags)}", markup=False, soft_wrap=True)
+    emit_result(f"{command} {shlex.join(plan.start_flags)}")
 
 
 @app.command("unlink")
@@ -360,20 +353,19 @@ def unlink_command(
 ) -> None:
     """Remove the node-pack link and our extra_model_paths.yaml section from COMFYUI_DIR
     (or from the `--base-directory` that `link` was given)."""
-    console = Console()
     try:
         plan = plan_unlink(comfy_dir, base_dir)
     except ComfyLinkError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     if not plan.link_needed and not plan.yaml_changed:
-        console.print("nothing to remove: DGX-Pixels is not linked there")
+        note("nothing to remove: DGX-Pixels is not linked there")
         return
     if plan.link_needed:
-        console.print(f"remove link {plan.link}")
+        note(f"remove link {plan.link}")
     if plan.yaml_changed:
-        console.print(f"remove section {SECTION} from {plan.yaml_path}")
+        note(f"remove section {SECTION} from {plan.yaml_path}")
     if dry_run:
-        console.print("dry run: nothing changed")
+        note("dry run: nothing changed")
         return
     apply_unlink(plan)
-    console.print("[green]done[/]")
+    note("done")

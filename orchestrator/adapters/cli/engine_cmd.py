@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from rich.console import Console
 
 from orchestrator.adapters.cli.context import settings_from
+from orchestrator.adapters.cli.output import choices_metavar, fail, note, warn
 
 __all__ = ["app", "serve_command"]
 
@@ -49,8 +49,8 @@ app = typer.Typer(
         "ComfyUI's HTTP/WebSocket API (`engine serve`)."
     ),
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-console = Console(stderr=True)
 
 
 @app.command("serve")
@@ -58,30 +58,45 @@ def serve_command(
     ctx: typer.Context,
     host: Annotated[
         str | None,
-        typer.Option(help="Bind address. Default: settings engine_host (127.0.0.1; no auth!)."),
+        typer.Option(
+            metavar="HOST",
+            help="Bind address. Default: settings engine_host (127.0.0.1; no auth!).",
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="TCP port (0 = any free port). Default: settings engine_port."),
+        typer.Option(
+            metavar="PORT", help="TCP port (0 = any free port). Default: settings engine_port."
+        ),
     ] = None,
     models: Annotated[
         Path | None,
-        typer.Option("--models", help="models/ folder with checkpoints/ and loras/."),
+        typer.Option(
+            "--models", metavar="DIR", help="models/ folder with checkpoints/ and loras/."
+        ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Where SaveImage writes.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="DIR", help="Where SaveImage writes.")
+    ] = None,
     input_dir: Annotated[
-        Path | None, typer.Option("--input", help="Where LoadImage reads and uploads go.")
+        Path | None,
+        typer.Option("--input", metavar="DIR", help="Where LoadImage reads and uploads go."),
     ] = None,
     custom_nodes: Annotated[
         list[Path] | None,
-        typer.Option("--custom-nodes", help="Extra custom-node folder (repeatable)."),
+        typer.Option(
+            "--custom-nodes", metavar="DIR", help="Extra custom-node folder (repeatable)."
+        ),
     ] = None,
     cpu: Annotated[
         bool, typer.Option("--cpu", help="Run on the CPU even if CUDA is there.")
     ] = False,
     precision: Annotated[
         Precision | None,
-        typer.Option(help="GPU model dtype (auto = fp16). Default: settings engine_precision."),
+        typer.Option(
+            metavar=choices_metavar(Precision),
+            help="GPU model dtype (auto = fp16). Default: settings engine_precision.",
+        ),
     ] = None,
     compile_flag: Annotated[
         bool,
@@ -96,12 +111,16 @@ def serve_command(
         CompileMode | None,
         typer.Option(
             "--compile-mode",
+            metavar=choices_metavar(CompileMode),
             help="The torch.compile mode (wins over --compile; 'off' overrides the settings).",
         ),
     ] = None,
     preview: Annotated[
         PreviewMethod | None,
-        typer.Option(help="Sampler step previews. Default: settings engine_preview (none)."),
+        typer.Option(
+            metavar=choices_metavar(PreviewMethod),
+            help="Sampler step previews. Default: settings engine_preview (none).",
+        ),
     ] = None,
 ) -> None:
     """Serve the engine until Ctrl-C.
@@ -113,12 +132,12 @@ def serve_command(
     Example: `dgx-pixels engine serve --port 8188 --models ~/models`, then point any
     ComfyUI client at http://127.0.0.1:8188.
     """
-    from engine.errors import EngineError
-    from engine.runner import EngineConfig, serve_forever
+    from orchestrator.composition import engine_config, serve_engine
+    from orchestrator.errors import BackendError
 
     settings = settings_from(ctx)
     base = settings.data_dir / "engine"
-    config = EngineConfig(
+    config = engine_config(
         base_dir=base,
         models_dir=models or settings.resolved_models_dir,
         output_dir=output or settings.resolved_output_dir,
@@ -133,21 +152,20 @@ def serve_command(
         compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
     )
-    console.print(f"engine: models {config.models_dir}, outputs {config.output_dir}")
-    console.print(
+    note(f"engine: models {config.models_dir}, outputs {config.output_dir}")
+    note(
         f"engine: precision {config.precision}, compile {config.compile}, "
         f"previews {config.preview_method}"
     )
     if config.compile != "off":
-        console.print(
-            "[yellow]compile is on: the first prompt of each size/batch compiles for minutes; "
-            "later ones are about 2x faster.[/]"
+        warn(
+            "compile is on: the first prompt of each size/batch compiles for minutes; "
+            "later ones are about 2x faster."
         )
     try:
-        serve_forever(config)
-    except EngineError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+        serve_engine(config)
+    except BackendError as exc:
+        raise fail(exc) from exc
 
 
 def _compile_choice(flag: bool, mode: CompileMode | None, configured: str) -> str:

@@ -194,7 +194,8 @@ def process_file(target: Target, options: PixelizeOptions, preview_scale: int) -
         OSError: an output could not be written (nothing is left behind, and files from an
             earlier run at those paths are untouched).
     """
-    from comfy_nodes.pixel.image_io import encode_png, load_image, write_files_atomic
+    from comfy_nodes.pixel.atomic import write_files_atomic
+    from comfy_nodes.pixel.image_io import encode_png, load_image
     from comfy_nodes.pixel.pipeline import pixelize
     from comfy_nodes.pixel.upscale import upscale_nearest
 

@@ -21,6 +21,7 @@ MODULES = [
     "upscale",
     "compare",
     "image_io",
+    "atomic",
     "tensors",
 ]
 
