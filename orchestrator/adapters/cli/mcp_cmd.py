@@ -1,6 +1,6 @@
 """`dgx-pixels mcp`: serve the MCP server over stdio (default) or streamable HTTP.
 
-Composition: settings (from the root callback) -> `Service.from_settings` (the same
+Composition: settings (from the root callback) -> `composition.build_service` (the same
 composition as the daemon: job store, backend pool, templates, embedded engine when no
 backend is configured) -> `build_mcp_server`. Over stdio, stdout *is* the protocol, so
 logging is moved to stderr before anything else runs.
@@ -9,7 +9,7 @@ logging is moved to stderr before anything else runs.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -38,11 +38,11 @@ def _log_to_stderr(level: int) -> None:
 
 def _start_service(settings: Settings) -> Service:
     """The started service, or a clear error and exit code 1."""
+    from orchestrator.composition import build_service
     from orchestrator.errors import DGXPixelsError
-    from orchestrator.service import Service
 
     try:
-        service = Service.from_settings(settings)
+        service = build_service(settings)
     except DGXPixelsError as exc:
         logger.error("cannot build the service: %s", exc)
         raise typer.Exit(code=1) from exc
@@ -69,6 +69,14 @@ def mcp_command(
         help="Bearer token HTTP clients must send (default: settings `mcp_token`, "
         "DGXP_MCP_TOKEN). Without one, any local process can call the tools.",
     ),
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="Host name clients may use besides localhost/127.0.0.1/[::1], repeatable "
+            "(default: settings `mcp_allowed_hosts`); needs a token.",
+        ),
+    ] = None,
 ) -> None:
     """Serve DGX-Pixels to AI agents over MCP (generate, review, deploy into Bevy).
 
@@ -88,10 +96,11 @@ def mcp_command(
         from orchestrator.adapters.mcp.http import check_http_exposure  # the daemon's rule too
         from orchestrator.errors import InvalidRequest
 
+        allowed = allowed_host if allowed_host is not None else settings.mcp_allowed_hosts
         try:
-            check_http_exposure(host, secret, "--host")
+            check_http_exposure(host, secret, "--host", allowed, "--allowed-host")
         except InvalidRequest as exc:
-            raise typer.BadParameter(f"{exc} (or pass --token)", param_hint="--host") from exc
+            raise typer.BadParameter(f"{exc} (or pass --token)", param_hint=exc.field) from exc
     # Heavy imports (fastmcp, the service and its engine) only once the command runs.
     from orchestrator.adapters.mcp import build_mcp_server
 
@@ -100,8 +109,14 @@ def mcp_command(
         # Over stdio the client is the parent process: no HTTP, so no token to check.
         server = build_mcp_server(service, settings, token=(secret or "") if http else "")
         if http:
-            logger.info("MCP over HTTP at http://%s:%d/mcp (token: %s)", host, port, bool(secret))
-            server.run(transport="http", host=host, port=port, show_banner=False)
+            from orchestrator.adapters.mcp.http import McpHttpServer, mcp_http_app
+
+            logger.info(
+                "MCP token required: %s; Host/Origin allowed: loopback%s",
+                bool(secret),
+                "".join(f", {h}" for h in allowed),
+            )
+            McpHttpServer(mcp_http_app(server, allowed), host, port).run_foreground()
         else:
             server.run(transport="stdio", show_banner=False)
     finally:

@@ -2,7 +2,9 @@
 
 `dgx-pixels serve --mcp-port N` attaches `start_mcp_http(service, settings)` next to the
 ZeroMQ bridge; `dgx-pixels mcp --http` runs the same server in the foreground. Both apply
-one rule (`check_http_exposure`): a host other than loopback needs a bearer token.
+the same rules: a bind address other than loopback needs a bearer token
+(`check_http_exposure`), and every request's Host/Origin must name a loopback host or one of
+`mcp_allowed_hosts`, which in turn needs the token (`mcp_http_app`, `HostOriginGuard`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,24 @@ import ipaddress
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import InvalidRequest
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
+    from fastmcp import FastMCP
+
     from orchestrator.service import Service
 
-__all__ = ["McpHttpServer", "check_http_exposure", "is_loopback", "start_mcp_http"]
+__all__ = [
+    "McpHttpServer",
+    "check_http_exposure",
+    "is_loopback",
+    "mcp_http_app",
+    "start_mcp_http",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +45,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_http_exposure(host: str, token: str | None, field_name: str = "host") -> None:
+def check_http_exposure(
+    host: str,
+    token: str | None,
+    field_name: str = "host",
+    allowed_hosts: Sequence[str] = (),
+    allowed_field: str = "mcp_allowed_hosts",
+) -> None:
     """Refuse to serve the tools beyond this machine without a token.
 
     Raises:
-        InvalidRequest: `host` is not loopback and `token` is empty.
+        InvalidRequest: `host` is not loopback, or `allowed_hosts` names other hosts, and
+            `token` is empty.
     """
     if not is_loopback(host) and not token:
         raise InvalidRequest(
@@ -47,6 +65,26 @@ def check_http_exposure(host: str, token: str | None, field_name: str = "host") 
             "exposes the MCP tools beyond this machine; set a token (mcp_token, "
             "DGXP_MCP_TOKEN) or bind to 127.0.0.1",
         )
+    if allowed_hosts and not token:
+        raise InvalidRequest(
+            allowed_field,
+            list(allowed_hosts),
+            "lets other host names reach the MCP tools; set a token too (mcp_token, "
+            "DGXP_MCP_TOKEN, --token) or leave it empty to answer loopback names only",
+        )
+
+
+def mcp_http_app(server: FastMCP, allowed_hosts: Sequence[str] = ()) -> Any:
+    """The server's streamable-HTTP ASGI app behind the Host/Origin guard.
+
+    FastMCP's own guard is switched off so that one rule (ours) decides.
+    """
+    from starlette.middleware import Middleware
+
+    from orchestrator.adapters.mcp.host_guard import HostOriginGuard
+
+    guard = Middleware(HostOriginGuard, allowed_hosts=tuple(allowed_hosts))
+    return server.http_app(host_origin_protection=False, middleware=[guard])
 
 
 class McpHttpServer:
@@ -101,6 +139,11 @@ class McpHttpServer:
         logger.info("MCP over HTTP at %s", self.url)
         return self
 
+    def run_foreground(self) -> None:
+        """Serve in this thread until Ctrl-C / SIGTERM (uvicorn handles the signals)."""
+        logger.info("MCP over HTTP at %s", self.url)
+        self._server.run()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop serving (in-flight requests get `timeout_s` to finish)."""
         self._server.should_exit = True
@@ -111,16 +154,18 @@ class McpHttpServer:
 def start_mcp_http(service: Service, settings: Settings) -> McpHttpServer:
     """The `serve` adapter: MCP over streamable HTTP on `settings.mcp_host:mcp_port`.
 
-    The token is `settings.mcp_token` (DGXP_MCP_TOKEN), as for `dgx-pixels mcp --http`.
+    The token is `settings.mcp_token` (DGXP_MCP_TOKEN), as for `dgx-pixels mcp --http`;
+    requests must name a loopback host or one of `settings.mcp_allowed_hosts`.
 
     Raises:
-        InvalidRequest: No port set, a non-loopback host without a token, or a port that
-            cannot be bound.
+        InvalidRequest: No port set, a non-loopback host or allowed hosts without a token,
+            or a port that cannot be bound.
     """
     from orchestrator.adapters.mcp import build_mcp_server
 
     if settings.mcp_port is None:
         raise InvalidRequest("mcp_port", None, "set a port to serve MCP over HTTP")
-    check_http_exposure(settings.mcp_host, settings.mcp_token, "mcp_host")
-    server = build_mcp_server(service, settings)
-    return McpHttpServer(server.http_app(), settings.mcp_host, settings.mcp_port).start()
+    allowed = settings.mcp_allowed_hosts
+    check_http_exposure(settings.mcp_host, settings.mcp_token, "mcp_host", allowed)
+    app = mcp_http_app(build_mcp_server(service, settings), allowed)
+    return McpHttpServer(app, settings.mcp_host, settings.mcp_port).start()

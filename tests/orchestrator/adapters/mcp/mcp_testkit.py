@@ -60,3 +60,19 @@ def post_status(url: str, token: str | None) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def forged_post(url: str, token: str | None = None, **headers: str) -> tuple[int, str]:
+    """Status and body of an MCP `initialize` POST to `url` (200 when answered) carrying
+    these extra headers (`host=`, `origin=`): what a DNS-rebinding web page would send."""
+    import requests
+
+    sent = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    sent.update({name.title(): value for name, value in headers.items()})
+    hello = {"name": "forged", "version": "0"}
+    params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": hello}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    response = requests.post(url, json=body, headers=sent, timeout=10)
+    return response.status_code, response.text

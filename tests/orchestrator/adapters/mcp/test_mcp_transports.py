@@ -17,7 +17,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from mcp.shared.exceptions import MCPError
-from mcp_testkit import TINY, post_status
+from mcp_testkit import TINY, forged_post, post_status
 
 DGX_PIXELS = str(Path(sys.executable).with_name("dgx-pixels"))
 TOKEN = "test-token-7f3a"
@@ -102,6 +102,9 @@ async def test_http_end_to_end_with_and_without_token(http_server: str, bevy_pro
     assert post_status(http_server, None) == 401
     assert post_status(http_server, "wrong-token") == 401
     assert post_status(http_server, TOKEN) != 401
+    # The CLI's server has the daemon's DNS-rebinding guard (test_mcp_host_origin).
+    assert forged_post(http_server, TOKEN, host="evil.example")[0] == 421
+    assert forged_post(http_server, TOKEN, origin="http://evil.example")[0] == 403
     with pytest.raises(MCPError):
         async with Client(http_server, auth="wrong-token") as client:
             await client.list_tools()
