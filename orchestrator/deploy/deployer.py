@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Literal
 from orchestrator.deploy.atomic import ensure_folder, write_atomic
 from orchestrator.deploy.errors import AssetExistsError, UnsafeDestinationError
 from orchestrator.deploy.manifest import MANIFEST_NAME, LoraRecord, ManifestEntry, read_manifest
+from orchestrator.deploy.nofollow import open_nofollow, read_nofollow
 from orchestrator.deploy.paths import asset_name, resolve_destination
 from orchestrator.deploy.projects import BevyProject, ProjectRegistry
 from orchestrator.deploy.sources import DeployLimits, SourceFile, read_atlas, read_sprite
@@ -206,7 +208,7 @@ class Deployer:
         ]
         # 4. the manifest entry, merged into whatever valid entries exist.
         manifest_path = resolve_destination(project, PurePosixPath(MANIFEST_NAME))
-        read = read_manifest(manifest_path)
+        read = read_manifest(manifest_path, inside=project.assets)
         entry = _entry(request, writes, checked, now)
         read.manifest.entries[entry.asset] = entry
         manifest_bytes = read.manifest.to_bytes()
@@ -243,9 +245,11 @@ class Deployer:
     def _apply(self, project: BevyProject, prepared: _Prepared) -> None:
         manifest = prepared.plan.writes[-1].path
         ensure_folder(project.staging_dir, project.root)
-        if prepared.corrupt_manifest is not None and manifest.exists():
-            ensure_folder(prepared.corrupt_manifest.parent, project.root)
-            shutil.copy2(manifest, prepared.corrupt_manifest)
+        keep = prepared.corrupt_manifest
+        # The corrupt manifest's own bytes (never a link's target) are kept as a backup.
+        if keep is not None and (corrupt := read_nofollow(manifest, project.assets)) is not None:
+            ensure_folder(keep.parent, project.root)
+            keep.write_bytes(corrupt)
         # Every backup before any write: a refused backup must leave all assets as they were.
         for write in prepared.plan.writes:
             if write.backup is not None:
@@ -295,7 +299,9 @@ def _entry(
 def _project_lock(project: BevyProject) -> Iterator[None]:
     """Serialise deploys into one project (the manifest is read-modify-write)."""
     ensure_folder(project.state_dir, project.root)
-    with open(project.state_dir / "deploy.lock", "a+b") as lock:
+    # Never through a link: a linked `.dgx-pixels/` or `deploy.lock` is refused, not followed.
+    fd = open_nofollow(project.state_dir / "deploy.lock", project.root, os.O_RDWR | os.O_CREAT)
+    with os.fdopen(fd, "r+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from orchestrator.deploy.nofollow import read_nofollow
+
 __all__ = [
     "MANIFEST_NAME",
     "LoraRecord",
@@ -112,13 +114,27 @@ def _salvage(path: Path, raw: Any) -> ManifestRead:
     return ManifestRead(Manifest(entries=kept), (warning,), True)
 
 
-def read_manifest(path: Path) -> ManifestRead:
-    """Read the manifest at `path`, tolerating a missing, corrupt or partly invalid file."""
-    if not path.exists():
+def read_manifest(path: Path, inside: Path | None = None) -> ManifestRead:
+    """Read the manifest at `path`, tolerating a missing, corrupt or partly invalid file.
+
+    Args:
+        path: The manifest file.
+        inside: When given (the project's `assets/`), no link below it is followed: a
+            linked manifest or folder is refused (`UnsafeDestinationError`), never read.
+    """
+    try:
+        data = read_nofollow(path, inside) if inside is not None else path.read_bytes()
+    except FileNotFoundError:
+        data = None
+    except OSError as exc:  # unreadable: kept as a backup, replaced by a new manifest
+        return ManifestRead(
+            Manifest(), (f"{path} is not readable ({exc}); started a new manifest",), True
+        )
+    if data is None:
         return ManifestRead(Manifest())
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return ManifestRead(
             Manifest(), (f"{path} is not readable JSON ({exc}); started a new manifest",), True
         )
