@@ -288,11 +288,11 @@ def _map(cells: Rgba, palette: Palette | None, options: PixelizeOptions) -> Rgba
 # 7. cleanup ----------------------------------------------------------------------------
 
 
-def _cleanup(sprite: Rgba, options: PixelizeOptions) -> Rgba:
+def _cleanup(sprite: Rgba, palette: Palette | None, options: PixelizeOptions) -> Rgba:
     if options.cleanup:
         sprite = remove_orphans(sprite)
-    if options.outline:
-        sprite = add_outline(sprite, options.outline_color)
+    if options.outline:  # in a palette colour: the sprite stays 100 % in its palette
+        sprite = add_outline(sprite, options.outline_color, palette)
     return sprite
 
 
@@ -331,7 +331,7 @@ def pixelize_batch(images: Sequence[Rgba], options: PixelizeOptions) -> BatchRes
     results = []
     for c, g, amb in zip(cells, grids, ambiguity, strict=True):
         # 6. map / dither, 7. cleanup
-        sprite = _cleanup(_map(c, palette, options), options)
+        sprite = _cleanup(_map(c, palette, options), palette, options)
         # 8. QA
         report = qa_report(
             sprite, grid=g, palette=palette, alpha_ambiguity=amb, seam_score=_seams(sprite, options)

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from orchestrator.service.core import Service
     from orchestrator.service.events import JobEvent, JobEventKind
+    from orchestrator.service.pixelize import PixelizeOutcome, PixelizeRun
+    from orchestrator.service.pixelize_request import PixelizeRequest
     from orchestrator.service.values import (
         BackendInfo,
         CompareVariant,
         GenerationRequest,
         LoraSpec,
         ModelInfo,
-        PixelizeOutcome,
     )
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "LoraSpec",
     "ModelInfo",
     "PixelizeOutcome",
+    "PixelizeRequest",
+    "PixelizeRun",
     "Service",
 ]
 
@@ -43,7 +46,9 @@ _HOMES = {
     "GenerationRequest": "orchestrator.service.values",
     "LoraSpec": "orchestrator.service.values",
     "ModelInfo": "orchestrator.service.values",
-    "PixelizeOutcome": "orchestrator.service.values",
+    "PixelizeOutcome": "orchestrator.service.pixelize",
+    "PixelizeRequest": "orchestrator.service.pixelize_request",
+    "PixelizeRun": "orchestrator.service.pixelize",
 }
 
 

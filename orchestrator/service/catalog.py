@@ -1,22 +1,18 @@
-"""What the service can list and check without running a job: models, LoRAs, palettes,
-and local pixelization of an existing picture."""
+"""What the service can list and check without running a job: models, LoRAs, palettes."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orchestrator.comfy.errors import ComfyError
 from orchestrator.errors import BackendError, InvalidRequest
-from orchestrator.jobs.models import SpriteFiles
 from orchestrator.service.backend_pool import BackendPool
-from orchestrator.service.outputs import preview_factor, slugify
-from orchestrator.service.values import ModelInfo, PixelizeOutcome
+from orchestrator.service.values import ModelInfo
 from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from comfy_nodes.pixel.palette import Palette
 
 __all__ = ["Catalog", "is_demo_model"]
 
@@ -35,7 +31,7 @@ def _palette_reason(name: str, exc: Exception) -> str:
 
 
 class Catalog:
-    """Model and palette lists over the pool; local pixelization into the outputs folder."""
+    """Model and palette lists over the pool."""
 
     def __init__(self, pool: BackendPool, settings: Settings) -> None:
         self.pool = pool
@@ -88,54 +84,18 @@ class Catalog:
         """Raise `InvalidRequest` unless `name` is a built-in palette or a readable file."""
         if name is None or name.lower() in ("auto", "none"):  # template keywords, not files
             return
+        Catalog.resolve_palette(name)
+
+    @staticmethod
+    def resolve_palette(name: str) -> Palette:
+        """The palette a name or file stands for (the one palette policy of the service).
+
+        Raises:
+            InvalidRequest: Unknown name, or a missing or malformed file (field `palette`).
+        """
         from comfy_nodes.pixel.palette import resolve_palette
 
         try:
-            resolve_palette(name)
+            return resolve_palette(name)
         except (ValueError, OSError) as exc:
             raise InvalidRequest("palette", name, _palette_reason(name, exc)) from exc
-
-    def pixelize_file(self, source: Path | str | bytes, options: Any) -> PixelizeOutcome:
-        """Pixelize a picture with the pixel core (no backend) and write sprite, preview and
-        sidecar under `<outputs>/<date>/pixelize/`.
-
-        Raises:
-            ValueError: The pixel core's errors (bad image, bad options), unchanged.
-        """
-        from comfy_nodes.pixel.atomic import write_files_atomic
-        from comfy_nodes.pixel.image_io import encode_png, load_image
-        from comfy_nodes.pixel.pipeline import pixelize
-        from comfy_nodes.pixel.upscale import upscale_nearest
-
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        result = pixelize(load_image(data), options)
-        name = "upload" if isinstance(source, bytes) else Path(source).stem
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        base = self.settings.resolved_output_dir / day / "pixelize"
-        base = base / f"{slugify(name)}_{hashlib.sha256(data).hexdigest()[:8]}"
-        height, width = result.sprite.shape[:2]
-        factor = preview_factor(width, height)
-        files = SpriteFiles(
-            sprite=str(base.with_suffix(".png")),
-            sidecar=str(base.with_suffix(".json")),
-            preview=str(base.with_name(f"{base.name}@{factor}x.png")),
-        )
-        report = result.report.to_dict()
-        sidecar = {
-            "type": "dgxp_pixelize_sidecar",
-            "version": 1,
-            "source": name,
-            "source_sha256": hashlib.sha256(data).hexdigest(),
-            "size": [width, height],
-            "qa_report": report,
-            "files": files.to_dict(),
-        }
-        # All three files or none, as the CLI's `pixelize` writes them.
-        write_files_atomic(
-            {
-                Path(files.sprite): encode_png(result.sprite),
-                Path(str(files.preview)): encode_png(upscale_nearest(result.sprite, factor)),
-                Path(files.sidecar): (json.dumps(sidecar, indent=2) + "\n").encode(),
-            }
-        )
-        return PixelizeOutcome(files=files, size=(width, height), report=report)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,10 @@ from orchestrator.jobs.store import JobStore, NewJob
 from orchestrator.service.admission import Admission
 from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.catalog import Catalog
+from orchestrator.service.claims import Claims, ClaimScope
 from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
+from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.outputs import FileHasher
 from orchestrator.service.store_watch import StoreWatcher
 from orchestrator.service.values import (
@@ -79,6 +82,9 @@ class Service:
         store: The job database.
         templates: The workflow templates.
         workers: Worker threads for `start()`; default `settings.workers`.
+        claim_scope: Which queued jobs this process's workers run when it holds the data
+            directory: "any" (the daemon, long-lived servers) or "own" (a short-lived CLI:
+            only jobs submitted or retried through this service).
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class Service:
         templates: TemplateLibrary,
         *,
         workers: int | None = None,
+        claim_scope: ClaimScope = "any",
     ) -> None:
         self.settings = settings
         self.pool = pool
@@ -111,15 +118,24 @@ class Service:
             ),
             self._cancels,
             FileHasher(),
+            leases := LeaseKeeper(store, settings.lease_s, settings.heartbeat_s),
         )
-        self._workers = WorkerPool(store, runner, settings.data_dir, workers or settings.workers)
+        self._claims = Claims(store, leases, claim_scope)
+        self._workers = WorkerPool(
+            store, runner, settings.data_dir, workers or settings.workers, claims=self._claims
+        )
         self._catalog = Catalog(pool, settings)
         self._admission = Admission(pool, self._catalog, self.template)
         self._watcher: StoreWatcher | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, workers: int | None = None, backends: bool = True
+        cls,
+        settings: Settings,
+        *,
+        workers: int | None = None,
+        backends: bool = True,
+        claim_scope: ClaimScope = "any",
     ) -> Service:
         """Build the store, template library and pool the settings describe.
 
@@ -135,7 +151,14 @@ class Service:
         except BaseException:
             store.close()
             raise
-        return cls(settings, pool, store, build_templates(settings), workers=workers)
+        return cls(
+            settings,
+            pool,
+            store,
+            build_templates(settings),
+            workers=workers,
+            claim_scope=claim_scope,
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Service:
@@ -172,17 +195,27 @@ class Service:
         self.stop()
 
     # --- jobs ---------------------------------------------------------------------------------
-    def submit(self, request: GenerationRequest) -> list[Job]:
+    def submit(self, request: GenerationRequest, *, backends: Sequence[str] = ()) -> list[Job]:
         """Check, queue and announce `request.count` jobs.
+
+        Each job stores where it runs: the output folder of this service's settings (as an
+        absolute path) and `backends`, whichever process ends up running it.
+
+        Args:
+            request: What to generate.
+            backends: Backend URLs the jobs must run on (one of them); empty: any backend
+                of the process that runs them. `request.backend` pins one.
 
         Raises:
             InvalidRequest: A field has a bad value (named in the message).
             TemplateError: Unknown template/parameter, or the graph does not fit the backend.
             BackendError: No backend is reachable to check the graph against.
         """
-        return self._enqueue(self._admission.prepare(request))
+        return self._enqueue(self._admission.prepare(request), backends)
 
-    def submit_many(self, requests: Sequence[GenerationRequest]) -> list[Job]:
+    def submit_many(
+        self, requests: Sequence[GenerationRequest], *, backends: Sequence[str] = ()
+    ) -> list[Job]:
         """Check every request first, then queue all their jobs in one transaction (a bad
         row in a batch file queues nothing). Raises like `submit`, naming the request index."""
         new: list[NewJob] = []
@@ -193,7 +226,7 @@ class Service:
                 raise InvalidRequest(f"requests[{i}].{exc.field}", exc.value, exc.reason) from exc
             except DGXPixelsError as exc:
                 raise type(exc)(f"requests[{i}]: {exc}") from exc
-        return self._enqueue(new)
+        return self._enqueue(new, backends)
 
     def compare(
         self,
@@ -219,8 +252,11 @@ class Service:
         """
         return self._enqueue(self._admission.prepare_compare(prompt, seed, variants, params))
 
-    def _enqueue(self, new: list[NewJob]) -> list[Job]:
-        jobs = self.store.create(new)
+    def _enqueue(self, new: list[NewJob], backends: Sequence[str] = ()) -> list[Job]:
+        out_dir = str(self.settings.resolved_output_dir.expanduser().absolute())
+        placed = [replace(n, out_dir=out_dir, preferred_backends=tuple(backends)) for n in new]
+        jobs = self.store.create(placed)
+        self._claims.add_own(j.id for j in jobs)
         for job in jobs:
             self.hub.publish(JobEventKind.QUEUED, job.id, job=job)
         self._workers.wake()
@@ -236,19 +272,23 @@ class Service:
             raise InvalidRequest("limit", limit, "must be in 1..10000")
         return self.store.list_jobs(state, limit)
 
-    def cancel(self, job_id: str) -> Job:
-        """Cancel a queued or in-flight job (interrupting it on its backend).
+    def cancel(self, job_id: str, reason: str = "cancelled by user") -> Job:
+        """Cancel a queued or in-flight job, interrupting and deleting its prompt on its
+        backend (the stored backend URL: it works even when no process follows the job).
+        Cancelling a cancelled job changes nothing and returns it as it is.
 
         Raises:
             JobNotFound: No such job.
-            JobStateError: It already finished.
+            JobStateError: It succeeded or failed (a failed job can be retried instead).
         """
         job = self.store.get(job_id)
+        if job.state is JobState.CANCELLED:
+            return job
         self._cancels.request(job.id)
-        cancelled = self.store.mark_cancelled(job.id, "cancelled by user")
+        cancelled = self.store.mark_cancelled(job.id, reason)
         if job.state in (JobState.SUBMITTED, JobState.RUNNING) and job.backend and job.prompt_id:
             self._workers.interrupt_remote(job.backend, job.prompt_id)
-        self.hub.publish(JobEventKind.CANCELLED, job.id, message="cancelled", job=cancelled)
+        self.hub.publish(JobEventKind.CANCELLED, job.id, message=reason, job=cancelled)
         return cancelled
 
     def retry(self, job_id: str) -> Job:
@@ -263,6 +303,7 @@ class Service:
                 f"job {job.id}: only failed or cancelled jobs can be retried; it is {job.state}"
             )
         self._cancels.clear(job.id)
+        self._claims.add_own([job.id])  # retried here: a CLI service may run it
         queued = self.store.requeue(job.id, None)
         self.hub.publish(JobEventKind.QUEUED, job.id, job=queued)
         self._workers.wake()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import InvalidRequest
-from orchestrator.jobs.models import SpriteFiles
 
 __all__ = [
     "MAX_COUNT",
@@ -23,7 +22,6 @@ __all__ = [
     "GenerationRequest",
     "LoraSpec",
     "ModelInfo",
-    "PixelizeOutcome",
     "check_seed",
     "parse_size",
 ]
@@ -211,17 +209,3 @@ class BackendInfo:
     last_checked: float | None = None
     devices: tuple[str, ...] = ()
 
-
-@dataclass(frozen=True)
-class PixelizeOutcome:
-    """What `Service.pixelize_file` wrote.
-
-    Attributes:
-        files: The sprite, its preview and sidecar.
-        size: Sprite (width, height).
-        report: The QA report (`QAReport.to_dict()`).
-    """
-
-    files: SpriteFiles
-    size: tuple[int, int]
-    report: Mapping[str, Any]

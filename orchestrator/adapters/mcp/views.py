@@ -106,6 +106,11 @@ class PixelizeView(BaseModel):
     width: int
     height: int
     report: dict[str, Any]
+    qa_warnings: list[str] = Field(
+        default_factory=list,
+        description="What QA flagged (fully transparent, off-palette, no clear grid); "
+        "empty for a clean sprite.",
+    )
 
 
 class ProjectView(BaseModel):

@@ -25,6 +25,7 @@ CONTRACT = {
     "backends": [],
     "compare": ["prompt", "seed", "variants", "params"],  # params: template values (optional)
     "pixelize_file": ["source", "options"],
+    "pixelize_files": ["paths", "options", "out", "shared_palette", "progress"],
     "start": [],
     "stop": ["timeout_s"],
 }

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from comfy_nodes.pixel.palette import resolve_palette
 from orchestrator.adapters.cli.app import app
 
 # Channel values sit on 6-bit lattice centres (2 mod 4), so exact asserts do not depend
@@ -40,6 +41,12 @@ def _run(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _run_split(*args: str | Path) -> tuple[int, str, str]:
+    """Exit code, stdout (results) and stderr (notes, warnings) apart."""
+    result = CliRunner().invoke(app, ["pixelize", *map(str, args)])
+    return result.exit_code, result.stdout, result.stderr
+
+
 def _read(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image)
@@ -49,28 +56,33 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def test_one_file_becomes_an_exact_sprite_with_preview_and_report(tmp_path: Path) -> None:
+def test_one_file_becomes_an_exact_sprite_with_preview_and_sidecar(tmp_path: Path) -> None:
     truth = _truth()
     source = _save(tmp_path / "in" / "potion.png", _upscaled(truth))
     out = tmp_path / "out"
-    code, output = _run(
-        source, "-o", out, "--keep-bg", "--colors", "4", "--preview-scale", "4", "--report"
+    code, stdout, stderr = _run_split(
+        source, "-o", out, "--keep-bg", "--colors", "4", "--preview-scale", "4"
     )
-    assert code == 0, output
+    assert code == 0, stderr
     assert _files(out) == ["potion.json", "potion.png", "potion@4x.png"]
+    assert stdout.splitlines() == [str(out / "potion.png")]  # the result, nothing else
+    assert "✓ potion.png" in stderr
     sprite = _read(out / "potion.png")
     np.testing.assert_array_equal(sprite[..., :3], truth)
     assert (sprite[..., 3] == 255).all()
     assert _read(out / "potion@4x.png").shape == (64, 64, 4)
-    report = json.loads((out / "potion.json").read_text())
-    assert report["pixel_perfect"] is True and report["source"] == str(source.resolve())
+    sidecar = json.loads((out / "potion.json").read_text())
+    assert sidecar["type"] == "dgxp_pixelize_sidecar"
+    assert sidecar["qa_report"]["pixel_perfect"] is True
+    assert sidecar["source"] == str(source.resolve()) and sidecar["qa_warnings"] == []
+    assert sidecar["request"]["colors"] == 4 and len(sidecar["palette"]) == 4
 
 
 def test_single_input_may_name_the_output_png(tmp_path: Path) -> None:
     source = _save(tmp_path / "hero.png", _upscaled(_truth(1)))
     code, output = _run(source, "-o", tmp_path / "sprites" / "hero_16.png", "--keep-bg")
     assert code == 0, output
-    assert _files(tmp_path / "sprites") == ["hero_16.png"]
+    assert _files(tmp_path / "sprites") == ["hero_16.json", "hero_16.png"]
 
 
 def test_a_fixed_palette_file_locks_the_colours(tmp_path: Path) -> None:
@@ -117,7 +129,7 @@ def test_folder_run_continues_past_bad_files_and_lists_them_all(tmp_path: Path) 
         ("missing.png", "does not exist"),
     ]:
         assert any(name in line and problem in line for line in output.splitlines()), (name, output)
-    assert _files(out) == ["good.png"]  # nothing at all for the bad files, no temp files
+    assert _files(out) == ["good.json", "good.png"]  # nothing for the bad files, no temps
 
 
 def test_animated_input_uses_its_first_frame(tmp_path: Path) -> None:
@@ -142,7 +154,7 @@ def test_an_output_that_cannot_be_written_leaves_earlier_files_untouched(tmp_pat
     code, output = _run(source, "-o", out, "--keep-bg", "--preview-scale", "8")
     assert code == 1
     assert "a@8x.png is a folder" in output
-    assert _files(out) == ["a.png", "a@8x.png"]
+    assert _files(out) == ["a.json", "a.png", "a@8x.png"]
     assert (out / "a.png").read_bytes() == earlier
     assert _files(out / "a@8x.png") == []
 
@@ -152,7 +164,7 @@ def test_same_names_from_two_folders_do_not_overwrite_each_other(tmp_path: Path)
     second = _save(tmp_path / "y" / "a.png", _upscaled(_truth(8)))
     code, output = _run(first, second, "-o", tmp_path / "out", "--keep-bg")
     assert code == 0, output
-    assert _files(tmp_path / "out") == ["a-2.png", "a.png"]
+    assert _files(tmp_path / "out") == ["a-2.json", "a-2.png", "a.json", "a.png"]
 
 
 @pytest.mark.parametrize("colors", ["0", "1", "300"])
@@ -201,7 +213,7 @@ def test_default_output_folder_comes_from_settings(
     source = _save(tmp_path / "a.png", _upscaled(_truth()))
     code, output = _run(source, "--keep-bg")
     assert code == 0, output
-    assert _files(tmp_path / "data" / "outputs" / "pixelized") == ["a.png"]
+    assert _files(tmp_path / "data" / "outputs" / "pixelized") == ["a.json", "a.png"]
 
 
 def test_help_teaches_with_examples() -> None:
@@ -234,4 +246,54 @@ def test_shared_palette_gives_the_whole_set_one_palette(tmp_path: Path) -> None:
     assert "shared palette: #" in output
     assert output.count("broken.png:") == 1  # reported once, not once per pass
     assert len(used_colours(tmp_path / "shared")) <= 4
-    assert _files(tmp_path / "shared") == ["a.png", "b.png"]
+    assert _files(tmp_path / "shared") == ["a.json", "a.png", "b.json", "b.png"]
+    palette = json.loads((tmp_path / "shared" / "a.json").read_text())["palette"]
+    assert output.count(" ".join(palette)) == 1  # the sidecar records the shared palette
+
+
+def test_a_folder_with_a_png_output_is_refused_naming_the_option(tmp_path: Path) -> None:
+    folder = tmp_path / "renders"
+    _save(folder / "a.png", _upscaled(_truth()))
+    code, output = _run(folder, "-o", tmp_path / "x.png")
+    assert code == 2
+    assert "--output" in output and "is a folder" in " ".join(output.split())
+    assert not (tmp_path / "x.png").exists() and _files(tmp_path) == ["renders"]
+
+
+def test_palette_with_colors_is_refused_naming_both_flags(tmp_path: Path) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "out", "--palette", "pico-8", "--colors", "8")
+    assert code == 2
+    assert "--palette" in output and "--colors" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fully_transparent_sprite_is_a_warning_not_a_check_mark(tmp_path: Path) -> None:
+    clear = np.zeros((96, 96, 4), dtype=np.uint8)
+    source = tmp_path / "ghost.png"
+    Image.fromarray(clear, "RGBA").save(source)
+    code, stdout, stderr = _run_split(source, "-o", tmp_path / "out", "--keep-bg", "--size", "8x8")
+    assert code == 0, stderr
+    assert "✓" not in stderr
+    assert "warning:" in stderr and "fully transparent" in stderr
+    assert stdout.splitlines() == [str(tmp_path / "out" / "ghost.png")]
+    sidecar = json.loads((tmp_path / "out" / "ghost.json").read_text())
+    assert "the sprite is fully transparent" in sidecar["qa_warnings"]
+
+
+def test_palette_and_outline_stay_inside_the_palette(tmp_path: Path) -> None:
+    truth = _truth(12)
+    framed = np.zeros((20, 20, 3), dtype=np.uint8)
+    framed[...] = (255, 255, 255)
+    framed[2:18, 2:18] = truth  # a white border the background removal takes away
+    source = _save(tmp_path / "a.png", _upscaled(framed))
+    out = tmp_path / "out"
+    code, _, stderr = _run_split(source, "-o", out, "--palette", "pico-8", "--outline")
+    assert code == 0, stderr
+    sidecar = json.loads((out / "a.json").read_text())
+    assert sidecar["qa_report"]["palette_conformance"] == 1.0
+    assert sidecar["qa_warnings"] == [] and "✓ a.png" in stderr
+    sprite = _read(out / "a.png")
+    used = {"#{:02x}{:02x}{:02x}".format(*c) for c in sprite[sprite[..., 3] > 0][:, :3].tolist()}
+    assert used <= set(resolve_palette("pico-8").hex_codes())
+    assert (sprite[..., 3] == 0).any()  # the border went transparent, so an outline was drawn

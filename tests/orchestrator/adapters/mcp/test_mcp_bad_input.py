@@ -26,6 +26,11 @@ async def _still_serving(client: Any) -> None:
         ("pixelize_image", {"image_base64": "aGVsbG8="}, "image"),  # valid base64, not a picture
         ("pixelize_image", {}, "give exactly one"),
         ("pixelize_image", {"path": "/no/such/file.png"}, "path="),
+        (
+            "pixelize_image",
+            {"image_base64": "aGVsbG8=", "palette": "pico-8", "colors": 8},
+            "palette/colors=",  # they contradict: refused by the service, as in the CLI
+        ),
         ("generate_sprite", {"prompt": "x", "palette": "no-such-palette", **TINY}, "palette="),
         (
             "generate_sprite",

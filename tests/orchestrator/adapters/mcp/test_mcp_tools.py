@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from fastmcp import Client
 from mcp_testkit import TINY, checker_png, png_image
+from PIL import Image
 
 from orchestrator.deploy import read_manifest
 from orchestrator.service import Service
@@ -314,3 +315,19 @@ async def test_pixelized_output_can_be_deployed_by_path(
         )
     assert done.structured_content["asset"] == "ui/checker.png"
     assert (bevy_project / "assets/ui/checker.png").read_bytes() == Path(sprite).read_bytes()
+
+
+async def test_a_fully_transparent_picture_comes_back_with_qa_warnings(
+    server: Any, tmp_path: Path
+) -> None:
+    picture = tmp_path / "ghost.png"
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(picture)
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "pixelize_image", {"path": str(picture), "size": "8x8", "remove_background": "none"}
+        )
+    warnings = result.structured_content["qa_warnings"]
+    assert "the sprite is fully transparent" in warnings
+    assert "QA warnings:" in result.content[0].text  # not a clean success in the text either
+    sidecar = json.loads(Path(result.structured_content["files"]["sidecar"]).read_text())
+    assert sidecar["qa_warnings"] == warnings

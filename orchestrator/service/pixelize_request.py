@@ -1,0 +1,171 @@
+"""`PixelizeRequest`: what a caller asks of the pixelize use case, checked in one place.
+
+Every adapter (CLI, MCP, ZMQ) sends these plain values; `to_options` turns them into the
+pixel core's `PixelizeOptions` or raises `InvalidRequest` naming the field (the CLI maps a
+field to its flag, so the same refusal reads `--palette / --colors` there and
+`palette/colors` over MCP). Importing this module loads nothing heavy: the pixel core is
+imported when a request is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from comfy_nodes.pixel.palette import Palette
+    from comfy_nodes.pixel.pipeline import PixelizeOptions
+
+__all__ = ["DEFAULT_COLORS", "PixelizeRequest"]
+
+DEFAULT_COLORS = 16
+MAX_PREVIEW_SCALE = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class PixelizeRequest:
+    """How to pixelize pictures (field names are the names adapters show in errors).
+
+    Attributes:
+        size: Sprite size prior `"WxH"`, or `"auto"` to detect the grid.
+        palette: A built-in palette name or a palette file to lock to; None builds one.
+        colors: Size of the palette to build (2..256); None means 16. Not with `palette`.
+        dither: A dither mode (`none`, `floyd-steinberg`, `bayer-4` …).
+        background: `auto`, `border`, `key` (with `key_color`) or `none` (keep it).
+        key_color: `#RRGGBB` background colour for `background="key"`.
+        outline: Add a 1-px outline, in a colour of the sprite's palette.
+        outline_color: `#RRGGBB` outline wish; with a palette, its nearest palette colour.
+        cleanup: Remove orphan (lone) pixels.
+        seed: Palette k-means seed (same seed, same palette).
+        preview_scale: Preview `NAME@Nx.png` factor; None picks one (~256 px), 0 or 1 none.
+    """
+
+    size: str = "auto"
+    palette: str | None = None
+    colors: int | None = None
+    dither: str = "none"
+    background: str = "auto"
+    key_color: str | None = None
+    outline: bool = False
+    outline_color: str | None = None
+    cleanup: bool = False
+    seed: int = 0
+    preview_scale: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request as JSON (what the sidecar records)."""
+        return asdict(self)
+
+    def to_options(self, resolve: Any = None) -> PixelizeOptions:
+        """The pixel core's options, every field checked before any file is touched.
+
+        Args:
+            resolve: Turns a palette name into a `Palette` (the service's palette policy);
+                default: the pixel core's `resolve_palette`.
+
+        Raises:
+            InvalidRequest: Naming the field (`palette/colors` for the contradiction).
+        """
+        from comfy_nodes.pixel.pipeline import PixelizeOptions
+
+        # 1. contradictions, 2. each field, 3. the modes the pixel core checks itself
+        self._check_combinations()
+        options = PixelizeOptions(
+            size=self._size(),
+            palette=self._palette(resolve),
+            n_colors=self._colors(),
+            dither=self.dither,
+            remove_background=self.background,
+            key_color=self._color("key_color", self.key_color),
+            outline=self.outline,
+            outline_color=self._color("outline_color", self.outline_color),
+            cleanup=self.cleanup,
+            seed=self._seed(),
+        )
+        self._check_modes(options)
+        return options
+
+    def _check_combinations(self) -> None:
+        if self.palette is not None and self.colors is not None:
+            raise InvalidRequest(
+                "palette/colors",
+                (self.palette, self.colors),
+                "contradict: a locked palette brings its own colours; give one of them",
+            )
+        if self.background == "key" and not self.key_color:
+            raise InvalidRequest("key_color", self.key_color, "background 'key' needs '#RRGGBB'")
+        scale = self.preview_scale
+        if scale is not None and not 0 <= scale <= MAX_PREVIEW_SCALE:
+            raise InvalidRequest("preview_scale", scale, f"must be in 0..{MAX_PREVIEW_SCALE}")
+
+    def _size(self) -> tuple[int, int] | None:
+        from comfy_nodes.pixel.errors import PixelArtError
+        from comfy_nodes.pixel.pipeline import parse_size
+
+        try:
+            return parse_size(self.size)
+        except PixelArtError as exc:
+            raise InvalidRequest("size", self.size, _reason(exc)) from exc
+
+    def _palette(self, resolve: Any) -> Palette | None:
+        if self.palette is None:
+            return None
+        from comfy_nodes.pixel.palette import resolve_palette
+
+        try:
+            palette: Palette = (resolve or resolve_palette)(self.palette)
+        except InvalidRequest:
+            raise
+        except (ValueError, OSError) as exc:
+            raise InvalidRequest("palette", self.palette, _reason(exc)) from exc
+        return palette
+
+    def _colors(self) -> int:
+        from comfy_nodes.pixel.errors import PixelArtError
+        from comfy_nodes.pixel.quantize import check_n_colors
+
+        colors = DEFAULT_COLORS if self.colors is None else self.colors
+        try:
+            return check_n_colors(colors)
+        except PixelArtError as exc:
+            raise InvalidRequest("colors", colors, _reason(exc)) from exc
+
+    @staticmethod
+    def _color(field: str, text: str | None) -> tuple[int, int, int] | None:
+        if not text:
+            return None
+        from comfy_nodes.pixel.errors import PixelArtError
+        from comfy_nodes.pixel.palette import parse_hex_color
+
+        try:
+            return parse_hex_color(text)
+        except PixelArtError as exc:
+            raise InvalidRequest(field, text, _reason(exc)) from exc
+
+    def _seed(self) -> int:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InvalidRequest("seed", self.seed, "must be an int >= 0")
+        return self.seed
+
+    @staticmethod
+    def _check_modes(options: PixelizeOptions) -> None:
+        from comfy_nodes.pixel.alpha import BACKGROUND_MODES
+        from comfy_nodes.pixel.dither import parse_dither_mode
+        from comfy_nodes.pixel.errors import PixelArtError
+
+        try:
+            parse_dither_mode(options.dither)
+        except PixelArtError as exc:
+            raise InvalidRequest("dither", options.dither, _reason(exc)) from exc
+        if options.background_mode() not in BACKGROUND_MODES:
+            valid = ", ".join(BACKGROUND_MODES)
+            raise InvalidRequest(
+                "background", options.remove_background, f"is unknown; choose one of: {valid}"
+            )
+
+
+def _reason(exc: Exception) -> str:
+    """The pixel core's message (it names its own argument; the field leads ours)."""
+    return str(exc) or type(exc).__name__
