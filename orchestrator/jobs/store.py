@@ -335,14 +335,24 @@ class JobStore:
             (time.time(), reason),
         )
 
-    def requeue(self, job_id: str, reason: str | None = None) -> Job:
-        """submitted|running|failed|cancelled -> queued (retry), keeping the attempt count."""
+    def requeue(
+        self, job_id: str, reason: str | None = None, *, in_flight_only: bool = False
+    ) -> Job:
+        """submitted|running|failed|cancelled -> queued (retry), keeping the attempt count.
+
+        Args:
+            job_id: The job.
+            reason: Recorded as its error until it runs again.
+            in_flight_only: Only from submitted|running (a backend lost it): a job another
+                process cancelled meanwhile stays cancelled (`JobStateError`).
+        """
         return self._move(
             job_id,
             JobState.QUEUED,
             "worker = NULL, finished_at = NULL, started_at = NULL, error = ?, "
             f"progress_value = 0, progress_max = 0, {_NO_LEASE}",
             (reason,),
+            expect=(JobState.SUBMITTED, JobState.RUNNING) if in_flight_only else None,
         )
 
     # --- leases -----------------------------------------------------------------------------
@@ -395,8 +405,16 @@ class JobStore:
                 (int(value), int(maximum), job_id),
             )
 
-    def _move(self, job_id: str, target: JobState, sets: str, args: tuple[Any, ...]) -> Job:
-        """Compare-and-set transition: legal from the state read, and only if still in it."""
+    def _move(
+        self,
+        job_id: str,
+        target: JobState,
+        sets: str,
+        args: tuple[Any, ...],
+        expect: Collection[JobState] | None = None,
+    ) -> Job:
+        """Compare-and-set transition: legal from the state read (and one of `expect`, if
+        given), and only if still in it."""
         with self._tx() as db:
             row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
@@ -406,6 +424,10 @@ class JobStore:
             except ValueError as exc:
                 raise StoreError(f"job {job_id}: unknown state {row['state']!r}") from exc
             check_transition(current, target, job_id)
+            if expect is not None and current not in expect:
+                raise JobStateError(
+                    f"job {job_id}: is {current.value!r}, not {'/'.join(expect)}; not moved"
+                )
             cursor = db.execute(
                 f"UPDATE jobs SET state = ?, {sets} WHERE id = ? AND state = ?",
                 (target.value, *args, job_id, current.value),

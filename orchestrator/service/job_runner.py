@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.comfy.client import ComfyClient
 from orchestrator.comfy.errors import (
     BackendProtocolError,
     BackendUnreachable,
@@ -42,6 +43,8 @@ from orchestrator.service.follow import (
     follow_prompt,
     lost_or_done,
 )
+from orchestrator.service.leases import LeaseKeeper
+from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.outputs import FileHasher, RenderedImage, collect_outputs
 from orchestrator.service.pnginfo import submit_extra_data
 from orchestrator.workflows import TemplateLibrary, WorkflowError, validate_against_object_info
@@ -106,6 +109,7 @@ class JobRunner:
         config: RunnerConfig,
         cancels: CancelRegistry,
         hasher: FileHasher,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -114,8 +118,10 @@ class JobRunner:
         self.config = config
         self.cancels = cancels
         self.hasher = hasher
+        self.leases = leases
         self.stopping = threading.Event()
         self._local = threading.local()
+        self._limited = RateLimitedLogger(logger)  # workers waiting for a backend repeat it
 
     # --- the story of one job -------------------------------------------------------------
     def run(self, job: Job, worker: str) -> None:
@@ -126,14 +132,18 @@ class JobRunner:
         except WorkflowError as exc:
             self._fail(job.id, f"template {job.template!r}: {exc}", retryable=False)
             return
-        # 2. Pick a backend; none healthy: give the job back and wait.
+        # 2. Pick a backend (one the job asked for, if it did); none healthy: give the job
+        #    back and wait.
         try:
-            backend = self.pool.choose(pinned=job.pinned_backend)
-        except (BackendError, InvalidRequest) as exc:
+            backend = self._choose(job)
+        except InvalidRequest as exc:  # a stored URL that is not http(s): it never will be
+            self._fail(job.id, str(exc), retryable=False)
+            return
+        except BackendError as exc:
             if time.time() - job.created_at > self.config.job_timeout_s:
                 self._fail(job.id, f"no backend to run it on: {exc}", retryable=True)
                 return
-            logger.warning("job %s: %s; will retry", job.short_id, exc)
+            self._limited.warning("no-backend", "job %s: %s; will retry", job.short_id, exc)
             self.store.release(job.id, worker)
             time.sleep(backoff_delay(2))
             return
@@ -146,13 +156,27 @@ class JobRunner:
         except ComfyError as exc:
             self._backend_lost(job, backend, exc)
             return
-        # 4. Record the attempt with our own prompt id *before* sending it.
+        # 4. Record the attempt with our own prompt id (and our lease) *before* sending it.
+        lease = self.leases.lease() if self.leases else None
         try:
-            job = self.store.mark_submitted(job.id, uuid.uuid4().hex, backend.url)
+            job = self.store.mark_submitted(job.id, uuid.uuid4().hex, backend.url, lease)
         except JobStateError:  # cancelled meanwhile
             return
         # 5. Send with the graph's UI twin for the PNGs (`extra_pnginfo.workflow`), follow.
         self._execute(job, backend, (graph, submit_extra_data(job.id, graph, object_info)))
+
+    def _choose(self, job: Job) -> Backend:
+        """The backend to run `job` on: one it asked for (added to this process's pool if
+        the pool does not know it), else the least-loaded one.
+
+        Raises:
+            InvalidRequest: An asked-for URL is not http(s).
+            BackendError: None of the candidates is healthy.
+        """
+        wanted = [self.pool.add_url(url).url for url in job.wanted_backends]
+        if job.pinned_backend:
+            return self.pool.choose(pinned=wanted[0])
+        return self.pool.choose(exclude=[u for u in self.pool.urls if wanted and u not in wanted])
 
     @staticmethod
     def _validate(graph: dict[str, Any], backend: Backend) -> dict[str, Any]:
@@ -168,6 +192,8 @@ class JobRunner:
 
     def reattach(self, job: Job) -> None:
         """After a restart: collect, follow or resubmit a job left submitted/running."""
+        if job.backend and job.backend in job.wanted_backends:
+            self.pool.add_url(job.backend)  # asked for by the job: this pool learns it
         try:
             backend = self.pool.get(job.backend or "")
         except InvalidRequest:
@@ -307,7 +333,7 @@ class JobRunner:
             images,
             entry.outputs,
             self.library.get(job.template).outputs,
-            self.config.out_dir,
+            Path(current.out_dir) if current.out_dir else self.config.out_dir,
             self._provenance(current, backend, hashes),
         )
         try:
@@ -369,8 +395,8 @@ class JobRunner:
             self._fail(job.id, f"{reason} (gave up after {job.attempts} attempts)", True)
             return
         try:
-            self.store.requeue(job.id, reason)
-        except JobStateError:
+            self.store.requeue(job.id, reason, in_flight_only=True)
+        except JobStateError:  # cancelled meanwhile (maybe by another process): stays so
             return
         logger.warning("job %s: %s; queued again (attempt %d)", job.short_id, reason, job.attempts)
         time.sleep(backoff_delay(job.attempts))
@@ -384,17 +410,34 @@ class JobRunner:
         self._requeue(job, f"backend {backend.url}: {exc}")
 
     def interrupt(self, url: str, prompt_id: str) -> None:
-        """Best effort: stop `prompt_id` on the backend at `url` (if it is in the pool)."""
+        """Best effort: stop `prompt_id` on the backend at `url`. A backend this process's
+        pool does not know (`jobs cancel` has no pool; another process followed the job) is
+        reached with a client of its own."""
         try:
             backend = self.pool.get(url)
         except InvalidRequest:
+            try:
+                client = ComfyClient(url, timeout=self.pool.timeout_s)
+            except ValueError:
+                logger.warning(
+                    "could not interrupt %s: backend URL %r is not http(s)", prompt_id, url
+                )
+                return
+            with client:
+                _interrupt_on(client, prompt_id)
             return
         self._interrupt(backend, prompt_id)
 
-    def _interrupt(self, backend: Backend, prompt_id: str) -> None:
+    @staticmethod
+    def _interrupt(backend: Backend, prompt_id: str) -> None:
         """Best effort: drop it from the queue and interrupt it if it runs."""
-        try:
-            backend.client.delete_queued([prompt_id])
-            backend.client.interrupt(prompt_id)
-        except ComfyError as exc:
-            logger.warning("could not interrupt %s on %s: %s", prompt_id, backend.url, exc)
+        _interrupt_on(backend.client, prompt_id)
+
+
+def _interrupt_on(client: ComfyClient, prompt_id: str) -> None:
+    """Best effort: drop `prompt_id` from the backend's queue and interrupt it if it runs."""
+    try:
+        client.delete_queued([prompt_id])
+        client.interrupt(prompt_id)
+    except ComfyError as exc:
+        logger.warning("could not interrupt %s on %s: %s", prompt_id, client.base_url, exc)

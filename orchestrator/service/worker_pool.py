@@ -19,7 +19,9 @@ from typing import IO
 from orchestrator.errors import DGXPixelsError, JobStateError
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.store import JobStore
+from orchestrator.service.claims import Claims
 from orchestrator.service.job_runner import JobRunner
+from orchestrator.service.leases import LeaseKeeper
 
 __all__ = ["WorkerPool"]
 
@@ -29,11 +31,27 @@ IDLE_WAIT_S = 0.5
 
 
 class WorkerPool:
-    """`count` threads running jobs through `runner`."""
+    """`count` threads running jobs through `runner`.
 
-    def __init__(self, store: JobStore, runner: JobRunner, data_dir: Path, count: int) -> None:
+    Args:
+        store: The job store the workers claim from.
+        runner: Runs one job.
+        data_dir: Where `service.lock` lives.
+        count: Worker threads.
+        claims: Which jobs this process takes (default: any, with default leases).
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        runner: JobRunner,
+        data_dir: Path,
+        count: int,
+        claims: Claims | None = None,
+    ) -> None:
         self.store = store
         self.runner = runner
+        self.claims = claims or Claims(store, LeaseKeeper(store, lease_s=60.0, heartbeat_s=10.0))
         self.lock_path = Path(data_dir) / "service.lock"
         self.count = count
         self._wake = threading.Condition()
@@ -53,10 +71,11 @@ class WorkerPool:
         if not self._take_lock():
             return False
         released = self.store.release_claims()
-        in_flight = self.store.in_flight()
+        in_flight = self.claims.takeovers(at_start=True)  # unleased, expired or our own
         if released or in_flight:
             logger.info("reconciling: %d claim(s) released, %d in flight", released, len(in_flight))
         self._attach.extend(in_flight)
+        self.claims.leases.start()
         self.runner.stopping.clear()
         for i in range(self.count):
             thread = threading.Thread(target=self._loop, name=f"dgxp-worker-{i}", daemon=True)
@@ -95,6 +114,7 @@ class WorkerPool:
             thread.join(timeout=timeout_s)
         self._threads.clear()
         if self._lock_file is not None:
+            self.claims.leases.stop()  # the next process may re-attach our jobs at once
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
@@ -109,6 +129,7 @@ class WorkerPool:
         self.runner.interrupt(url, prompt_id)
 
     def _next_attach(self) -> Job | None:
+        self._attach.extend(self.claims.takeovers())  # leases other processes let expire
         try:
             return self._attach.popleft()
         except IndexError:
@@ -119,11 +140,13 @@ class WorkerPool:
         while not self.runner.stopping.is_set():
             job = self._next_attach()
             if job is not None:
-                self._guarded(job, functools.partial(self.runner.reattach, job))
+                with self.claims.following(job.id):
+                    self._guarded(job, functools.partial(self.runner.reattach, job))
                 continue
-            job = self.store.claim_next_queued(name)
+            job = self.claims.claim(name)  # any queued job, or only this CLI's own
             if job is not None:
-                self._guarded(job, functools.partial(self.runner.run, job, name))
+                with self.claims.following(job.id):
+                    self._guarded(job, functools.partial(self.runner.run, job, name))
                 continue
             with self._wake:
                 self._wake.wait(IDLE_WAIT_S)

@@ -8,11 +8,11 @@ import orchestrator.service as service_module
 from orchestrator.service import Service
 
 CONTRACT = {
-    "submit": ["request"],
-    "submit_many": ["requests"],
+    "submit": ["request", "backends"],  # backends: where the jobs must run (optional)
+    "submit_many": ["requests", "backends"],
     "get_job": ["job_id"],
     "list_jobs": ["state", "limit"],
-    "cancel": ["job_id"],
+    "cancel": ["job_id", "reason"],
     "retry": ["job_id"],
     "wait": ["job_id", "timeout_s"],
     "outputs": ["job_id"],

@@ -42,6 +42,9 @@ def _env(settings: Settings) -> dict[str, str]:
         "DGXP_MODELS_DIR": str(settings.models_dir),
         "DGXP_BACKENDS": json.dumps(settings.backends),
         "DGXP_HEALTH_INTERVAL_S": "0.5",
+        # Short leases: the killed child's jobs may be taken over 2 s after its last beat.
+        "DGXP_LEASE_S": "2",
+        "DGXP_HEARTBEAT_S": "0.5",
     }
 
 
@@ -79,6 +82,7 @@ def test_kill_9_mid_batch_then_restart_finishes_every_job_once(
             os.kill(child.pid, signal.SIGKILL)
             child.wait(10)
             before = {i: store.get(i) for i in ids}
+            killed_at = time.time()
     finally:
         if child.poll() is None:
             child.kill()
@@ -87,7 +91,7 @@ def test_kill_9_mid_batch_then_restart_finishes_every_job_once(
             child.stdout.close()
     assert any(j.state is not JobState.SUCCEEDED for j in before.values())
 
-    service = make_service([orch_engine.url])
+    service = make_service([orch_engine.url], lease_s=2, heartbeat_s=0.5)
     final = [service.wait(i, 180) for i in ids]
     history = requests.get(f"{orch_engine.url}/history", timeout=10).json()
     ran = {entry["prompt"][1] for entry in history.values()}
@@ -96,6 +100,10 @@ def test_kill_9_mid_batch_then_restart_finishes_every_job_once(
     assert [j.state for j in final] == [JobState.SUCCEEDED] * len(ids)
     for job in final:
         old = before[job.id]
+        if old.lease is not None and old.state is not JobState.SUCCEEDED:
+            # The child held it: nobody took it over before its lease ran out.
+            assert old.lease.expires_at <= killed_at + 2
+            assert job.finished_at is not None and job.finished_at >= old.lease.expires_at
         if old.state is JobState.SUCCEEDED:  # collected before the kill: untouched since
             assert job == old
         elif old.prompt_id in ran:  # the backend had it: re-attached, not sent again
