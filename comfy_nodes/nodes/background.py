@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pixel.alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, remove_background
+from ..pixel.alpha import DEFAULT_TOLERANCE, remove_background
+from ..pixel.modes import BACKGROUND_MODES
 from ..pixel.palette import parse_hex_color
 from ..pixel.tensors import map_frames
 
@@ -29,7 +30,7 @@ class RemoveBackground:
                 "mode": (
                     list(BACKGROUND_MODES),
                     {
-                        "default": "auto",
+                        "default": BACKGROUND_MODES.default,
                         "tooltip": "auto: keep existing alpha or flood the "
                         "border colour and holes; border; key; none.",
                     },

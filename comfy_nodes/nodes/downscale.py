@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pixel.downscale import DOWNSCALE_MODES, downscale_to_grid
+from ..pixel.downscale import downscale_to_grid
 from ..pixel.grid import GridEstimate
+from ..pixel.modes import DOWNSCALE_MODES
 from ..pixel.tensors import map_frames
 
 __all__ = ["DownscaleToGrid"]
@@ -29,7 +30,10 @@ class DownscaleToGrid:
                 "grid": ("DGXP_GRID", {"tooltip": "From DGXP_DetectGrid."}),
                 "mode": (
                     list(DOWNSCALE_MODES),
-                    {"default": "robust", "tooltip": "robust resists blur, noise and strays."},
+                    {
+                        "default": DOWNSCALE_MODES.default,
+                        "tooltip": "robust resists blur, noise and strays.",
+                    },
                 ),
             }
         }

@@ -10,7 +10,8 @@ import hashlib
 from pathlib import Path
 from typing import Any, get_args
 
-from ..pixel.dither import DitherMode, DitherSpace, dither_to_palette
+from ..pixel.dither import DitherSpace, dither_to_palette
+from ..pixel.modes import DITHER_MODES
 from ..pixel.palette import Palette, palette_swatches, resolve_palette
 from ..pixel.palettes_builtin import builtin_palette_names
 from ..pixel.quantize import QuantizeMethod, build_palette, map_to_palette
@@ -22,13 +23,17 @@ PALETTE_TYPE = "DGXP_PALETTE"
 
 _IMAGE = ("IMAGE", {"tooltip": "Image batch [B, H, W, C], RGB or RGBA."})
 _MASK = ("MASK", {"tooltip": "Optional mask, 1 = transparent; replaces the image's alpha."})
-_DITHER = (
-    list(get_args(DitherMode)),
-    {
-        "default": "none",
-        "tooltip": "none keeps flat colours; Floyd–Steinberg or Bayer add texture.",
-    },
-)
+
+
+def _dither_input() -> tuple[list[str], dict[str, Any]]:
+    # Read when ComfyUI asks, so the combo is always the registry's current list.
+    return (
+        list(DITHER_MODES),
+        {
+            "default": DITHER_MODES.default,
+            "tooltip": "none keeps flat colours; Floyd–Steinberg or Bayer add texture.",
+        },
+    )
 
 
 class LoadPalette:
@@ -113,7 +118,7 @@ class QuantizeColors:
                     list(get_args(QuantizeMethod)),
                     {"default": "kmeans", "tooltip": "kmeans: best quality; median_cut: fastest."},
                 ),
-                "dither": _DITHER,
+                "dither": _dither_input(),
                 "seed": (
                     "INT",
                     {
@@ -168,7 +173,7 @@ class DitherImage:
             "required": {
                 "image": _IMAGE,
                 "palette": (PALETTE_TYPE, {"tooltip": "The colours allowed in the result."}),
-                "mode": _DITHER,
+                "mode": _dither_input(),
                 "space": (
                     list(get_args(DitherSpace)),
                     {"default": "oklab", "tooltip": "oklab: perceptual; linear: physical light."},

@@ -7,14 +7,14 @@ Published inputs (stable since 17:45 UTC; workflow templates bind to these names
         sprite_size        STRING   "auto" or "WxH" (e.g. "32x32"), default "auto"
         palette            COMBO    "auto" or a built-in name (pico-8, gameboy, nes, ...)
         colors             INT      2..256, default 16 (used when palette is "auto")
-        dither             COMBO    none | floyd-steinberg | bayer-2 | bayer-4 | bayer-8
-        remove_background  COMBO    none | auto | border | key, default "auto"
+        dither             COMBO    pixel.modes.DITHER_MODES, default "none"
+        remove_background  COMBO    pixel.modes.BACKGROUND_MODES, default "auto"
         outline            BOOLEAN  default False
         seed               INT      0..2**32-1, default 0 (palette k-means seed)
     optional:
         key_color          STRING   "#RRGGBB" for remove_background="key", default ""
         cleanup            BOOLEAN  remove orphan pixels, default False
-        downscale_mode     COMBO    robust | median | mean | center, default "robust"
+        downscale_mode     COMBO    pixel.modes.DOWNSCALE_MODES, default "robust"
         mask               MASK     alpha for the image (1 = transparent), e.g. LoadImage's
 
 Returns ``("IMAGE", "MASK", "STRING")``: the RGBA sprite ``[B, h, w, 4]``, its mask
@@ -30,15 +30,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..pixel.modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES
 from ..pixel.palettes_builtin import builtin_palette_names
 from ..pixel.pipeline import options_from_widgets, pixelize_batch
 from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
 
 __all__ = ["PixelizeSprite"]
-
-_DITHERS = ["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
-_BACKGROUNDS = ["none", "auto", "border", "key"]
-_DOWNSCALES = ["robust", "median", "mean", "center"]
 
 
 def _palette_choices() -> list[str]:
@@ -95,13 +92,16 @@ class PixelizeSprite:
                     },
                 ),
                 "dither": (
-                    _DITHERS,
-                    {"default": "none", "tooltip": "Dithering when mapping to the palette."},
+                    list(DITHER_MODES),
+                    {
+                        "default": DITHER_MODES.default,
+                        "tooltip": "Dithering when mapping to the palette.",
+                    },
                 ),
                 "remove_background": (
-                    _BACKGROUNDS,
+                    list(BACKGROUND_MODES),
                     {
-                        "default": "auto",
+                        "default": BACKGROUND_MODES.default,
                         "tooltip": "auto/border: flood the border colour "
                         "and enclosed holes; key: remove key_color; none: keep.",
                     },
@@ -133,8 +133,11 @@ class PixelizeSprite:
                     {"default": False, "tooltip": "Remove orphan (isolated single) pixels."},
                 ),
                 "downscale_mode": (
-                    _DOWNSCALES,
-                    {"default": "robust", "tooltip": "How each cell's colour is read."},
+                    list(DOWNSCALE_MODES),
+                    {
+                        "default": DOWNSCALE_MODES.default,
+                        "tooltip": "How each cell's colour is read.",
+                    },
                 ),
                 "mask": (
                     "MASK",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .color import norm3, srgb_to_oklab
 from .errors import InvalidImageError, InvalidParameterError
+from .modes import BACKGROUND_MODES, BackgroundMode
 
 __all__ = [
     "BACKGROUND_MODES",
@@ -40,8 +41,6 @@ __all__ = [
     "remove_background",
 ]
 
-BackgroundMode = Literal["auto", "border", "key", "none"]
-BACKGROUND_MODES: tuple[str, ...] = get_args(BackgroundMode)
 
 #: OKLab distance under which a cell is background (border-connected).
 DEFAULT_TOLERANCE = 0.09
@@ -213,7 +212,7 @@ def _has_alpha(rgba: Rgba) -> bool:
 
 
 _MaskFn = Callable[[Rgba, "tuple[int, int, int] | None", float], BackgroundDecision]
-_MODES: dict[str, _MaskFn] = {
+_MODES: dict[BackgroundMode, _MaskFn] = {
     "auto": lambda img, _k, tol: _border_mask(img, tol, holes=True),
     "border": lambda img, _k, tol: _border_mask(img, tol, holes=False),
     "key": _key_mask,
@@ -233,16 +232,13 @@ def decide_background(
         InvalidParameterError: unknown mode, bad tolerance, or ``key`` without a colour.
         InvalidImageError: not a uint8 ``[H, W, 4]`` image.
     """
-    if mode not in _MODES:
-        raise InvalidParameterError(
-            f"mode: unknown background mode {mode!r}; valid: {', '.join(BACKGROUND_MODES)}"
-        )
+    chosen = cast(BackgroundMode, BACKGROUND_MODES.parse(mode))
     if not 0.0 <= tolerance <= 1.0:
         raise InvalidParameterError(f"tolerance: {tolerance} is outside 0..1")
     _check(rgba)
     if mode == "auto" and _has_alpha(rgba):
         return _no_mask(rgba)
-    return _MODES[mode](rgba, key_color, tolerance)
+    return _MODES[chosen](rgba, key_color, tolerance)
 
 
 def apply_background(rgba: Rgba, decision: BackgroundDecision) -> Rgba:

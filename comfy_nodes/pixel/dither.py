@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,7 @@ import numpy.typing as npt
 from .color import srgb_to_linear, srgb_to_oklab
 from .errors import InvalidParameterError
 from .image_io import check_rgba
+from .modes import DITHER_MODES, DitherMode
 from .palette import Palette
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "parse_dither_mode",
 ]
 
-DitherMode = Literal["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
 DitherSpace = Literal["oklab", "linear"]
 
 _SCORE_BUDGET: Final[int] = 16384  # elements of one nearest-colour score chunk
@@ -45,12 +45,7 @@ def parse_dither_mode(mode: str) -> DitherMode:
     Raises:
         InvalidParameterError: unknown mode; the message lists the valid ones.
     """
-    canonical = mode.strip().lower().replace("_", "-")
-    valid: tuple[DitherMode, ...] = get_args(DitherMode)
-    for candidate in valid:
-        if candidate == canonical:
-            return candidate
-    raise InvalidParameterError(f"dither={mode!r} is unknown; choose one of: {', '.join(valid)}")
+    return cast(DitherMode, DITHER_MODES.parse(mode))
 
 
 def _to_space(rgb: npt.NDArray[np.uint8], space: DitherSpace) -> Float64Array:

@@ -17,18 +17,17 @@ Alpha, when present, is the per-cell median of the samples' alpha.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
+from .errors import GridDoesNotFitError, InvalidImageError
 from .grid import GridEstimate
+from .modes import DOWNSCALE_MODES, DownscaleMode
 
 __all__ = ["DOWNSCALE_MODES", "DownscaleMode", "downscale_to_grid", "sample_cells"]
 
-DownscaleMode = Literal["robust", "median", "mean", "center"]
-DOWNSCALE_MODES: tuple[str, ...] = get_args(DownscaleMode)
 
 _INNER = 0.6
 _MAX_SAMPLES = 5
@@ -95,7 +94,7 @@ def _center(s: Samples) -> Samples:
     return np.asarray(s[..., s.shape[-2] // 2, :], dtype=np.float32)
 
 
-_REDUCERS: dict[str, Reducer] = {
+_REDUCERS: dict[DownscaleMode, Reducer] = {
     "robust": _robust,
     "median": _median,
     "mean": _mean,
@@ -104,10 +103,7 @@ _REDUCERS: dict[str, Reducer] = {
 
 
 def _check(image: NDArray[np.uint8], grid: GridEstimate, mode: str) -> None:
-    if mode not in _REDUCERS:
-        raise InvalidParameterError(
-            f"mode: unknown downscale mode {mode!r}; valid: {', '.join(DOWNSCALE_MODES)}"
-        )
+    DOWNSCALE_MODES.parse(mode)
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (3, 4):
         raise InvalidImageError(
             f"image: expected uint8 [H, W, 3|4], got shape {getattr(image, 'shape', None)}"
@@ -144,7 +140,8 @@ def downscale_to_grid(
     if grid.already_clean and grid.cols == image.shape[1] and grid.rows == image.shape[0]:
         return _as_rgba(image)
     samples = sample_cells(image, grid)
-    rgb = _REDUCERS[mode](samples[..., :3].astype(np.float32))
+    reduce = _REDUCERS[cast(DownscaleMode, DOWNSCALE_MODES.parse(mode))]
+    rgb = reduce(samples[..., :3].astype(np.float32))
     out = np.empty((grid.rows, grid.cols, 4), dtype=np.uint8)
     out[..., :3] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     if image.shape[2] == 4:

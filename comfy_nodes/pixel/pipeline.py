@@ -25,12 +25,12 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from .alpha import BACKGROUND_MODES, DEFAULT_TOLERANCE, apply_background, decide_background
+from .alpha import DEFAULT_TOLERANCE, apply_background, decide_background
 from .color import srgb_to_oklab
-from .dither import parse_dither_mode
-from .downscale import DOWNSCALE_MODES, downscale_to_grid
+from .downscale import downscale_to_grid
 from .errors import InvalidImageError, InvalidParameterError
 from .grid import GridEstimate, detect_grid, detect_grid_frames
+from .modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES
 from .orphans import remove_orphans
 from .outline import add_outline
 from .palette import Palette, parse_hex_color, resolve_palette
@@ -193,21 +193,13 @@ def options_from_widgets(
 
 
 def _check_options(options: PixelizeOptions) -> None:
-    if options.background_mode() not in BACKGROUND_MODES:
-        raise InvalidParameterError(
-            f"remove_background: {options.remove_background!r} is unknown; "
-            f"valid: {', '.join(BACKGROUND_MODES)}"
-        )
-    if options.downscale_mode not in DOWNSCALE_MODES:
-        raise InvalidParameterError(
-            f"downscale_mode: {options.downscale_mode!r} is unknown; "
-            f"valid: {', '.join(DOWNSCALE_MODES)}"
-        )
+    BACKGROUND_MODES.parse(options.background_mode())
+    DOWNSCALE_MODES.parse(options.downscale_mode)
     if options.grid_sharing not in get_args(GridSharing):
         raise InvalidParameterError(
             f"grid_sharing: {options.grid_sharing!r} is unknown; valid: shared, per-image"
         )
-    parse_dither_mode(options.dither)
+    DITHER_MODES.parse(options.dither)
     if options.palette is None:
         check_n_colors(options.n_colors)
 

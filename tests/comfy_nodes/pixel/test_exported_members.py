@@ -22,6 +22,7 @@ MODULES = [
     "compare",
     "image_io",
     "atomic",
+    "modes",
     "tensors",
 ]
 
