@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import EngineError, InterruptedByUser
+from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = [
     "EngineContext",
@@ -26,6 +27,7 @@ __all__ = [
     "bind_engine_context",
     "bind_node_runtime",
     "engine_context",
+    "engine_limits",
     "node_runtime",
 ]
 
@@ -63,6 +65,7 @@ class EngineContext:
     models: Any = None  # engine.models.cache.ModelCache; Any keeps this module import-light
     device: str = "cpu"
     extras: dict[str, Any] = field(default_factory=dict)
+    limits: EngineLimits = DEFAULT_LIMITS
 
 
 @dataclass
@@ -94,6 +97,12 @@ def engine_context() -> EngineContext:
     if ctx is None:
         raise EngineError("no engine context is bound: core nodes run only inside the engine")
     return ctx
+
+
+def engine_limits() -> EngineLimits:
+    """The caps of the engine the caller runs in; the defaults outside an engine."""
+    ctx = _engine.get()
+    return DEFAULT_LIMITS if ctx is None else ctx.limits
 
 
 def node_runtime() -> NodeRuntime | None:

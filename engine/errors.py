@@ -2,6 +2,7 @@
 
 EngineError
 ├── InterruptedByUser          the user interrupted the running prompt
+├── LimitExceeded              a prompt asks for more than the engine's caps allow
 ├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
 ├── NodeExecutionError         a node raised while running (wraps the cause)
 └── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
@@ -14,6 +15,7 @@ from typing import Any
 __all__ = [
     "EngineError",
     "InterruptedByUser",
+    "LimitExceeded",
     "ModelLoadError",
     "NodeExecutionError",
     "PromptValidationError",
@@ -26,6 +28,10 @@ class EngineError(Exception):
 
 class InterruptedByUser(EngineError):
     """The running prompt was interrupted through /interrupt."""
+
+
+class LimitExceeded(EngineError):
+    """A prompt asks for more pixels, outputs or text than `engine.limits` allows."""
 
 
 class ModelLoadError(EngineError):

@@ -18,6 +18,7 @@ from typing import Literal, get_args
 
 from engine.context import EngineContext, EnginePaths, bind_engine_context
 from engine.errors import EngineError
+from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = ["EngineConfig", "RunningEngine", "serve_forever", "start_engine"]
 
@@ -42,7 +43,11 @@ class EngineConfig:
         custom_node_dirs: extra folders whose entries are node packs.
         load_comfy_nodes: also load our `comfy_nodes` pack.
         device: "auto" (CUDA when present), "cpu" or "cuda".
-        max_upload_mb: `/upload/image` size limit (larger bodies get 413).
+        max_upload_mb: the largest request body, uploads and `/prompt` JSON alike
+            (larger bodies get 413).
+        max_pixels, max_outputs, max_prompt_chars: the caps of `engine.limits.EngineLimits`
+            (pixels of one latent/image batch, output nodes per prompt, characters of one
+            text input); over a cap, `/prompt` answers 400 naming the node and input.
         precision: model dtype on a GPU: "auto" (fp16), "fp16", "bf16" or "fp32"; a CPU
             always runs fp32.
         compile: "off", or the torch.compile mode ("default", "reduce-overhead",
@@ -67,6 +72,21 @@ class EngineConfig:
     precision: PrecisionRequest = "auto"
     compile: CompileRequest = "off"
     preview_method: PreviewMethod = "none"
+    max_pixels: int = DEFAULT_LIMITS.max_pixels
+    max_outputs: int = DEFAULT_LIMITS.max_outputs
+    max_prompt_chars: int = DEFAULT_LIMITS.max_prompt_chars
+
+    def limits(self) -> EngineLimits:
+        """The caps as one object.
+
+        Raises:
+            EngineError: a cap is not a positive whole number.
+        """
+        return EngineLimits(
+            max_pixels=self.max_pixels,
+            max_outputs=self.max_outputs,
+            max_prompt_chars=self.max_prompt_chars,
+        )
 
     def paths(self) -> EnginePaths:
         """The folder layout; every folder needs `base_dir` or its own override.
@@ -120,6 +140,7 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
     """
     from engine.models.cache import ModelCache
 
+    limits = config.limits()
     device = _resolve_device(config.device)
     if config.preview_method not in PREVIEW_METHODS:
         raise EngineError(
@@ -144,7 +165,7 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
         config.compile,
         config.preview_method,
     )
-    return EngineContext(paths=paths, models=models, device=device, extras=extras)
+    return EngineContext(paths=paths, models=models, device=device, extras=extras, limits=limits)
 
 
 def _wipe_temp(paths: EnginePaths) -> None:

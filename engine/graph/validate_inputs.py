@@ -5,11 +5,16 @@ shape and return type, value conversion, min/max and combo membership, then the 
 `VALIDATE_INPUTS` runs. An input named by `VALIDATE_INPUTS` skips the built-in value checks;
 a parameter called `input_types` skips the link type checks. Links to nodes or slots that do
 not exist and dependency cycles are reported too (ComfyUI crashes on those).
+
+The engine's caps (`engine.limits`) are checked here as well: a text input longer than
+`max_prompt_chars` is `value_too_long`, and a node whose `PIXEL_INPUTS` (e.g. width,
+height, batch_size) multiply to more than `max_pixels` is `pixels_over_limit`.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -19,6 +24,7 @@ from typing import Any
 from engine.graph.interface import full_type_name, input_info, input_types, return_types
 from engine.graph.node_call import CallContext, get_input_data, map_node_over_list
 from engine.graph.registry import NodeRegistry
+from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = ["NodeResult", "NodeValidator", "validate_node_input"]
 
@@ -126,12 +132,58 @@ def _combo_error(check: _Check, value: Any) -> dict[str, Any] | None:
     )
 
 
+def _text_error(check: _Check, value: Any, limits: EngineLimits) -> dict[str, Any] | None:
+    if check.input_type != "STRING" or not isinstance(value, str):
+        return None
+    if len(value) <= limits.max_prompt_chars:
+        return None
+    return _error(
+        "value_too_long",
+        "Text input is longer than the engine allows",
+        f"{check.name}: {len(value):,} characters; the limit is {limits.max_prompt_chars:,} "
+        "(max_prompt_chars, `engine serve --max-prompt-chars`)",
+        input_name=check.name,
+        input_config=check.config,
+        received_length=len(value),
+        max_prompt_chars=limits.max_prompt_chars,
+    )
+
+
+def _pixel_error(
+    node_class: type, inputs: dict[str, Any], limits: EngineLimits
+) -> dict[str, Any] | None:
+    """`pixels_over_limit` when the node's `PIXEL_INPUTS` ask for too many pixels.
+
+    Absent inputs (an optional batch size) count as 1; a size that comes through a link is
+    only known at run time, where the node checks it itself.
+    """
+    names: tuple[str, ...] = tuple(getattr(node_class, "PIXEL_INPUTS", ()))
+    values = [inputs.get(name, 1) for name in names]
+    if not names or not all(type(v) is int for v in values):
+        return None
+    pixels = math.prod(max(0, v) for v in values)
+    if pixels <= limits.max_pixels:
+        return None
+    sizes = " x ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
+    return _error(
+        "pixels_over_limit",
+        "Image size is over the engine's pixel cap",
+        f"{names[0]}: {sizes} = {pixels:,} pixels; the limit is {limits.max_pixels:,} "
+        "(max_pixels, `engine serve --max-pixels`)",
+        input_name=names[0],
+        received_value=values[0],
+        pixel_inputs=list(names),
+        max_pixels=limits.max_pixels,
+    )
+
+
 @dataclass
 class NodeValidator:
     """Validates nodes of one prompt, memoising results in `validated` like ComfyUI."""
 
     registry: NodeRegistry
     prompt: dict[str, Any]
+    limits: EngineLimits = DEFAULT_LIMITS
     validated: dict[str, NodeResult] = field(default_factory=dict)
     _visiting: list[str] = field(default_factory=list)
 
@@ -181,6 +233,8 @@ class NodeValidator:
             valid = valid and upstream_ok
             if error is not None:
                 errors.append(error)
+        if not errors:
+            errors += [e for e in [_pixel_error(node_class, inputs, self.limits)] if e]
         if custom is not None:
             errors += self._custom_validation(
                 node_id,
@@ -276,8 +330,9 @@ class NodeValidator:
                     received_value=value,
                     exception_message=str(ex),
                 )
-        if not check.builtin_value_checks:
-            return None
+        text_error = _text_error(check, value, self.limits)
+        if text_error is not None or not check.builtin_value_checks:
+            return text_error
         try:
             return _range_error(check, value) or _combo_error(check, value)
         except TypeError as ex:  # e.g. a string compared against a numeric min

@@ -2,7 +2,8 @@
 
 1. Every node needs a known `class_type` (else `invalid_prompt`).
 2. The output nodes (optionally narrowed by `partial_execution_targets`) are collected
-   (none: `prompt_no_outputs`).
+   (none: `prompt_no_outputs`; more than the engine's `max_outputs`:
+   `prompt_too_many_outputs`, before anything else is validated).
 3. Each output is validated upstream; failing outputs are dropped and their node errors
    gathered with `dependent_outputs`. If no output survives: `prompt_outputs_failed_validation`.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from engine.graph.interface import is_output_node
 from engine.graph.registry import NodeRegistry
 from engine.graph.validate_inputs import NodeValidator, _error, _exception_info
+from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = ["ValidationResult", "validate_prompt"]
 
@@ -76,6 +78,22 @@ def _collect_outputs(
     ]
 
 
+def _too_many_outputs(outputs: list[str], limits: EngineLimits) -> ValidationResult | None:
+    if len(outputs) <= limits.max_outputs:
+        return None
+    message = (
+        f"Prompt has {len(outputs):,} output nodes; the engine runs at most "
+        f"{limits.max_outputs:,} per prompt"
+    )
+    details = (
+        f"max_outputs={limits.max_outputs} (`engine serve --max-outputs`); split the graph "
+        "into several prompts or pass partial_execution_targets"
+    )
+    return ValidationResult(
+        ok=False, error=_error("prompt_too_many_outputs", message, details, outputs=len(outputs))
+    )
+
+
 def _validate_output(validator: NodeValidator, output: str) -> tuple[bool, list[dict[str, Any]]]:
     try:
         valid, reasons, _ = validator.validate(output)
@@ -97,6 +115,7 @@ def validate_prompt(
     prompt: dict[str, Any],
     registry: NodeRegistry,
     partial_execution_targets: Sequence[str] | None = None,
+    limits: EngineLimits = DEFAULT_LIMITS,
 ) -> ValidationResult:
     """Validate an API-format prompt (widget values are converted in place, like ComfyUI).
 
@@ -104,6 +123,7 @@ def validate_prompt(
         prompt: `{node_id: {"class_type", "inputs"}}`.
         registry: the node classes of this engine (call inside `bind_engine_context`).
         partial_execution_targets: only these output nodes, when given.
+        limits: the engine's caps (outputs per prompt, pixels, text length).
     """
     shape_error = _check_shapes(prompt, registry)
     if shape_error is not None:
@@ -113,7 +133,10 @@ def validate_prompt(
         return ValidationResult(
             ok=False, error=_error("prompt_no_outputs", "Prompt has no outputs", "")
         )
-    validator = NodeValidator(registry, prompt)
+    too_many = _too_many_outputs(outputs, limits)
+    if too_many is not None:
+        return too_many
+    validator = NodeValidator(registry, prompt, limits)
     good: list[str] = []
     failures: list[tuple[str, list[dict[str, Any]]]] = []
     node_errors: dict[str, Any] = {}

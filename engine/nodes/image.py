@@ -22,8 +22,8 @@ from PIL import Image, ImageOps, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
 from comfy_nodes.pixel.atomic import write_atomic
-from engine.context import engine_context
-from engine.errors import EngineError
+from engine.context import engine_context, engine_limits
+from engine.errors import EngineError, LimitExceeded
 from engine.nodes.image_transform import ImageScale, ImageScaleBy, JoinImageWithAlpha, to_pil
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "PreviewImage",
     "SaveImage",
     "annotated_filepath",
+    "check_image_pixels",
     "save_image_path",
 ]
 
@@ -72,6 +73,28 @@ def annotated_filepath(name: str) -> Path:
     return candidate
 
 
+def check_image_pixels(path: Path, name: str) -> None:
+    """Refuse a file whose frames hold more pixels than the engine's cap.
+
+    Reads the header only, so a huge file is refused before it is decoded.
+
+    Raises:
+        LimitExceeded: width × height × frames is over `max_pixels`, or PIL itself calls
+            the file a decompression bomb.
+        OSError: the file is not a readable image.
+    """
+    what = f"LoadImage image {name!r}"
+    try:
+        with Image.open(path) as img:
+            (width, height), frames = img.size, getattr(img, "n_frames", 1)
+    except Image.DecompressionBombError as ex:
+        raise LimitExceeded(
+            f"{what}: {ex}; the engine's cap is {engine_limits().max_pixels:,} pixels "
+            "(max_pixels, `engine serve --max-pixels`)"
+        ) from ex
+    engine_limits().check_pixels(width, height, frames, what)
+
+
 class LoadImage:
     """Load an image from input/ as IMAGE (RGB) and MASK (1 − alpha)."""
 
@@ -95,7 +118,9 @@ class LoadImage:
         """Frames of the file as IMAGE `[B,H,W,3]` and MASK `[B,H,W]`."""
         import torch
 
-        with Image.open(annotated_filepath(image)) as img:
+        path = annotated_filepath(image)
+        check_image_pixels(path, image)
+        with Image.open(path) as img:
             frames, masks = [], []
             size = None
             for frame in ImageSequence.Iterator(img):
@@ -119,12 +144,19 @@ class LoadImage:
 
     @classmethod
     def VALIDATE_INPUTS(cls, image: str) -> bool | str:
-        """Accept any existing file under input/ (sub/dir names too)."""
+        """Accept any existing file under input/ (sub/dir names too) within the pixel cap."""
         try:
-            exists = annotated_filepath(image).is_file()
+            path = annotated_filepath(image)
+            if not path.is_file():
+                return f"Invalid image file: {image}"
+            check_image_pixels(path, image)
+        except LimitExceeded as ex:
+            return str(ex)
         except EngineError:
-            exists = False
-        return True if exists else f"Invalid image file: {image}"
+            return f"Invalid image file: {image}"
+        except OSError:
+            pass  # not an image: reported when the node runs, as ComfyUI does
+        return True
 
 
 def _mask_of(frame: Image.Image) -> torch.Tensor:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from engine.context import engine_limits
 from engine.errors import EngineError
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class ImageScale:
     FUNCTION = "upscale"
     upscale_methods = UPSCALE_METHODS
     crop_methods = CROP_METHODS
+    # Checked against the pixel cap at /prompt; the batch size is known only at run time.
+    PIXEL_INPUTS = ("width", "height")
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -115,6 +118,7 @@ class ImageScale:
             width = max(1, round(samples.shape[3] * height / samples.shape[2]))
         elif height == 0:
             height = max(1, round(samples.shape[2] * width / samples.shape[3]))
+        engine_limits().check_pixels(width, height, samples.shape[0], "ImageScale")
         return (common_upscale(samples, width, height, upscale_method, crop).movedim(1, -1),)
 
 
@@ -143,6 +147,7 @@ class ImageScaleBy:
         samples = image.movedim(-1, 1)
         width = round(samples.shape[3] * scale_by)
         height = round(samples.shape[2] * scale_by)
+        engine_limits().check_pixels(width, height, samples.shape[0], "ImageScaleBy")
         return (common_upscale(samples, width, height, upscale_method, "disabled").movedim(1, -1),)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from engine.context import engine_limits
 from engine.models.sdxl import SDXLVae
 
 __all__ = ["EmptyLatentImage", "VAEDecode", "VAEEncode"]
@@ -24,6 +25,8 @@ class EmptyLatentImage:
     OUTPUT_TOOLTIPS = ("The empty latent image batch.",)
     FUNCTION = "generate"
     CATEGORY = "latent"
+    # The pixel cap (engine.limits) is checked on these at /prompt, before anything is allocated.
+    PIXEL_INPUTS = ("width", "height", "batch_size")
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -50,6 +53,7 @@ class EmptyLatentImage:
     def generate(
         self, width: int, height: int, batch_size: int = 1
     ) -> tuple[dict[str, torch.Tensor]]:
+        engine_limits().check_pixels(width, height, batch_size, "EmptyLatentImage")
         return ({"samples": torch.zeros([batch_size, 4, height // 8, width // 8])},)
 
 
