@@ -70,7 +70,7 @@ def _safetensors_metadata(path: Path, max_header: int = 1024 * 1024) -> dict[str
             if length > max_header:
                 return None
             header = json.loads(handle.read(length))
-    except (OSError, struct.error, ValueError):
+    except (OSError, struct.error, ValueError, RecursionError):
         return None
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     return metadata if isinstance(metadata, dict) else None

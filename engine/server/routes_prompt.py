@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -12,9 +13,10 @@ from aiohttp import web
 
 from engine.context import bind_engine_context
 from engine.graph.validation import ValidationResult, validate_prompt
+from engine.server.body import flag, id_list, optional_id, read_json
 from engine.server.jsonio import json_response
 from engine.server.queue import QueueItem
-from engine.server.state import ServerState, bad_request, read_json
+from engine.server.state import ServerState, bad_request
 
 __all__ = ["PromptRoutes", "prompt_routes"]
 
@@ -26,33 +28,33 @@ _SENSITIVE = ("auth_token_comfy_org", "api_key_comfy_org")
 def _number(state: ServerState, body: dict[str, Any]) -> float | int:
     if "number" in body:
         try:
-            return float(body["number"])
-        except (TypeError, ValueError) as ex:
+            number = float(body["number"])
+        except (TypeError, ValueError, OverflowError) as ex:
             raise bad_request(
-                "invalid_prompt", "number must be a number", repr(body["number"])
+                "invalid_prompt", "number must be a number", repr(body["number"])[:80], "number"
             ) from ex
-    number = state.next_number()
-    return -number if body.get("front") else number
+        if not math.isfinite(number):  # NaN would break the queue's heap order
+            raise bad_request("invalid_prompt", "number must be finite", repr(number), "number")
+        return number
+    counter = state.next_number()
+    return -counter if flag(body, "front") else counter
 
 
 def _partial_targets(body: dict[str, Any]) -> list[str] | None:
-    targets = body.get("partial_execution_targets")
-    if targets is None:
+    if body.get("partial_execution_targets") is None:
         return None
-    if not isinstance(targets, list):
-        raise bad_request(
-            "invalid_prompt", "partial_execution_targets must be a list of node ids", repr(targets)
-        )
-    return [str(t) for t in targets]
+    return id_list(body, "partial_execution_targets")
 
 
 def _extra_data(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     extra = body.get("extra_data", {})
     if not isinstance(extra, dict):
-        raise bad_request("invalid_prompt", "extra_data must be a JSON object", repr(extra))
+        raise bad_request(
+            "invalid_prompt", "extra_data must be a JSON object", repr(extra)[:80], "extra_data"
+        )
     extra = dict(extra)
     if "client_id" in body:
-        extra["client_id"] = body["client_id"]
+        extra["client_id"] = optional_id(body, "client_id")
     sensitive = {key: extra.pop(key) for key in _SENSITIVE if key in extra}
     return extra, sensitive
 
@@ -65,7 +67,9 @@ class PromptRoutes:
 
     def _validate(self, prompt: dict[str, Any], targets: list[str] | None) -> ValidationResult:
         with bind_engine_context(self.state.context):
-            return validate_prompt(prompt, self.state.registry, targets)
+            return validate_prompt(
+                prompt, self.state.registry, targets, limits=self.state.context.limits
+            )
 
     async def get_prompt(self, request: web.Request) -> web.Response:
         """GET /prompt: `{exec_info: {queue_remaining}}`."""
@@ -84,7 +88,7 @@ class PromptRoutes:
                 "prompt must be an API-format object {node_id: {class_type, inputs}}",
                 f"got {type(prompt).__name__}",
             )
-        prompt_id = str(body.get("prompt_id") or uuid.uuid4())
+        prompt_id = optional_id(body, "prompt_id") or str(uuid.uuid4())
         targets = _partial_targets(body)
         extra, sensitive = _extra_data(body)
         # Off the event loop: INPUT_TYPES/VALIDATE_INPUTS may scan folders and read files.
@@ -107,16 +111,17 @@ class PromptRoutes:
     async def post_queue(self, request: web.Request) -> web.Response:
         """POST /queue: `clear` and/or `delete` pending items."""
         body = await read_json(request)
-        if body.get("clear"):
+        clear, delete = flag(body, "clear"), id_list(body, "delete")  # both checked first
+        if clear:
             self.state.queue.wipe_queue()
-        for prompt_id in body.get("delete", []) or []:
-            self.state.queue.delete_pending(str(prompt_id))
+        for prompt_id in delete:
+            self.state.queue.delete_pending(prompt_id)
         return web.Response(status=200)
 
     async def post_interrupt(self, request: web.Request) -> web.Response:
         """POST /interrupt: everything, or only the named running prompt."""
         body = await read_json(request, optional=True)
-        prompt_id = body.get("prompt_id")
+        prompt_id = optional_id(body, "prompt_id")
         if not prompt_id:
             logger.info("Global interrupt (no prompt_id specified)")
             self.state.executor.interrupt()
@@ -130,9 +135,10 @@ class PromptRoutes:
     async def post_free(self, request: web.Request) -> web.Response:
         """POST /free: flag model unloading / cache reset for the idle worker."""
         body = await read_json(request, optional=True)
-        if body.get("unload_models", False):
+        unload, free = flag(body, "unload_models"), flag(body, "free_memory")
+        if unload:
             self.state.queue.set_flag("unload_models", True)
-        if body.get("free_memory", False):
+        if free:
             self.state.queue.set_flag("free_memory", True)
         return web.Response(status=200)
 
@@ -161,10 +167,11 @@ class PromptRoutes:
     async def post_history(self, request: web.Request) -> web.Response:
         """POST /history: `clear` and/or `delete` entries."""
         body = await read_json(request)
-        if body.get("clear"):
+        clear, delete = flag(body, "clear"), id_list(body, "delete")  # both checked first
+        if clear:
             self.state.queue.wipe_history()
-        for prompt_id in body.get("delete", []) or []:
-            self.state.queue.delete_history(str(prompt_id))
+        for prompt_id in delete:
+            self.state.queue.delete_history(prompt_id)
         return web.Response(status=200)
 
     def routes(self) -> list[web.RouteDef]:

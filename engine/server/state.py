@@ -15,7 +15,7 @@ from engine.graph.registry import NodeRegistry
 from engine.server.hub import SocketHub
 from engine.server.queue import PromptQueue
 
-__all__ = ["ServerState", "bad_request", "read_json"]
+__all__ = ["ServerState", "bad_request", "client_error"]
 
 
 @dataclass
@@ -47,30 +47,37 @@ class ServerState:
         return {"supports_preview_metadata": True, "max_upload_size": self.max_upload_bytes}
 
 
-def bad_request(kind: str, message: str, details: str = "") -> web.HTTPBadRequest:
-    """A 400 in ComfyUI's `{"error": {...}, "node_errors": {}}` shape."""
+_STATUS: dict[int, type[web.HTTPClientError]] = {
+    400: web.HTTPBadRequest,
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+}
+
+
+def client_error(
+    status: int, kind: str, message: str, details: str = "", input_name: str | None = None
+) -> web.HTTPClientError:
+    """A 400/403/404 in ComfyUI's `{"error": {...}, "node_errors": {}}` shape.
+
+    Args:
+        status: 400, 403 or 404.
+        kind: `error.type`, e.g. `invalid_json`.
+        message: what is wrong.
+        details: the offending value and what to do instead.
+        input_name: the request field at fault, put into `extra_info`.
+    """
+    extra = {} if input_name is None else {"input_name": input_name}
     body = {
-        "error": {"type": kind, "message": message, "details": details, "extra_info": {}},
+        "error": {"type": kind, "message": message, "details": details, "extra_info": extra},
         "node_errors": {},
     }
-    return web.HTTPBadRequest(text=json.dumps(body), content_type="application/json")
+    return _STATUS[status](text=json.dumps(body), content_type="application/json")
 
 
-async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object body; a clear 400 when it is malformed or not an object."""
-    raw = await request.text()
-    if optional and not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as ex:
-        raise bad_request(
-            "invalid_json",
-            "Request body is not valid JSON",
-            f"{ex.msg} at line {ex.lineno} column {ex.colno}",
-        ) from ex
-    if not isinstance(data, dict):
-        raise bad_request(
-            "invalid_json", "Request body must be a JSON object", f"got {type(data).__name__}"
-        )
-    return data
+def bad_request(
+    kind: str, message: str, details: str = "", input_name: str | None = None
+) -> web.HTTPBadRequest:
+    """A 400 in ComfyUI's error shape (see `client_error`)."""
+    error = client_error(400, kind, message, details, input_name)
+    assert isinstance(error, web.HTTPBadRequest)
+    return error

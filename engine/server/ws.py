@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 
 import aiohttp
 from aiohttp import web
 
+from engine.server.body import JsonBodyError, parse_json
 from engine.server.hub import _Client
 from engine.server.state import ServerState
 
@@ -20,9 +20,9 @@ logger = logging.getLogger(__name__)
 def _handle_text(state: ServerState, sid: str, raw: str, first: bool) -> bool:
     """Record the client's feature flags if its first message carries them."""
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        logger.warning("Invalid JSON received from client %s: %.200s", sid, raw)
+        data = parse_json(raw)
+    except JsonBodyError as ex:
+        logger.warning("Invalid JSON received from client %s: %s", sid, ex)
         return False
     if first and isinstance(data, dict) and data.get("type") == "feature_flags":
         client = state.hub.clients.get(sid)
