@@ -4,6 +4,10 @@
 folder a 403, a missing file a 404. Uploads: a name or subfolder escaping the folder is a
 400; identical bytes under an existing name keep the name (sha256); different bytes get
 `name (1).ext`; bodies over the limit are refused with 413 by aiohttp itself.
+
+Stricter than ComfyUI: paths are resolved through symlinks and must stay inside their
+folder (403 otherwise), an upload named `.`, `..` or like an existing folder is a 400, and
+errors are JSON naming the file (`engine.server.folders`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from comfy_nodes.pixel.atomic import write_atomic
-from engine.server.state import ServerState
+from engine.server.folders import inside_real, real_file, upload_target
+from engine.server.state import ServerState, bad_request
 
 __all__ = ["FileRoutes", "file_routes"]
 
@@ -34,12 +39,6 @@ _DOWNLOAD_ONLY = {
     "text/javascript",
     "text/css",
 }
-
-
-def _inside(base: str, candidate: str) -> bool:
-    return os.path.commonpath(
-        (os.path.abspath(base), os.path.abspath(candidate))
-    ) == os.path.abspath(base)
 
 
 def _image_response(image: Image.Image, fmt: str, filename: str, **save: Any) -> web.Response:
@@ -92,26 +91,24 @@ class FileRoutes:
                 filename, folder_kind = filename[: -len(suffix)], kind
                 break
         if not filename or filename[0] == "/" or ".." in filename:
-            raise web.HTTPBadRequest(
-                text=f"filename {filename!r} is not allowed: no '/' start, no '..'"
+            raise bad_request(
+                "invalid_filename",
+                f"filename {filename!r} is not allowed",
+                "no leading '/', no '..'; pass folders in `subfolder`",
+                "filename",
             )
-        folder = self.folder(folder_kind or query.get("type", "output"))
+        folder_name = folder_kind or query.get("type") or "output"
+        folder = self.folder(folder_name)
         if folder is None:
-            raise web.HTTPBadRequest(
-                text=f"type {query.get('type')!r} is not one of output, input, temp"
+            raise bad_request(
+                "invalid_type",
+                f"type {folder_name!r} is not one of output, input, temp",
+                "",
+                "type",
             )
-        base = str(folder)
-        if "subfolder" in query:
-            full = os.path.join(base, query["subfolder"])
-            if not _inside(base, full):
-                raise web.HTTPForbidden(
-                    text=f"subfolder {query['subfolder']!r} escapes the {folder} folder"
-                )
-            base = full
-        file = Path(base) / os.path.basename(filename)
-        if not file.is_file():
-            raise web.HTTPNotFound(text=f"no file {file.name!r} in that folder")
-        return file
+        return real_file(
+            folder, folder_name, query.get("subfolder", ""), os.path.basename(filename)
+        )
 
     async def view(self, request: web.Request) -> web.StreamResponse:
         """GET /view: a stored file, optionally re-encoded or one channel."""
@@ -124,7 +121,9 @@ class FileRoutes:
             if channel in ("rgb", "a"):
                 return _channel(file, file.name, channel)
         except OSError as ex:
-            raise web.HTTPBadRequest(text=f"{file.name} is not a readable image: {ex}") from ex
+            raise bad_request(
+                "invalid_image", f"{file.name} is not a readable image", str(ex), "filename"
+            ) from ex
         content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         if content_type in _DOWNLOAD_ONLY:
             content_type = "application/octet-stream"
@@ -144,20 +143,32 @@ class FileRoutes:
     def _mask_saver(self, post: Any) -> Callable[[bytes, Path], None]:
         try:
             original = json.loads(str(post.get("original_ref", "")))
-        except json.JSONDecodeError as ex:
-            raise web.HTTPBadRequest(text=f"original_ref is not JSON: {ex}") from ex
+        except (json.JSONDecodeError, RecursionError) as ex:
+            raise bad_request(
+                "invalid_json", "original_ref is not JSON", str(ex)[:80], "original_ref"
+            ) from ex
+        if not isinstance(original, dict):
+            raise bad_request(
+                "invalid_json", "original_ref must be a JSON object", "", "original_ref"
+            )
         name = str(original.get("filename", ""))
         if not name or name[0] == "/" or ".." in name:
-            raise web.HTTPBadRequest(text=f"original_ref filename {name!r} is not allowed")
-        folder = self.folder(original.get("type", "output"))
+            raise bad_request(
+                "invalid_filename",
+                f"original_ref filename {name!r} is not allowed",
+                "",
+                "original_ref",
+            )
+        kind = str(original.get("type", "output"))
+        folder = self.folder(kind)
         if folder is None:
-            raise web.HTTPBadRequest(text="original_ref type must be output, input or temp")
-        base = os.path.join(folder, original.get("subfolder", "") or "")
-        if not _inside(str(folder), base):
-            raise web.HTTPForbidden(text="original_ref subfolder is outside its folder")
-        source = Path(base) / name
-        if not source.is_file():
-            raise web.HTTPNotFound(text=f"original image {name!r} does not exist")
+            raise bad_request(
+                "invalid_type",
+                "original_ref type must be output, input or temp",
+                kind,
+                "original_ref",
+            )
+        source = real_file(folder, kind, str(original.get("subfolder", "") or ""), name)
 
         def save(data: bytes, target: Path) -> None:
             """Write the original image with the uploaded mask's alpha to `target`."""
@@ -177,27 +188,24 @@ class FileRoutes:
     def _upload(self, post: Any, saver: Callable[[bytes, Path], None] | None) -> web.Response:
         image = post.get("image")
         if image is None or not hasattr(image, "file"):
-            raise web.HTTPBadRequest(text="multipart field 'image' (a file) is required")
-        upload_type = post.get("type") or "input"
+            raise bad_request("missing_file", "multipart field 'image' (a file) is required")
+        upload_type = str(post.get("type") or "input")
         folder = self.folder(upload_type)
         if folder is None:
-            raise web.HTTPBadRequest(text=f"type {upload_type!r} is not one of input, temp, output")
-        filename = image.filename
-        if not filename:
-            raise web.HTTPBadRequest(text="the uploaded file has no filename")
-        subfolder = str(post.get("subfolder", ""))
-        base = os.path.abspath(folder)
-        target_dir = os.path.join(base, os.path.normpath(subfolder))
-        filepath = os.path.abspath(os.path.join(target_dir, filename))
-        if not _inside(base, filepath) or not _inside(base, target_dir):
-            raise web.HTTPBadRequest(
-                text=f"subfolder {subfolder!r} or filename {filename!r} escapes {upload_type}/"
+            raise bad_request(
+                "invalid_type",
+                f"type {upload_type!r} is not one of input, temp, output",
+                "",
+                "type",
             )
+        if not image.filename:
+            raise bad_request("invalid_filename", "the uploaded file has no filename", "", "image")
+        target = upload_target(folder, upload_type, str(post.get("subfolder", "")), image.filename)
         data = image.file.read()
         name = self._store(
-            data, Path(target_dir), filename, post.get("overwrite") in ("true", "1"), saver
+            data, target.folder, target.name, post.get("overwrite") in ("true", "1"), saver
         )
-        return web.json_response({"name": name, "subfolder": subfolder, "type": upload_type})
+        return web.json_response({"name": name, "subfolder": target.subfolder, "type": upload_type})
 
     @staticmethod
     def _store(
@@ -212,18 +220,19 @@ class FileRoutes:
         target = folder / filename
         digest = hashlib.sha256(data).hexdigest()
         counter = 1
-        while not overwrite and target.exists():
-            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+        while not overwrite and (target.exists() or target.is_symlink()):
+            # Only a regular file inside the folder is read; anything else just takes a number.
+            regular = target.is_file() and inside_real(folder, target)
+            if regular and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                 return target.name  # the same bytes are already there: keep the name
             target = folder / f"{stem} ({counter}){suffix}"
             counter += 1
-        target.parent.mkdir(parents=True, exist_ok=True)  # the filename may carry a folder
         if saver is not None:
             try:
                 saver(data, target)
             except OSError as ex:
-                raise web.HTTPBadRequest(
-                    text=f"the uploaded mask is not a readable image: {ex}"
+                raise bad_request(
+                    "invalid_image", "the uploaded mask is not a readable image", str(ex), "image"
                 ) from ex
         else:
             write_atomic(target, data)
