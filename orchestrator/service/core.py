@@ -1,6 +1,6 @@
 """`Service`: the one use-case API that the CLI, the ZMQ bridge, the MCP server and the TUI call.
 
-    service = Service.from_settings(settings)      # or Service(settings, pool, store, templates)
+    service = build_service(settings)  # orchestrator.composition; or Service(settings, pool, …)
     with service:                                  # start(): reconcile, then worker threads
         jobs = service.submit(GenerationRequest(prompt="a red potion", count=2))
         done = service.wait(jobs[0].id, timeout_s=600)
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from orchestrator.errors import (
     DGXPixelsError,
     InvalidRequest,
     JobStateError,
+    StoreError,
     TemplateError,
 )
 from orchestrator.jobs.models import Job, JobOutputs
@@ -35,10 +36,15 @@ from orchestrator.service.admission import Admission
 from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.catalog import Catalog
 from orchestrator.service.claims import Claims, ClaimScope
+from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.health import Health, HealthBoard
 from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.outputs import FileHasher
+from orchestrator.service.pixelize import PixelizeOutcome, Pixelizer, PixelizeRun, PixelizeStep
+from orchestrator.service.pixelize_request import PixelizeRequest
+from orchestrator.service.remote_paths import Origin, PathPolicy
 from orchestrator.service.store_watch import StoreWatcher
 from orchestrator.service.values import (
     BackendInfo,
@@ -46,9 +52,8 @@ from orchestrator.service.values import (
     GenerationRequest,
     LoraSpec,
     ModelInfo,
-    PixelizeOutcome,
 )
-from orchestrator.service.worker_pool import WorkerPool
+from orchestrator.service.worker_pool import STORE_FILE_HEALTH_KEY, WorkerPool
 from orchestrator.settings import Settings
 from orchestrator.workflows import (
     Template,
@@ -60,6 +65,7 @@ from orchestrator.workflows import (
 __all__ = [
     "BackendInfo",
     "CompareVariant",
+    "Comparison",
     "GenerationRequest",
     "Job",
     "JobEvent",
@@ -69,6 +75,8 @@ __all__ = [
     "LoraSpec",
     "ModelInfo",
     "PixelizeOutcome",
+    "PixelizeRequest",
+    "PixelizeRun",
     "Service",
 ]
 
@@ -121,44 +129,20 @@ class Service:
             leases := LeaseKeeper(store, settings.lease_s, settings.heartbeat_s),
         )
         self._claims = Claims(store, leases, claim_scope)
+        self._health = HealthBoard()
         self._workers = WorkerPool(
-            store, runner, settings.data_dir, workers or settings.workers, claims=self._claims
+            store,
+            runner,
+            settings.data_dir,
+            workers or settings.workers,
+            self._health,
+            self._claims,
         )
         self._catalog = Catalog(pool, settings)
+        self._paths = PathPolicy.for_settings(settings)  # what remote callers may read
+        self._pixelizer = Pixelizer(settings.resolved_output_dir, self._catalog.resolve_palette)
         self._admission = Admission(pool, self._catalog, self.template)
         self._watcher: StoreWatcher | None = None
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        workers: int | None = None,
-        backends: bool = True,
-        claim_scope: ClaimScope = "any",
-    ) -> Service:
-        """Build the store, template library and pool the settings describe.
-
-        With no `settings.backends`, the embedded engine is started in-process (port 0).
-        `backends=False` builds an empty pool: enough to list, show, cancel and retry jobs
-        or list local models without starting anything.
-        """
-        from orchestrator.composition import build_pool, build_templates
-
-        store = JobStore(settings.database_path)
-        try:
-            pool = build_pool(settings) if backends else BackendPool(settings.request_timeout_s)
-        except BaseException:
-            store.close()
-            raise
-        return cls(
-            settings,
-            pool,
-            store,
-            build_templates(settings),
-            workers=workers,
-            claim_scope=claim_scope,
-        )
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Service:
@@ -179,6 +163,12 @@ class Service:
         """True when this process's workers run the jobs (False: another process does)."""
         return self._watcher is None
 
+    def health(self) -> Health:
+        """The daemon's own health: ok, or degraded with each reason and since when (a
+        locked or full job store, a job database deleted or replaced under it). Cheap: it
+        reads what the workers last met; backends have their own health (`backends()`)."""
+        return self._health.snapshot()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the workers (in-flight jobs stay recorded and are re-attached next start),
         close the pool (stopping an in-process engine) and the store."""
@@ -195,7 +185,13 @@ class Service:
         self.stop()
 
     # --- jobs ---------------------------------------------------------------------------------
-    def submit(self, request: GenerationRequest, *, backends: Sequence[str] = ()) -> list[Job]:
+    def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        backends: Sequence[str] = (),
+        origin: Origin = "local",
+    ) -> list[Job]:
         """Check, queue and announce `request.count` jobs.
 
         Each job stores where it runs: the output folder of this service's settings (as an
@@ -205,12 +201,15 @@ class Service:
             request: What to generate.
             backends: Backend URLs the jobs must run on (one of them); empty: any backend
                 of the process that runs them. `request.backend` pins one.
+            origin: `remote` for ZMQ/MCP clients: palette files only from the data dir's
+                `palettes/` and outputs folders (`remote_paths.PathPolicy`).
 
         Raises:
             InvalidRequest: A field has a bad value (named in the message).
             TemplateError: Unknown template/parameter, or the graph does not fit the backend.
             BackendError: No backend is reachable to check the graph against.
         """
+        request = self._paths.request(request, origin)
         return self._enqueue(self._admission.prepare(request), backends)
 
     def submit_many(
@@ -234,25 +233,40 @@ class Service:
         seed: int,
         variants: Sequence[CompareVariant],
         params: Mapping[str, Any] | None = None,
-    ) -> list[Job]:
+        *,
+        origin: Origin = "local",
+    ) -> Comparison:
         """Same prompt, seed and template parameters across 2–4 checkpoint/LoRA variants
-        (one `single_sprite` job each, sharing a batch id).
+        (one `single_sprite` job each, sharing a batch id), each with its label.
 
         Args:
             prompt: What every variant draws.
             seed: The one seed they share (0..2**64-1).
             variants: 2–4 checkpoints / LoRA sets; a variant's checkpoint and LoRAs win
-                over `params`.
+                over `params`. An empty label gets the rule of `service.compare.label_of`
+                (model names joined with `+`, else `base`).
             params: Other template parameters (`width`, `height`, `steps`, `cfg` …),
                 checked exactly as `submit` checks them.
+            origin: `remote` for ZMQ/MCP clients (see `submit`).
+
+        Returns:
+            The labelled jobs, in variant order (every adapter shows these labels).
 
         Raises:
-            InvalidRequest: Fewer than 2 or more than 4 variants, or a bad variant or field.
+            InvalidRequest: Fewer than 2 or more than 4 variants, two variants with one
+                label, or a bad variant or field.
             TemplateError: A parameter the template refuses (unknown, out of range).
         """
-        return self._enqueue(self._admission.prepare_compare(prompt, seed, variants, params))
+        params = self._paths.params(params, origin)
+        variants = labelled(variants)
+        jobs = self._enqueue(self._admission.prepare_compare(prompt, seed, variants, params))
+        return Comparison(tuple(map(ComparedJob, (v.label for v in variants), jobs)))
 
     def _enqueue(self, new: list[NewJob], backends: Sequence[str] = ()) -> list[Job]:
+        lost = self._workers.store_file.problem()
+        if lost is not None:  # never queue jobs into a database file nobody will read again
+            self._health.report(STORE_FILE_HEALTH_KEY, lost.summary, lost.detail)
+            raise StoreError(f"{lost.summary}: {lost.detail}")
         out_dir = str(self.settings.resolved_output_dir.expanduser().absolute())
         placed = [replace(n, out_dir=out_dir, preferred_backends=tuple(backends)) for n in new]
         jobs = self.store.create(placed)
@@ -368,6 +382,49 @@ class Service:
         """Health of every backend, probed now."""
         return self.pool.check_all()
 
-    def pixelize_file(self, source: Path | str | bytes, options: Any) -> PixelizeOutcome:
-        """Pixelize an existing picture locally (no backend) into the outputs folder."""
-        return self._catalog.pixelize_file(source, options)
+    # --- pixelize (local, no backend) ---------------------------------------------------------
+    def pixelize_files(
+        self,
+        paths: Sequence[Path | str],
+        options: PixelizeRequest,
+        *,
+        out: Path | None = None,
+        shared_palette: bool = False,
+        progress: Callable[[PixelizeStep], None] | None = None,
+    ) -> PixelizeRun:
+        """Pixelize image files and folders of images into sprites, previews and sidecars.
+
+        Args:
+            paths: Image files and/or folders of images (not recursive).
+            options: How to pixelize (checked first; `palette` with `colors` is refused).
+            out: Output folder, or the `.png` of a single input; default `<outputs>/pixelized`.
+            shared_palette: One palette built over every sprite of the run (a matching set).
+            progress: Called after each input of each pass.
+
+        Returns:
+            The sprites written (with their QA warnings) and every input that failed.
+
+        Raises:
+            InvalidRequest: A bad option, or a `.png` `out` for a folder or several inputs
+                (nothing is read or written then).
+        """
+        return self._pixelizer.pixelize_files(
+            paths, options, out=out, shared_palette=shared_palette, progress=progress
+        )
+
+    def pixelize_file(
+        self, source: Path | str | bytes, options: PixelizeRequest, *, origin: Origin = "local"
+    ) -> PixelizeOutcome:
+        """Pixelize one picture (a path, or bytes such as an upload) like `pixelize_files`.
+
+        `origin="remote"` (ZMQ/MCP): the path and a palette file must lie in the data dir's
+        `palettes/` or outputs folder (`remote_paths.PathPolicy`).
+
+        Raises:
+            InvalidRequest: A bad option, or a path a remote caller may not name.
+            ValueError: The picture is unusable (the pixel core's message).
+            OSError: An output could not be written (nothing is left behind).
+        """
+        source = self._paths.source(source, origin)
+        options = replace(options, palette=self._paths.palette(options.palette, origin))
+        return self._pixelizer.pixelize_source(source, options)
