@@ -28,6 +28,7 @@ from orchestrator.adapters.cli import (
     tui_cmd,
 )
 from orchestrator.adapters.cli.context import CliState
+from orchestrator.adapters.cli.help_format import use_plain_help
 
 __all__ = ["app", "main"]
 
@@ -94,6 +95,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(models.app, name="models")
 app.add_typer(engine_cmd.app, name="engine")
 app.add_typer(comfy.app, name="comfy")
+use_plain_help(app)
 
 
 def main() -> None:

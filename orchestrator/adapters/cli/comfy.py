@@ -352,7 +352,10 @@ def unlink_command(
     comfy_dir: _ComfyDir, dry_run: _DryRun = False, base_dir: _BaseDir = None
 ) -> None:
     """Remove the node-pack link and our extra_model_paths.yaml section from COMFYUI_DIR
-    (or from the `--base-directory` that `link` was given)."""
+    (or from the `--base-directory` that `link` was given).
+
+    Example: dgx-pixels comfy unlink ~/ComfyUI --dry-run
+    """
     try:
         plan = plan_unlink(comfy_dir, base_dir)
     except ComfyLinkError as error:

@@ -36,6 +36,8 @@ def tui_command(
     It talks to a running daemon, so start one first with `dgx-pixels serve` (in another
     terminal or as a service). The UI shows when the daemon is down and reconnects by
     itself. Press `?` inside for the keys. Log lines go to DATA_DIR/tui.log meanwhile.
+
+    Example: dgx-pixels serve & dgx-pixels tui
     """
     settings = settings_from(ctx)
     from orchestrator.adapters.tui.graphics import detect_graphics
