@@ -1,1 +1,49 @@
-"""Embedded ComfyUI-compatible engine: runs API-format workflows in-process on diffusers."""
+"""Embedded ComfyUI-compatible engine: runs API-format workflows in-process on diffusers.
+
+The public API is `__all__`: start or serve an engine (`engine.runner`), its error base,
+and the demo checkpoint writers. Code outside `engine/` imports only these names (checked
+by `tests/test_layering.py`). They load lazily, so `import engine` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.demo_model import STAGES as DEMO_STAGES
+    from engine.demo_model import DemoResult, write_demo_checkpoint, write_fullsize_demo_checkpoint
+    from engine.errors import EngineError
+    from engine.runner import EngineConfig, RunningEngine, serve_forever, start_engine
+
+__all__ = [
+    "DEMO_STAGES",
+    "DemoResult",
+    "EngineConfig",
+    "EngineError",
+    "RunningEngine",
+    "serve_forever",
+    "start_engine",
+    "write_demo_checkpoint",
+    "write_fullsize_demo_checkpoint",
+]
+
+# public name -> (home module, name there)
+_HOMES: dict[str, tuple[str, str]] = {
+    "DEMO_STAGES": ("engine.demo_model", "STAGES"),
+    "DemoResult": ("engine.demo_model", "DemoResult"),
+    "write_demo_checkpoint": ("engine.demo_model", "write_demo_checkpoint"),
+    "write_fullsize_demo_checkpoint": ("engine.demo_model", "write_fullsize_demo_checkpoint"),
+    "EngineError": ("engine.errors", "EngineError"),
+    "EngineConfig": ("engine.runner", "EngineConfig"),
+    "RunningEngine": ("engine.runner", "RunningEngine"),
+    "serve_forever": ("engine.runner", "serve_forever"),
+    "start_engine": ("engine.runner", "start_engine"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home[0]), home[1])

@@ -1,20 +1,37 @@
-"""Building the service's parts from the settings (used by `Service.from_settings`).
+"""The one composition root: settings -> store -> pool -> service, and the engine's door.
 
-The only place that starts the in-process engine: through `engine.runner.start_engine`,
-the engine's one public entry point, imported here (not at module import) so a plain
-`dgx-pixels --help` never loads torch.
+Adapters' entry points (the CLI commands) build what they run here. It is also the only
+orchestrator module that imports the engine, and only through its public API (`engine`'s
+`__all__`), inside the functions, so a plain `dgx-pixels --help` never loads torch.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BackendError
 from orchestrator.service.backend_pool import BackendPool, RunningEngineLike
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
 
-__all__ = ["build_pool", "build_templates", "start_in_process_engine"]
+if TYPE_CHECKING:
+    from engine import DemoResult, EngineConfig
+    from orchestrator.service import Service
+
+__all__ = [
+    "build_pool",
+    "build_service",
+    "build_templates",
+    "demo_model_stages",
+    "engine_config",
+    "serve_engine",
+    "start_in_process_engine",
+    "write_demo_model",
+    "write_fullsize_demo_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +41,51 @@ def build_templates(settings: Settings) -> TemplateLibrary:
     return TemplateLibrary(settings.templates_dir or default_templates_dir())
 
 
+def build_service(settings: Settings, *, backends: bool = True, **options: Any) -> Service:
+    """The service on the store, template library and pool the settings describe.
+
+    With no `settings.backends`, the embedded engine is started in-process (port 0).
+    `backends=False` builds an empty pool: enough to list, show, cancel and retry jobs,
+    pixelize files or list local models without starting anything. `options` go to
+    `Service` as they are (`workers=`, `claim_scope=`).
+    """
+    from orchestrator.jobs.store import JobStore
+    from orchestrator.service import Service
+
+    store = JobStore(settings.database_path)
+    try:
+        pool = build_pool(settings) if backends else BackendPool(settings.request_timeout_s)
+    except BaseException:
+        store.close()
+        raise
+    return Service(settings, pool, store, build_templates(settings), **options)
+
+
+def engine_config(**fields: Any) -> EngineConfig:
+    """An `engine.EngineConfig` from its field names (the `engine serve` flags name them).
+
+    Raises:
+        TypeError: A field the engine does not have.
+    """
+    from engine import EngineConfig
+
+    return EngineConfig(**fields)
+
+
+def serve_engine(config: EngineConfig) -> None:
+    """Serve the embedded engine in this thread until Ctrl-C.
+
+    Raises:
+        BackendError: The engine refused its configuration or could not start.
+    """
+    from engine import EngineError, serve_forever
+
+    try:
+        serve_forever(config)
+    except EngineError as exc:
+        raise BackendError(str(exc)) from exc
+
+
 def start_in_process_engine(settings: Settings) -> RunningEngineLike:
     """Start the embedded engine on a free loopback port, on the settings' models folder.
 
@@ -31,10 +93,9 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         BackendError: The engine refused its settings (e.g. `engine_compile` on a CPU) or
             could not start; the message says which setting to change.
     """
-    from engine.errors import EngineError
-    from engine.runner import EngineConfig, start_engine
+    from engine import EngineError, start_engine
 
-    config = EngineConfig(
+    config = engine_config(
         base_dir=settings.data_dir / "engine",
         models_dir=settings.resolved_models_dir,
         output_dir=settings.data_dir / "engine-output",
@@ -72,3 +133,28 @@ def build_pool(settings: Settings) -> BackendPool:
             "(engine_in_process is false)"
         )
     return pool
+
+
+def demo_model_stages() -> tuple[str, ...]:
+    """The stages `write_demo_model` reports, in order (for a progress bar)."""
+    from engine import DEMO_STAGES
+
+    return tuple(DEMO_STAGES)
+
+
+def write_demo_model(
+    models_dir: Path, *, overwrite: bool, on_stage: Callable[[str], None]
+) -> DemoResult:
+    """Write the small random-weight demo checkpoint into `models_dir` (loads torch)."""
+    from engine import write_demo_checkpoint
+
+    return write_demo_checkpoint(models_dir, overwrite=overwrite, on_stage=on_stage)
+
+
+def write_fullsize_demo_model(
+    models_dir: Path, *, overwrite: bool, on_progress: Callable[[int, int], None]
+) -> DemoResult:
+    """Write the real-size (~7 GB) random SDXL demo checkpoint into `models_dir`."""
+    from engine import write_fullsize_demo_checkpoint
+
+    return write_fullsize_demo_checkpoint(models_dir, overwrite=overwrite, on_progress=on_progress)

@@ -11,6 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from comfy_nodes.pixel.errors import PixelArtError
+    from orchestrator.jobs.models import Job, JobOutputs, SpriteFiles
+    from orchestrator.jobs.states import JobState
     from orchestrator.service.core import Service
     from orchestrator.service.events import JobEvent, JobEventKind
     from orchestrator.service.pixelize import PixelizeOutcome, PixelizeRun
@@ -22,23 +25,41 @@ if TYPE_CHECKING:
         LoraSpec,
         ModelInfo,
     )
+    from orchestrator.workflows import ParamSpec, TemplateLibrary, WorkflowError
 
 __all__ = [
     "BackendInfo",
     "CompareVariant",
     "GenerationRequest",
+    "Job",
     "JobEvent",
     "JobEventKind",
+    "JobOutputs",
+    "JobState",
     "LoraSpec",
     "ModelInfo",
+    "ParamSpec",
+    "PixelArtError",
     "PixelizeOutcome",
     "PixelizeRequest",
     "PixelizeRun",
     "Service",
+    "SpriteFiles",
+    "TemplateLibrary",
+    "WorkflowError",
 ]
 
 _HOMES = {
     "Service": "orchestrator.service.core",
+    # What adapters need from the layers below, so they import only the service:
+    "Job": "orchestrator.jobs.models",
+    "JobOutputs": "orchestrator.jobs.models",
+    "SpriteFiles": "orchestrator.jobs.models",
+    "JobState": "orchestrator.jobs.states",
+    "ParamSpec": "orchestrator.workflows",
+    "TemplateLibrary": "orchestrator.workflows",
+    "WorkflowError": "orchestrator.workflows",
+    "PixelArtError": "comfy_nodes.pixel.errors",
     "JobEvent": "orchestrator.service.events",
     "JobEventKind": "orchestrator.service.events",
     "BackendInfo": "orchestrator.service.values",

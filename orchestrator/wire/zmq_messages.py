@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.service.values import MAX_SEED
+from orchestrator.bounds import MAX_SEED
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -52,6 +52,8 @@ __all__ = [
     "SubmitRequest",
     "TemplatesResult",
     "WireCompareVariant",
+    "WireHealth",
+    "WireHealthProblem",
     "WireJob",
     "WireLora",
     "WireModel",
@@ -284,14 +286,31 @@ REQUEST_TYPES: frozenset[str] = type_tags(Request)
 # --- replies --------------------------------------------------------------------------------
 
 
+class WireHealthProblem(WireModel):
+    """One reason the daemon is degraded (`orchestrator.service.health.Problem`)."""
+
+    summary: str  # "job store locked"
+    detail: str  # the underlying error: "database is locked"
+    since: float  # epoch seconds when it was first seen
+
+
+class WireHealth(WireModel):
+    """The daemon's own health (`Service.health()`); `text` is its one-line form."""
+
+    state: Literal["ok", "degraded"]  # = orchestrator.service.health.HealthState (tested)
+    text: str  # "ok" | "degraded: job store locked since 02:31:07 UTC (database is locked)"
+    problems: list[WireHealthProblem] = Field(default_factory=list)
+
+
 class PongResult(WireModel):
-    """Result of `ping`."""
+    """Result of `ping`; `health` is nil from a daemon that does not report it."""
 
     type: Literal["pong"] = "pong"
     protocol: str = PROTOCOL_FRAME.decode("ascii")
     epoch: str
     seq: int
     server_time: float
+    health: WireHealth | None = None
 
 
 class JobResult(WireModel):
@@ -306,6 +325,8 @@ class JobsResult(WireModel):
 
     type: Literal["jobs"] = "jobs"
     jobs: list[WireJob]
+    # compare: each job's label, in order (the service's label rule); empty otherwise
+    labels: list[str] = Field(default_factory=list)
 
 
 class TemplatesResult(WireModel):

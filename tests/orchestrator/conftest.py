@@ -18,6 +18,7 @@ import pytest
 from zmq_helpers import StoreService
 
 from orchestrator.adapters.zmq.bridge import ZmqBridge, start_bridge
+from orchestrator.composition import build_service
 from orchestrator.jobs import JobStore
 from orchestrator.service import Service
 from orchestrator.settings import Settings
@@ -79,7 +80,7 @@ def make_service(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
     def make(
         backends: list[str], *, workers: int = 2, start: bool = True, **fields: Any
     ) -> Service:
-        service = Service.from_settings(make_settings(backends, **fields), workers=workers)
+        service = build_service(make_settings(backends, **fields), workers=workers)
         services.append(service)
         return service.start() if start else service
 
@@ -102,7 +103,7 @@ def bridge_settings(tmp_path: Path, engine_models_dir: Path) -> Settings:
 @pytest.fixture
 def real_service(bridge_settings: Settings) -> Iterator[Service]:
     """The real service, workers not started: jobs stay queued unless a test starts them."""
-    service = Service.from_settings(bridge_settings, workers=1)
+    service = build_service(bridge_settings, workers=1)
     yield service
     service.stop()
 

@@ -19,8 +19,7 @@ from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.errors import DGXPixelsError, InvalidRequest
-from orchestrator.jobs.models import Job
-from orchestrator.jobs.states import JobState
+from orchestrator.service import Job, JobState
 from orchestrator.service.catalog import is_demo_model
 from orchestrator.service.events import JobEvent
 from orchestrator.service.values import GenerationRequest, LoraSpec, check_seed, parse_size
@@ -91,11 +90,11 @@ def run_requests(
 ) -> int:
     """Run requests in a short-lived service with live progress; returns the failed count."""
     from orchestrator.adapters.cli.job_progress import follow_jobs
-    from orchestrator.service import Service
+    from orchestrator.composition import build_service
 
     events: queue.Queue[JobEvent] = queue.Queue()
     with console.status("starting the service (the embedded engine loads models on demand)…"):
-        service = Service.from_settings(settings)
+        service = build_service(settings)
     try:
         service.subscribe(events.put)
         service.start()

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from orchestrator.jobs.models import Job
-from orchestrator.service import Service
+from orchestrator.service import Job, Service
 from orchestrator.service.events import JobEvent, JobEventKind
 
 __all__ = ["follow_jobs"]

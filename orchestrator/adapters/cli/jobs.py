@@ -19,8 +19,7 @@ from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.errors import DGXPixelsError
-from orchestrator.jobs.models import Job
-from orchestrator.jobs.states import JobState
+from orchestrator.service import Job, JobState
 
 if TYPE_CHECKING:
     from orchestrator.service import Service
@@ -35,10 +34,10 @@ console = Console()
 
 @contextmanager
 def _service(ctx: typer.Context) -> Iterator[Service]:
-    from orchestrator.service import Service
+    from orchestrator.composition import build_service
 
     try:
-        service = Service.from_settings(settings_from(ctx), backends=False)
+        service = build_service(settings_from(ctx), backends=False)
     except DGXPixelsError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=1) from exc

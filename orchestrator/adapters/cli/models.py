@@ -33,11 +33,11 @@ def list_command(
 ) -> None:
     """Checkpoints and LoRAs: asked from the configured backends, or read from the local
     models folder when the embedded engine is used (nothing is started to list them)."""
-    from orchestrator.service import Service
+    from orchestrator.composition import build_service
 
     settings = settings_from(ctx)
     try:
-        service = Service.from_settings(settings, backends=bool(settings.backends))
+        service = build_service(settings, backends=bool(settings.backends))
         try:
             items = [*service.models(), *service.loras()]
         finally:
@@ -94,18 +94,20 @@ def demo_command(
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.demo_model import STAGES, write_demo_checkpoint  # heavy: torch
+    from orchestrator.composition import demo_model_stages, write_demo_model  # loads torch
+
+    stages = demo_model_stages()
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as bar:
-        task = bar.add_task("demo model", total=len(STAGES))
+        task = bar.add_task("demo model", total=len(stages))
 
         def on_stage(stage: str) -> None:
-            bar.update(task, description=stage, completed=STAGES.index(stage))
+            bar.update(task, description=stage, completed=stages.index(stage))
 
-        result = write_demo_checkpoint(models_dir, overwrite=force, on_stage=on_stage)
-        bar.update(task, description="done", completed=len(STAGES))
+        result = write_demo_model(models_dir, overwrite=force, on_stage=on_stage)
+        bar.update(task, description="done", completed=len(stages))
     verb = "wrote" if result.written else "already present (use --force to rewrite)"
     console.print(f"{verb}: {result.path} ({result.size_bytes / 1e6:.1f} MB)")
     console.print(
@@ -118,7 +120,7 @@ def _write_fullsize(models_dir: Path, force: bool) -> None:
     """`models demo --full-size`: stream the ~7 GB random SDXL file with a byte progress bar."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.demo_model import write_fullsize_demo_checkpoint  # heavy: torch
+    from orchestrator.composition import write_fullsize_demo_model  # loads torch
 
     with Progress(
         TextColumn("{task.description}"),
@@ -132,9 +134,7 @@ def _write_fullsize(models_dir: Path, force: bool) -> None:
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = write_fullsize_demo_checkpoint(
-            models_dir, overwrite=force, on_progress=on_progress
-        )
+        result = write_fullsize_demo_model(models_dir, overwrite=force, on_progress=on_progress)
     verb = "wrote" if result.written else "already present (use --force to rewrite)"
     console.print(f"{verb}: {result.path} ({result.size_bytes / 1e9:.2f} GB)")
     console.print(

@@ -103,7 +103,7 @@ def serve_command(
     run left in flight, and serves the adapters (ZeroMQ for the TUI; MCP over HTTP with
     `--mcp-port 8765`, the same server as `dgx-pixels mcp --http`).
     """
-    from orchestrator.service import Service
+    from orchestrator.composition import build_service
 
     options = {"backends": backend or None, "mcp_port": mcp_port, "mcp_host": mcp_host}
     given = {key: value for key, value in options.items() if value is not None}
@@ -113,7 +113,7 @@ def serve_command(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        service = Service.from_settings(settings, workers=workers)
+        service = build_service(settings, workers=workers)
         try:
             service.start()
             adapters = start_adapters(service, settings)

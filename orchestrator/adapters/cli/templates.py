@@ -11,7 +11,7 @@ from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.errors import DGXPixelsError
-from orchestrator.workflows import ParamSpec, TemplateLibrary, WorkflowError
+from orchestrator.service import ParamSpec, TemplateLibrary, WorkflowError
 
 __all__ = ["app"]
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from fastmcp.exceptions import ToolError
 
-from comfy_nodes.pixel.errors import PixelArtError
 from orchestrator.errors import DGXPixelsError
+from orchestrator.service import PixelArtError
 
 __all__ = ["client_errors"]
 

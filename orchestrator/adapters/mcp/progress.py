@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from orchestrator.jobs.models import Job
+from orchestrator.service import Job
 from orchestrator.service.events import JobEvent, JobEventKind
 
 if TYPE_CHECKING:

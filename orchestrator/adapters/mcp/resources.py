@@ -27,7 +27,7 @@ from orchestrator.adapters.mcp.media import preview_png
 from orchestrator.adapters.mcp.views import job_view, project_list
 from orchestrator.deploy import MANIFEST_NAME, Deployer
 from orchestrator.errors import DGXPixelsError
-from orchestrator.jobs.models import SpriteFiles
+from orchestrator.service import SpriteFiles
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

@@ -11,8 +11,7 @@ from fastmcp.utilities.types import Image
 
 from orchestrator.adapters.mcp.media import preview_png
 from orchestrator.adapters.mcp.views import JobList, JobView, job_view
-from orchestrator.jobs.models import Job
-from orchestrator.jobs.states import JobState
+from orchestrator.service import Job, JobState
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

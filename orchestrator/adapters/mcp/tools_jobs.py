@@ -12,7 +12,7 @@ from orchestrator.adapters.mcp.args import JobId
 from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.results import job_result
 from orchestrator.adapters.mcp.views import ItemList, JobView, item_list, job_view
-from orchestrator.jobs.states import JobState
+from orchestrator.service import JobState
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

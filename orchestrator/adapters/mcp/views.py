@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from orchestrator.deploy import BevyProject, DeployResult
-from orchestrator.jobs.models import Job, JobOutputs, SpriteFiles
+from orchestrator.service import Job, JobOutputs, SpriteFiles
 from orchestrator.wire.jsonable import jsonable
 
 __all__ = [

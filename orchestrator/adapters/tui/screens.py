@@ -14,8 +14,8 @@ from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.widgets import PreviewPane, StepBar
+from orchestrator.bounds import check_seed, parse_size
 from orchestrator.errors import InvalidRequest
-from orchestrator.service.values import check_seed, parse_size
 from orchestrator.wire.zmq_protocol import WireCompareVariant, WireJob, WireLora
 
 __all__ = ["HELP_KEYS", "CompareScreen", "HelpScreen"]

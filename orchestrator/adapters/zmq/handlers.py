@@ -22,8 +22,7 @@ from orchestrator.errors import (
     JobStateError,
     TemplateError,
 )
-from orchestrator.jobs.models import Job
-from orchestrator.jobs.states import JobState
+from orchestrator.service import Job, JobState
 from orchestrator.service.events import JobEvent
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable

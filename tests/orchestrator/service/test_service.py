@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from service_testkit import FAST, MakeService, tiny_request
 
+from orchestrator.composition import build_service
 from orchestrator.errors import InvalidRequest, JobNotFound, JobStateError, TemplateError
 from orchestrator.jobs.states import JobState
-from orchestrator.service import Service
 from orchestrator.service.events import JobEvent, JobEventKind
 from orchestrator.service.values import CompareVariant, LoraSpec
 
@@ -157,7 +157,7 @@ def test_cancel_from_another_process_stops_the_running_job(
     (job,) = service.submit(tiny_request(params={**FAST, "steps": 150}))
     assert started.wait(60)
     # What `dgx-pixels jobs cancel` does: a backend-less service on the same data dir.
-    other = Service.from_settings(make_settings([]), backends=False)
+    other = build_service(make_settings([]), backends=False)
     try:
         assert other.cancel(job.id).state is JobState.CANCELLED
     finally:

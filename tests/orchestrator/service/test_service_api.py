@@ -37,7 +37,6 @@ def test_service_methods_and_parameters_match_the_contract() -> None:
         assert method.__doc__, f"Service.{name} has no docstring"
         signature = list(inspect.signature(method).parameters)[1:]
         assert signature == params, (name, signature)
-    assert callable(Service.from_settings)
 
 
 def test_exported_names_exist() -> None:

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _CHILD = """
 import json, sys, time
-from orchestrator.service import Service
+from orchestrator.composition import build_service
 from orchestrator.service.values import GenerationRequest
 from orchestrator.settings import Settings
-service = Service.from_settings(Settings(), workers=2).start()
+service = build_service(Settings(), workers=2).start()
 params = {"checkpoint": "tiny_sdxl.safetensors", "steps": 4, "width": 64, "height": 64}
 jobs = service.submit(GenerationRequest(prompt="a torch", seed=1, count=4, params=params))
 print(json.dumps([j.id for j in jobs]), flush=True)

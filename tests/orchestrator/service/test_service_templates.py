@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from orchestrator.composition import build_service
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service.values import GenerationRequest, LoraSpec
@@ -35,7 +36,7 @@ def template_service(
         models_dir=engine_models_dir,
         backends=[orch_engine.url],
     )
-    service = Service.from_settings(settings, workers=1).start()
+    service = build_service(settings, workers=1).start()
     yield service
     service.stop()
 

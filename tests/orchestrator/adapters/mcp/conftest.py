@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from orchestrator.adapters.mcp import build_mcp_server
+from orchestrator.composition import build_service
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service.values import GenerationRequest
@@ -28,7 +29,7 @@ def mcp_service(
         backends=[],
         workers=1,
     )
-    service = Service.from_settings(settings).start()
+    service = build_service(settings).start()
     yield service
     service.stop()
 
