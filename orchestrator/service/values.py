@@ -134,9 +134,12 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class CompareVariant:
-    """One column of a comparison: a checkpoint and/or LoRA set."""
+    """One column of a comparison: a checkpoint and/or LoRA set.
 
-    label: str
+    An empty `label` gets the service's rule (`orchestrator.service.compare.label_of`).
+    """
+
+    label: str = ""
     checkpoint: str | None = None
     loras: tuple[LoraSpec, ...] = ()
 

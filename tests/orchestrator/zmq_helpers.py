@@ -18,6 +18,7 @@ import zmq
 from orchestrator.errors import TemplateError
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 
@@ -74,8 +75,9 @@ class StoreService:
         seed: int,
         variants: Sequence[CompareVariant],
         params: Mapping[str, Any] | None = None,
-    ) -> list[Job]:
-        return [
+    ) -> Comparison:
+        variants = labelled(variants)  # the service's label rule, as the real one applies it
+        jobs = [
             self.submit(
                 GenerationRequest(
                     prompt=prompt, seed=seed, params={**(params or {}), "label": v.label}
@@ -83,6 +85,7 @@ class StoreService:
             )[0]
             for v in variants
         ]
+        return Comparison(tuple(map(ComparedJob, (v.label for v in variants), jobs)))
 
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
         return self.hub.subscribe(callback)

@@ -34,7 +34,6 @@ from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.progress import await_job, await_jobs
 from orchestrator.adapters.mcp.results import job_result, jobs_result
 from orchestrator.adapters.mcp.views import LoraArg, VariantArg
-from orchestrator.errors import InvalidRequest
 from orchestrator.service.values import MAX_SEED, CompareVariant, GenerationRequest
 
 if TYPE_CHECKING:
@@ -215,17 +214,18 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         quick look: the template renders 1024x1024 by default.
         """
         with client_errors():
-            labels = [v.label for v in variants]
-            if len(set(labels)) != len(labels):
-                raise InvalidRequest("variants.label", labels, "labels must be unique")
             chosen = [
-                CompareVariant(label=v.label, checkpoint=v.checkpoint, loras=lora_specs(v.loras))
+                CompareVariant(
+                    label=v.label or "", checkpoint=v.checkpoint, loras=lora_specs(v.loras)
+                )
                 for v in variants
             ]
             values = _params(params, steps=steps)
-            jobs = await anyio.to_thread.run_sync(service.compare, prompt, seed, chosen, values)
+            compare = service.compare  # the labels follow the service's rule
+            comparison = await anyio.to_thread.run_sync(compare, prompt, seed, chosen, values)
+            jobs = comparison.jobs
             if wait:
                 ids = [job.id for job in jobs]
                 jobs = await await_jobs(service, ids, ctx.report_progress, timeout_s)
-            labelled = list(zip(labels, jobs, strict=True))
+            labelled = list(zip(comparison.labels, jobs, strict=True))
             return await anyio.to_thread.run_sync(jobs_result, service, labelled)

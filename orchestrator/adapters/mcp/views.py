@@ -48,7 +48,12 @@ class LoraArg(BaseModel):
 class VariantArg(BaseModel):
     """One column of a comparison."""
 
-    label: str = Field(description="Short name shown with the result, e.g. 'base' or 'lora'.")
+    label: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Short name shown with the result, e.g. 'base' or 'lora'; default: the "
+        "checkpoint and LoRA names joined with '+', or 'base'. Labels must be unique.",
+    )
     checkpoint: str | None = Field(default=None, description="Checkpoint file name.")
     loras: list[LoraArg] = Field(default_factory=list, description="LoRAs for this variant.")
 

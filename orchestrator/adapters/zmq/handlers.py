@@ -23,6 +23,7 @@ from orchestrator.errors import (
     TemplateError,
 )
 from orchestrator.service import Job, JobState
+from orchestrator.service.compare import Comparison
 from orchestrator.service.events import JobEvent
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable
@@ -81,7 +82,7 @@ class BridgeService(Protocol):
         seed: int,
         variants: Sequence[CompareVariant],
         params: Mapping[str, Any] | None = None,
-    ) -> list[Job]: ...
+    ) -> Comparison: ...
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
 
 
@@ -161,16 +162,13 @@ def _list_names(service: BridgeService, req: Request) -> OkReply:
 
 def _compare(service: BridgeService, req: Request) -> OkReply:
     assert isinstance(req, CompareRequest)
-    variants = [
-        CompareVariant(
-            label=v.label or v.checkpoint or "+".join(x.name for x in v.loras) or f"variant {i}",
-            checkpoint=v.checkpoint,
-            loras=_loras(v.loras),
-        )
-        for i, v in enumerate(req.variants, start=1)
+    variants = [  # an empty label gets the service's label rule
+        CompareVariant(label=v.label or "", checkpoint=v.checkpoint, loras=_loras(v.loras))
+        for v in req.variants
     ]
-    jobs = service.compare(req.prompt, req.seed, variants, req.params)
-    return _ok(req, JobsResult(jobs=[wire_job(j) for j in jobs]))
+    comparison = service.compare(req.prompt, req.seed, variants, req.params)
+    jobs = [wire_job(j) for j in comparison.jobs]
+    return _ok(req, JobsResult(jobs=jobs, labels=comparison.labels))
 
 
 def _get_output(service: BridgeService, req: Request) -> HandlerOutcome:

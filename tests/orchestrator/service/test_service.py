@@ -104,7 +104,9 @@ def test_compare_runs_the_same_seed_and_params_across_variants(
         CompareVariant("base", checkpoint="tiny_sdxl.safetensors"),
         CompareVariant("lora", "tiny_sdxl.safetensors", (LoraSpec("tiny_lora.safetensors"),)),
     ]
-    jobs = service.compare("a tree", 11, variants, {"steps": 1, "width": 64, "height": 64})
+    comparison = service.compare("a tree", 11, variants, {"steps": 1, "width": 64, "height": 64})
+    assert comparison.labels == ["base", "lora"]
+    jobs = comparison.jobs
     assert {j.seed for j in jobs} == {11} and len({j.batch_id for j in jobs}) == 1
     assert jobs[1].params["loras"] == [{"name": "tiny_lora.safetensors", "strength": 1.0}]
     assert {(j.params["width"], j.params["height"], j.params["steps"]) for j in jobs} == {

@@ -59,6 +59,11 @@ async def _still_serving(client: Any) -> None:
             },
             "width",
         ),
+        (
+            "compare_models",
+            {"prompt": "x", "variants": [{"label": "a"}, {"checkpoint": "a.safetensors"}]},
+            "also the label of",  # the service's label rule makes both 'a'
+        ),
         ("job_status", {"job_id": "0000deadbeef"}, "no such job"),
         ("cancel_job", {"job_id": "0000deadbeef"}, "no such job"),
     ],

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from fastmcp import Client
 from mcp_testkit import TINY, checker_png, png_image
 from PIL import Image

@@ -141,7 +141,9 @@ def test_compare_and_list_jobs_and_retry(bridge: ZmqBridge, sockets: Sockets) ->
     variants = [{"checkpoint": "a.safetensors"}, {"loras": [{"name": "pix", "strength": 0.5}]}]
     jobs = _body(raw_request(dealer, "compare", {"prompt": "cat", "seed": 4, "variants": variants}))
     assert [j["seed"] for j in jobs["result"]["jobs"]] == [4, 4]
-    assert [j["params"]["label"] for j in jobs["result"]["jobs"]] == ["a.safetensors", "pix"]
+    # the service's label rule (model names without extension), in the reply and the jobs
+    assert jobs["result"]["labels"] == ["a", "pix"]
+    assert [j["params"]["label"] for j in jobs["result"]["jobs"]] == ["a", "pix"]
     listed = _body(raw_request(dealer, "list_jobs", {"state": "queued", "limit": 10}))
     assert len(listed["result"]["jobs"]) == 2
     job_id = listed["result"]["jobs"][0]["id"]
