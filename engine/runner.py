@@ -141,6 +141,15 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
     from engine.models.cache import ModelCache
 
     limits = config.limits()
+    if (
+        isinstance(config.max_upload_mb, bool)
+        or not isinstance(config.max_upload_mb, int)
+        or (config.max_upload_mb < 1)
+    ):
+        raise EngineError(
+            f"max_upload_mb={config.max_upload_mb!r} is not a positive whole number; "
+            "use e.g. max_upload_mb=100"
+        )
     device = _resolve_device(config.device)
     if config.preview_method not in PREVIEW_METHODS:
         raise EngineError(

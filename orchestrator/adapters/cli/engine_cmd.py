@@ -122,6 +122,42 @@ def serve_command(
             help="Sampler step previews. Default: settings engine_preview (none).",
         ),
     ] = None,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Cap on width x height x batch of one latent or image; a bigger one is "
+            "refused at /prompt. E.g. --max-pixels 16777216 (4096x4096). "
+            "Default: 67108864 (4096x4096x4).",
+        ),
+    ] = None,
+    max_outputs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Cap on output nodes per prompt, e.g. --max-outputs 64. Default: 256.",
+        ),
+    ] = None,
+    max_prompt_chars: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Cap on the characters of one text input, e.g. --max-prompt-chars 2000. "
+            "Default: 10000.",
+        ),
+    ] = None,
+    max_upload_mb: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="MB",
+            help="Largest request body (uploads and /prompt JSON); bigger is a 413. "
+            "E.g. --max-upload-mb 20. Default: 100.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the engine until Ctrl-C.
 
@@ -130,7 +166,8 @@ def serve_command(
     `comfy_nodes` pack is always loaded; `--custom-nodes DIR` adds ComfyUI-style packs.
 
     Example: `dgx-pixels engine serve --port 8188 --models ~/models`, then point any
-    ComfyUI client at http://127.0.0.1:8188.
+    ComfyUI client at http://127.0.0.1:8188. `--max-pixels`, `--max-outputs`,
+    `--max-prompt-chars` and `--max-upload-mb` cap what one request may ask for.
     """
     from orchestrator.composition import engine_config, serve_engine
     from orchestrator.errors import BackendError
@@ -151,11 +188,21 @@ def serve_command(
         precision=cast(Any, precision.value if precision else settings.engine_precision),
         compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
+        **_given(
+            max_pixels=max_pixels,
+            max_outputs=max_outputs,
+            max_prompt_chars=max_prompt_chars,
+            max_upload_mb=max_upload_mb,
+        ),
     )
     note(f"engine: models {config.models_dir}, outputs {config.output_dir}")
     note(
         f"engine: precision {config.precision}, compile {config.compile}, "
         f"previews {config.preview_method}"
+    )
+    note(
+        f"engine: caps max_pixels {config.max_pixels}, max_outputs {config.max_outputs}, "
+        f"max_prompt_chars {config.max_prompt_chars}, max_upload_mb {config.max_upload_mb}"
     )
     if config.compile != "off":
         warn(
@@ -173,3 +220,8 @@ def _compile_choice(flag: bool, mode: CompileMode | None, configured: str) -> st
     if mode is not None:
         return mode.value
     return "default" if flag else configured
+
+
+def _given(**caps: int | None) -> dict[str, int]:
+    """The caps set on the command line; the others keep the engine's defaults."""
+    return {name: value for name, value in caps.items() if value is not None}
