@@ -13,6 +13,8 @@ Every error class under `orchestrator/`, in one tree (where it lives, when it is
     │   ├── JobStateError                 the job's state does not allow it (cancel a finished job)
     │   ├── StoreError                    the job database is unreadable, corrupt or from a newer
     │   │                                 schema version (orchestrator/jobs/store.py, codec.py)
+    │   ├── DataDirInUse                  `serve` on a data dir another process already serves
+    │   │                                 (service/worker_pool.py; names that process's PID)
     │   ├── BackendError                  no healthy backend, or a backend answered garbage
     │   │   └── BackendUnavailable        refused / timed out: retryable on another backend
     │   ├── DeployError (ValueError)      a refused or failed Bevy deploy (deploy/errors.py)
@@ -46,9 +48,11 @@ Every error class under `orchestrator/`, in one tree (where it lives, when it is
     │   ├── TemplateDefinitionError       a template or sidecar file is malformed
     │   ├── TemplateParameterError        unknown parameter, wrong type, out of range
     │   └── WorkflowValidationError       the graph does not fit the backend's /object_info
-    └── follow.py's PromptLost, PromptCancelled, PromptDetached, PromptTimedOut
-                                       the worker's internal signals while following a
-                                       prompt; the worker turns each into a job state
+    ├── follow.py's PromptLost, PromptCancelled, PromptDetached, PromptTimedOut
+    │                                  the worker's internal signals while following a
+    │                                  prompt; the worker turns each into a job state
+    └── worker_pool.py's _StoreTrouble a store error in the middle of a job: the worker
+                                       backs off, then resumes that job from its stored state
 
 Messages name the argument and its value and say what to do next. Adapters catch
 `DGXPixelsError` (and the pixel core's `PixelArtError`) as "the caller's problem".

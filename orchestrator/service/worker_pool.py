@@ -2,11 +2,17 @@
 and run queued jobs. Only one process per data directory runs workers (an `flock` on
 `<data_dir>/service.lock` says which), because re-attaching assumes nobody else follows
 the in-flight jobs; other processes only submit (see `store_watch`).
+
+Fail loudly, never stall: a worker that meets a store error (locked, disk full, file gone)
+logs it (rate-limited), reports it in the daemon's health, backs off (capped) and tries the
+same step again; it never dies of it. A job whose files cannot be written for lack of space
+fails with a message that says so and how to run it again.
 """
 
 from __future__ import annotations
 
 import collections
+import errno
 import fcntl
 import functools
 import logging
@@ -16,18 +22,109 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from orchestrator.errors import DGXPixelsError, JobStateError
+from orchestrator.errors import DGXPixelsError, JobStateError, StoreError
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
+from orchestrator.service.backend_pool import backoff_delay
 from orchestrator.service.claims import Claims
+from orchestrator.service.events import JobEventKind
+from orchestrator.service.health import HealthBoard
 from orchestrator.service.job_runner import JobRunner
 from orchestrator.service.leases import LeaseKeeper
+from orchestrator.service.log_limit import RateLimitedLogger
+from orchestrator.service.store_file import StoreFileGuard
 
-__all__ = ["WorkerPool"]
+__all__ = [
+    "STORE_FILE_HEALTH_KEY",
+    "STORE_HEALTH_KEY",
+    "DataDirInUse",
+    "WorkerPool",
+    "data_dir_holder",
+    "refuse_if_served",
+]
 
 logger = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 0.5
+STORE_RETRY_CAP_S = 10.0  # longest pause between two tries of a failing store step
+STORE_FILE_CHECK_S = 1.0  # how often the job database's identity is checked
+STORE_HEALTH_KEY = "store"
+STORE_FILE_HEALTH_KEY = "store_file"
+
+# A next step a worker owes after an interruption (resume a job, record a failure); it may
+# return a further one. It is retried as is while the store keeps failing.
+_Pending = Callable[[], "_Pending | None"]
+
+
+class _StoreTrouble(Exception):
+    """A store error in the middle of a job: `resume` picks the job up again later."""
+
+    def __init__(self, cause: BaseException, resume: _Pending) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.resume = resume
+
+
+def _store_summary(exc: BaseException) -> str:
+    """A few words for health: what kind of store trouble this is."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "job store locked"
+    if _is_disk_full(exc) or "disk is full" in text:
+        return "job store disk full"
+    return "job store failing"
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full_message(exc: OSError, job: Job, fallback: Path) -> str:
+    where = exc.filename or fallback
+    return f"disk full writing {where}: free space, then `dgx-pixels jobs retry {job.id}`"
+
+
+def _read_holder(lock_path: Path) -> str:
+    try:
+        return lock_path.read_text().strip() or "?"
+    except OSError:
+        return "?"
+
+
+class DataDirInUse(DGXPixelsError):
+    """Another process already serves the data directory (the message names its PID)."""
+
+    def __init__(self, data_dir: Path, pid: str) -> None:
+        super().__init__(
+            f"data_dir={str(data_dir)!r} is already served by dgx-pixels pid {pid}; stop that "
+            f"one first (kill -TERM {pid}) or point DGXP_DATA_DIR at another folder"
+        )
+        self.pid = pid
+
+
+def refuse_if_served(data_dir: Path) -> None:
+    """Raise `DataDirInUse` if another process serves `data_dir` now."""
+    holder = data_dir_holder(data_dir)
+    if holder is not None:
+        raise DataDirInUse(data_dir, holder)
+
+
+def data_dir_holder(data_dir: Path) -> str | None:
+    """The PID (as written in `service.lock`) of the process serving `data_dir`, or None.
+
+    A probe: the lock is taken and released at once when nobody holds it.
+    """
+    lock_path = Path(data_dir) / "service.lock"
+    if not lock_path.exists():
+        return None
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(lock_path)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
 
 
 class WorkerPool:
@@ -38,6 +135,7 @@ class WorkerPool:
         runner: Runs one job.
         data_dir: Where `service.lock` lives.
         count: Worker threads.
+        health: Where store trouble is reported (default: a board of its own).
         claims: Which jobs this process takes (default: any, with default leases).
     """
 
@@ -47,11 +145,15 @@ class WorkerPool:
         runner: JobRunner,
         data_dir: Path,
         count: int,
+        health: HealthBoard | None = None,
         claims: Claims | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.claims = claims or Claims(store, LeaseKeeper(store, lease_s=60.0, heartbeat_s=10.0))
+        self.health = health or HealthBoard()
+        self.store_file = StoreFileGuard(store.path)
+        self._limited = RateLimitedLogger(logger)
         self.lock_path = Path(data_dir) / "service.lock"
         self.count = count
         self._wake = threading.Condition()
@@ -81,6 +183,9 @@ class WorkerPool:
             thread = threading.Thread(target=self._loop, name=f"dgxp-worker-{i}", daemon=True)
             self._threads.append(thread)
             thread.start()
+        watch = threading.Thread(target=self._watch_store_file, name="dgxp-store-file", daemon=True)
+        self._threads.append(watch)
+        watch.start()
         return True
 
     def _take_lock(self) -> bool:
@@ -89,9 +194,8 @@ class WorkerPool:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
             handle.close()
+            holder = _read_holder(self.lock_path)
             logger.info(
                 "data_dir %s is served by another dgx-pixels process (pid %s): jobs submitted "
                 "here run there",
@@ -137,28 +241,115 @@ class WorkerPool:
 
     def _loop(self) -> None:
         name = f"{os.getpid()}:{threading.current_thread().name}"
+        pending: _Pending | None = None
+        failures = 0
         while not self.runner.stopping.is_set():
-            job = self._next_attach()
-            if job is not None:
-                with self.claims.following(job.id):
-                    self._guarded(job, functools.partial(self.runner.reattach, job))
+            try:
+                pending = pending() if pending is not None else self._next_step(name)
+            except _StoreTrouble as trouble:  # mid-job: resume that job once the store works
+                pending, failures = trouble.resume, failures + 1
+                self._back_off(trouble.cause, failures)
                 continue
+            except StoreError as exc:  # claiming or resuming: the same step is tried again
+                failures += 1
+                self._back_off(exc, failures)
+                continue
+            if failures:
+                failures = 0
+                self._store_recovered()
+        self.runner.close_streams()
+
+    def _next_step(self, name: str) -> _Pending | None:
+        """Re-attach, or claim and run, one job; wait a little when there is nothing to do."""
+        job = self._next_attach()
+        if job is not None:
+            with self.claims.following(job.id):
+                return self._guarded(job, name, functools.partial(self.runner.reattach, job))
+        if self.health.problem(STORE_FILE_HEALTH_KEY) is None:  # never run jobs into a lost file
             job = self.claims.claim(name)  # any queued job, or only this CLI's own
             if job is not None:
                 with self.claims.following(job.id):
-                    self._guarded(job, functools.partial(self.runner.run, job, name))
-                continue
-            with self._wake:
-                self._wake.wait(IDLE_WAIT_S)
-        self.runner.close_streams()
+                    return self._guarded(job, name, functools.partial(self.runner.run, job, name))
+        with self._wake:
+            self._wake.wait(IDLE_WAIT_S)
+        return None
 
-    def _guarded(self, job: Job, step: Callable[[], None]) -> None:
-        """Run one job step; an unexpected error fails that job, the worker keeps serving."""
+    def _guarded(self, job: Job, name: str, step: Callable[[], None]) -> _Pending | None:
+        """Run one job step; whatever goes wrong, the worker keeps serving.
+
+        Returns:
+            What is still owed for this job (recording its failure), or None.
+
+        Raises:
+            _StoreTrouble: The store failed mid-step: the job is resumed once it works.
+        """
         try:
             step()
+        except StoreError as exc:
+            raise _StoreTrouble(exc, functools.partial(self._resume, job.id, name)) from exc
+        except OSError as exc:
+            if not _is_disk_full(exc):
+                return self._internal_error(job, exc)
+            message = _disk_full_message(exc, job, self.runner.config.out_dir)
+            logger.error("job %s: %s", job.short_id, message)
+            return functools.partial(self._fail, job, message)
         except Exception as exc:  # outer edge of the worker loop: log, record, keep serving
-            logger.exception("job %s: unexpected error", job.short_id)
-            try:
-                self.store.mark_failed(job.id, f"internal error: {exc!r}", retryable=True)
-            except (JobStateError, DGXPixelsError):
-                logger.warning("job %s: could not record the failure", job.short_id)
+            return self._internal_error(job, exc)
+        return None
+
+    def _internal_error(self, job: Job, exc: BaseException) -> _Pending:
+        logger.error("job %s: unexpected error", job.short_id, exc_info=exc)
+        return functools.partial(self._fail, job, f"internal error: {exc!r}")
+
+    def _fail(self, job: Job, message: str) -> None:
+        """Record a job's failure (retryable) and announce it; a store error propagates."""
+        try:
+            failed = self.store.mark_failed(job.id, message, retryable=True)
+        except JobStateError:  # already final (cancelled meanwhile): nothing to record
+            return
+        self.runner.hub.publish(JobEventKind.FAILED, job.id, message=message, job=failed)
+
+    def _resume(self, job_id: str, name: str) -> _Pending | None:
+        """Pick up a job a store error interrupted, from what the store says about it now."""
+        job = self.store.get(job_id)
+        if job.state is JobState.QUEUED and job.worker == name:
+            self.store.release(job.id, name)  # not sent yet: back to the queue, claimed anew
+            self.wake()
+        elif job.state in (JobState.SUBMITTED, JobState.RUNNING):  # collect, follow or resend
+            with self.claims.following(job.id):
+                return self._guarded(job, name, functools.partial(self.runner.reattach, job))
+        return None
+
+    def _back_off(self, exc: BaseException, failures: int) -> None:
+        """Report store trouble in health and the log, then wait (capped; wakes on stop)."""
+        cause = exc.__cause__ or exc
+        summary = _store_summary(cause)
+        if self.health.report(STORE_HEALTH_KEY, summary, str(cause)):
+            self._limited.forget(STORE_HEALTH_KEY)  # a new kind of trouble is news at once
+        delay = backoff_delay(failures, cap_s=STORE_RETRY_CAP_S)
+        self._limited.warning(
+            STORE_HEALTH_KEY,
+            "%s (%s): %s; workers retry, next try in %.1f s",
+            summary,
+            self.store.path,
+            cause,
+            delay,
+        )
+        self.runner.stopping.wait(delay)
+
+    def _store_recovered(self) -> None:
+        problem = self.health.clear(STORE_HEALTH_KEY)
+        if problem is not None:
+            logger.info("job store works again (it was: %s)", problem)
+        self._limited.forget(STORE_HEALTH_KEY)
+
+    def _watch_store_file(self) -> None:
+        """Every second: is the job database still the file the store opened?"""
+        while not self.runner.stopping.wait(STORE_FILE_CHECK_S):
+            problem = self.store_file.problem()
+            if problem is None:
+                if self.health.clear(STORE_FILE_HEALTH_KEY) is not None:
+                    logger.info("job store file %s is back", self.store.path)
+                continue
+            if self.health.report(STORE_FILE_HEALTH_KEY, problem.summary, problem.detail):
+                logger.error("%s: %s; no new job is started", problem.summary, problem.detail)

@@ -20,6 +20,7 @@ from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.health import Health, HealthBoard
 from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 
 
@@ -29,6 +30,7 @@ class StoreService:
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self.hub = EventHub()
+        self.board = HealthBoard()  # tests report problems here to see them in ping replies
 
     def submit(self, request: GenerationRequest) -> list[Job]:
         request.check()
@@ -86,6 +88,9 @@ class StoreService:
             for v in variants
         ]
         return Comparison(tuple(map(ComparedJob, (v.label for v in variants), jobs)))
+
+    def health(self) -> Health:
+        return self.board.snapshot()
 
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
         return self.hub.subscribe(callback)

@@ -101,9 +101,11 @@ def serve_command(
 
     It runs queued jobs (from the TUI, MCP, `jobs retry` …), re-attaches jobs a previous
     run left in flight, and serves the adapters (ZeroMQ for the TUI; MCP over HTTP with
-    `--mcp-port 8765`, the same server as `dgx-pixels mcp --http`).
+    `--mcp-port 8765`, the same server as `dgx-pixels mcp --http`). One daemon per
+    data dir: a second `serve` on it refuses to start and names the first one's PID.
     """
     from orchestrator.composition import build_service
+    from orchestrator.service.worker_pool import DataDirInUse, data_dir_holder, refuse_if_served
 
     options = {"backends": backend or None, "mcp_port": mcp_port, "mcp_host": mcp_host}
     given = {key: value for key, value in options.items() if value is not None}
@@ -113,9 +115,13 @@ def serve_command(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
+        # One daemon per data dir: a second one would take over the first's ipc sockets.
+        refuse_if_served(settings.data_dir)  # before anything starts (engine, sockets)
         service = build_service(settings, workers=workers)
         try:
             service.start()
+            if not service.runs_jobs:  # another daemon won the data dir meanwhile
+                raise DataDirInUse(settings.data_dir, data_dir_holder(settings.data_dir) or "?")
             adapters = start_adapters(service, settings)
             urls = ", ".join(b.url for b in service.backends())
             for adapter in adapters:

@@ -33,10 +33,12 @@ from orchestrator.adapters.zmq.handlers import (
     BridgeService,
     HandlerOutcome,
     handle_request,
+    wire_health,
     wire_job,
 )
 from orchestrator.errors import DGXPixelsError
 from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.settings import Settings
 from orchestrator.wire.zmq_protocol import (
     JOB_EVENT_MODELS,
@@ -115,6 +117,7 @@ class ZmqBridge:
         self._jobs: OrderedDict[str, WireJob] = OrderedDict()
         self._seq = 0
         self.epoch = secrets.token_hex(8)
+        self._limited = RateLimitedLogger(logger)  # a stuck client would repeat its warning
         self._thread: threading.Thread | None = None
         self._unsubscribe: Any = None
         self.router_endpoint = ""
@@ -275,11 +278,13 @@ class ZmqBridge:
         self._send_reply(envelope, HandlerOutcome(self._local_reply(request)))
 
     def _local_reply(self, request: Request) -> OkReply:
-        # ping and snapshot read only bridge state, so they answer inline on the I/O thread.
+        # ping and snapshot read only bridge state and the service's health snapshot, so
+        # they answer inline on the I/O thread.
         now = time.time()
         result: PongResult | SnapshotResult
         if request.type == "ping":
-            result = PongResult(seq=self._seq, server_time=now, epoch=self.epoch)
+            health = wire_health(self._service.health())  # a snapshot: cheap, never blocks
+            result = PongResult(seq=self._seq, server_time=now, epoch=self.epoch, health=health)
         else:
             jobs = list(reversed(self._jobs.values()))
             result = SnapshotResult(seq=self._seq, server_time=now, epoch=self.epoch, jobs=jobs)
@@ -290,7 +295,11 @@ class ZmqBridge:
         try:
             self._router.send_multipart(frames, zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the client left; EAGAIN: it stopped reading
-            logger.warning("zmq: reply to a client that is gone or not reading dropped (%s)", exc)
+            self._limited.warning(
+                "reply-dropped",
+                "zmq: reply to a client that is gone or not reading dropped (%s)",
+                exc,
+            )
 
     # --- events ---------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from orchestrator.errors import (
 from orchestrator.service import Job, JobState
 from orchestrator.service.compare import Comparison
 from orchestrator.service.events import JobEvent
+from orchestrator.service.health import Health
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable
 from orchestrator.wire.zmq_protocol import (
@@ -46,6 +47,8 @@ from orchestrator.wire.zmq_protocol import (
     RetryRequest,
     SubmitRequest,
     TemplatesResult,
+    WireHealth,
+    WireHealthProblem,
     WireJob,
     WireLora,
     WireTemplate,
@@ -57,6 +60,7 @@ __all__ = [
     "HandlerOutcome",
     "error_reply_for",
     "handle_request",
+    "wire_health",
     "wire_job",
 ]
 
@@ -84,6 +88,7 @@ class BridgeService(Protocol):
         params: Mapping[str, Any] | None = None,
     ) -> Comparison: ...
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
+    def health(self) -> Health: ...
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,15 @@ def wire_job(job: Job) -> WireJob:
     """The wire form of a job: every `WireJob` field is the `Job` attribute of that name
     (pydantic turns the state enum into its string and tuples into lists)."""
     return WireJob.model_validate(job, from_attributes=True)
+
+
+def wire_health(health: Health) -> WireHealth:
+    """The wire form of the daemon's health (ping replies carry it)."""
+    problems = [
+        WireHealthProblem(summary=p.summary, detail=p.detail, since=p.since)
+        for p in health.problems
+    ]
+    return WireHealth(state=health.state.value, text=str(health), problems=problems)
 
 
 def _loras(items: Sequence[WireLora]) -> tuple[LoraSpec, ...]:
