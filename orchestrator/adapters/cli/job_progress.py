@@ -1,4 +1,8 @@
-"""Live rich progress bars for jobs, fed by `Service.subscribe` (shared by generate/batch)."""
+"""Live rich progress bars for jobs, fed by `Service.subscribe` (shared by generate/batch).
+
+One bar per job on the stderr console: sampler steps done of total, it/s and the ETA, so
+stdout stays free for the results.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,33 @@ import time
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from orchestrator.service import Job, Service
 from orchestrator.service.events import JobEvent, JobEventKind
 
-__all__ = ["follow_jobs"]
+__all__ = ["StepRateColumn", "follow_jobs"]
 
 _FINAL = {JobEventKind.SUCCEEDED, JobEventKind.FAILED, JobEventKind.CANCELLED}
+
+
+class StepRateColumn(ProgressColumn):
+    """Sampler steps per second of one job (`-` until two progress events arrived)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("- it/s" if speed is None else f"{speed:.2f} it/s", style="progress.data.speed")
 
 
 def _label(job: Job) -> str:
@@ -38,8 +61,12 @@ def follow_jobs(
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[status]}"),
+        MofNCompleteColumn(),
+        StepRateColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
     )
     with Progress(*columns, console=console, transient=False) as bars:
         tasks: dict[str, TaskID] = {

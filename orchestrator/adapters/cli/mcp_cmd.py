@@ -9,17 +9,16 @@ logging is moved to stderr before anything else runs.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 
 from orchestrator.adapters.cli.context import settings_from
-from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
     from orchestrator.service import Service
+    from orchestrator.settings import Settings
 
 __all__ = ["mcp_command"]
 
@@ -31,7 +30,7 @@ def _log_to_stderr(level: int) -> None:
     logging.basicConfig(
         level=level,
         format="%(message)s",
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        handlers=[logging.StreamHandler(sys.stderr)],
         force=True,
     )
 
@@ -80,7 +79,7 @@ def mcp_command(
 ) -> None:
     """Serve DGX-Pixels to AI agents over MCP (generate, review, deploy into Bevy).
 
-    **stdio** (what most agents launch): `claude mcp add dgx-pixels -- dgx-pixels mcp`.
+    Example (stdio, what most agents launch): `claude mcp add dgx-pixels -- dgx-pixels mcp`.
     **HTTP**: `dgx-pixels mcp --http --port 8765 --token SECRET`, then point the client at
     `http://127.0.0.1:8765/mcp` with `Authorization: Bearer SECRET`.
 

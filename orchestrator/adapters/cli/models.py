@@ -11,19 +11,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
-from orchestrator.errors import DGXPixelsError
+from orchestrator.adapters.cli.output import emit_result, fail, note, stderr_console, warn
 
 __all__ = ["app"]
 
 app = typer.Typer(
     help="Checkpoints and LoRAs (`models list`); `models demo` writes a tiny demo model.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-console = Console()
 
 
 @app.command("list")
@@ -32,8 +30,12 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """Checkpoints and LoRAs: asked from the configured backends, or read from the local
-    models folder when the embedded engine is used (nothing is started to list them)."""
+    models folder when the embedded engine is used (nothing is started to list them).
+
+    Example: dgx-pixels models list --json
+    """
     from orchestrator.composition import build_service
+    from orchestrator.errors import DGXPixelsError
 
     settings = settings_from(ctx)
     try:
@@ -43,22 +45,19 @@ def list_command(
         finally:
             service.stop()
     except DGXPixelsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([m.__dict__ for m in items], indent=2))
         return
     if not items:
-        console.print(
+        note(
             f"no models in {settings.resolved_models_dir}; put SDXL .safetensors files in "
             "checkpoints/ and loras/ there, or run `dgx-pixels models demo`"
         )
         return
-    table = Table("folder", "name", "backend", "note")
-    for model in items:
-        note = "demo: tiny random weights, meaningless pictures" if model.demo else ""
-        table.add_row(model.folder, model.name, model.backend, note)
-    console.print(table)
+    for model in items:  # one line each: names stay whole at any width
+        remark = "\tdemo: tiny random weights, meaningless pictures" if model.demo else ""
+        emit_result(f"{model.folder}/{model.name}\t{model.backend}{remark}")
 
 
 @app.command("demo")
@@ -87,6 +86,8 @@ def demo_command(
     real SDXL base sizes (3.5 B parameters), so `repro/run.sh` with
     `CHECKPOINT=DEMO-random-weights-sdxl-fullsize.safetensors` measures real-size speed on a
     GPU box without weights. Pictures are still meaningless.
+
+    Example: dgx-pixels models demo
     """
     models_dir = settings_from(ctx).resolved_models_dir
     if full_size:
@@ -94,6 +95,7 @@ def demo_command(
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = stderr_console()
     from orchestrator.composition import demo_model_stages, write_demo_model  # loads torch
 
     stages = demo_model_stages()
@@ -109,9 +111,10 @@ def demo_command(
         result = write_demo_model(models_dir, overwrite=force, on_stage=on_stage)
         bar.update(task, description="done", completed=len(stages))
     verb = "wrote" if result.written else "already present (use --force to rewrite)"
-    console.print(f"{verb}: {result.path} ({result.size_bytes / 1e6:.1f} MB)")
-    console.print(
-        "[yellow]DEMO model: random weights, the pictures it makes are meaningless.[/] Try "
+    note(f"{verb} ({result.size_bytes / 1e6:.1f} MB):")
+    emit_result(str(result.path))
+    warn(
+        "DEMO model: random weights, the pictures it makes are meaningless. Try "
         f'`dgx-pixels generate "a red potion" --param checkpoint={result.path.name}`.'
     )
 
@@ -121,6 +124,8 @@ def _write_fullsize(models_dir: Path, force: bool) -> None:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
     from orchestrator.composition import write_fullsize_demo_model  # loads torch
+
+    console = stderr_console()
 
     with Progress(
         TextColumn("{task.description}"),
@@ -136,8 +141,9 @@ def _write_fullsize(models_dir: Path, force: bool) -> None:
 
         result = write_fullsize_demo_model(models_dir, overwrite=force, on_progress=on_progress)
     verb = "wrote" if result.written else "already present (use --force to rewrite)"
-    console.print(f"{verb}: {result.path} ({result.size_bytes / 1e9:.2f} GB)")
-    console.print(
-        "[yellow]DEMO model at real SDXL size: random weights, for speed measurements; "
-        "the pictures it makes are meaningless.[/]"
+    note(f"{verb} ({result.size_bytes / 1e9:.2f} GB):")
+    emit_result(str(result.path))
+    warn(
+        "DEMO model at real SDXL size: random weights, for speed measurements; "
+        "the pictures it makes are meaningless."
     )

@@ -15,6 +15,7 @@ import typer
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import emit_result, note, stderr_console, warn
+from orchestrator.service.pixel_modes import BACKGROUND_MODES, DITHER_MODES
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -121,14 +122,19 @@ def pixelize_command(
     ] = "auto",
     dither: Annotated[
         str,
-        typer.Option("--dither", "-d", help="none, floyd-steinberg, bayer-2, bayer-4, bayer-8."),
-    ] = "none",
+        typer.Option("--dither", "-d", help=f"{', '.join(DITHER_MODES)}."),
+    ] = DITHER_MODES.default,
     remove_bg: Annotated[
         bool, typer.Option("--remove-bg/--keep-bg", help="Make the background transparent.")
     ] = True,
     background: Annotated[
-        str, typer.Option("--bg-mode", help="auto, border, or key (with --key-color).")
-    ] = "auto",
+        str,
+        typer.Option(
+            "--bg-mode",
+            help=f"{', '.join(m for m in BACKGROUND_MODES if m != 'none')} "
+            "(key with --key-color); --keep-bg is none.",
+        ),
+    ] = BACKGROUND_MODES.default,
     key_color: Annotated[
         str, typer.Option("--key-color", help='Background colour "#RRGGBB" for --bg-mode key.')
     ] = "",

@@ -8,7 +8,7 @@ so garbage gets a tool error naming `image_base64`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from fastmcp import FastMCP
@@ -21,15 +21,18 @@ from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.media import MAX_SOURCE_BYTES, decode_base64_image, preview_png
 from orchestrator.adapters.mcp.views import PixelizeView, files_view, jsonable
 from orchestrator.errors import InvalidRequest
+from orchestrator.service.pixel_modes import (
+    BACKGROUND_MODES,
+    DITHER_MODES,
+    BackgroundChoice,
+    DitherChoice,
+)
 from orchestrator.service.pixelize_request import PixelizeRequest
 
 if TYPE_CHECKING:
     from orchestrator.service import Service
 
 __all__ = ["register_pixelize_tool"]
-
-Dither = Literal["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
-Background = Literal["auto", "border", "none"]
 
 
 def _source(path: str | None, image_base64: str | None) -> Path | bytes:
@@ -61,8 +64,12 @@ def register_pixelize_tool(mcp: FastMCP, service: Service) -> None:
         size: Size = "auto",
         palette: Palette = None,
         colors: Colors = None,
-        dither: Dither = "none",
-        remove_background: Background = "auto",
+        dither: DitherChoice = DITHER_MODES.default,
+        remove_background: BackgroundChoice = BACKGROUND_MODES.default,
+        key_color: Annotated[
+            str | None,
+            Field(max_length=16, description='"#RRGGBB" removed by remove_background="key".'),
+        ] = None,
         outline: Annotated[
             bool, Field(description="Add a dark 1-px outline (a colour of the palette).")
         ] = False,
@@ -77,6 +84,7 @@ def register_pixelize_tool(mcp: FastMCP, service: Service) -> None:
                 colors=colors,
                 dither=dither,
                 background=remove_background,
+                key_color=key_color,
                 outline=outline,
                 cleanup=cleanup,
             )

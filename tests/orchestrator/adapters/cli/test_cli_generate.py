@@ -11,11 +11,12 @@ from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
 
-TINY = ["--param", "checkpoint=tiny_sdxl.safetensors", "--param", "width=64", "-p", "height=64"]
+TINY = ["--param", "checkpoint=tiny_sdxl.safetensors", "--param", "width=64", "--param", "height=64"]
 
 
 @pytest.fixture
 def env(tmp_path: Path, engine_models_dir: Path) -> dict[str, str]:
+    (tmp_path / "none.toml").write_text("")  # a named config must exist; this one is empty
     return {
         "DGXP_DATA_DIR": str(tmp_path / "data"),
         "DGXP_MODELS_DIR": str(engine_models_dir),

@@ -27,6 +27,7 @@ TOKEN = "test-token-7f3a"
 def cli_env(tmp_path: Path, engine_models_dir: Path, bevy_project: Path) -> dict[str, str]:
     """Environment for a `dgx-pixels mcp` subprocess: its own data dir, the tiny model."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DGXP_")}
+    (tmp_path / "absent.toml").write_text("")  # a named config file must exist
     env.update(
         DGXP_DATA_DIR=str(tmp_path / "cli-data"),
         DGXP_MODELS_DIR=str(engine_models_dir),
