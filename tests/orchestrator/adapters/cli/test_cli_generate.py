@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
 
-TINY = ["--param", "checkpoint=tiny_sdxl.safetensors", "--param", "width=64", "--param", "height=64"]
+TINY = [
+    *("--param", "checkpoint=tiny_sdxl.safetensors"),
+    *("--param", "width=64", "--param", "height=64"),
+]
 
 
 @pytest.fixture
