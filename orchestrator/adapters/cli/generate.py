@@ -2,13 +2,15 @@
 print where the sprites are.
 
 Both run a short-lived service in this process (the embedded engine unless `--backend`
-or `backends` in the settings name servers) and stop it when their jobs are final.
+or `backends` in the settings name servers) that runs only their own jobs, and stop it when
+their jobs are final. While `dgx-pixels serve` holds the data dir, the daemon runs them, in
+`-o`'s folder and on the `--backend` URLs. A timeout, Ctrl-C or SIGTERM cancels the jobs not
+yet final (see `own_jobs`).
 """
 
 from __future__ import annotations
 
 import json
-import queue
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +23,6 @@ from orchestrator.adapters.cli.context import settings_from
 from orchestrator.errors import DGXPixelsError, InvalidRequest
 from orchestrator.service import Job, JobState
 from orchestrator.service.catalog import is_demo_model
-from orchestrator.service.events import JobEvent
 from orchestrator.service.values import GenerationRequest, LoraSpec, check_seed, parse_size
 from orchestrator.settings import Settings
 
@@ -86,23 +87,28 @@ def _print_results(jobs: Sequence[Job], settings: Settings) -> int:
 
 
 def run_requests(
-    settings: Settings, requests: Sequence[GenerationRequest], timeout_s: float
+    settings: Settings,
+    requests: Sequence[GenerationRequest],
+    timeout_s: float,
+    backends: Sequence[str] = (),
+    command: str = "generate",
 ) -> int:
-    """Run requests in a short-lived service with live progress; returns the failed count."""
-    from orchestrator.adapters.cli.job_progress import follow_jobs
-    from orchestrator.composition import build_service
+    """Run requests as this command's own jobs with live progress (in the daemon when one
+    serves the data dir; see `own_jobs`); returns how many did not succeed.
 
-    events: queue.Queue[JobEvent] = queue.Queue()
-    with console.status("starting the service (the embedded engine loads models on demand)…"):
-        service = build_service(settings)
-    try:
-        service.subscribe(events.put)
-        service.start()
-        jobs = service.submit_many(requests)
-        final = follow_jobs(service, jobs, events, console, timeout_s)
-        return _print_results(final, settings)
-    finally:
-        service.stop()
+    The jobs store `settings`' output folder and `backends` (the `--backend` URLs), so
+    they hold whichever process runs them.
+    """
+    from orchestrator.adapters.cli.own_jobs import run_own_jobs
+
+    final = run_own_jobs(
+        command,
+        settings,
+        lambda service: service.submit_many(requests, backends=backends),
+        console,
+        timeout_s,
+    )
+    return _print_results(final, settings)
 
 
 def generate_command(
@@ -176,7 +182,7 @@ def generate_command(
             palette=palette,
             size=parse_size(size) if size else None,
         )
-        failed = run_requests(settings, [request], timeout)
+        failed = run_requests(settings, [request], timeout, backend or ())
     except DGXPixelsError as exc:
         raise _fail(exc) from exc
     if failed:
@@ -226,7 +232,7 @@ def batch_command(
     settings = _settings(ctx, out, backend)
     try:
         requests = read_batch_file(file, {"template": template} if template else None)
-        failed = run_requests(settings, requests, timeout)
+        failed = run_requests(settings, requests, timeout, backend or (), "batch")
     except DGXPixelsError as exc:
         raise _fail(exc) from exc
     if failed:

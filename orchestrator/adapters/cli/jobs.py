@@ -1,8 +1,11 @@
 """`dgx-pixels jobs list|show|cancel|retry`: the job history in the data directory.
 
 These commands start no backend: they read and update the job database through the
-service (cancel also interrupts the prompt on its backend when it can reach it). A retried
-job runs when a service with workers runs (`dgx-pixels serve`, or the next `generate`).
+service. `cancel` also interrupts and deletes the prompt on the job's stored backend URL,
+even when no process follows the job; cancelling a cancelled job is a no-op that says so.
+`retry` is the exception: it runs the job again and follows it like `generate` (in the
+daemon when `dgx-pixels serve` holds the data dir, else in this process), or with
+`--queue-only` leaves it queued for `dgx-pixels serve`.
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ def job_dict(job: Job) -> dict[str, Any]:
         "retryable": job.retryable,
         "hashes": dict(job.hashes),
         "files": [f.to_dict() for f in job.files],
+        "out_dir": job.out_dir,
+        "backends_asked": list(job.wanted_backends),
+        "lease_owner": job.lease.owner if job.lease else None,
+        "lease_expires_at": job.lease.expires_at if job.lease else None,
     }
 
 
@@ -137,9 +144,16 @@ def cancel_command(
     ctx: typer.Context,
     job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
 ) -> None:
-    """Cancel a queued or running job (a finished job cannot be cancelled)."""
+    """Cancel a queued or running job, interrupting and deleting its backend prompt.
+
+    A succeeded or failed job cannot be cancelled; a cancelled one is left as it is.
+    """
     with _service(ctx) as service:
-        job = service.cancel(job_id)
+        before = service.get_job(job_id)
+        job = service.cancel(before.id)
+    if before.state is JobState.CANCELLED:
+        typer.echo(f"job {job.short_id}: already cancelled, nothing to do ({job.error})")
+        return
     console.print(f"job {job.short_id}: {job.state.value}")
 
 
@@ -147,11 +161,38 @@ def cancel_command(
 def retry_command(
     ctx: typer.Context,
     job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
+    queue_only: Annotated[
+        bool,
+        typer.Option("--queue-only", help="Only queue it again; `dgx-pixels serve` runs it."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Give up waiting (and cancel it).")
+    ] = 1800.0,
 ) -> None:
-    """Queue a failed or cancelled job again (same parameters and seed)."""
-    with _service(ctx) as service:
-        job = service.retry(job_id)
-    console.print(
-        f"job {job.short_id}: {job.state.value}; it runs when `dgx-pixels serve` (or the next "
-        "`dgx-pixels generate`) is running"
-    )
+    """Run a failed or cancelled job again (same parameters, seed, output folder and
+    backends) and print its sprite paths."""
+    if queue_only:
+        with _service(ctx) as service:
+            job = service.retry(job_id)
+        console.print(
+            f"job {job.short_id}: {job.state.value}; it runs when `dgx-pixels serve` is running"
+        )
+        return
+    from orchestrator.adapters.cli.own_jobs import run_own_jobs
+
+    try:
+        (job,) = run_own_jobs(
+            "jobs retry",
+            settings_from(ctx),
+            lambda service: [service.retry(job_id)],
+            Console(stderr=True),
+            timeout,
+        )
+    except DGXPixelsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"job {job.short_id}: {job.state.value}")
+    for files in job.files:
+        typer.echo(files.sprite)
+    if job.state is not JobState.SUCCEEDED:
+        raise typer.Exit(code=1)
