@@ -21,6 +21,7 @@ from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.health import Health, HealthBoard
+from orchestrator.service.remote_paths import Origin
 from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 
 
@@ -32,7 +33,7 @@ class StoreService:
         self.hub = EventHub()
         self.board = HealthBoard()  # tests report problems here to see them in ping replies
 
-    def submit(self, request: GenerationRequest) -> list[Job]:
+    def submit(self, request: GenerationRequest, *, origin: Origin = "local") -> list[Job]:
         request.check()
         seeds = request.seeds()
         jobs = self.store.create([NewJob(request.template, request.to_params(s), s) for s in seeds])
@@ -77,6 +78,8 @@ class StoreService:
         seed: int,
         variants: Sequence[CompareVariant],
         params: Mapping[str, Any] | None = None,
+        *,
+        origin: Origin = "local",
     ) -> Comparison:
         variants = labelled(variants)  # the service's label rule, as the real one applies it
         jobs = [

@@ -8,6 +8,7 @@ plus its paths and job id.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -85,7 +86,8 @@ async def _run(
 ) -> ToolResult:
     """Submit, optionally follow with progress, and build the result."""
     with client_errors():
-        jobs = await anyio.to_thread.run_sync(service.submit, request)
+        # An MCP client is remote: palette files only from the allowed folders.
+        jobs = await anyio.to_thread.run_sync(partial(service.submit, request, origin="remote"))
         job = jobs[0]
         logger.info("job %s: queued via MCP (%s)", job.id, request.template)
         if wait:
@@ -221,8 +223,8 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
                 for v in variants
             ]
             values = _params(params, steps=steps)
-            compare = service.compare  # the labels follow the service's rule
-            comparison = await anyio.to_thread.run_sync(compare, prompt, seed, chosen, values)
+            compare = partial(service.compare, prompt, seed, chosen, values, origin="remote")
+            comparison = await anyio.to_thread.run_sync(compare)  # labels: the service's rule
             jobs = comparison.jobs
             if wait:
                 ids = [job.id for job in jobs]

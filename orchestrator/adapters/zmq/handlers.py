@@ -26,6 +26,7 @@ from orchestrator.service import Job, JobState
 from orchestrator.service.compare import Comparison
 from orchestrator.service.events import JobEvent
 from orchestrator.service.health import Health
+from orchestrator.service.remote_paths import Origin
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable
 from orchestrator.wire.zmq_protocol import (
@@ -70,7 +71,7 @@ logger = logging.getLogger(__name__)
 class BridgeService(Protocol):
     """The part of `orchestrator.service.Service` the bridge uses."""
 
-    def submit(self, request: GenerationRequest) -> list[Job]: ...
+    def submit(self, request: GenerationRequest, *, origin: Origin = "local") -> list[Job]: ...
     def get_job(self, job_id: str) -> Job: ...
     def list_jobs(self, state: JobState | None = None, limit: int = 50) -> list[Job]: ...
     def cancel(self, job_id: str) -> Job: ...
@@ -86,6 +87,8 @@ class BridgeService(Protocol):
         seed: int,
         variants: Sequence[CompareVariant],
         params: Mapping[str, Any] | None = None,
+        *,
+        origin: Origin = "local",
     ) -> Comparison: ...
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
     def health(self) -> Health: ...
@@ -145,7 +148,8 @@ def _submit(service: BridgeService, req: Request) -> OkReply:
             palette=req.palette,
             size=req.size,
             backend=req.backend,
-        )
+        ),
+        origin="remote",  # a socket client: palette files only from the allowed folders
     )
     return _ok(req, JobsResult(jobs=[wire_job(j) for j in jobs]))
 
@@ -180,7 +184,7 @@ def _compare(service: BridgeService, req: Request) -> OkReply:
         CompareVariant(label=v.label or "", checkpoint=v.checkpoint, loras=_loras(v.loras))
         for v in req.variants
     ]
-    comparison = service.compare(req.prompt, req.seed, variants, req.params)
+    comparison = service.compare(req.prompt, req.seed, variants, req.params, origin="remote")
     jobs = [wire_job(j) for j in comparison.jobs]
     return _ok(req, JobsResult(jobs=jobs, labels=comparison.labels))
 
