@@ -33,6 +33,15 @@ TOOLS = {
 }
 
 
+@pytest.fixture
+def mcp_inputs(mcp_service: Service, tmp_path: Path) -> Path:
+    """A folder for pictures to pixelize by path: an MCP client may name files in the data
+    dir's outputs/ (or palettes/) only (test_mcp_remote_paths)."""
+    folder = mcp_service.settings.resolved_output_dir / "test-inputs" / tmp_path.name
+    folder.mkdir(parents=True)
+    return folder
+
+
 def _images(result: Any) -> list[Any]:
     return [block for block in result.content if block.type == "image"]
 
@@ -189,8 +198,10 @@ async def test_generate_sprite_takes_the_largest_seed(server: Any, mcp_service: 
     assert mcp_service.wait(job.id, 240).seed == 2**64 - 1
 
 
-async def test_pixelize_image_from_path_and_from_base64_agree(server: Any, tmp_path: Path) -> None:
-    picture = tmp_path / "checker.png"
+async def test_pixelize_image_from_path_and_from_base64_agree(
+    server: Any, mcp_inputs: Path
+) -> None:
+    picture = mcp_inputs / "checker.png"
     picture.write_bytes(checker_png())
     args = {"size": "8x8", "remove_background": "none"}
     async with Client(server) as client:
@@ -302,9 +313,9 @@ async def test_job_resources_serve_record_sidecar_sprite_and_manifest(
 
 
 async def test_pixelized_output_can_be_deployed_by_path(
-    server: Any, bevy_project: Path, tmp_path: Path
+    server: Any, bevy_project: Path, mcp_inputs: Path
 ) -> None:
-    picture = tmp_path / "checker.png"
+    picture = mcp_inputs / "checker.png"
     picture.write_bytes(checker_png())
     async with Client(server) as client:
         made = await client.call_tool(
@@ -319,9 +330,9 @@ async def test_pixelized_output_can_be_deployed_by_path(
 
 
 async def test_a_fully_transparent_picture_comes_back_with_qa_warnings(
-    server: Any, tmp_path: Path
+    server: Any, mcp_inputs: Path
 ) -> None:
-    picture = tmp_path / "ghost.png"
+    picture = mcp_inputs / "ghost.png"
     Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(picture)
     async with Client(server) as client:
         result = await client.call_tool(
