@@ -13,6 +13,7 @@ MODULES = [
     "engine.graph.node_call",
     "engine.graph.validation",
     "engine.graph.validate_inputs",
+    "engine.limits",
     "engine.node_loading",
     "engine.nodes",
     "engine.nodes.image",
@@ -21,6 +22,8 @@ MODULES = [
     "engine.server",
     "engine.server.queue",
     "engine.server.hub",
+    "engine.server.body",
+    "engine.server.folders",
 ]
 
 
