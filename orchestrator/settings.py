@@ -162,11 +162,6 @@ class Settings(BaseSettings):
         description="Host names (besides localhost, 127.0.0.1 and [::1]) that MCP HTTP "
         "requests may name in Host/Origin (DNS-rebinding guard); needs mcp_token.",
     )
-    mcp_allowed_hosts: list[str] = Field(
-        default_factory=list,
-        description="Host names (besides localhost, 127.0.0.1 and [::1]) that MCP HTTP "
-        "requests may name in Host/Origin (DNS-rebinding guard); needs mcp_token.",
-    )
     bevy_projects: list[Path] = Field(
         default_factory=list,
         description="Registered Bevy project roots; deploys go only into their assets/ folders.",
