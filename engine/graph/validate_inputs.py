@@ -6,9 +6,10 @@ shape and return type, value conversion, min/max and combo membership, then the 
 a parameter called `input_types` skips the link type checks. Links to nodes or slots that do
 not exist and dependency cycles are reported too (ComfyUI crashes on those).
 
-The engine's caps (`engine.limits`) are checked here as well: a text input longer than
-`max_prompt_chars` is `value_too_long`, and a node whose `PIXEL_INPUTS` (e.g. width,
-height, batch_size) multiply to more than `max_pixels` is `pixels_over_limit`.
+The engine's caps (`engine.limits`) are checked here as well: a text value (STRING or
+combo) longer than `max_prompt_chars` is `value_too_long`, and a node whose
+`PIXEL_INPUTS` (e.g. width, height, batch_size) multiply to more than `max_pixels` is
+`pixels_over_limit`.
 """
 
 from __future__ import annotations
@@ -133,7 +134,12 @@ def _combo_error(check: _Check, value: Any) -> dict[str, Any] | None:
 
 
 def _text_error(check: _Check, value: Any, limits: EngineLimits) -> dict[str, Any] | None:
-    if check.input_type != "STRING" or not isinstance(value, str):
+    # Any text widget; a combo value only when it is not one of the choices (a huge one
+    # would otherwise be echoed back and logged).
+    if not isinstance(value, str):
+        return None
+    choices = _combo_options(check.input_type, check.options)
+    if choices is not None and value in choices:
         return None
     if len(value) <= limits.max_prompt_chars:
         return None

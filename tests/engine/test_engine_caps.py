@@ -112,6 +112,14 @@ def test_a_too_long_prompt_text_is_refused_naming_the_clip_node(
     _nothing_queued(running_engine)
 
 
+def test_a_huge_combo_value_is_value_too_long_not_echoed(running_engine: RunningEngine) -> None:
+    name = "x" * 50_000 + ".safetensors"
+    response = submit(running_engine.url, txt2img_graph(ckpt=name))
+    error = _only_error(response, "4")
+    assert (error["type"], error["extra_info"]["input_name"]) == ("value_too_long", "ckpt_name")
+    assert name not in response.text
+
+
 def test_ten_thousand_output_nodes_are_refused_before_validation(
     running_engine: RunningEngine,
 ) -> None:
