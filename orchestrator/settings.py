@@ -99,6 +99,19 @@ class Settings(BaseSettings):
     health_interval_s: float = Field(
         default=5.0, gt=0, description="Seconds between backend health checks."
     )
+
+    # --- caps on one request (the embedded engine's names and defaults: engine.limits) -------
+    max_pixels: int = Field(
+        default=4096 * 4096 * 4,
+        ge=1,
+        description="Pixels of one latent/image batch (width x height x batch_size).",
+    )
+    max_outputs: int = Field(
+        default=256, ge=1, description="Images one request may make (count x batch_size)."
+    )
+    max_prompt_chars: int = Field(
+        default=10_000, ge=1, description="Characters of a prompt or negative prompt."
+    )
     lease_s: float = Field(
         default=60.0,
         gt=0,

@@ -18,6 +18,7 @@ from orchestrator.comfy.errors import ComfyError
 from orchestrator.errors import BackendError, InvalidRequest, TemplateError
 from orchestrator.jobs.store import NewJob
 from orchestrator.service.backend_pool import BackendPool
+from orchestrator.service.caps import RequestCaps
 from orchestrator.service.catalog import Catalog, is_demo_model
 from orchestrator.service.values import CompareVariant, GenerationRequest
 from orchestrator.workflows import Template, WorkflowError, validate_against_object_info
@@ -42,15 +43,18 @@ class Admission:
         self.pool = pool
         self.catalog = catalog
         self.template = template
+        self.caps = RequestCaps.from_settings(catalog.settings)
 
     def prepare(self, request: GenerationRequest) -> list[NewJob]:
         """`request.count` checked jobs (sharing a batch id when more than one)."""
-        # 1. Field checks, 2. palette, 3. template values, 4. the backend's object_info.
+        # 1. Field checks and caps, 2. palette, 3. template values, 4. the backend's object_info.
         request.check()
+        self.caps.check_texts({**request.params, "prompt": request.prompt})
         self.catalog.check_palette(request.palette)
         template = self.template(request.template)
         request = self._with_available_checkpoint(template, request)
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
+        self.caps.check_params(params[0], request.count)
         self._validate(template, params[0], request.backend)
         batch = uuid.uuid4().hex if request.count > 1 else None
         return [

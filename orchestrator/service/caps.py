@@ -1,0 +1,86 @@
+"""Caps on what one request may ask for, checked in admission so every adapter gets them.
+
+One request must not hold the queue for minutes or a backend's memory: `RequestCaps`
+bounds the pixels of one latent/image batch (width × height × batch_size), the images
+one request makes (count × batch_size) and the characters of its prompt texts. The names
+and defaults are the embedded engine's (`engine.limits.EngineLimits`, which checks each
+prompt again on the backend); a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from orchestrator.settings import Settings
+
+__all__ = ["RequestCaps"]
+
+_TEXTS = ("prompt", "negative_prompt")
+
+
+def _int(value: Any, default: int = 1) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@dataclass(frozen=True)
+class RequestCaps:
+    """Caps one request must stay under (settings `max_pixels`, `max_outputs`,
+    `max_prompt_chars`; `DGXP_MAX_*`)."""
+
+    max_pixels: int
+    max_outputs: int
+    max_prompt_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RequestCaps:
+        """The caps the settings configure."""
+        return cls(settings.max_pixels, settings.max_outputs, settings.max_prompt_chars)
+
+    def check_texts(self, values: Mapping[str, Any]) -> None:
+        """Refuse a prompt text longer than `max_prompt_chars` (the value is not echoed).
+
+        Raises:
+            InvalidRequest: Naming the field, its length and the cap.
+        """
+        for name in _TEXTS:
+            text = values.get(name)
+            if isinstance(text, str) and len(text) > self.max_prompt_chars:
+                raise InvalidRequest(
+                    name,
+                    f"<{len(text):,} characters>",
+                    f"is over the cap of {self.max_prompt_chars:,} characters "
+                    "(max_prompt_chars, DGXP_MAX_PROMPT_CHARS); shorten it",
+                )
+
+    def check_params(self, params: Mapping[str, Any], count: int) -> None:
+        """Refuse a batch over `max_pixels` or a request over `max_outputs` images.
+
+        Args:
+            params: One job's resolved template parameters (width, height, batch_size).
+            count: Jobs in the request.
+
+        Raises:
+            InvalidRequest: Naming the fields, their values, the total and the cap.
+        """
+        width, height = _int(params.get("width")), _int(params.get("height"))
+        batch = _int(params.get("batch_size"))
+        pixels = width * height * batch
+        if pixels > self.max_pixels:
+            raise InvalidRequest(
+                "params.width*height*batch_size",
+                f"{width}*{height}*{batch}",
+                f"= {pixels:,} pixels in one batch, over the cap of {self.max_pixels:,} "
+                "(max_pixels, DGXP_MAX_PIXELS); lower the size or the batch",
+            )
+        if count * batch > self.max_outputs:
+            raise InvalidRequest(
+                "count*batch_size",
+                f"{count}*{batch}",
+                f"= {count * batch:,} images in one request, over the cap of "
+                f"{self.max_outputs:,} (max_outputs, DGXP_MAX_OUTPUTS); send fewer",
+            )
