@@ -34,7 +34,7 @@ def inside_real(base: Path, candidate: Path) -> bool:
 
 
 def real_file(folder: Path, kind: str, subfolder: str, filename: str) -> Path:
-    """The real path of `subfolder/filename` inside `folder`, for reading.
+    """The path of `subfolder/filename` inside `folder`, checked through symlinks.
 
     Args:
         folder: the input/output/temp folder.
@@ -70,7 +70,7 @@ def real_file(folder: Path, kind: str, subfolder: str, filename: str) -> Path:
         raise client_error(
             404, "file_not_found", f"no file {filename!r} in that folder", f"{kind}/{subfolder}"
         )
-    return Path(os.path.realpath(file))
+    return file  # as spelled: a link that stays inside keeps its own name in the reply
 
 
 @dataclass(frozen=True)

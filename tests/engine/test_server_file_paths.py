@@ -73,6 +73,7 @@ def test_view_follows_a_symlink_that_stays_inside(running_engine: RunningEngine)
     (output / "alias.png").symlink_to(output / "real.png")
     response = _view(running_engine, filename="alias.png")
     assert response.status_code == 200 and response.content == _png((1, 2, 3))
+    assert response.headers["Content-Disposition"] == 'filename="alias.png"'
 
 
 def test_upload_into_a_symlinked_subfolder_is_refused_and_nothing_lands_outside(
