@@ -13,7 +13,13 @@ import pytest
 
 from comfy_nodes.pixel.modes import DITHER_MODES
 from orchestrator.comfy import ComfyClient
-from orchestrator.workflows import Template, TemplateLibrary, default_templates_dir
+from orchestrator.workflows import (
+    Template,
+    TemplateLibrary,
+    WorkflowValidationError,
+    default_templates_dir,
+    validate_against_object_info,
+)
 from orchestrator.workflows.validate import combo_options, input_spec
 
 
@@ -82,3 +88,39 @@ def test_a_new_registry_mode_reaches_object_info_and_fails_the_sidecar_check(
     assert len(problems) == 1
     assert "single_sprite.dither" in problems[0]
     assert "sparkle" in problems[0]
+
+
+# Combos that belong to whichever backend runs the job (a real ComfyUI has more samplers
+# than the engine): templates keep no list of them, the backend's /object_info decides.
+BACKEND_COMBOS = {("KSampler", "sampler_name"), ("KSampler", "scheduler")}
+
+
+def test_sampler_and_scheduler_lists_come_from_the_backend_only(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    object_info = engine_client.object_info(refresh=True)
+    seen = set()
+    for name in library.names():
+        template = library.get(name)
+        for param in template.sidecar.parameters:
+            for binding in param.binds:
+                key = (template.graph[binding.node_id]["class_type"], binding.input)
+                if key in BACKEND_COMBOS:
+                    seen.add(key)
+                    spec = input_spec(object_info[key[0]], key[1])
+                    assert spec is not None
+                    assert param.choices is None, f"{name}.{param.name} restates {key}"
+                    assert param.default in (combo_options(spec[1]) or []), param.default
+    assert seen == BACKEND_COMBOS
+
+
+def test_a_sampler_the_backend_lacks_is_refused_with_the_backend_list(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    object_info = engine_client.object_info(refresh=True)
+    values = {"prompt": "a red potion", "checkpoint": "tiny_sdxl.safetensors"}
+    graph = library.get("single_sprite").render({**values, "sampler": "sparkle"})
+    engine_samplers = combo_options(object_info["KSampler"]["input"]["required"]["sampler_name"])
+    with pytest.raises(WorkflowValidationError) as info:
+        validate_against_object_info(graph, object_info)
+    assert f"'sparkle' is not in the list {engine_samplers}" in str(info.value)
