@@ -96,6 +96,14 @@ def serve_command(
     mcp_host: Annotated[
         str | None, typer.Option("--mcp-host", help="Bind address for --mcp-port (127.0.0.1).")
     ] = None,
+    mcp_allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp-allowed-host",
+            help="Host name MCP clients may use besides localhost/127.0.0.1/[::1], repeatable "
+            "(mcp_allowed_hosts); needs mcp_token.",
+        ),
+    ] = None,
 ) -> None:
     """Run the DGX-Pixels daemon until Ctrl-C / SIGTERM.
 
@@ -107,7 +115,12 @@ def serve_command(
     from orchestrator.composition import build_service
     from orchestrator.service.worker_pool import DataDirInUse, data_dir_holder, refuse_if_served
 
-    options = {"backends": backend or None, "mcp_port": mcp_port, "mcp_host": mcp_host}
+    options = {
+        "backends": backend or None,
+        "mcp_port": mcp_port,
+        "mcp_host": mcp_host,
+        "mcp_allowed_hosts": mcp_allowed_host or None,
+    }
     given = {key: value for key, value in options.items() if value is not None}
     settings = settings_from(ctx).model_copy(update=given)
     stop = threading.Event()
