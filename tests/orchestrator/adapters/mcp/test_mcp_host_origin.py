@@ -5,6 +5,9 @@ headers sent by `requests`. Loopback names pass; other names need a token and
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -113,3 +116,21 @@ def test_allowed_hosts_reach_settings_from_the_environment(
 ) -> None:
     monkeypatch.setenv("DGXP_MCP_ALLOWED_HOSTS", '["sprites.lan", "10.0.0.5"]')
     assert Settings(data_dir=tmp_path).mcp_allowed_hosts == ["sprites.lan", "10.0.0.5"]
+
+
+def test_the_cli_refuses_allowed_hosts_without_a_token(tmp_path: Path) -> None:
+    dgx_pixels = str(Path(sys.executable).with_name("dgx-pixels"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DGXP_")}
+    env.update(DGXP_DATA_DIR=str(tmp_path / "data"), COLUMNS="40")
+    done = subprocess.run(
+        [dgx_pixels, "mcp", "--http", "--allowed-host", "sprites.lan"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    said = " ".join(done.stderr.split())  # the usage box may wrap at 40 columns
+    assert "--allowed-host" in said and "token" in said
+    assert not (tmp_path / "data" / "jobs.sqlite3").exists()  # refused before any service
