@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
     DGXPixelsError,
@@ -61,6 +61,10 @@ from orchestrator.workflows import (
     TemplateLibrary,
     WorkflowError,
 )
+
+if TYPE_CHECKING:
+    from orchestrator.deploy import Deployer, DeployResult
+    from orchestrator.service.deploy import AssetDeploy
 
 __all__ = [
     "BackendInfo",
@@ -143,6 +147,7 @@ class Service:
         self._pixelizer = Pixelizer(settings.resolved_output_dir, self._catalog.resolve_palette)
         self._admission = Admission(pool, self._catalog, self.template)
         self._watcher: StoreWatcher | None = None
+        self._deploys: AssetDeploy | None = None  # built on first use (imports pydantic)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Service:
@@ -353,6 +358,60 @@ class Service:
             A function that unsubscribes.
         """
         return self.hub.subscribe(callback)
+
+    # --- deploy -------------------------------------------------------------------------------
+    @property
+    def deployer(self) -> Deployer:
+        """The Bevy projects of `settings.bevy_projects` and the safe copy into them."""
+        return self._asset_deploy().deployer
+
+    def _asset_deploy(self) -> AssetDeploy:
+        if self._deploys is None:
+            from orchestrator.deploy import Deployer, ProjectRegistry
+            from orchestrator.service.deploy import AssetDeploy
+
+            deployer = Deployer(ProjectRegistry(self.settings.bevy_projects))
+            self._deploys = AssetDeploy(deployer, self.get_job, self.settings.resolved_output_dir)
+        return self._deploys
+
+    def deploy(
+        self,
+        project: str,
+        name: str,
+        *,
+        job_id: str | None = None,
+        path: str | Path | None = None,
+        index: int = 0,
+        overwrite: bool = False,
+        dry_run: bool = False,
+    ) -> DeployResult:
+        """Copy a succeeded job's sprite (and atlas), or a PNG under the outputs folder,
+        into a registered Bevy project's `assets/` (atomically; recorded in its manifest).
+
+        Args:
+            project: Registered project, by folder name or root path.
+            name: Asset path under `assets/` (`potion` means `generated/potion.png`).
+            job_id: A succeeded job (give this or `path`).
+            path: Instead of `job_id`: a sprite the service wrote (e.g. by pixelize).
+            index: Which sprite of a batch job.
+            overwrite: Replace an existing asset (it is backed up first).
+            dry_run: Only plan: say what would be written, write nothing.
+
+        Raises:
+            InvalidRequest: Neither or both of `job_id`/`path`, a bad `index`, or a `path`
+                outside the outputs folder.
+            JobStateError: The job has not succeeded.
+            DeployError: The project, name or file is refused.
+        """
+        return self._asset_deploy().deploy(
+            project,
+            name,
+            job_id=job_id,
+            path=path,
+            index=index,
+            overwrite=overwrite,
+            dry_run=dry_run,
+        )
 
     # --- catalogue ----------------------------------------------------------------------------
     def templates(self) -> list[TemplateInfo]:

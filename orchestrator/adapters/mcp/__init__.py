@@ -17,7 +17,6 @@ from orchestrator.adapters.mcp.tools_deploy import register_deploy_tools
 from orchestrator.adapters.mcp.tools_generate import register_generation_tools
 from orchestrator.adapters.mcp.tools_jobs import register_job_tools
 from orchestrator.adapters.mcp.tools_pixelize import register_pixelize_tool
-from orchestrator.deploy import Deployer, ProjectRegistry
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,16 +38,14 @@ def build_mcp_server(
     settings: Settings,
     *,
     token: str | None = None,
-    deployer: Deployer | None = None,
 ) -> FastMCP:
     """The MCP server over `service`.
 
     Args:
         service: The started service every tool calls.
-        settings: Supplies `bevy_projects` (deploy targets) and `mcp_token`.
+        settings: Supplies `mcp_token` (the service's settings name the deploy targets).
         token: Bearer token for the HTTP transport; None uses `settings.mcp_token`, ""
             disables the check (stdio and in-memory clients carry no HTTP headers).
-        deployer: Override the deployer (defaults to one over `settings.bevy_projects`).
     """
     secret = token if token is not None else settings.mcp_token
     mcp = FastMCP(
@@ -56,10 +53,9 @@ def build_mcp_server(
         instructions=INSTRUCTIONS,
         auth=SharedTokenVerifier(secret) if secret else None,
     )
-    deployer = deployer or Deployer(ProjectRegistry(settings.bevy_projects))
     register_generation_tools(mcp, service)
     register_pixelize_tool(mcp, service)
     register_job_tools(mcp, service)
-    register_deploy_tools(mcp, service, deployer, settings.resolved_output_dir)
-    register_resources(mcp, service, deployer)
+    register_deploy_tools(mcp, service)
+    register_resources(mcp, service, service.deployer)
     return mcp

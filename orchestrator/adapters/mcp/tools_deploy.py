@@ -1,89 +1,29 @@
-"""Bevy tools: list_projects and deploy_asset (a finished job's sprite into assets/)."""
+"""Bevy tools: list_projects and deploy_asset, thin calls of `Service.deploy` (which
+decides what may be deployed and records the job's provenance)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastmcp import FastMCP
 from pydantic import Field
 
 from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.views import DeployView, ProjectList, deploy_view, project_list
-from orchestrator.deploy import Deployer, DeployRequest, Provenance
-from orchestrator.errors import InvalidRequest, JobStateError
-from orchestrator.jobs.models import Job
-from orchestrator.jobs.states import JobState
 
 if TYPE_CHECKING:
     from orchestrator.service import Service
 
-__all__ = ["provenance_of", "register_deploy_tools"]
+__all__ = ["register_deploy_tools"]
 
 
-def _loras(value: Any) -> tuple[tuple[str, float], ...]:
-    """LoRAs from a job's template parameters (`[{name, strength}]`)."""
-    if not isinstance(value, list):
-        return ()
-    return tuple(
-        (str(item["name"]), float(item.get("strength", 1.0)))
-        for item in value
-        if isinstance(item, dict) and "name" in item
-    )
-
-
-def provenance_of(job: Job) -> Provenance:
-    """What the manifest records about the job a sprite came from."""
-    checkpoint = job.params.get("checkpoint")
-    return Provenance(
-        job_id=job.id,
-        prompt=job.prompt,
-        seed=job.seed,
-        model=str(checkpoint) if checkpoint is not None else None,
-        template=job.template,
-        loras=_loras(job.params.get("loras")),
-    )
-
-
-@dataclass(frozen=True)
-class _Source:
-    sprite: Path
-    atlas: Path | None
-    provenance: Provenance
-
-
-def _job_source(service: Service, job_id: str, index: int) -> _Source:
-    """The files of sprite `index` of a succeeded job, and the job's provenance."""
-    job = service.get_job(job_id)
-    if job.state != JobState.SUCCEEDED:
-        raise JobStateError(
-            f"job_id={job_id!r} is {job.state}; only a succeeded job can be deployed"
-        )
-    sprites = service.outputs(job.id).sprites
-    if index >= len(sprites):
-        raise InvalidRequest("index", index, f"job {job.id} has {len(sprites)} sprite(s)")
-    files = sprites[index]
-    atlas = Path(files.atlas) if files.atlas else None
-    return _Source(Path(files.sprite), atlas, provenance_of(job))
-
-
-def _output_source(path: str, output_dir: Path) -> _Source:
-    """A file the service wrote (pixelize_image); anything outside its outputs is refused."""
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.is_relative_to(output_dir.resolve()):
-        raise InvalidRequest("path", path, f"must be a file under the outputs folder {output_dir}")
-    return _Source(resolved, None, Provenance(template="pixelize"))
-
-
-def register_deploy_tools(
-    mcp: FastMCP, service: Service, deployer: Deployer, output_dir: Path
-) -> None:
-    """Add list_projects and deploy_asset to `mcp` (`path` deploys only from `output_dir`)."""
+def register_deploy_tools(mcp: FastMCP, service: Service) -> None:
+    """Add list_projects and deploy_asset to `mcp`."""
 
     @mcp.tool
     def list_projects() -> ProjectList:
         """Registered Bevy projects (settings `bevy_projects`): deploy_asset targets."""
+        deployer = service.deployer
         return project_list(deployer.projects(), deployer.registry.problems())
 
     @mcp.tool
@@ -125,19 +65,13 @@ def register_deploy_tools(
         assets/generated/manifest.json records where it came from.
         """
         with client_errors():
-            if (job_id is None) == (path is None):
-                raise InvalidRequest("job_id/path", None, "give exactly one of job_id and path")
-            source = (
-                _job_source(service, job_id, index)
-                if job_id is not None
-                else _output_source(str(path), output_dir)
-            )
-            request = DeployRequest(
-                project=project,
-                name=name,
-                sprite=source.sprite,
-                atlas=source.atlas,
-                provenance=source.provenance,
+            result = service.deploy(
+                project,
+                name,
+                job_id=job_id,
+                path=path,
+                index=index,
                 overwrite=overwrite,
+                dry_run=dry_run,
             )
-            return deploy_view(deployer.deploy(request, dry_run=dry_run))
+            return deploy_view(result)

@@ -26,6 +26,7 @@ CONTRACT = {
     "compare": ["prompt", "seed", "variants", "params"],  # params: template values (optional)
     "pixelize_file": ["source", "options"],
     "pixelize_files": ["paths", "options", "out", "shared_palette", "progress"],
+    "deploy": ["project", "name", "job_id", "path", "index", "overwrite", "dry_run"],
     "start": [],
     "stop": ["timeout_s"],
 }

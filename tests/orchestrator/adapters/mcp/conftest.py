@@ -4,6 +4,7 @@ project and server per test, and a finished job to deploy."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,24 @@ from orchestrator.settings import Settings
 
 
 @pytest.fixture(scope="session")
+def game_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the Bevy project registered with the session's service lives."""
+    return tmp_path_factory.mktemp("bevy") / "game"
+
+
+@pytest.fixture(scope="session")
 def mcp_service(
-    tmp_path_factory: pytest.TempPathFactory, engine_models_dir: Path
+    tmp_path_factory: pytest.TempPathFactory, engine_models_dir: Path, game_root: Path
 ) -> Iterator[Service]:
-    """A started Service whose in-process engine loads the tiny model."""
+    """A started Service whose in-process engine loads the tiny model; `game_root` is its
+    registered Bevy project (deploy is a service use case, so the service's settings name
+    the projects)."""
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("mcp-data"),
         models_dir=engine_models_dir,
         backends=[],
         workers=1,
+        bevy_projects=[game_root],
     )
     service = build_service(settings).start()
     yield service
@@ -49,9 +59,10 @@ def sprite_job_id(mcp_service: Service) -> str:
 
 
 @pytest.fixture
-def bevy_project(tmp_path: Path) -> Path:
-    """A registered-to-be Bevy project: Cargo.toml and assets/."""
-    root = tmp_path / "game"
+def bevy_project(game_root: Path) -> Path:
+    """The registered Bevy project, fresh for each test: Cargo.toml and an empty assets/."""
+    root = game_root
+    shutil.rmtree(root, ignore_errors=True)
     (root / "assets").mkdir(parents=True)
     (root / "Cargo.toml").write_text('[package]\nname = "game"\nversion = "0.1.0"\n')
     return root
@@ -59,7 +70,8 @@ def bevy_project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mcp_settings(mcp_service: Service, bevy_project: Path) -> Settings:
-    return mcp_service.settings.model_copy(update={"bevy_projects": [bevy_project]})
+    assert mcp_service.settings.bevy_projects == [bevy_project]
+    return mcp_service.settings
 
 
 @pytest.fixture
