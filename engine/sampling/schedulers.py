@@ -66,7 +66,7 @@ def exponential(schedule: DiscreteSchedule, steps: int) -> torch.Tensor:
 
 # Listed in ComfyUI's own order (`comfy.samplers.SCHEDULER_NAMES`): the KSampler combo shows
 # them in this order and an editor preselects the first ("simple") as ComfyUI does.
-SCHEDULERS: dict[str, SchedulerFn] = {
+SCHEDULERS: dict[SchedulerName, SchedulerFn] = {
     "simple": simple,
     "sgm_uniform": sgm_uniform,
     "karras": karras,
