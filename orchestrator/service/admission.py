@@ -53,6 +53,7 @@ class Admission:
         self.catalog.check_palette(request.palette)
         template = self.template(request.template)
         request = self._with_available_checkpoint(template, request)
+        request = self._with_listed_names(request)
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
         self.caps.check_params(params[0], request.count)
         self._validate(template, params[0], request.backend)
@@ -105,11 +106,44 @@ class Admission:
             installed = [m.name for m in self.catalog.models("checkpoints")]
         except BackendError:
             return request  # _validate reports the backend problem
-        if not installed or default in installed:
+        if not installed:
+            raise self._no_checkpoint(default)
+        if default in installed:
             return request
         chosen = sorted(installed, key=lambda n: (is_demo_model(n), n))[0]
         logger.warning("checkpoint %r is not installed; using %r", default, chosen)
         return replace(request, params={**request.params, "checkpoint": chosen})
+
+    def _no_checkpoint(self, wanted: object) -> InvalidRequest:
+        folder = self.catalog.settings.resolved_models_dir / "checkpoints"
+        return InvalidRequest(
+            "checkpoint",
+            wanted,
+            f"no checkpoint is installed (models folder: {folder}); run `dgx-pixels models "
+            "demo` for a tiny demo model, or put an SDXL .safetensors file there",
+        )
+
+    def _with_listed_names(self, request: GenerationRequest) -> GenerationRequest:
+        """LoRA and checkpoint names given without their extension (`pixel-art-xl`, as in
+        `--lora pixel-art-xl:0.8`) become the file the backends list
+        (`pixel-art-xl.safetensors`); a listed or unknown name stays as given."""
+        loras = tuple(replace(x, name=self._listed("loras", x.name)) for x in request.loras)
+        params = dict(request.params)
+        if isinstance(params.get("checkpoint"), str):
+            params["checkpoint"] = self._listed("checkpoints", params["checkpoint"])
+        return replace(request, loras=loras, params=params)
+
+    def _listed(self, folder: str, name: str) -> str:
+        try:
+            listed = [m.name for m in self.catalog.models(folder)]
+        except BackendError:
+            return name  # _validate reports the backend problem
+        if not listed and folder == "checkpoints":
+            raise self._no_checkpoint(name)
+        if name in listed:
+            return name
+        same_stem = [n for n in listed if n.rpartition(".")[0] == name]
+        return same_stem[0] if len(same_stem) == 1 else name
 
     def _validate(self, template: Template, params: dict[str, Any], pinned: str | None) -> None:
         backend = self.pool.choose(pinned=pinned)

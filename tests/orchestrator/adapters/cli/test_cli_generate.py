@@ -78,7 +78,7 @@ def test_generate_with_bad_input_exits_1_naming_the_problem(
         (["--size", "32"], "WIDTHxHEIGHT"),
         (["--lora", "ghost.safetensors"], "ghost.safetensors"),
         (["--palette", "no-such"], "no-such"),
-        (["-p", "steps=-1"], "steps"),
+        (["--param", "steps=-1"], "steps"),
     ]
     for extra, needle in cases:
         result = _run([*base, *extra], env)
@@ -124,3 +124,51 @@ def test_generate_defaults_to_the_in_process_engine(env: dict[str, str], tmp_pat
     result = _run(["generate", "a gem", "--seed", "1", "--steps", "1", *TINY], env)
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "data" / "outputs").rglob("*_0.png"))) == 1
+
+
+def test_lora_and_checkpoint_names_work_without_their_extension(
+    orch_engine: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "sprites"
+    args = ["generate", "a coin", "--steps", "1", "--param", "width=64", "--param", "height=64"]
+    args += ["--param", "checkpoint=tiny_sdxl", "--lora", "tiny_lora:0.5", "-o", str(out)]
+    result = _run([*args, "--backend", orch_engine.url, "--json"], env)
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["state"] == "succeeded"
+    assert record["params"]["checkpoint"] == "tiny_sdxl.safetensors"
+    assert record["params"]["loras"] == [{"name": "tiny_lora.safetensors", "strength": 0.5}]
+    assert Path(record["files"][0]["sprite"]).is_file()
+
+
+def test_stdout_holds_only_the_sprite_paths(
+    orch_engine: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / ("a-long-output-folder-name-" * 3)
+    args = ["generate", "a gem", "-n", "2", "--steps", "1", *TINY, "-o", str(out)]
+    result = _run([*args, "--backend", orch_engine.url], env)
+    assert result.exit_code == 0, result.stderr
+    paths = [Path(line) for line in result.stdout.splitlines()]
+    assert len(paths) == 2 and all(p.is_file() and p.is_relative_to(out) for p in paths)
+    assert "meaningless" in result.stderr
+
+
+def test_no_installed_checkpoint_points_to_models_demo_and_the_folder(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from engine.runner import EngineConfig, start_engine
+
+    empty = tmp_path / "empty-models"
+    (empty / "checkpoints").mkdir(parents=True)
+    engine = start_engine(
+        EngineConfig(base_dir=tmp_path / "e", models_dir=empty, port=0, device="cpu")
+    )
+    try:
+        env = {**env, "DGXP_MODELS_DIR": str(empty)}
+        result = _run(["generate", "a gem", "--backend", engine.url], env)
+    finally:
+        engine.stop()
+    assert result.exit_code == 1
+    assert "dgx-pixels models demo" in result.stderr
+    assert str(empty / "checkpoints") in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
