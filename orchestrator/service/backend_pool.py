@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from orchestrator.comfy.client import ComfyClient
 from orchestrator.comfy.errors import ComfyError
 from orchestrator.errors import BackendError, InvalidRequest
+from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.values import BackendInfo
 
 __all__ = ["Backend", "BackendPool", "RunningEngineLike", "backoff_delay"]
@@ -90,6 +91,7 @@ class BackendPool:
         self._backends: dict[str, Backend] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._limited = RateLimitedLogger(logger)  # a flapping backend goes down again and again
 
     # --- membership -------------------------------------------------------------------------
     def add_url(self, url: str) -> Backend:
@@ -174,7 +176,9 @@ class BackendPool:
             backend.last_error = reason
             backend.last_checked = time.time()
         if was_up:
-            logger.warning("backend %s is down: %s", backend.url, reason)
+            self._limited.warning(
+                f"down:{backend.url}", "backend %s is down: %s", backend.url, reason
+            )
 
     def _snapshot(self) -> list[Backend]:
         with self._lock:

@@ -81,7 +81,8 @@ def _is_disk_full(exc: BaseException) -> bool:
 
 
 def _disk_full_message(exc: OSError, job: Job, fallback: Path) -> str:
-    where = exc.filename or fallback
+    # A failed write() names no file: then say the folder the job's files go to.
+    where = exc.filename or job.out_dir or fallback
     return f"disk full writing {where}: free space, then `dgx-pixels jobs retry {job.id}`"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from service_testkit import MakeService, tiny_request
+from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.errors import StoreError
 from orchestrator.jobs.states import JobState
@@ -194,3 +195,37 @@ def test_a_replaced_job_database_is_reported(
     assert str(health).startswith("degraded: job store file replaced since ")
     with pytest.raises(StoreError, match="job store file replaced"):
         service.submit(tiny_request())
+
+
+@pytest.mark.parametrize(
+    ("step", "seed"), [("mark_submitted", 901), ("mark_running", 902), ("set_progress", 903)]
+)
+def test_a_store_error_mid_job_is_retried_and_the_job_resumed_to_success(
+    orch_engine: Any,
+    make_service: MakeService,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    step: str,
+    seed: int,
+) -> None:
+    service = make_service([orch_engine.url], workers=1)
+    real = getattr(service.store, step)
+    calls: list[str] = []
+
+    def locked_once(job_id: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(job_id)
+        if len(calls) == 1:  # what the store raises when another process holds the lock
+            cause = sqlite3.OperationalError("database is locked")
+            raise StoreError(f"database={str(service.store.path)!r}: {cause}") from cause
+        return real(job_id, *args, **kwargs)
+
+    monkeypatch.setattr(service.store, step, locked_once)
+    caplog.set_level(logging.WARNING, logger="orchestrator.service.worker_pool")
+    # A seed and step count of its own: the engine runs it (no cached result), with progress.
+    params = {**FAST, "steps": 3}
+    (job,) = service.submit(tiny_request(seed=seed, params=params))
+    done = service.wait(job.id, 120)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert calls  # the fault was met (then the step was retried, or the job re-attached)
+    assert any("job store locked" in r.getMessage() for r in caplog.records)
+    assert _poll(service.health, lambda h: h.ok, "health once the store works").ok
