@@ -268,6 +268,11 @@ class Service:
         return Comparison(tuple(map(ComparedJob, (v.label for v in variants), jobs)))
 
     def _enqueue(self, new: list[NewJob], backends: Sequence[str] = ()) -> list[Job]:
+        for url in backends:  # checked before anything is stored
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise InvalidRequest(
+                    "backends", url, "must be an http:// or https:// URL of a ComfyUI or engine"
+                )
         lost = self._workers.store_file.problem()
         if lost is not None:  # never queue jobs into a database file nobody will read again
             self._health.report(STORE_FILE_HEALTH_KEY, lost.summary, lost.detail)
