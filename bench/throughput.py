@@ -19,7 +19,6 @@ torch.compile + channels_last: 1.12 s/image.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import platform
 import statistics
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from baseline import write_baseline
 
 from engine.models.architecture import SDXLArchitecture, infer_architecture
 from engine.models.checkpoint import LoadedCheckpoint, load_checkpoint
@@ -264,8 +264,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         or BASELINES
         / f"throughput-{_slug(name if choice.device.type == 'cuda' else 'cpu')}{suffix}.json"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_baseline(out, result)
     logger.info(
         "batch 1: %.3f s/image, batch %d: %.1f img/min, UNet step %.1f ms, VAE %.1f ms -> %s",
         result["batch_1"]["seconds_per_image"],
