@@ -18,7 +18,28 @@ from pathlib import Path
 
 from engine.server.state import client_error
 
-__all__ = ["UploadTarget", "inside_real", "real_file", "upload_target"]
+__all__ = ["MAX_NAME_BYTES", "UploadTarget", "inside_real", "real_file", "upload_target"]
+
+
+# Room for the " (NNN)" a renamed duplicate gets, under the usual NAME_MAX of 255 bytes.
+MAX_NAME_BYTES = 240
+
+
+def _check_spelling(field: str, value: str) -> None:
+    """400 for a path part the OS cannot take: a NUL byte or a too-long file name."""
+    if "\x00" in value:
+        raise client_error(
+            400, "invalid_filename", f"{field} contains a NUL byte", f"{field} {value!r}", field
+        )
+    for part in value.split("/"):
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            raise client_error(
+                400,
+                "invalid_filename",
+                f"{field} has a name longer than {MAX_NAME_BYTES} bytes",
+                f"{field} {value[:40]!r}…; use a shorter name",
+                field,
+            )
 
 
 def _lexically_inside(base: str, candidate: str) -> bool:
@@ -46,7 +67,10 @@ def real_file(folder: Path, kind: str, subfolder: str, filename: str) -> Path:
         web.HTTPForbidden: the subfolder or the file leads outside `folder`, spelled so
             or through a symlink.
         web.HTTPNotFound: there is no such file.
+        web.HTTPBadRequest: a NUL byte or an over-long name.
     """
+    _check_spelling("subfolder", subfolder)
+    _check_spelling("filename", filename)
     directory = os.path.join(folder, subfolder)
     if not _lexically_inside(str(folder), directory) or not inside_real(folder, Path(directory)):
         raise client_error(
@@ -106,6 +130,8 @@ def upload_target(folder: Path, kind: str, subfolder: str, filename: str) -> Upl
             spelled path leaves `folder` (ComfyUI's 400).
         web.HTTPForbidden: the path leaves `folder` through a symlink.
     """
+    _check_spelling("subfolder", subfolder)
+    _check_spelling("image", filename)
     reply_subfolder, name = _split_upload_name(subfolder, filename)
     directory = os.path.join(folder, os.path.normpath(reply_subfolder or "."))
     if not _lexically_inside(str(folder), os.path.join(directory, name)):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
@@ -68,6 +69,18 @@ def _channel(file: Path, filename: str, channel: str) -> web.Response:
         alpha_image = Image.new("RGBA", img.size)
         alpha_image.putalpha(alpha)
         return _image_response(alpha_image, "png", filename)
+
+
+async def _read_form(request: web.Request) -> Any:
+    """The multipart form; a clear 400 when it is malformed (bad boundary, headers, text)."""
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError) as ex:  # 413 is an HTTPException: passes
+        raise bad_request(
+            "invalid_form",
+            "Request body is not a valid multipart form",
+            f"{type(ex).__name__}: {str(ex)[:80]}; send multipart/form-data with an 'image' file",
+        ) from ex
 
 
 class FileRoutes:
@@ -132,12 +145,12 @@ class FileRoutes:
 
     async def upload_image(self, request: web.Request) -> web.Response:
         """POST /upload/image: store a multipart image."""
-        post = await request.post()
+        post = await _read_form(request)
         return self._upload(post, None)
 
     async def upload_mask(self, request: web.Request) -> web.Response:
         """POST /upload/mask: store `original_ref` with the mask's alpha."""
-        post = await request.post()
+        post = await _read_form(request)
         return self._upload(post, self._mask_saver(post))
 
     def _mask_saver(self, post: Any) -> Callable[[bytes, Path], None]:

@@ -174,3 +174,41 @@ def test_view_errors_are_json_naming_the_file(running_engine: RunningEngine) -> 
     dotted = _error(_view(running_engine, filename="../x.png"), 400)
     assert dotted["extra_info"] == {"input_name": "filename"}
     assert os.path.isdir(running_engine.context.paths.output)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"filename": "a\x00.png"}, "filename"),
+        ({"filename": "a.png", "subfolder": "s\x00"}, "subfolder"),
+        ({"filename": "x" * 300 + ".png"}, "filename"),
+    ],
+)
+def test_view_of_a_name_the_os_cannot_take_is_400(
+    running_engine: RunningEngine, params: dict[str, str], field: str
+) -> None:
+    error = _error(requests.get(f"{running_engine.url}/view", params=params, timeout=10), 400)
+    assert (error["type"], error["extra_info"]) == ("invalid_filename", {"input_name": field})
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "says"),
+    [
+        ("x.png", {"subfolder": "a\x00b"}, "subfolder contains a NUL byte"),
+        ("x" * 300 + ".png", {}, "image has a name longer than 240 bytes"),
+    ],
+)
+def test_an_upload_name_the_os_cannot_take_is_400(
+    running_engine: RunningEngine, name: str, fields: dict[str, str], says: str
+) -> None:
+    assert _error(_upload(running_engine, _png((1, 1, 1)), name, **fields), 400)["message"] == says
+    assert sorted(running_engine.context.paths.input.iterdir()) == []
+
+
+def test_a_malformed_multipart_body_is_400(running_engine: RunningEngine) -> None:
+    headers = {"Content-Type": "multipart/form-data; boundary=zz"}
+    for route in ("/upload/image", "/upload/mask"):
+        response = requests.post(
+            f"{running_engine.url}{route}", data=b"garbage", headers=headers, timeout=10
+        )
+        assert _error(response, 400)["type"] == "invalid_form"
