@@ -8,7 +8,8 @@ import orchestrator.service as service_module
 from orchestrator.service import Service
 
 CONTRACT = {
-    "submit": ["request", "backends"],  # backends: where the jobs must run (optional)
+    # backends: where the jobs must run; origin: "remote" for ZMQ/MCP callers (both optional)
+    "submit": ["request", "backends", "origin"],
     "submit_many": ["requests", "backends"],
     "get_job": ["job_id"],
     "list_jobs": ["state", "limit"],
@@ -23,8 +24,8 @@ CONTRACT = {
     "loras": [],
     "palettes": [],
     "backends": [],
-    "compare": ["prompt", "seed", "variants", "params"],  # params: template values (optional)
-    "pixelize_file": ["source", "options"],
+    "compare": ["prompt", "seed", "variants", "params", "origin"],  # params: template values
+    "pixelize_file": ["source", "options", "origin"],
     "pixelize_files": ["paths", "options", "out", "shared_palette", "progress"],
     "deploy": ["project", "name", "job_id", "path", "index", "overwrite", "dry_run"],
     "start": [],
