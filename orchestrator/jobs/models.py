@@ -26,6 +26,9 @@ class SpriteFiles:
         raw: The backend's full-size render, if the graph exposed it.
         atlas: Sprite-sheet atlas JSON, for sheet templates.
         comparison: Side-by-side image of the compared variants (`lora_compare`).
+        tiled_preview: The tile repeated 3x3, to judge its seams (`tileset`).
+        qa_warnings: What the sprite's QA report flagged (fully transparent, off-palette,
+            no clear grid); empty for a clean sprite.
     """
 
     sprite: str
@@ -34,8 +37,10 @@ class SpriteFiles:
     raw: str | None = None
     atlas: str | None = None
     comparison: str | None = None
+    tiled_preview: str | None = None
+    qa_warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         return {
             "sprite": self.sprite,
@@ -44,6 +49,8 @@ class SpriteFiles:
             "raw": self.raw,
             "atlas": self.atlas,
             "comparison": self.comparison,
+            "tiled_preview": self.tiled_preview,
+            "qa_warnings": list(self.qa_warnings),
         }
 
     @classmethod
@@ -60,7 +67,15 @@ class SpriteFiles:
             raw=_opt_str(data.get("raw")),
             atlas=_opt_str(data.get("atlas")),
             comparison=_opt_str(data.get("comparison")),
+            tiled_preview=_opt_str(data.get("tiled_preview")),
+            qa_warnings=_warnings(data.get("qa_warnings", [])),
         )
+
+
+def _warnings(value: object) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise TypeError(f"qa_warnings must be a list of strings, got {value!r}")
 
 
 def _opt_str(value: object) -> str | None:
@@ -100,6 +115,10 @@ class JobOutputs:
     @property
     def comparison(self) -> str | None:
         return self.sprites[0].comparison if self.sprites else None
+
+    @property
+    def tiled_preview(self) -> str | None:
+        return self.sprites[0].tiled_preview if self.sprites else None
 
 
 @dataclass(frozen=True)
@@ -197,6 +216,11 @@ class Job:
     def timings(self) -> JobTimings:
         """The milestones as one value."""
         return JobTimings(self.created_at, self.submitted_at, self.started_at, self.finished_at)
+
+    @property
+    def qa_warnings(self) -> tuple[str, ...]:
+        """Every sprite's QA warnings, each once (empty: a clean success)."""
+        return tuple(dict.fromkeys(w for files in self.files for w in files.qa_warnings))
 
     @property
     def short_id(self) -> str:

@@ -50,7 +50,7 @@ class Backend:
 
     url: str
     client: ComfyClient
-    kind: BackendKind = "comfyui"
+    kind: BackendKind = "comfyui"  # what a URL is until its /system_stats says "engine"
     engine: RunningEngineLike | None = None
     healthy: bool = True
     queue_remaining: int = 0
@@ -158,6 +158,8 @@ class BackendPool:
             backend.queue_remaining = queue.load
             backend.last_checked = time.time()
             backend.devices = tuple(str(d.get("name", "?")) for d in stats.devices)
+            if stats.is_embedded_engine:  # `engine serve` by URL is the engine, not ComfyUI
+                backend.kind = "engine"
         if was_down:
             logger.info("backend %s is healthy again", backend.url)
         return True

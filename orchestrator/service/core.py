@@ -129,7 +129,7 @@ class Service:
                 max_attempts=settings.max_attempts,
             ),
             self._cancels,
-            FileHasher(),
+            FileHasher(settings.data_dir / "model_hashes.json"),  # hashed once, not per run
             leases := LeaseKeeper(store, settings.lease_s, settings.heartbeat_s),
         )
         self._claims = Claims(store, leases, claim_scope)

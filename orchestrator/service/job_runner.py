@@ -335,6 +335,7 @@ class JobRunner:
             self.library.get(job.template).outputs,
             Path(current.out_dir) if current.out_dir else self.config.out_dir,
             self._provenance(current, backend, hashes),
+            graph=self.library.get(job.template).render(current.params),  # per-sprite models
         )
         try:
             done = self.store.mark_succeeded(job.id, files, hashes)

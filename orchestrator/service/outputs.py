@@ -28,6 +28,7 @@ from PIL import Image
 
 from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.service.lineage import lineage
 
 __all__ = [
     "FileHasher",
@@ -138,7 +139,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
         return int(img.width), int(img.height)
 
 
-_NOT_SPRITES = frozenset({"preview", "report", "atlas", "frames", "comparison"})
+# Roles whose images travel with a sprite instead of being sprites themselves.
+_NOT_SPRITES = frozenset({"report", "atlas", "frames", "comparison", "tiled_preview"})
 
 
 def _raw_role(role: str) -> str:
@@ -207,6 +209,7 @@ def collect_outputs(
     roles: Mapping[str, str],
     out_dir: Path,
     provenance: Mapping[str, Any],
+    graph: Mapping[str, Any] | None = None,
 ) -> tuple[SpriteFiles, ...]:
     """Write every sprite of a finished job and its sidecar; idempotent per job.
 
@@ -217,6 +220,8 @@ def collect_outputs(
         roles: The template's output roles (`{"sprite": "12", "raw": "9"}`), may be empty.
         out_dir: The outputs root.
         provenance: Extra sidecar fields (backend, prompt id, hashes, timings …).
+        graph: The rendered API graph: each sidecar then names only the checkpoint and
+            LoRAs upstream of its own sprite (`lora_compare`'s base sprite has none).
 
     Returns:
         The files of each sprite, in order.
@@ -228,6 +233,7 @@ def collect_outputs(
         frames = [i for i in images if i.node_id == roles.get("frames")]
         atlases = [a for a in [local_atlas(frames, job.params)] if a is not None]
     comparisons = [i for i in images if i.node_id == roles.get("comparison")]
+    tiled = [i for i in images if i.node_id == roles.get("tiled_preview")]
     stem = job_stem(job, out_dir)
     written: list[SpriteFiles] = []
     for n, (sprite, raw) in enumerate(pairs):
@@ -237,10 +243,8 @@ def collect_outputs(
         if n < len(atlases):
             atlas_path = base.with_suffix(".atlas.json")
             write_atomic(atlas_path, (json.dumps(atlases[n], indent=2) + "\n").encode())
-        comparison_path = None
-        if n < len(comparisons):  # one side-by-side image per batch row, kept with sprite n
-            comparison_path = base.with_name(f"{base.name}_compare.png")
-            write_atomic(comparison_path, comparisons[n].data)
+        comparison_path = _extra(base, "compare", comparisons, n)
+        tiled_path = _extra(base, "tiled", tiled, n)
         report = reports[n] if n < len(reports) else (reports[0] if reports else None)
         if report is None:
             report = local_qa_report(sprite.data)
@@ -250,12 +254,46 @@ def collect_outputs(
             preview=files.preview,
             raw=files.raw,
             atlas=str(atlas_path) if atlas_path else None,
-            comparison=str(comparison_path) if comparison_path else None,
+            comparison=comparison_path,
+            tiled_preview=tiled_path,
+            qa_warnings=_qa_warnings(report),
         )
-        sidecar = _sidecar(job, n, sprite, files, report, provenance)
+        own = _own_provenance(provenance, graph, sprite.node_id)
+        sidecar = _sidecar(job, n, sprite, files, report, own)
         write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())
         written.append(files)
     return tuple(written)
+
+
+def _own_provenance(
+    provenance: Mapping[str, Any], graph: Mapping[str, Any] | None, node_id: str
+) -> Mapping[str, Any]:
+    """The job's provenance narrowed to the models upstream of this sprite's node."""
+    found = lineage(graph, node_id) if graph is not None else None
+    if found is None or not found.files:  # an untraceable graph: the job's models
+        return provenance
+    models = provenance.get("models", [])
+    return {
+        **provenance,
+        "models": [m for m in models if isinstance(m, Mapping) and m.get("name") in found.files],
+        "checkpoint": found.checkpoint or provenance.get("checkpoint"),
+        "loras": found.loras,
+    }
+
+
+def _qa_warnings(report: Any) -> tuple[str, ...]:
+    """The warnings of a QA report (`QAReport.to_dict()`), if it is one."""
+    warnings = report.get("warnings") if isinstance(report, Mapping) else None
+    return tuple(str(w) for w in warnings) if isinstance(warnings, list) else ()
+
+
+def _extra(base: Path, suffix: str, images: Sequence[RenderedImage], n: int) -> str | None:
+    """Write the n-th image of a role that travels with sprite n (`<base>_<suffix>.png`)."""
+    if n >= len(images):
+        return None
+    path = base.with_name(f"{base.name}_{suffix}.png")
+    write_atomic(path, images[n].data)
+    return str(path)
 
 
 def _write_sprite(base: Path, sprite: RenderedImage, raw: RenderedImage | None) -> SpriteFiles:
@@ -302,17 +340,54 @@ def _sidecar(
         "backend_file": sprite.filename,
         "files": files.to_dict(),
         "qa_report": report,
+        "qa_warnings": list(files.qa_warnings),
         "created_at": job.created_at,
         **provenance,
     }
 
 
 class FileHasher:
-    """sha256 of model files, cached by (path, size, mtime) so big checkpoints hash once."""
+    """sha256 of model files, cached by (path, size, mtime) so a checkpoint hashes once.
 
-    def __init__(self) -> None:
+    With a `cache_file` (the data dir's `model_hashes.json`) the cache outlives the
+    process: a 6.9 GB checkpoint is hashed once per change of the file, not once per run.
+    A missing, unreadable or corrupt cache file only costs a re-hash.
+
+    Args:
+        cache_file: Where to keep the digests between processes; None keeps them in memory.
+    """
+
+    def __init__(self, cache_file: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, int, int], str] = {}
+        self._file = cache_file
+        self._cache: dict[str, list[Any]] = self._load()
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self._file is None:
+            return {}
+        try:
+            data = json.loads(self._file.read_text())
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                logger.warning(
+                    "model hash cache %s unreadable (%s); starting afresh", self._file, exc
+                )
+            return {}
+        entries = data.get("files") if isinstance(data, dict) else None
+        return {
+            key: value
+            for key, value in (entries or {}).items()
+            if isinstance(value, list) and len(value) == 3
+        }
+
+    def _save(self) -> None:
+        if self._file is None:
+            return
+        body = json.dumps({"type": "dgxp_model_hashes", "version": 1, "files": self._cache})
+        try:
+            write_atomic(self._file, (body + "\n").encode())
+        except OSError as exc:  # a cache: the digest is still right, only not kept
+            logger.warning("could not save the model hash cache %s: %s", self._file, exc)
 
     def sha256(self, path: Path) -> str:
         """Hex digest of `path`, or "" when it does not exist locally."""
@@ -320,15 +395,17 @@ class FileHasher:
             stat = path.stat()
         except OSError:
             return ""
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            cached = self._cache.get(key)
+            if cached is not None and cached[:2] == stamp:
+                return str(cached[2])
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
         value = digest.hexdigest()
         with self._lock:
-            self._cache[key] = value
+            self._cache[key] = [*stamp, value]
+            self._save()
         return value

@@ -215,7 +215,7 @@ def test_template_runs_end_to_end(
         assert len(atlas["frames"]) == 4
         assert atlas["meta"]["size"] == {"w": sheet.width, "h": sheet.height}
     if name == "tileset":
-        (preview,) = run.images["preview"]
+        (preview,) = run.images["tiled_preview"]
         (tile,) = sprites
         assert preview.size == (tile.width * 3, tile.height * 3)
 

@@ -163,3 +163,77 @@ def test_an_atlas_in_the_sheet_nodes_ui_is_written_instead_of_rebuilt(tmp_path: 
     roles = {"sprite": "11", "atlas": "15", "frames": "16"}
     (files,) = collect_outputs(_job(), [sheet], history, roles, tmp_path, {})
     assert files.atlas is not None and json.loads(Path(files.atlas).read_text()) == atlas
+
+
+def test_the_hash_cache_outlives_the_process_and_follows_size_and_mtime(tmp_path: Path) -> None:
+    model, cache = tmp_path / "m.safetensors", tmp_path / "data" / "model_hashes.json"
+    model.write_bytes(b"abc")
+    stamp = model.stat().st_mtime_ns
+    first = FileHasher(cache).sha256(model)
+    assert first == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    model.write_bytes(b"xyz")  # same size; the old mtime put back: the cache is trusted
+    os.utime(model, ns=(stamp, stamp))
+    assert FileHasher(cache).sha256(model) == first  # a new process did not re-hash
+    os.utime(model, ns=(stamp + 10**9, stamp + 10**9))  # the file changed: hashed again
+    assert FileHasher(cache).sha256(model) != first
+
+
+def test_a_corrupt_hash_cache_only_costs_a_rehash(tmp_path: Path) -> None:
+    model, cache = tmp_path / "m.safetensors", tmp_path / "model_hashes.json"
+    model.write_bytes(b"abc")
+    cache.write_text("{not json")
+    assert FileHasher(cache).sha256(model).startswith("ba7816bf")
+    assert json.loads(cache.read_text())["type"] == "dgxp_model_hashes"  # rewritten whole
+
+
+def test_the_tiled_preview_is_kept_with_the_tile_not_taken_as_a_sprite(tmp_path: Path) -> None:
+    tile = _sprite(4, 4)
+    tiled = np.tile(tile, (3, 3, 1))
+    images = [RenderedImage("11", "t.png", _png(tile)), RenderedImage("14", "p.png", _png(tiled))]
+    (files,) = _collect(tmp_path, images, {"sprite": "11", "tiled_preview": "14"})
+    assert files.tiled_preview is not None and files.tiled_preview.endswith("_0_tiled.png")
+    assert Path(files.tiled_preview).read_bytes() == images[1].data
+    assert (
+        json.loads(Path(files.sidecar).read_text())["files"]["tiled_preview"] == files.tiled_preview
+    )
+
+
+def test_each_sidecar_names_only_the_models_upstream_of_its_sprite(tmp_path: Path) -> None:
+    graph = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "c.safetensors"}},
+        "32": {
+            "class_type": "LoraLoader",
+            "inputs": {"model": ["4", 0], "lora_name": "l.safetensors", "strength_model": 0.5},
+        },
+        "11": {"class_type": "SaveImage", "inputs": {"images": ["4", 0]}},
+        "21": {"class_type": "SaveImage", "inputs": {"images": ["32", 0]}},
+    }
+    provenance = {
+        "models": [
+            {"name": "c.safetensors", "sha256": "aa"},
+            {"name": "l.safetensors", "sha256": "bb"},
+        ],
+        "loras": [{"name": "l.safetensors", "strength": 0.5}],
+    }
+    images = [
+        RenderedImage("21", "l.png", _png(_sprite())),
+        RenderedImage("11", "b.png", _png(_sprite())),
+    ]
+    roles = {"sprite": "21", "base": "11"}
+    written = collect_outputs(_job(), images, {}, roles, tmp_path, provenance, graph=graph)
+    lora_side, base_side = (json.loads(Path(f.sidecar).read_text()) for f in written)
+    assert lora_side["loras"] == [{"name": "l.safetensors", "strength": 0.5}]
+    assert [m["name"] for m in lora_side["models"]] == ["c.safetensors", "l.safetensors"]
+    assert base_side["loras"] == [] and base_side["models"] == [
+        {"name": "c.safetensors", "sha256": "aa"}
+    ]
+    assert base_side["checkpoint"] == "c.safetensors"
+
+
+def test_a_fully_transparent_sprite_carries_its_qa_warning(tmp_path: Path) -> None:
+    clear = np.zeros((4, 4, 4), dtype=np.uint8)
+    (files,) = collect_outputs(
+        _job(), [RenderedImage("12", "s.png", _png(clear))], {}, {"sprite": "12"}, tmp_path, {}
+    )
+    assert "the sprite is fully transparent" in files.qa_warnings
+    assert json.loads(Path(files.sidecar).read_text())["qa_warnings"] == list(files.qa_warnings)

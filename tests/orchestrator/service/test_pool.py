@@ -87,3 +87,12 @@ def test_no_urls_and_no_embedded_engine_is_refused(tmp_path: Any) -> None:
     settings = Settings(data_dir=tmp_path, backends=[], engine_in_process=False)
     with pytest.raises(BackendError, match="DGXP_BACKENDS"):
         build_pool(settings)
+
+
+def test_an_engine_added_by_url_is_reported_as_the_engine(orch_engine: Any) -> None:
+    pool = BackendPool(timeout_s=5)
+    backend = pool.add_url(orch_engine.url)  # `dgx-pixels engine serve`, reached over HTTP
+    assert backend.kind == "comfyui"  # unknown until it answers
+    assert pool.check(backend)
+    assert [info.kind for info in pool.infos()] == ["engine"]
+    pool.close()

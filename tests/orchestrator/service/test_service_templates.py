@@ -69,6 +69,19 @@ def test_template_runs_to_sprites_with_sidecars(template_service: Service, templ
             Image.open(done.files[0].sprite) as base,
         ):
             assert comparison.mode == "RGBA" and comparison.width > 2 * base.width
+        assert sidecar["backend_kind"] == "engine"  # `engine serve` by URL is the engine
+        assert sidecar["qa_warnings"] == list(files.qa_warnings)
+    if template == "lora_compare":  # each sidecar names only the models of its own branch
+        lora_side, base_side = (json.loads(Path(f.sidecar).read_text()) for f in done.files)
+        assert [x["name"] for x in lora_side["loras"]] == ["tiny_lora.safetensors"]
+        assert base_side["loras"] == []
+        assert [m["name"] for m in base_side["models"]] == ["tiny_sdxl.safetensors"]
+        assert all(m["sha256"] for m in lora_side["models"])  # hashed from the local files
+    if template == "tileset":  # the 3x3 tiled preview is kept with the tile
+        tiled = done.files[0].tiled_preview
+        assert tiled is not None
+        with Image.open(tiled) as big, Image.open(done.files[0].sprite) as tile:
+            assert big.size == (3 * tile.width, 3 * tile.height)
     if template == "sprite_sheet":
         assert done.files[0].atlas is not None
         assert "frames" in json.loads(Path(done.files[0].atlas).read_text())
