@@ -6,6 +6,8 @@ Pure (no sockets, no Textual). The rules, from `docs/zmq-protocol.md`:
 2. Apply an event whose seq is exactly the last seq + 1; ignore seq ≤ last (already in
    the snapshot); any other seq, a heartbeat ahead of us, or a new epoch means events were
    missed: ask for a new snapshot.
+3. A progress or preview event never moves a finished job back: the backend may still
+   report steps it ran before a cancel took effect ("running 100 %" for a cancelled job).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from orchestrator.wire.zmq_protocol import HeartbeatEvent, SnapshotResult, WireJob
 
 __all__ = ["Applied", "JobBook"]
+
+_STEP_EVENTS = frozenset({"job_progress", "job_preview"})  # sampler reports, not state changes
 
 
 class Applied(StrEnum):
@@ -56,10 +60,15 @@ class JobBook:
         if event.seq != self.seq + 1:
             return Applied.GAP
         self.seq = event.seq
-        self.upsert(event.job)
+        if not (event.type in _STEP_EVENTS and self._finished(event.job_id)):
+            self.upsert(event.job)
         if event.type == "job_preview" and image:
             self.previews[event.job_id] = image
         return Applied.APPLIED
+
+    def _finished(self, job_id: str) -> bool:
+        known = self.jobs.get(job_id)
+        return known is not None and known.state.is_terminal
 
     def upsert(self, job: WireJob) -> None:
         """Record a job (from an event or a reply); new jobs go to the top."""

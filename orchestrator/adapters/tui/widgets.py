@@ -58,6 +58,7 @@ class StepBar(Widget):
         super().__init__(**kwargs)
         self.value = 0
         self.total: int | None = 0
+        self.outcome: str | None = None  # "failed"/"cancelled": shown instead of a percentage
 
     @property
     def fraction(self) -> float | None:
@@ -70,14 +71,21 @@ class StepBar(Widget):
             else (self.value / self.total if self.total else 0.0)
         )
 
-    def set(self, value: int, total: int | None) -> None:
-        """New progress; repaints only when it changed."""
-        if (value, total) != (self.value, self.total):
-            self.value, self.total = value, total
+    def set(self, value: int, total: int | None, outcome: str | None = None) -> None:
+        """New progress (or the outcome of a job that ended unfinished); repaints only when
+        it changed."""
+        if (value, total, outcome) != (self.value, self.total, self.outcome):
+            self.value, self.total, self.outcome = value, total, outcome
             self.refresh()
 
     def render(self) -> Text:
         width = max(4, self.size.width - 8)
+        if self.outcome is not None:  # where it stopped, and why, never a percentage
+            stopped = round((self.fraction or 0.0) * width)
+            text = Text("━" * stopped, style="grey50")
+            text.append("╌" * (width - stopped), style="grey30")
+            text.append(f" {self.outcome}", style=_STATE_STYLE.get(self.outcome, ""))
+            return text
         fraction = self.fraction
         if fraction is None:
             return Text("┄" * width + "   …", style="cyan")
@@ -118,6 +126,8 @@ class JobItem(ListItem):
         value, maximum = job.progress
         if job.state == "succeeded":
             bar.set(1, 1)
+        elif job.state in ("failed", "cancelled"):
+            bar.set(value, maximum or None, outcome=str(job.state))
         elif maximum > 0:
             bar.set(value, maximum)
         else:
