@@ -151,19 +151,19 @@ class PixelizeRequest:
 
     @staticmethod
     def _check_modes(options: PixelizeOptions) -> None:
-        from comfy_nodes.pixel.alpha import BACKGROUND_MODES
-        from comfy_nodes.pixel.dither import parse_dither_mode
+        """Dither and background against the pixel core's one registry of each."""
         from comfy_nodes.pixel.errors import PixelArtError
+        from comfy_nodes.pixel.modes import BACKGROUND_MODES, DITHER_MODES
 
-        try:
-            parse_dither_mode(options.dither)
-        except PixelArtError as exc:
-            raise InvalidRequest("dither", options.dither, _reason(exc)) from exc
-        if options.background_mode() not in BACKGROUND_MODES:
-            valid = ", ".join(BACKGROUND_MODES)
-            raise InvalidRequest(
-                "background", options.remove_background, f"is unknown; choose one of: {valid}"
-            )
+        checks = (
+            ("dither", options.dither, DITHER_MODES),
+            ("background", options.background_mode(), BACKGROUND_MODES),
+        )
+        for field, value, vocabulary in checks:
+            try:
+                vocabulary.parse(value)
+            except PixelArtError as exc:
+                raise InvalidRequest(field, value, _reason(exc)) from exc
 
 
 def _reason(exc: Exception) -> str:

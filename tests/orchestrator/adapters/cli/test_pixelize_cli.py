@@ -256,7 +256,7 @@ def test_a_folder_with_a_png_output_is_refused_naming_the_option(tmp_path: Path)
     _save(folder / "a.png", _upscaled(_truth()))
     code, output = _run(folder, "-o", tmp_path / "x.png")
     assert code == 2
-    assert "--output" in output and "is a folder" in " ".join(output.split())
+    assert "--out" in output and "is a folder" in " ".join(output.split())
     assert not (tmp_path / "x.png").exists() and _files(tmp_path) == ["renders"]
 
 
