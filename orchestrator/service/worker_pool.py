@@ -1,7 +1,8 @@
 """The service's worker threads: re-attach what a dead process left in flight, then claim
-and run queued jobs. Only one process per data directory runs workers (an `flock` on
-`<data_dir>/service.lock` says which), because re-attaching assumes nobody else follows
-the in-flight jobs; other processes only submit (see `store_watch`).
+and run queued jobs. One daemon process per data directory runs workers for any job (an
+`flock` on `<data_dir>/service.lock` says which); other processes only submit (see
+`store_watch`). A short-lived CLI with no daemon around runs workers for its own jobs only,
+without the lock (see `claims`); leases keep in-flight jobs to the process following them.
 
 Fail loudly, never stall: a worker that meets a store error (locked, disk full, file gone)
 logs it (rate-limited), reports it in the daemon's health, backs off (capped) and tries the
@@ -171,13 +172,25 @@ class WorkerPool:
         """
         if self._threads:
             return True
-        if not self._take_lock():
+        if self.claims.scope == "own":
+            # A CLI runs only its own jobs: it holds no lock (leases keep in-flight jobs
+            # apart, claims are atomic), it only hands its jobs over when a daemon serves.
+            holder = data_dir_holder(self.lock_path.parent)
+            if holder is not None:
+                logger.info(
+                    "data_dir %s is served by pid %s: jobs run there", self.lock_path.parent, holder
+                )
+                return False
+        elif not self._take_lock():
             return False
-        released = self.store.release_claims()
-        in_flight = self.claims.takeovers(at_start=True)  # unleased, expired or our own
-        if released or in_flight:
-            logger.info("reconciling: %d claim(s) released, %d in flight", released, len(in_flight))
-        self._attach.extend(in_flight)
+        else:
+            released = self.store.release_claims()
+            in_flight = self.claims.takeovers(at_start=True)  # unleased, expired or our own
+            if released or in_flight:
+                logger.info(
+                    "reconciling: %d claim(s) released, %d in flight", released, len(in_flight)
+                )
+            self._attach.extend(in_flight)
         self.claims.leases.start()
         self.runner.stopping.clear()
         for i in range(self.count):
@@ -215,11 +228,13 @@ class WorkerPool:
         """Stop the threads; jobs they follow stay in flight and are re-attached next start."""
         self.runner.stopping.set()
         self.wake()
+        started = bool(self._threads)
         for thread in self._threads:
             thread.join(timeout=timeout_s)
         self._threads.clear()
-        if self._lock_file is not None:
+        if started:
             self.claims.leases.stop()  # the next process may re-attach our jobs at once
+        if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
