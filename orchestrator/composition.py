@@ -104,6 +104,10 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         precision=settings.engine_precision,
         compile=settings.engine_compile,
         preview_method=settings.engine_preview,
+        # One set of caps: the engine refuses at /prompt what admission would refuse.
+        max_pixels=settings.max_pixels,
+        max_outputs=settings.max_outputs,
+        max_prompt_chars=settings.max_prompt_chars,
     )
     try:
         engine: RunningEngineLike = start_engine(config)

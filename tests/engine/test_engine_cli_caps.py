@@ -1,5 +1,6 @@
 """`engine serve --max-pixels/--max-outputs/--max-prompt-chars/--max-upload-mb` reach the
-served engine, their help states the engine's real defaults, and a bad value is refused."""
+served engine (the first three default to the settings, which the in-process engine uses
+too), their help states the engine's real defaults, and a bad value is refused."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from engine.limits import DEFAULT_LIMITS
-from engine.runner import EngineConfig
+from engine.limits import DEFAULT_LIMITS, EngineLimits
+from engine.runner import EngineConfig, RunningEngine
 from orchestrator.adapters.cli.app import app
+from orchestrator.composition import start_in_process_engine
+from orchestrator.settings import Settings
 
 NODE_PACKS = Path(__file__).parent / "node_packs"
 CLI = [sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()"]
@@ -45,7 +48,7 @@ def test_help_names_each_cap_with_an_example_and_the_engine_default() -> None:
         entry = re.search(rf"{flag} (N|MB) (.*?)\[x>=1\]", text)
         assert entry is not None, flag
         assert f"E.g. {flag} " in entry.group(2) or f"e.g. {flag} " in entry.group(2)
-        assert f"Default: {default}" in entry.group(2), (flag, entry.group(2))
+        assert re.search(rf"Default: [^.]*\b{default}\b", entry.group(2)), (flag, entry.group(2))
 
 
 def test_a_cap_below_one_is_refused_naming_the_flag(tmp_path: Path) -> None:
@@ -66,11 +69,12 @@ def test_a_cap_below_one_is_refused_naming_the_flag(tmp_path: Path) -> None:
 def served(tmp_path: Path) -> Iterator[str]:
     """`engine serve` in a real subprocess with small caps; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "DGXP_DATA_DIR": str(tmp_path / "data")}
+    # max_outputs comes from the settings (environment), the others from flags.
+    env = {**os.environ, "DGXP_DATA_DIR": str(tmp_path / "data"), "DGXP_MAX_OUTPUTS": "1"}
     command = [
         *CLI, "engine", "serve", "--port", str(port), "--cpu",
         "--models", str(tmp_path / "models"), "--custom-nodes", str(NODE_PACKS),
-        "--max-pixels", "4096", "--max-outputs", "1", "--max-prompt-chars", "5",
+        "--max-pixels", "4096", "--max-prompt-chars", "5",
     ]  # fmt: skip
     log = tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +95,7 @@ def served(tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=60)
 
 
-def test_served_engine_applies_the_caps_given_as_flags(served: str) -> None:
+def test_served_engine_applies_the_caps_from_flags_and_settings(served: str) -> None:
     latent = {"width": 128, "height": 64, "batch_size": 1}  # 8192 pixels > 4096
     graph = {
         "1": {"class_type": "EmptyLatentImage", "inputs": latent},
@@ -109,3 +113,15 @@ def test_served_engine_applies_the_caps_given_as_flags(served: str) -> None:
     }
     answer = requests.post(f"{served}/prompt", json={"prompt": graph}, timeout=30).json()
     assert [e["type"] for e in answer["node_errors"]["5"]["errors"]] == ["value_too_long"]
+
+
+def test_the_in_process_engine_takes_its_caps_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", max_pixels=5000, max_outputs=3, max_prompt_chars=70
+    )
+    engine = start_in_process_engine(settings)
+    try:
+        assert isinstance(engine, RunningEngine)
+        assert engine.context.limits == EngineLimits(5000, 3, 70)
+    finally:
+        engine.stop()

@@ -129,7 +129,7 @@ def serve_command(
             metavar="N",
             help="Cap on width x height x batch of one latent or image; a bigger one is "
             "refused at /prompt. E.g. --max-pixels 16777216 (4096x4096). "
-            "Default: 67108864 (4096x4096x4).",
+            "Default: settings max_pixels (67108864 = 4096x4096x4).",
         ),
     ] = None,
     max_outputs: Annotated[
@@ -137,7 +137,8 @@ def serve_command(
         typer.Option(
             min=1,
             metavar="N",
-            help="Cap on output nodes per prompt, e.g. --max-outputs 64. Default: 256.",
+            help="Cap on output nodes per prompt, e.g. --max-outputs 64. "
+            "Default: settings max_outputs (256).",
         ),
     ] = None,
     max_prompt_chars: Annotated[
@@ -146,7 +147,7 @@ def serve_command(
             min=1,
             metavar="N",
             help="Cap on the characters of one text input, e.g. --max-prompt-chars 2000. "
-            "Default: 10000.",
+            "Default: settings max_prompt_chars (10000).",
         ),
     ] = None,
     max_upload_mb: Annotated[
@@ -188,12 +189,12 @@ def serve_command(
         precision=cast(Any, precision.value if precision else settings.engine_precision),
         compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
-        **_given(
-            max_pixels=max_pixels,
-            max_outputs=max_outputs,
-            max_prompt_chars=max_prompt_chars,
-            max_upload_mb=max_upload_mb,
+        max_pixels=settings.max_pixels if max_pixels is None else max_pixels,
+        max_outputs=settings.max_outputs if max_outputs is None else max_outputs,
+        max_prompt_chars=(
+            settings.max_prompt_chars if max_prompt_chars is None else max_prompt_chars
         ),
+        **({} if max_upload_mb is None else {"max_upload_mb": max_upload_mb}),
     )
     note(f"engine: models {config.models_dir}, outputs {config.output_dir}")
     note(
@@ -220,8 +221,3 @@ def _compile_choice(flag: bool, mode: CompileMode | None, configured: str) -> st
     if mode is not None:
         return mode.value
     return "default" if flag else configured
-
-
-def _given(**caps: int | None) -> dict[str, int]:
-    """The caps set on the command line; the others keep the engine's defaults."""
-    return {name: value for name, value in caps.items() if value is not None}
