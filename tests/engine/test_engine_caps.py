@@ -14,10 +14,11 @@ import requests
 from engine_client import WsClient, run_graph, solid_save_graph, submit
 from fixtures.sdxl_graphs import txt2img_graph
 
-from engine.context import bind_engine_context
-from engine.errors import EngineError
+from engine.context import EngineContext, EnginePaths, bind_engine_context
+from engine.errors import EngineError, LimitExceeded
 from engine.graph.validation import validate_prompt
 from engine.limits import DEFAULT_LIMITS, EngineLimits
+from engine.nodes.image import LoadImage
 from engine.runner import EngineConfig, RunningEngine, start_engine
 
 
@@ -230,3 +231,15 @@ def test_engine_config_defaults_are_the_limits_defaults() -> None:
     assert config.limits() == DEFAULT_LIMITS
     assert (DEFAULT_LIMITS.max_pixels, DEFAULT_LIMITS.max_outputs) == (4096 * 4096 * 4, 256)
     assert DEFAULT_LIMITS.max_prompt_chars == 10_000
+
+
+def test_load_image_refuses_an_over_cap_file_before_decoding_it(tmp_path: Path) -> None:
+    # The run-time guard, for a file swapped after /prompt validated it.
+    paths = EnginePaths(
+        models=tmp_path / "m", input=tmp_path / "in", output=tmp_path / "out", temp=tmp_path / "t"
+    )
+    paths.ensure()
+    (paths.input / "big.png").write_bytes(_png_header(300, 200))
+    context = EngineContext(paths=paths, limits=EngineLimits(max_pixels=300 * 200 - 1))
+    with bind_engine_context(context), pytest.raises(LimitExceeded, match="300x200 x batch 1"):
+        LoadImage().load_image("big.png")
