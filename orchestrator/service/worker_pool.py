@@ -270,6 +270,11 @@ class WorkerPool:
                 failures += 1
                 self._back_off(exc, failures)
                 continue
+            except Exception:  # outer edge of the worker loop: a bug here must not kill it
+                logger.exception("worker %s: unexpected error; still serving", name)
+                pending, failures = None, failures + 1
+                self.runner.stopping.wait(backoff_delay(failures, cap_s=STORE_RETRY_CAP_S))
+                continue
             if failures:
                 failures = 0
                 self._store_recovered()

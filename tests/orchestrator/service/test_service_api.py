@@ -24,6 +24,7 @@ CONTRACT = {
     "loras": [],
     "palettes": [],
     "backends": [],
+    "health": [],  # the daemon's own health (ok / degraded with reasons), for ping/status
     "compare": ["prompt", "seed", "variants", "params", "origin"],  # params: template values
     "pixelize_file": ["source", "options", "origin"],
     "pixelize_files": ["paths", "options", "out", "shared_palette", "progress"],
