@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from comfy_nodes.pixel.atomic import atomic_path
 from engine.errors import ModelLoadError
 from engine.models.architecture import infer_architecture
 from engine.models.checkpoint import DEMO_METADATA_KEY, read_header
@@ -110,13 +111,11 @@ def write_demo_checkpoint(
     report(STAGES[0])
     tensors = build_state_dict(DEMO_SPEC, torch.float16)
     report(STAGES[1])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    save_file(tensors, str(tmp), metadata=dict(DEMO_SPEC.metadata))
-    report(STAGES[2])
-    shapes, _ = read_header(tmp)
-    infer_architecture(shapes, tmp.name)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:  # a half-written checkpoint never carries the name
+        save_file(tensors, str(tmp), metadata=dict(DEMO_SPEC.metadata))
+        report(STAGES[2])
+        shapes, _ = read_header(tmp)
+        infer_architecture(shapes, path.name)
     log.warning("wrote %s: random weights, its pictures are meaningless", path)
     return DemoResult(path, True, path.stat().st_size)
 

@@ -18,10 +18,10 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["write_atomic", "write_files_atomic"]
+__all__ = ["atomic_path", "write_atomic", "write_files_atomic"]
 
 # A temp name must stay under NAME_MAX (255) however long the target's name is.
 _MAX_STEM = 200
@@ -80,6 +80,38 @@ def write_files_atomic(files: Mapping[Path, bytes], temp_dir: Path | None = None
         _fsync_folder(folder)
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temp file beside `path` for writers that cannot hand over bytes (a library that
+    takes a file name, gigabytes streamed from a generator).
+
+    The caller writes the yielded path (reopening it with "wb" keeps its mode); on a clean
+    exit it is fsynced and renamed onto `path`; if the block raises, it is removed and
+    `path` is untouched.
+
+    Raises:
+        IsADirectoryError: `path` is a folder.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a folder; cannot write a file there")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = _create_temp(target.parent, target.name)
+    try:
+        kept = _existing_mode(target)
+        if kept is not None:
+            os.fchmod(fd, kept)
+    finally:
+        os.close(fd)
+    try:
+        yield temp
+        _fsync_file(temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_folder(target.parent)
+
+
 def _write_temp(path: Path, data: bytes, folder: Path) -> Path:
     """`data` in a new synced file in `folder`, with the mode `path` should end up with."""
     fd, temp = _create_temp(folder, path.name)
@@ -119,6 +151,14 @@ def _existing_mode(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:

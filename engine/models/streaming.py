@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from comfy_nodes.pixel.atomic import atomic_path
 from engine.models.synthetic import SyntheticSpec, build_shapes, init_kind
 
 __all__ = ["stream_checkpoint"]
@@ -73,10 +74,8 @@ def stream_checkpoint(
     header, total = _header(shapes, dtype, dict(spec.metadata))
     gen = torch.Generator(device=device).manual_seed(spec.seed)
     report = on_progress or (lambda done, all_bytes: None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
     done = 0
-    with tmp.open("wb") as out:
+    with atomic_path(path) as tmp, tmp.open("wb") as out:
         out.write(struct.pack("<Q", len(header)))
         out.write(header)
         for name, shape in shapes.items():
@@ -84,7 +83,6 @@ def stream_checkpoint(
             out.write(tensor.view(torch.uint8).numpy().data)
             done += tensor.numel() * tensor.element_size()
             report(done, total)
-    tmp.replace(path)
     return path
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 
 import torch
 
+from comfy_nodes.pixel.atomic import atomic_path
 from engine.models.architecture import CLIP_G_PREFIX, CLIP_L_PREFIX, UNET_PREFIX, VAE_PREFIX
 
 __all__ = [
@@ -315,8 +316,6 @@ def write_checkpoint(path: Path, spec: SyntheticSpec, dtype: torch.dtype = torch
     """Build and save a synthetic checkpoint (atomically: a temp file, then rename)."""
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    save_file(build_state_dict(spec, dtype), str(tmp), metadata=dict(spec.metadata))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file(build_state_dict(spec, dtype), str(tmp), metadata=dict(spec.metadata))
     return path

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from comfy_nodes.pixel.atomic import write_atomic, write_files_atomic
+from comfy_nodes.pixel.atomic import atomic_path, write_atomic, write_files_atomic
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -100,6 +100,37 @@ def test_a_failed_write_touches_no_target_and_leaves_no_temp(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "first.png"]
 
 
+def test_atomic_path_renames_what_the_block_wrote_and_keeps_the_mode(tmp_path: Path) -> None:
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    with atomic_path(target) as temp:
+        assert temp.parent == tmp_path and temp != target
+        with temp.open("wb") as stream:  # as a library given a file name would
+            stream.write(b"new")
+        assert target.read_bytes() == b"old"  # nothing visible before the block ends
+    assert target.read_bytes() == b"new"
+    assert _mode(target) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_atomic_path_removes_the_temp_and_keeps_the_target_when_the_block_fails(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="generator broke"), atomic_path(target) as temp:
+        temp.write_bytes(b"half")
+        raise RuntimeError("generator broke")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_atomic_path_refuses_a_folder_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match="is a folder"), atomic_path(tmp_path):
+        pass
+
+
 # Calls that write a file under a temp name and rename it: only atomic.py may make them.
 _TEMP_AND_RENAME = {"replace", "rename", "mkstemp", "NamedTemporaryFile"}
 _PACKAGES = ("comfy_nodes", "engine", "orchestrator", "bench", "training", "scripts")
@@ -113,9 +144,17 @@ def _temp_and_rename_calls(path: Path) -> list[str]:
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in _TEMP_AND_RENAME
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id in {"os", "tempfile"}
+        and (_is_module_call(node.func, {"os", "tempfile"}) or _is_path_rename(node))
     ]
+
+
+def _is_module_call(func: ast.Attribute, modules: set[str]) -> bool:
+    return isinstance(func.value, ast.Name) and func.value.id in modules
+
+
+def _is_path_rename(call: ast.Call) -> bool:
+    # `Path.replace(target)` / `.rename(target)` take one argument; `str.replace` takes two.
+    return len(call.args) == 1 and not call.keywords
 
 
 def test_every_writer_goes_through_the_one_atomic_helper() -> None:

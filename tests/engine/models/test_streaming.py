@@ -34,7 +34,7 @@ def test_streamed_file_holds_exactly_the_in_memory_state_dict(tmp_path: Path) ->
     _, metadata = read_header(path)
     assert metadata == {"dgxpixels.demo": "true"}
     assert progress[-1][0] == progress[-1][1] == sum(t.numel() * 2 for t in expected.values())
-    assert not (tmp_path / "s.safetensors.part").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.safetensors"]  # no temp file left
 
 
 def test_streamed_file_loads_through_the_checkpoint_loader(tmp_path: Path) -> None:
