@@ -150,8 +150,9 @@ def run(command: list[str], out: Path, env_file: Path) -> int:
         "latency_s is per job, from execution start to files written.",
         "environment": json.loads(env_file.read_text()),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    from comfy_nodes.pixel.atomic import write_atomic  # the project's one file writer
+
+    write_atomic(out, (json.dumps(result, indent=2) + "\n").encode("utf-8"))
     print(json.dumps({k: v for k, v in result.items() if k != "environment"}, indent=2))  # noqa: T201
     return code
 

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.workflows import TemplateLibrary, render_twins
 
 __all__ = ["main"]
@@ -60,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         stale.append(name)
         if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            write_atomic(path, text.encode("utf-8"))
             logger.info("wrote %s", path)
     if args.check and stale:
         logger.error("stale UI twins: %s (run python -m workflows.regenerate_ui)", ", ".join(stale))

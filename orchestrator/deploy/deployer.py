@@ -249,7 +249,7 @@ class Deployer:
         # The corrupt manifest's own bytes (never a link's target) are kept as a backup.
         if keep is not None and (corrupt := read_nofollow(manifest, project.assets)) is not None:
             ensure_folder(keep.parent, project.root)
-            keep.write_bytes(corrupt)
+            write_atomic(keep, corrupt, project.staging_dir)
         # Every backup before any write: a refused backup must leave all assets as they were.
         for write in prepared.plan.writes:
             if write.backup is not None:
