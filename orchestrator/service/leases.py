@@ -19,6 +19,7 @@ import uuid
 from orchestrator.errors import StoreError
 from orchestrator.jobs.models import Lease
 from orchestrator.jobs.store import JobStore
+from orchestrator.service.log_limit import RateLimitedLogger
 
 __all__ = ["LeaseKeeper", "new_owner_id"]
 
@@ -49,6 +50,7 @@ class LeaseKeeper:
         self.owner = owner or new_owner_id()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._limited = RateLimitedLogger(logger)  # a locked store fails every heartbeat
 
     def lease(self) -> Lease:
         """A lease that runs `lease_s` from now."""
@@ -79,4 +81,6 @@ class LeaseKeeper:
             try:
                 self.store.renew_leases(self.owner, time.time() + self.lease_s)
             except StoreError as exc:  # outer edge of the heartbeat loop: report, keep beating
-                logger.warning("could not renew the leases of %s: %s", self.owner, exc)
+                self._limited.warning(
+                    "renew", "could not renew the leases of %s: %s", self.owner, exc
+                )
