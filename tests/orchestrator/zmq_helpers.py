@@ -48,6 +48,9 @@ class StoreService:
         return self.store.list_jobs(state, limit)
 
     def cancel(self, job_id: str) -> Job:
+        current = self.store.get(job_id)
+        if current.state is JobState.CANCELLED:  # as Service.cancel: a no-op
+            return current
         job = self.store.mark_cancelled(job_id)
         self.hub.publish(JobEventKind.CANCELLED, job_id, job=job, message=job.error or "")
         return job

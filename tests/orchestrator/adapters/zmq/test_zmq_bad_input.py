@@ -94,9 +94,16 @@ def test_cancel_of_a_finished_job_is_a_conflict_and_the_job_is_untouched(
         ]
         == "cancelled"
     )
+    cancelled = store_service.store.get(job_id)
+    again = msgpack.unpackb(raw_request(sock, "cancel", {"job_id": job_id})[2])["result"]["job"]
+    assert again["state"] == "cancelled"  # cancelling a cancelled job is a no-op
+    assert store_service.store.get(job_id) == cancelled
+    store_service.store.requeue(job_id)
+    store_service.store.mark_submitted(job_id, "p", "http://127.0.0.1:9")
+    done = store_service.store.mark_succeeded(job_id, [])
     body = _error(raw_request(sock, "cancel", {"job_id": job_id}))
     assert body["code"] == "conflict" and job_id in body["message"]
-    assert store_service.store.get(job_id).state == "cancelled"
+    assert store_service.store.get(job_id) == done
 
 
 def test_client_that_vanishes_mid_request_loses_no_job(
