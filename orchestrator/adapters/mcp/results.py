@@ -46,7 +46,10 @@ def _parts(service: Service, job: Job, label: str | None) -> tuple[list[str | Im
         content.append(
             f"{prefix}job {job.id} sprite {n} (seed {job.seed}): {files.sprite}"
             + (f"; atlas: {files.atlas}" if files.atlas else "")
+            + (f"; tiled preview: {files.tiled_preview}" if files.tiled_preview else "")
             + f". Deploy it with deploy_asset(job_id={job.id!r}, index={n}, project=..., name=...)."
+            # a sprite QA flags (fully transparent, off-palette …) is not a clean success
+            + (f" QA warnings: {'; '.join(files.qa_warnings)}." if files.qa_warnings else "")
         )
         if n < MAX_PREVIEWS:  # a 16-sprite batch would make a huge reply; paths suffice
             preview = Path(files.preview) if files.preview else None

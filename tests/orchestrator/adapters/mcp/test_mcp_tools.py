@@ -130,6 +130,9 @@ async def test_generate_tileset_returns_a_tile_of_the_asked_size(server: Any) ->
     sprite = Path(result.structured_content["files"][0]["sprite"])
     assert png_image(sprite.read_bytes()).size == (8, 8)
     assert len(_images(result)) == 1
+    tiled = Path(result.structured_content["files"][0]["tiled_preview"])  # delivered, listed
+    assert png_image(tiled.read_bytes()).size == (24, 24)
+    assert str(tiled) in result.content[0].text
 
 
 async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
@@ -343,3 +346,18 @@ async def test_a_fully_transparent_picture_comes_back_with_qa_warnings(
     assert "QA warnings:" in result.content[0].text  # not a clean success in the text either
     sidecar = json.loads(Path(result.structured_content["files"]["sidecar"]).read_text())
     assert sidecar["qa_warnings"] == warnings
+
+
+async def test_compare_models_labels_unlabelled_variants_by_the_service_rule(
+    server: Any, mcp_service: Service
+) -> None:
+    variants = [{}, {"loras": [{"name": "tiny_lora.safetensors"}]}]
+    args = {"prompt": "a potion", "variants": variants, "steps": 1, "wait": False}
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "compare_models", {**args, "params": {"width": 64, "height": 64}}
+        )
+    jobs = result.structured_content["jobs"]
+    assert [j["label"] for j in jobs] == ["base", "tiny_lora"]
+    for job in jobs:  # let them finish, so no job outlives the test's engine
+        mcp_service.wait(job["job_id"], 240)
