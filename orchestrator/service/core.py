@@ -8,9 +8,13 @@
 
 Bad requests fail in `submit` with `InvalidRequest`/`TemplateError` before anything is
 stored: the template is rendered and checked against a backend's `/object_info` first.
-Workers claim queued jobs from the SQLite store, run them on the least-loaded backend and
-publish `JobEvent`s to subscribers. On `start()`, jobs a crashed process left in flight are
-re-attached (collected once if done, followed if running, resubmitted if lost).
+Each job stores where it runs (its absolute output folder, the backends asked for), and
+whichever process runs it honours that. Workers claim queued jobs from the SQLite store (the
+daemon any, a CLI service only its own: `claim_scope`), run them on the least-loaded (or
+asked-for) backend and publish `JobEvent`s to subscribers. A job sent to a backend holds the
+sending process's lease, renewed by a heartbeat; the daemon re-attaches in-flight jobs whose
+lease expired (a killed or hung process), at start and every heartbeat: collected once if
+done, followed if running, resubmitted if lost.
 """
 
 from __future__ import annotations
