@@ -8,6 +8,8 @@ Two commands, each run N times as a fresh subprocess of the installed console sc
 
 Reports median, p90 and min wall seconds, plus the process's own CPU time (user + sys of the
 child, steadier on a shared machine), and the load averages around the run (bench/baseline.py).
+`import_cpu_s` splits the budget: the CPU time of a bare `python -c "import X"` for the
+modules the pixelize path loads (median of 5), so a regression points at its module.
 Writes ``bench/baselines/cli_startup.json``.
 
     .venv/bin/python bench/cli_startup.py [--runs 15]
@@ -35,6 +37,16 @@ from baseline import add_note_argument, machine, write_baseline
 log = logging.getLogger("cli_startup")
 HERE = Path(__file__).resolve().parent
 TARGETS_S = {"help": 0.3, "pixelize": 0.6}
+IMPORTS = (
+    "orchestrator.adapters.cli.app",
+    "pydantic_settings",
+    "rich.progress",
+    "numpy",
+    "PIL.Image",
+    "scipy.ndimage",
+    "comfy_nodes.pixel.pipeline",
+    "orchestrator.composition",
+)
 
 
 def _script() -> Path:
@@ -75,6 +87,25 @@ def _time_runs(command: list[str], runs: int, env: dict[str, str]) -> dict[str, 
     }
 
 
+def _import_costs(env: dict[str, str]) -> dict[str, float]:
+    """Median child CPU seconds of `python -c "import X"` per module (minus bare start-up)."""
+
+    def cpu(code: str) -> float:
+        runs = []
+        for _ in range(5):
+            before = os.times()
+            subprocess.run([sys.executable, "-c", code], check=True, env=env)
+            after = os.times()
+            runs.append(
+                (after.children_user - before.children_user)
+                + (after.children_system - before.children_system)
+            )
+        return statistics.median(runs)
+
+    bare = cpu("pass")
+    return {module: round(cpu(f"import {module}") - bare, 3) for module in IMPORTS}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,12 +128,17 @@ def main() -> int:
         }
         load_before = os.getloadavg()
         results = {name: _time_runs(cmd, args.runs, env) for name, cmd in commands.items()}
+        imports = _import_costs(env)
     report = {
         "benchmark": "cli_startup",
-        "commands": {name: " ".join(["dgx-pixels", *cmd[1:2]]) for name, cmd in commands.items()},
+        "commands": {
+            "help": "dgx-pixels --help",
+            "pixelize": "dgx-pixels pixelize one.png -o out.png",
+        },
         "input": {"size": [1024, 1024], "sprite": [64, 64]},
         "runs": args.runs,
         "results": results,
+        "import_cpu_s": imports,
         "targets_s": TARGETS_S,
         "machine": machine(load_before, args.note),
     }
