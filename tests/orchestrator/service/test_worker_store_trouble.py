@@ -229,3 +229,27 @@ def test_a_store_error_mid_job_is_retried_and_the_job_resumed_to_success(
     assert calls  # the fault was met (then the step was retried, or the job re-attached)
     assert any("job store locked" in r.getMessage() for r in caplog.records)
     assert _poll(service.health, lambda h: h.ok, "health once the store works").ok
+
+
+def test_an_unexpected_error_while_claiming_is_logged_and_the_worker_keeps_serving(
+    orch_engine: Any,
+    make_service: MakeService,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = make_service([orch_engine.url], workers=1)
+    real = service.store.claim_next_queued
+    calls: list[str] = []
+
+    def broken_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append("claim")
+        if len(calls) == 1:
+            raise RuntimeError("a bug in claiming")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.store, "claim_next_queued", broken_once)
+    caplog.set_level(logging.ERROR, logger="orchestrator.service.worker_pool")
+    (job,) = service.submit(tiny_request(seed=904))
+    assert service.wait(job.id, 120).state is JobState.SUCCEEDED
+    (record,) = [r for r in caplog.records if "still serving" in r.getMessage()]
+    assert record.exc_info is not None and "a bug in claiming" in str(record.exc_info[1])
