@@ -124,3 +124,20 @@ def test_a_sampler_the_backend_lacks_is_refused_with_the_backend_list(
     with pytest.raises(WorkflowValidationError) as info:
         validate_against_object_info(graph, object_info)
     assert f"'sparkle' is not in the list {engine_samplers}" in str(info.value)
+
+
+def test_every_offered_background_mode_renders_to_a_graph_the_engine_accepts(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    object_info = engine_client.object_info(refresh=True)
+    lora = {"name": "tiny_lora.safetensors", "strength": 0.8}  # lora_compare needs one
+    values = {"prompt": "a red potion", "checkpoint": "tiny_sdxl.safetensors", "loras": [lora]}
+    for name in library.names():
+        template = library.get(name)
+        (background,) = (p for p in template.sidecar.parameters if p.name == "remove_background")
+        for mode in background.choices or ():
+            graph = template.render({**values, "remove_background": mode, "key_color": "#ff00ff"})
+            validate_against_object_info(graph, object_info)
+            pixelizers = [n for n in graph.values() if n["class_type"] == "DGXP_PixelizeSprite"]
+            assert pixelizers
+            assert all(n["inputs"]["key_color"] == "#ff00ff" for n in pixelizers), name
