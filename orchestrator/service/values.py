@@ -175,4 +175,3 @@ class BackendInfo:
     last_error: str | None = None
     last_checked: float | None = None
     devices: tuple[str, ...] = ()
-
