@@ -345,12 +345,14 @@ class NamesResult(WireModel):
 
 
 class SnapshotResult(WireModel):
-    """Result of `snapshot`: the jobs are the state after event `seq`."""
+    """Result of `snapshot`: the jobs are the state after event `seq`; `health` as in
+    `ping` (a client that shows a status line gets both in one request)."""
 
     type: Literal["snapshot"] = "snapshot"
     epoch: str
     seq: int
     server_time: float
+    health: WireHealth | None = None
     jobs: list[WireJob]
 
 

@@ -281,13 +281,15 @@ class ZmqBridge:
         # ping and snapshot read only bridge state and the service's health snapshot, so
         # they answer inline on the I/O thread.
         now = time.time()
+        health = wire_health(self._service.health())  # a snapshot: cheap, never blocks
         result: PongResult | SnapshotResult
         if request.type == "ping":
-            health = wire_health(self._service.health())  # a snapshot: cheap, never blocks
             result = PongResult(seq=self._seq, server_time=now, epoch=self.epoch, health=health)
         else:
             jobs = list(reversed(self._jobs.values()))
-            result = SnapshotResult(seq=self._seq, server_time=now, epoch=self.epoch, jobs=jobs)
+            result = SnapshotResult(
+                seq=self._seq, server_time=now, epoch=self.epoch, jobs=jobs, health=health
+            )
         return OkReply(request_id=request.request_id, request=request.type, result=result)
 
     def _send_reply(self, envelope: list[bytes], outcome: HandlerOutcome) -> None:

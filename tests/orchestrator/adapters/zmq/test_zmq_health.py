@@ -10,7 +10,7 @@ from zmq_helpers import Sockets, StoreService, raw_request
 
 from orchestrator.adapters.zmq.bridge import ZmqBridge
 from orchestrator.service.health import HealthState
-from orchestrator.wire.zmq_protocol import PongResult, WireHealth
+from orchestrator.wire.zmq_protocol import PongResult, SnapshotResult, WireHealth
 
 
 def _pong(bridge: ZmqBridge, sockets: Sockets) -> PongResult:
@@ -45,3 +45,14 @@ def test_ping_reports_a_degraded_store_then_ok_once_cleared(
 def test_wire_health_states_are_the_service_health_states() -> None:
     wire_states = set(get_args(WireHealth.model_fields["state"].annotation))
     assert wire_states == {state.value for state in HealthState}
+
+
+def test_snapshot_carries_the_same_health_as_ping(
+    bridge: ZmqBridge, sockets: Sockets, store_service: StoreService
+) -> None:
+    store_service.board.report("store_file", "job store file deleted", "/d/jobs.sqlite3 is gone")
+    frames = raw_request(sockets.connect(zmq.DEALER, bridge.router_endpoint), "snapshot", {})
+    result = SnapshotResult.model_validate(msgpack.unpackb(frames[2])["result"])
+    assert result.health == _pong(bridge, sockets).health
+    assert result.health is not None and result.health.state == "degraded"
+    assert result.health.problems[0].summary == "job store file deleted"
