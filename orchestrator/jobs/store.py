@@ -39,6 +39,8 @@ _V3_COLUMNS = (
     "lease_expires REAL",
 )
 _IN_FLIGHT = "state IN ('submitted', 'running')"
+_CLAIMED = "state = 'queued' AND worker IS NOT NULL"
+_HELD = f"({_IN_FLIGHT} OR ({_CLAIMED}))"  # what a lease covers: claimed or sent
 _NO_LEASE = "lease_owner = NULL, lease_expires = NULL"
 
 _SCHEMA = """
@@ -252,21 +254,28 @@ class JobStore:
             )
         return [self.get(i) for i in ids]
 
-    def claim_next_queued(self, worker: str, only: Collection[str] | None = None) -> Job | None:
+    def claim_next_queued(
+        self, worker: str, only: Collection[str] | None = None, lease: Lease | None = None
+    ) -> Job | None:
         """Atomically take the oldest unclaimed queued job for `worker`; None if there is none.
 
         Args:
             worker: Recorded as the job's holder.
             only: Claim only among these job ids (a short-lived CLI runs its own jobs and
                 never an unrelated one); None: any queued job (the daemon).
+            lease: Held over the claim, so a claim whose process died is given back
+                (`release_lapsed_claims`).
         """
+        owner, expires = (lease.owner, lease.expires_at) if lease else (None, None)
         among = "" if only is None else "AND id IN (SELECT value FROM json_each(?)) "
-        args: tuple[Any, ...] = (worker,) if only is None else (worker, dump_json(sorted(only)))
+        args: tuple[Any, ...] = (worker, owner, expires)
+        if only is not None:
+            args += (dump_json(sorted(only)),)
         with self._tx() as db:
             row = db.execute(
-                "UPDATE jobs SET worker = ? WHERE seq = (SELECT seq FROM jobs WHERE state = "
-                f"'queued' AND worker IS NULL {among}ORDER BY seq LIMIT 1) AND worker IS NULL "
-                f"RETURNING {COLUMNS}",
+                "UPDATE jobs SET worker = ?, lease_owner = ?, lease_expires = ? WHERE seq = "
+                f"(SELECT seq FROM jobs WHERE state = 'queued' AND worker IS NULL {among}"
+                f"ORDER BY seq LIMIT 1) AND worker IS NULL RETURNING {COLUMNS}",
                 args,
             ).fetchone()
         return None if row is None else row_to_job(row)
@@ -275,15 +284,19 @@ class JobStore:
         """Give back a claimed, still-queued job (e.g. no backend is up yet)."""
         with self._tx() as db:
             db.execute(
-                "UPDATE jobs SET worker = NULL WHERE id = ? AND worker = ? AND state = 'queued'",
+                f"UPDATE jobs SET worker = NULL, {_NO_LEASE} WHERE id = ? AND worker = ? AND "
+                "state = 'queued'",
                 (job_id, worker),
             )
 
     def release_claims(self) -> int:
-        """Un-claim queued jobs (a previous process died holding them). Returns how many."""
+        """Un-claim queued jobs a previous process left claimed, sparing claims under a live
+        lease (a CLI running them right now). Returns how many."""
         with self._tx() as db:
             return db.execute(
-                "UPDATE jobs SET worker = NULL WHERE state = 'queued' AND worker IS NOT NULL"
+                f"UPDATE jobs SET worker = NULL, {_NO_LEASE} WHERE {_CLAIMED} AND "
+                "(lease_expires IS NULL OR lease_expires < ?)",
+                (time.time(),),
             ).rowcount
 
     def mark_submitted(
@@ -357,11 +370,11 @@ class JobStore:
 
     # --- leases -----------------------------------------------------------------------------
     def renew_leases(self, owner: str, expires_at: float) -> int:
-        """Push back the expiry of every in-flight job `owner` holds (its heartbeat).
+        """Push back the expiry of every job `owner` has claimed or sent (its heartbeat).
         Returns how many it holds."""
         with self._tx() as db:
             return db.execute(
-                f"UPDATE jobs SET lease_expires = ? WHERE lease_owner = ? AND {_IN_FLIGHT}",
+                f"UPDATE jobs SET lease_expires = ? WHERE lease_owner = ? AND {_HELD}",
                 (expires_at, owner),
             ).rowcount
 
@@ -370,8 +383,18 @@ class JobStore:
         take them over at once). Returns how many."""
         with self._tx() as db:
             return db.execute(
-                f"UPDATE jobs SET lease_expires = 0 WHERE lease_owner = ? AND {_IN_FLIGHT}",
+                f"UPDATE jobs SET lease_expires = 0 WHERE lease_owner = ? AND {_HELD}",
                 (owner,),
+            ).rowcount
+
+    def release_lapsed_claims(self, now: float) -> int:
+        """Give back queued jobs claimed under a lease that expired (the claiming process
+        died before sending them). Returns how many."""
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE jobs SET worker = NULL, {_NO_LEASE} WHERE {_CLAIMED} AND "
+                "lease_expires IS NOT NULL AND lease_expires < ?",
+                (now,),
             ).rowcount
 
     def takeable(self, owner: str, now: float) -> list[Job]:

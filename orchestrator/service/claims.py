@@ -6,7 +6,8 @@
 - In-flight jobs (sent to a backend by some process): only the daemon re-attaches them, and
   only when their lease is missing, expired, or its own (`leases`). It looks at start and
   again every heartbeat, so a job whose process was killed is taken over once its lease runs
-  out.
+  out. A claim holds a lease too: a queued job claimed by a process that died before sending
+  it goes back to the queue once that lease expires.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Claims:
                 only = set(self._own)
             if not only:
                 return None
-        return self.store.claim_next_queued(worker, only=only)
+        return self.store.claim_next_queued(worker, only=only, lease=self.leases.lease())
 
     def takeovers(self, *, at_start: bool = False) -> list[Job]:
         """In-flight jobs this process now holds the lease of and must re-attach (the
@@ -68,6 +69,7 @@ class Claims:
                 return []
             self._next_scan = now + self.leases.heartbeat_s
             following = set(self._following)
+        self.store.release_lapsed_claims(now)  # claimed by a process that died: queue again
         taken: list[Job] = []
         for job in self.store.takeable(self.leases.owner, now):
             mine = job.lease is not None and job.lease.owner == self.leases.owner

@@ -163,6 +163,22 @@ def test_only_a_missing_expired_or_own_lease_lets_a_job_be_taken_over(store: Job
     assert [j.id for j in store.takeable("third", now=100.0)] == [expired.id, unleased.id]
 
 
+def test_a_claim_holds_a_lease_and_a_lapsed_one_is_given_back(store: JobStore) -> None:
+    lapsed, live, unleased = store.create(_new(3))
+    assert store.claim_next_queued("dead", lease=Lease("dead", 50.0)).id == lapsed.id  # type: ignore[union-attr]
+    assert store.claim_next_queued("cli", lease=Lease("cli", 1e12)).id == live.id  # type: ignore[union-attr]
+    assert store.claim_next_queued("old").id == unleased.id  # type: ignore[union-attr]
+    assert store.renew_leases("cli", 2e12) == 1  # the heartbeat covers claims too
+    assert store.release_lapsed_claims(now=100.0) == 1
+    assert (store.get(lapsed.id).worker, store.get(lapsed.id).lease) == (None, None)
+    assert store.get(live.id).lease == Lease("cli", 2e12)
+    assert store.get(unleased.id).worker == "old"  # no lease: left to release_claims
+    assert store.release_claims() == 1  # a restarting daemon spares the live claim
+    assert store.get(live.id).worker == "cli" and store.get(unleased.id).worker is None
+    store.release(live.id, "cli")
+    assert store.get(live.id).lease is None
+
+
 def test_a_final_or_requeued_job_holds_no_lease(store: JobStore) -> None:
     done, again = store.create(_new(2))
     for job in (done, again):

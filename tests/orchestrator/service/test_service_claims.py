@@ -4,6 +4,7 @@ through it, needs no lock to do so, and hands its jobs to the daemon when one se
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from service_testkit import MakeService, tiny_request
 
 from orchestrator.composition import build_service
-from orchestrator.jobs import NewJob
+from orchestrator.jobs import Lease, NewJob
 from orchestrator.service import JobState, Service
 from orchestrator.settings import Settings
 
@@ -73,3 +74,17 @@ def test_a_cli_service_hands_its_jobs_to_the_daemon(
     assert done.out_dir == str(cli.settings.resolved_output_dir)
     # The daemon claims any job: one queued by nobody in particular runs there too.
     assert daemon.wait(stale.id, 120).state is JobState.SUCCEEDED
+
+
+def test_a_job_claimed_by_a_process_that_died_runs_once_its_claim_lapsed(
+    orch_engine: Any, make_service: MakeService
+) -> None:
+    daemon = make_service([orch_engine.url], start=False, lease_s=2, heartbeat_s=0.2)
+    (job,) = daemon.store.create([_queued()])
+    # A CLI claimed it (a lease until `expires`) and was killed before sending it.
+    expires = time.time() + 1
+    claimed = daemon.store.claim_next_queued("dead-cli", only={job.id}, lease=Lease("x", expires))
+    assert claimed is not None and claimed.worker == "dead-cli"
+    done = daemon.start().wait(job.id, 120)
+    assert done.state is JobState.SUCCEEDED and done.attempts == 1
+    assert done.submitted_at is not None and done.submitted_at >= expires
