@@ -83,7 +83,6 @@ _WIDE = frozenset({"orchestrator.composition"})
 PENDING: dict[tuple[str, str], str] = {
     # Deploy becomes `Service.deploy` (F1); until then the MCP server builds a Deployer.
     ("orchestrator.adapters.mcp", "orchestrator.deploy"): "F1: Service.deploy",
-    ("orchestrator.adapters.mcp.tools_deploy", "orchestrator.jobs"): "F1: Service.deploy",
 }
 
 # Components whose third-party imports are limited (besides the standard library).

@@ -11,7 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from orchestrator.wire.zmq_messages import WireJob, WireModel, type_tags
+from orchestrator.wire.job_view import JobView
+from orchestrator.wire.model import WireModel
+from orchestrator.wire.zmq_messages import type_tags
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,7 +36,7 @@ class _JobEvent(WireModel):
     seq: int = Field(ge=1)
     time: float
     job_id: str
-    job: WireJob
+    job: JobView
     message: str | None = None
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from orchestrator.bounds import MAX_SEED
+from orchestrator.jobs.states import JobState
+from orchestrator.wire.job_view import JobView
+from orchestrator.wire.model import WireModel
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -31,6 +34,7 @@ __all__ = [
     "GetOutputRequest",
     "JobId",
     "JobResult",
+    "JobView",
     "JobsResult",
     "ListJobsRequest",
     "ListLorasRequest",
@@ -94,12 +98,6 @@ def type_tags(union: Any) -> frozenset[str]:
     return frozenset(str(model.model_fields["type"].default) for model in members)
 
 
-class WireModel(BaseModel):
-    """Base of every wire model: immutable, unknown fields ignored (forward compatible)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
 class WireLora(WireModel):
     """A LoRA applied at a strength."""
 
@@ -107,26 +105,8 @@ class WireLora(WireModel):
     strength: float = Field(default=1.0, ge=-10.0, le=10.0)
 
 
-class WireJob(WireModel):
-    """A job as every reply and event carries it (times are UNIX epoch seconds)."""
-
-    id: str
-    state: str
-    template: str
-    prompt: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed: int
-    backend: str | None = None
-    prompt_id: str | None = None
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    error: str | None = None
-    outputs: list[str] = Field(default_factory=list)
-    progress: tuple[int, int] = (0, 0)
-    attempts: int = 0
-    retryable: bool = False
-    batch_id: str | None = None
+# The one job view (orchestrator.wire.job_view), under the name this protocol's clients use.
+WireJob = JobView
 
 
 class WireTemplateParam(WireModel):
@@ -211,9 +191,7 @@ class ListJobsRequest(_Request):
     """Jobs newest first, optionally in one state."""
 
     type: Literal["list_jobs"] = "list_jobs"
-    state: Literal["queued", "submitted", "running", "succeeded", "failed", "cancelled"] | None = (
-        None
-    )
+    state: JobState | None = None
     limit: int = Field(default=50, ge=1, le=1000)
 
 
@@ -317,14 +295,14 @@ class JobResult(WireModel):
     """Result of `cancel`, `retry`, `get_job`."""
 
     type: Literal["job"] = "job"
-    job: WireJob
+    job: JobView
 
 
 class JobsResult(WireModel):
     """Result of `submit`, `list_jobs`, `compare`."""
 
     type: Literal["jobs"] = "jobs"
-    jobs: list[WireJob]
+    jobs: list[JobView]
     # compare: each job's label, in order (the service's label rule); empty otherwise
     labels: list[str] = Field(default_factory=list)
 
@@ -353,7 +331,7 @@ class SnapshotResult(WireModel):
     seq: int
     server_time: float
     health: WireHealth | None = None
-    jobs: list[WireJob]
+    jobs: list[JobView]
 
 
 class OutputResult(WireModel):

@@ -24,10 +24,11 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ResourceError
 
 from orchestrator.adapters.mcp.media import preview_png
-from orchestrator.adapters.mcp.views import job_view, project_list
+from orchestrator.adapters.mcp.views import project_list
 from orchestrator.deploy import MANIFEST_NAME, Deployer
 from orchestrator.errors import DGXPixelsError
 from orchestrator.service import SpriteFiles
+from orchestrator.wire.job_view import job_view
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

@@ -10,8 +10,9 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 
 from orchestrator.adapters.mcp.media import preview_png
-from orchestrator.adapters.mcp.views import JobList, JobView, job_view
+from orchestrator.adapters.mcp.views import JobList
 from orchestrator.service import Job, JobState
+from orchestrator.wire.job_view import JobView, job_view
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

@@ -11,8 +11,9 @@ from pydantic import Field
 from orchestrator.adapters.mcp.args import JobId
 from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.results import job_result
-from orchestrator.adapters.mcp.views import ItemList, JobView, item_list, job_view
+from orchestrator.adapters.mcp.views import ItemList, item_list
 from orchestrator.service import JobState
+from orchestrator.wire.job_view import JobView, job_view
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

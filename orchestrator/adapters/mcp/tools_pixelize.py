@@ -20,7 +20,7 @@ from pydantic import Field
 from orchestrator.adapters.mcp.args import Colors, Palette, Size
 from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.media import decode_base64_image, preview_png
-from orchestrator.adapters.mcp.views import PixelizeView, files_view, jsonable
+from orchestrator.adapters.mcp.views import PixelizeView, jsonable
 from orchestrator.errors import InvalidRequest
 from orchestrator.service.pixel_modes import (
     BACKGROUND_MODES,
@@ -29,6 +29,7 @@ from orchestrator.service.pixel_modes import (
     DitherChoice,
 )
 from orchestrator.service.pixelize_request import PixelizeRequest
+from orchestrator.wire.job_view import files_view
 
 if TYPE_CHECKING:
     from orchestrator.service import Service

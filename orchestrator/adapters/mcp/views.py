@@ -1,4 +1,6 @@
-"""What the MCP tools return: typed, tagged pydantic messages (the MCP wire).
+"""What the MCP tools return besides jobs: typed, tagged pydantic messages (the MCP wire).
+
+A job is `orchestrator.wire.job_view.JobView`, the same view the ZeroMQ protocol carries.
 
 Everything a tool returns as structured content is one of these models, built from the
 service's frozen dataclasses by the `*_view` functions, so the wire format is explicit and
@@ -14,25 +16,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from orchestrator.deploy import BevyProject, DeployResult
-from orchestrator.service import Job, JobOutputs, SpriteFiles
+from orchestrator.wire.job_view import JobView, SpriteFilesView
 from orchestrator.wire.jsonable import jsonable
 
 __all__ = [
     "DeployView",
     "ItemList",
     "JobList",
-    "JobView",
     "LoraArg",
     "PixelizeView",
     "ProjectList",
     "ProjectView",
-    "SpriteFilesView",
     "VariantArg",
     "WriteView",
     "deploy_view",
-    "files_view",
     "item_list",
-    "job_view",
     "jsonable",
     "project_list",
 ]
@@ -56,36 +54,6 @@ class VariantArg(BaseModel):
     )
     checkpoint: str | None = Field(default=None, description="Checkpoint file name.")
     loras: list[LoraArg] = Field(default_factory=list, description="LoRAs for this variant.")
-
-
-class SpriteFilesView(BaseModel):
-    """Files of one generated sprite (absolute paths on the server's machine)."""
-
-    type: Literal["sprite_files"] = "sprite_files"
-    sprite: str
-    sidecar: str
-    preview: str | None = None
-    raw: str | None = None
-    atlas: str | None = None
-
-
-class JobView(BaseModel):
-    """A job as MCP clients see it."""
-
-    type: Literal["job"] = "job"
-    job_id: str
-    state: str
-    template: str
-    prompt: str
-    seed: int
-    backend: str | None = None
-    error: str | None = None
-    progress: tuple[int, int] = (0, 0)
-    created_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    files: list[SpriteFilesView] = Field(default_factory=list)
-    label: str | None = Field(default=None, description="Variant label in a comparison.")
 
 
 class JobList(BaseModel):
@@ -158,31 +126,6 @@ class DeployView(BaseModel):
     asset: str = Field(description="Path relative to assets/, what Bevy's AssetServer loads.")
     writes: list[WriteView]
     warnings: list[str] = Field(default_factory=list)
-
-
-def files_view(files: SpriteFiles) -> SpriteFilesView:
-    """The wire view of one sprite's files."""
-    return SpriteFilesView.model_validate(files.to_dict())
-
-
-def job_view(job: Job, outputs: JobOutputs | None = None, label: str | None = None) -> JobView:
-    """The wire view of a job; `outputs` adds every file (else the job's own record)."""
-    files = outputs.sprites if outputs is not None else job.files
-    return JobView(
-        job_id=job.id,
-        state=str(job.state),
-        template=job.template,
-        prompt=job.prompt,
-        seed=job.seed,
-        backend=job.backend,
-        error=job.error,
-        progress=job.progress,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        files=[files_view(f) for f in files],
-        label=label,
-    )
 
 
 def item_list(kind: str, items: Sequence[Any]) -> ItemList:

@@ -150,7 +150,7 @@ async def test_deploying_an_unknown_or_unfinished_job_is_refused(
             )
         slow = {**TINY, "steps": 150, "params": {"width": 256, "height": 256}}
         queued = await client.call_tool("generate_sprite", {"prompt": "x", "wait": False, **slow})
-        job_id = queued.structured_content["job_id"]
+        job_id = queued.structured_content["id"]
         try:
             with pytest.raises(ToolError, match="only a succeeded job"):
                 await client.call_tool(

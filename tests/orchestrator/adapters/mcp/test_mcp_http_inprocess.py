@@ -59,6 +59,6 @@ async def test_http_client_with_token_generates_and_deploys(
         made: Any = await client.call_tool(
             "generate_sprite", {"prompt": "a key", "seed": 8, **TINY}
         )
-        job_id = made.structured_content["job_id"]
+        job_id = made.structured_content["id"]
         await client.call_tool("deploy_asset", {"job_id": job_id, "project": "game", "name": "key"})
     assert (bevy_project / "assets/generated/key.png").read_bytes()[:4] == b"\x89PNG"

@@ -65,7 +65,7 @@ async def test_generate_sprite_returns_preview_paths_job_id_and_progress(server:
         )
     view = result.structured_content
     assert view["type"] == "job" and view["state"] == "succeeded" and view["seed"] == 3
-    assert len(view["job_id"]) == 32
+    assert len(view["id"]) == 32
     sprite = Path(view["files"][0]["sprite"])
     assert png_image(sprite.read_bytes()).size == (8, 8)
     (image,) = _images(result)
@@ -82,7 +82,7 @@ async def test_wait_false_returns_at_once_and_job_status_follows(server: Any) ->
         queued = await client.call_tool(
             "generate_sprite", {"prompt": "a blue gem", "seed": 5, "wait": False, **TINY}
         )
-        job_id = queued.structured_content["job_id"]
+        job_id = queued.structured_content["id"]
         assert queued.structured_content["state"] in {"queued", "submitted", "running", "succeeded"}
         assert _images(queued) == [] or queued.structured_content["state"] == "succeeded"
         for _ in range(240):
@@ -106,7 +106,7 @@ async def test_cancel_job_cancels_a_queued_or_running_job(server: Any) -> None:
         queued = await client.call_tool(
             "generate_sprite", {"prompt": "a slow tree", "wait": False, **slow}
         )
-        job_id = queued.structured_content["job_id"]
+        job_id = queued.structured_content["id"]
         cancelled = await client.call_tool("cancel_job", {"job_id": job_id})
         assert cancelled.structured_content["state"] == "cancelled"
         status = await client.call_tool("job_status", {"job_id": job_id})
@@ -151,7 +151,7 @@ async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
                 "params": {"width": 128, "height": 64},
             },
         )
-        job_id = result.structured_content["job_id"]
+        job_id = result.structured_content["id"]
         served = await client.read_resource(f"dgx-pixels://jobs/{job_id}/atlas")
         await client.call_tool(
             "deploy_asset", {"job_id": job_id, "project": "game", "name": "chars/knight"}
@@ -196,7 +196,7 @@ async def test_generate_sprite_takes_the_largest_seed(server: Any, mcp_service: 
         queued = await client.call_tool(
             "generate_sprite", {"prompt": "a gem", "seed": 2**64 - 1, "wait": False, **TINY}
         )
-    job = mcp_service.get_job(queued.structured_content["job_id"])
+    job = mcp_service.get_job(queued.structured_content["id"])
     assert job.seed == queued.structured_content["seed"] == 2**64 - 1
     assert mcp_service.wait(job.id, 240).seed == 2**64 - 1
 
@@ -307,7 +307,7 @@ async def test_job_resources_serve_record_sidecar_sprite_and_manifest(
         manifest = json.loads(
             (await client.read_resource("dgx-pixels://projects/game/manifest"))[0].text
         )
-    assert record["job_id"] == sprite_job_id and record["state"] == "succeeded"
+    assert record["id"] == sprite_job_id and record["state"] == "succeeded"
     assert isinstance(sidecar, dict) and sidecar
     expected = Path(mcp_service.outputs(sprite_job_id).sprite or "").read_bytes()
     assert sprite.mime_type == "image/png" and base64.b64decode(sprite.blob) == expected
@@ -360,4 +360,4 @@ async def test_compare_models_labels_unlabelled_variants_by_the_service_rule(
     jobs = result.structured_content["jobs"]
     assert [j["label"] for j in jobs] == ["base", "tiny_lora"]
     for job in jobs:  # let them finish, so no job outlives the test's engine
-        mcp_service.wait(job["job_id"], 240)
+        mcp_service.wait(job["id"], 240)

@@ -42,7 +42,7 @@ async def _generate_and_deploy(client: Any, bevy_project: Path) -> None:
     made = await client.call_tool("generate_sprite", {"prompt": "a coin", "seed": 4, **TINY})
     assert made.structured_content["state"] == "succeeded"
     assert [b.type for b in made.content].count("image") == 1
-    job_id = made.structured_content["job_id"]
+    job_id = made.structured_content["id"]
     await client.call_tool("deploy_asset", {"job_id": job_id, "project": "game", "name": "coin"})
     assert (bevy_project / "assets" / "generated" / "coin.png").read_bytes()[:4] == b"\x89PNG"
 

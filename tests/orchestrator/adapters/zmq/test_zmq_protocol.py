@@ -136,6 +136,7 @@ def test_wire_job_carries_every_field_of_the_job() -> None:
     )
     wire = wire_job(job).model_dump(mode="json")
     assert wire == {
+        "type": "job",
         "id": "a" * 32,
         "state": "succeeded",
         "template": "tileset",
@@ -149,9 +150,12 @@ def test_wire_job_carries_every_field_of_the_job() -> None:
         "finished_at": 3.0,
         "error": None,
         "outputs": ["/o/a.png", "/o/b.png"],
+        "files": [],
         "progress": [2, 2],
         "attempts": 2,
         "retryable": True,
         "batch_id": "b1",
+        "label": None,
+        "qa_warnings": [],
     }
     assert msgpack.unpackb(msgpack.packb(wire))["seed"] == 2**64 - 1  # uint 64 on the wire
