@@ -203,7 +203,7 @@ def plan_targets(files: Sequence[Path], out: Path, preview_scale: int) -> list[T
     targets = []
     for source in files:
         stem, counter = out / source.stem, 2
-        while stem in taken or stem.with_suffix(".png").resolve() == source:
+        while stem in taken or stem.with_name(f"{stem.name}.png").resolve() == source:
             stem, counter = out / f"{source.stem}-{counter}", counter + 1
         taken.add(stem)
         targets.append(Target(source, stem, preview_scale))

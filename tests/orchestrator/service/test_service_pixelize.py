@@ -127,3 +127,17 @@ def test_a_folder_run_reports_bad_files_and_keeps_the_good_ones(
     assert [Path(o.files.sprite).name for o in run.outcomes] == ["good.png"]
     assert sorted(Path(f.source).name for f in run.failures) == ["bad.png", "missing.png"]
     assert run.total == 3 and steps == ["pixelize 1/2", "pixelize 2/2"]
+
+
+def test_dotted_names_and_a_source_inside_the_output_folder_are_never_overwritten(
+    service: Service, tmp_path: Path
+) -> None:
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "hero.v2.png").write_bytes(_blocky_png())
+    (folder / "hero.png").write_bytes(_blocky_png())
+    original = (folder / "hero.png").read_bytes()
+    run = service.pixelize_files([folder], PixelizeRequest(size="8x8"), out=folder)
+    names = sorted(Path(o.files.sprite).name for o in run.outcomes)
+    assert names == ["hero-2.png", "hero.v2-2.png"]  # next to, never over, the pictures
+    assert (folder / "hero.png").read_bytes() == original
