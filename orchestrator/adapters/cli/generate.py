@@ -1,6 +1,9 @@
 """`dgx-pixels generate PROMPT` and `dgx-pixels batch FILE`: queue jobs, show live progress,
 print where the sprites are.
 
+stdout gets the results only: one sprite path per line, or with `--json` one JSON record per
+job (id, state, seed, files, error). Progress, notes and errors go to stderr.
+
 Both run a short-lived service in this process (the embedded engine unless `--backend`
 or `backends` in the settings name servers) that runs only their own jobs, and stop it when
 their jobs are final. While `dgx-pixels serve` holds the data dir, the daemon runs them, in
@@ -13,27 +16,31 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
-from orchestrator.errors import DGXPixelsError, InvalidRequest
-from orchestrator.service import Job, JobState
-from orchestrator.service.catalog import is_demo_model
-from orchestrator.service.values import GenerationRequest, LoraSpec, check_seed, parse_size
-from orchestrator.settings import Settings
+from orchestrator.adapters.cli.output import (
+    emit_record,
+    emit_result,
+    fail,
+    note,
+    stderr_console,
+    warn,
+)
+
+if TYPE_CHECKING:  # the service stack loads when a command runs, not at CLI start
+    from orchestrator.service import Job
+    from orchestrator.service.values import GenerationRequest
+    from orchestrator.settings import Settings
 
 __all__ = ["batch_command", "generate_command", "run_requests"]
 
-console = Console()
-
 _DEMO_NOTE = (
-    "[yellow]Note:[/] checkpoint {name!r} is the tiny random-weight demo model: the pipeline "
-    "runs end to end, but the pictures are meaningless. Put a real SDXL checkpoint in "
-    "{models}/checkpoints and pass `--param checkpoint=NAME`."
+    "checkpoint {name!r} is the tiny random-weight demo model: the pipeline runs end to end, "
+    "but the pictures are meaningless. Put a real SDXL checkpoint in {models}/checkpoints "
+    "and pass `--param checkpoint=NAME`."
 )
 
 
@@ -49,6 +56,9 @@ def _settings(ctx: typer.Context, out: Path | None, backend: Sequence[str] | Non
 
 def _seed_option(value: int | None) -> int | None:
     """`--seed`: the service's own check (0..2**64-1), before any engine starts."""
+    from orchestrator.errors import InvalidRequest
+    from orchestrator.service.values import check_seed
+
     if value is None:
         return None
     try:
@@ -57,32 +67,28 @@ def _seed_option(value: int | None) -> int | None:
         raise typer.BadParameter(exc.reason) from exc
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/] {exc}")
-    return typer.Exit(code=1)
+def _report(jobs: Sequence[Job], settings: Settings, as_json: bool) -> int:
+    """Results on stdout (paths, or one JSON record per job), failures on stderr."""
+    from orchestrator.adapters.cli.jobs import job_dict
+    from orchestrator.service import JobState
+    from orchestrator.service.catalog import is_demo_model
 
-
-def _print_results(jobs: Sequence[Job], settings: Settings) -> int:
-    table = Table("job", "state", "seed", "sprites / error")
     failed = 0
     demo = set()
     for job in jobs:
         checkpoint = str(job.params.get("checkpoint", ""))
         if is_demo_model(checkpoint):
             demo.add(checkpoint)
-        if job.state is JobState.SUCCEEDED:
-            table.add_row(job.short_id, job.state.value, str(job.seed), str(len(job.outputs)))
-        else:
+        if job.state is not JobState.SUCCEEDED:
             failed += 1
-            table.add_row(
-                job.short_id, f"[red]{job.state.value}[/]", str(job.seed), job.error or ""
-            )
-    console.print(table)
-    for job in jobs:
-        for files in job.files:  # plain lines: paths must not wrap, scripts read them
-            typer.echo(files.sprite)
+            note(f"job {job.short_id} {job.state.value}: {job.error or 'no reason recorded'}")
+        if as_json:
+            emit_record(job_dict(job))
+            continue
+        for files in job.files:
+            emit_result(str(files.sprite))
     for name in sorted(demo):
-        console.print(_DEMO_NOTE.format(name=name, models=settings.resolved_models_dir))
+        warn(_DEMO_NOTE.format(name=name, models=settings.resolved_models_dir))
     return failed
 
 
@@ -90,6 +96,7 @@ def run_requests(
     settings: Settings,
     requests: Sequence[GenerationRequest],
     timeout_s: float,
+    as_json: bool = False,
     backends: Sequence[str] = (),
     command: str = "generate",
 ) -> int:
@@ -105,68 +112,107 @@ def run_requests(
         command,
         settings,
         lambda service: service.submit_many(requests, backends=backends),
-        console,
+        stderr_console(),
         timeout_s,
     )
-    return _print_results(final, settings)
+    return _report(final, settings, as_json)
 
 
 def generate_command(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help="What the sprite shows, e.g. 'a red potion'.")],
+    prompt: Annotated[
+        str, typer.Argument(metavar="PROMPT", help="What the sprite shows, e.g. 'a red potion'.")
+    ],
     template: Annotated[
         str,
-        typer.Option("--template", "-t", help="Workflow template (`dgx-pixels templates list`)."),
+        typer.Option(
+            "--template",
+            "-t",
+            metavar="NAME",
+            help="Workflow template (`dgx-pixels templates list`).",
+        ),
     ] = "single_sprite",
     count: Annotated[
         int,
-        typer.Option("-n", "--count", min=1, max=256, help="How many sprites (seed, seed+1 …)."),
+        typer.Option(
+            "--count", "-n", metavar="N", min=1, max=256, help="How many sprites (seed, seed+1 …)."
+        ),
     ] = 1,
     seed: Annotated[
         int | None,
         typer.Option(
             "--seed",
+            metavar="SEED",
             callback=_seed_option,
             help="First seed, 0..2**64-1 (random if left out).",
         ),
     ] = None,
     lora: Annotated[
         list[str] | None,
-        typer.Option("--lora", help="LoRA NAME[:STRENGTH], repeatable (`dgx-pixels models list`)."),
+        typer.Option(
+            "--lora",
+            metavar="NAME[:STRENGTH]",
+            help="LoRA, with or without .safetensors; repeatable (`dgx-pixels models list`).",
+        ),
     ] = None,
     palette: Annotated[
         str | None,
-        typer.Option("--palette", help="Palette name (pico-8, gameboy, …) or a .gpl/.hex file."),
+        typer.Option(
+            "--palette",
+            "-p",
+            metavar="PALETTE",
+            help="Palette name (pico-8, gameboy, …) or a .gpl/.hex file.",
+        ),
     ] = None,
     size: Annotated[
         str | None,
-        typer.Option("--size", help="True sprite size WxH, e.g. 32x32 (default: detect)."),
+        typer.Option(
+            "--size", "-s", metavar="WxH", help="True sprite size, e.g. 32x32 (default: detect)."
+        ),
     ] = None,
-    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Sampler steps.")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", metavar="N", min=1, help="Sampler steps.")
+    ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Any template parameter KEY=VALUE (JSON), repeatable."),
+        typer.Option(
+            "--param",
+            metavar="KEY=VALUE",
+            help="Any template parameter (VALUE as JSON or plain text), repeatable.",
+        ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA_DIR/outputs).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
+        ),
     ] = None,
     backend: Annotated[
         list[str] | None,
         typer.Option(
-            "--backend", help="ComfyUI/engine URL, repeatable (default: embedded engine)."
+            "--backend",
+            metavar="URL",
+            help="ComfyUI/engine URL, repeatable (default: embedded engine).",
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
     ] = 1800.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON record per job on stdout instead of paths.")
+    ] = False,
 ) -> None:
     """Generate pixel-art sprites from a prompt and print their paths.
 
     Each sprite is written as a true-size PNG, a scaled preview, the raw render and a
     JSON sidecar with its full provenance, under `OUT/<date>/<prompt>_<job>_<n>.png`.
 
-    Example: `dgx-pixels generate "a red potion" -n 4 --palette pico-8 --size 32x32`
+    Example: dgx-pixels generate "a red potion" -n 4 -p pico-8 -s 32x32 > paths.txt
     """
+    from orchestrator.errors import DGXPixelsError
+    from orchestrator.service.values import GenerationRequest, LoraSpec, parse_size
+
     settings = _settings(ctx, out, backend)
     try:
         params = _parse_params(param or [])
@@ -182,14 +228,16 @@ def generate_command(
             palette=palette,
             size=parse_size(size) if size else None,
         )
-        failed = run_requests(settings, [request], timeout, backend or ())
+        failed = run_requests(settings, [request], timeout, as_json, backend or ())
     except DGXPixelsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if failed:
         raise typer.Exit(code=1)
 
 
 def _parse_params(items: Sequence[str]) -> dict[str, Any]:
+    from orchestrator.errors import InvalidRequest
+
     params: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -206,34 +254,51 @@ def batch_command(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, help="A .csv, .jsonl or .toml of prompts."),
+        typer.Argument(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            help="A .csv, .jsonl or .toml of prompts.",
+        ),
     ],
     template: Annotated[
-        str | None, typer.Option("--template", "-t", help="Template for rows that name none.")
+        str | None,
+        typer.Option("--template", "-t", metavar="NAME", help="Template for rows that name none."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: DATA_DIR/outputs).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
+        ),
     ] = None,
     backend: Annotated[
-        list[str] | None, typer.Option("--backend", help="ComfyUI/engine URL, repeatable.")
+        list[str] | None,
+        typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
     ] = 3600.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON record per job on stdout instead of paths.")
+    ] = False,
 ) -> None:
     """Generate every prompt of a batch file (all rows are checked before any is queued).
 
     CSV needs a `prompt` column; `count, seed, palette, size, loras ("a:0.8;b"), template`
     and any template parameter (`steps`, `cfg`, `colors` …) are optional columns. JSONL:
     one object per line with the same keys. TOML: `[[job]]` tables.
+
+    Example: dgx-pixels batch prompts.csv -o sprites/ --json > results.jsonl
     """
+    from orchestrator.errors import DGXPixelsError
     from orchestrator.service.batch_file import read_batch_file
 
     settings = _settings(ctx, out, backend)
     try:
         requests = read_batch_file(file, {"template": template} if template else None)
-        failed = run_requests(settings, requests, timeout, backend or (), "batch")
+        failed = run_requests(settings, requests, timeout, as_json, backend or (), "batch")
     except DGXPixelsError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if failed:
         raise typer.Exit(code=1)

@@ -17,22 +17,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from orchestrator.adapters.cli.context import settings_from
+from orchestrator.adapters.cli.output import choices_metavar, emit_result, fail, note
 from orchestrator.errors import DGXPixelsError
-from orchestrator.service import Job, JobState
+from orchestrator.service import JobState
 
 if TYPE_CHECKING:
-    from orchestrator.service import Service
+    from orchestrator.service import Job, Service
 
 __all__ = ["app", "job_dict"]
 
 app = typer.Typer(
-    help="List, inspect, cancel and retry jobs (`dgx-pixels jobs list`).", no_args_is_help=True
+    help="List, inspect, cancel and retry jobs (`dgx-pixels jobs list`).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-console = Console()
 
 
 @contextmanager
@@ -42,13 +42,11 @@ def _service(ctx: typer.Context) -> Iterator[Service]:
     try:
         service = build_service(settings_from(ctx), backends=False)
     except DGXPixelsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+        raise fail(exc) from exc
     try:
         yield service
     except DGXPixelsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+        raise fail(exc) from exc
     finally:
         service.store.close()
 
@@ -88,12 +86,21 @@ def job_dict(job: Job) -> dict[str, Any]:
 def list_command(
     ctx: typer.Context,
     state: Annotated[
-        JobState | None, typer.Option("--state", "-s", help="Only jobs in this state.")
+        JobState | None,
+        typer.Option("--state", metavar=choices_metavar(JobState), help="Only jobs in this state."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="How many.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, max=10_000, help="How many.")
+    ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
-    """Recent jobs, newest first."""
+    """Recent jobs, newest first.
+
+    Example: dgx-pixels jobs list --state failed --json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
     with _service(ctx) as service:
         jobs = service.list_jobs(state, limit)
     if as_json:
@@ -114,70 +121,79 @@ def list_command(
             _when(job.created_at),
             str(len(job.outputs)),
         )
-    console.print(table if jobs else 'no jobs yet — try `dgx-pixels generate "a red potion"`')
+    Console().print(table if jobs else 'no jobs yet — try `dgx-pixels generate "a red potion"`')
 
 
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix (≥ 4 characters).")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    job_id: Annotated[
+        str, typer.Argument(metavar="JOB", help="Job id or a unique prefix (≥ 4 characters).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of lines.")] = False,
 ) -> None:
-    """Everything recorded about one job: parameters, backend, timings, files."""
+    """Everything recorded about one job: parameters, backend, timings, files.
+
+    Example: dgx-pixels jobs show 3f2a --json
+    """
     with _service(ctx) as service:
         job = service.get_job(job_id)
     data = job_dict(job)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table("field", "value", show_header=False)
-    for key, value in data.items():
+    for key, value in data.items():  # plain `key: value` lines: paths must never wrap
         shown = _when(value) if key.endswith("_at") else value
         if isinstance(shown, dict | list):
-            shown = json.dumps(shown, indent=1)
-        table.add_row(key, "" if shown is None else str(shown))
-    console.print(table)
+            shown = json.dumps(shown)
+        emit_result(f"{key}: {'' if shown is None else shown}")
 
 
 @app.command("cancel")
 def cancel_command(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
+    job_id: Annotated[str, typer.Argument(metavar="JOB", help="Job id or a unique prefix.")],
 ) -> None:
     """Cancel a queued or running job, interrupting and deleting its backend prompt.
 
     A succeeded or failed job cannot be cancelled; a cancelled one is left as it is.
+
+    Example: dgx-pixels jobs cancel 3f2a
     """
     with _service(ctx) as service:
         before = service.get_job(job_id)
         job = service.cancel(before.id)
     if before.state is JobState.CANCELLED:
-        typer.echo(f"job {job.short_id}: already cancelled, nothing to do ({job.error})")
+        emit_result(f"job {job.short_id}: already cancelled, nothing to do ({job.error})")
         return
-    console.print(f"job {job.short_id}: {job.state.value}")
+    emit_result(f"job {job.short_id}: {job.state.value}")
 
 
 @app.command("retry")
 def retry_command(
     ctx: typer.Context,
-    job_id: Annotated[str, typer.Argument(help="Job id or a unique prefix.")],
+    job_id: Annotated[str, typer.Argument(metavar="JOB", help="Job id or a unique prefix.")],
     queue_only: Annotated[
         bool,
         typer.Option("--queue-only", help="Only queue it again; `dgx-pixels serve` runs it."),
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Give up waiting (and cancel it).")
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting (and cancel it)."),
     ] = 1800.0,
 ) -> None:
     """Run a failed or cancelled job again (same parameters, seed, output folder and
-    backends) and print its sprite paths."""
+    backends) and print its sprite paths.
+
+    Example: dgx-pixels jobs retry 3f2a
+    """
     if queue_only:
         with _service(ctx) as service:
             job = service.retry(job_id)
-        console.print(
-            f"job {job.short_id}: {job.state.value}; it runs when `dgx-pixels serve` is running"
-        )
+        emit_result(f"job {job.short_id}: {job.state.value}")
+        note("it runs when `dgx-pixels serve` is running")
         return
+    from orchestrator.adapters.cli.output import stderr_console
     from orchestrator.adapters.cli.own_jobs import run_own_jobs
 
     try:
@@ -185,14 +201,13 @@ def retry_command(
             "jobs retry",
             settings_from(ctx),
             lambda service: [service.retry(job_id)],
-            Console(stderr=True),
+            stderr_console(),
             timeout,
         )
     except DGXPixelsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
-    typer.echo(f"job {job.short_id}: {job.state.value}")
+        raise fail(exc) from exc
+    emit_result(f"job {job.short_id}: {job.state.value}")
     for files in job.files:
-        typer.echo(files.sprite)
+        emit_result(files.sprite)
     if job.state is not JobState.SUCCEEDED:
         raise typer.Exit(code=1)
