@@ -1,0 +1,123 @@
+"""docker/prometheus passes the real `promtool`: the config and the alert rules check, every
+alert's unit tests pass (each alert fires on one series and stays quiet on another), and a
+malformed copy of either file is refused, so a broken file in the repo fails the test
+command rather than a user's deployment."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_tools import PROMETHEUS_DIR, promtool
+
+from orchestrator.settings import Settings
+
+CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+RULES = PROMETHEUS_DIR / "alerts.yml"
+RULE_TESTS = PROMETHEUS_DIR / "alerts.test.yml"
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _alert_names() -> list[str]:
+    return [rule["alert"] for group in _yaml(RULES)["groups"] for rule in group["rules"]]
+
+
+def _series_labels(series: str) -> dict[str, str]:
+    """Labels of a promtool input series such as `up{job="x", instance="y"}`."""
+    body = series.partition("{")[2].rstrip("}")
+    pairs = (item.split("=", 1) for item in body.split(",") if item.strip())
+    return {key.strip(): value.strip().strip('"') for key, value in pairs}
+
+
+def _is_quiet(series: dict[str, str], expected: list[dict[str, Any]]) -> bool:
+    """True when no expected alert can come from `series` (a label value differs)."""
+    return all(
+        any(key in series and series[key] != str(value) for key, value in alert.items())
+        for alert in expected
+    )
+
+
+def test_prometheus_config_passes_promtool_check_config() -> None:
+    result = promtool("check", "config", CONFIG)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_alert_rules_pass_promtool_check_rules() -> None:
+    result = promtool("check", "rules", RULES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(_alert_names())} rules found" in result.stdout
+
+
+def test_alert_unit_tests_pass_promtool_test_rules() -> None:
+    result = promtool("test", "rules", RULE_TESTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize("alert", _alert_names())
+def test_every_alert_has_a_firing_and_a_quiet_unit_test(alert: str) -> None:
+    fires, quiet = False, False
+    for case in _yaml(RULE_TESTS)["tests"]:
+        checks = [c for c in case.get("alert_rule_test", []) if c["alertname"] == alert]
+        expected = [a["exp_labels"] for c in checks for a in c["exp_alerts"]]
+        fires = fires or bool(expected)
+        series = [_series_labels(s["series"]) for s in case["input_series"]] if checks else []
+        quiet = quiet or any(_is_quiet(labels, expected) for labels in series if expected)
+    assert fires, f"{alert}: no unit test in {RULE_TESTS.name} expects it to fire"
+    assert quiet, f"{alert}: no unit test in {RULE_TESTS.name} has a series it must ignore"
+
+
+def test_config_scrapes_daemon_engine_and_dcgm_on_their_usual_ports() -> None:
+    expected = {
+        # the daemon's /metrics is off unless asked for; 9464 is the port docs/metrics.md
+        # and the compose stack use (`serve --metrics-port 9464`)
+        "dgxp-daemon": "daemon:9464",
+        "dgxp-engine": f"engine:{Settings.model_fields['engine_port'].default}",
+        "dcgm-exporter": "dcgm-exporter:9400",  # dcgm-exporter's documented default port
+    }
+    jobs = {
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in _yaml(CONFIG)["scrape_configs"]
+    }
+    assert jobs == {name: [target] for name, target in expected.items()}
+    assert _yaml(CONFIG)["rule_files"] == [RULES.name]
+
+
+def _copy_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    for path in (CONFIG, RULES, RULE_TESTS):
+        shutil.copy(path, tmp_path / path.name)
+    target = tmp_path / name
+    text = target.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {name}: the malformed-file test needs updating"
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+def test_a_malformed_config_fails_promtool_check_config(tmp_path: Path) -> None:
+    broken = _copy_with(tmp_path, CONFIG.name, "scrape_interval: 15s", "scrape_interval: soon")
+    result = promtool("check", "config", broken, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "soon" in result.stdout + result.stderr
+
+
+def test_a_rule_with_bad_promql_fails_promtool_check_config_and_rules(tmp_path: Path) -> None:
+    broken = _copy_with(tmp_path, RULES.name, "dgxp_backend_up == 0", "dgxp_backend_up == (0")
+    for command in ("config", "rules"):
+        target = broken if command == "rules" else tmp_path / CONFIG.name
+        result = promtool("check", command, target, cwd=tmp_path)
+        assert result.returncode != 0, command
+        assert "parse error" in result.stdout + result.stderr
+
+
+def test_a_changed_threshold_fails_the_alert_unit_tests(tmp_path: Path) -> None:
+    _copy_with(tmp_path, RULES.name, "> 0.9", "> 0.95")
+    result = promtool("test", "rules", tmp_path / RULE_TESTS.name, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "DgxpDataDiskAlmostFull" in result.stdout + result.stderr
