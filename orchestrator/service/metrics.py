@@ -46,6 +46,7 @@ __all__ = [
     "NVML_QUERIES",
     "OTHER_TEMPLATE",
     "THROTTLE_REASONS",
+    "TRAINING_FAMILIES",
     "DaemonMetrics",
     "Family",
     "Phase",
@@ -199,6 +200,17 @@ FAMILIES: tuple[Family, ...] = (
     GPU_SM_CLOCK,
     GPU_THROTTLE,
     GPU_ERRORS,
+)
+
+
+# Training runs nowhere in the service yet, so nothing registers these; their names are
+# fixed here so the Grafana "Training" dashboard and the training alerts
+# (docker/prometheus/alerts.yml) can name them today and light up once training feeds them.
+TRAINING_FAMILIES: tuple[Family, ...] = (
+    Family("dgxp_train_loss", "gauge", "Training loss of the latest step.", ("run",)),
+    Family("dgxp_train_validation_loss", "gauge", "Loss on the validation set.", ("run",)),
+    Family("dgxp_train_step_duration_seconds", "histogram", "Wall time of one step.", ("run",)),
+    Family("dgxp_train_eta_seconds", "gauge", "Estimated time left in the run.", ("run",)),
 )
 
 
