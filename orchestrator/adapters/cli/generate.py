@@ -82,6 +82,9 @@ def _report(jobs: Sequence[Job], settings: Settings, as_json: bool) -> int:
         if job.state is not JobState.SUCCEEDED:
             failed += 1
             note(f"job {job.short_id} {job.state.value}: {job.error or 'no reason recorded'}")
+        for files in job.files:  # the QA report's findings, next to the sprite they concern
+            if files.qa_warnings:
+                warn(f"{files.sprite}: {'; '.join(files.qa_warnings)}")
         if as_json:
             emit_record(job_dict(job))
             continue

@@ -75,6 +75,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "retryable": job.retryable,
         "hashes": dict(job.hashes),
         "files": [f.to_dict() for f in job.files],
+        "qa_warnings": list(job.qa_warnings),
         "out_dir": job.out_dir,
         "backends_asked": list(job.wanted_backends),
         "lease_owner": job.lease.owner if job.lease else None,

@@ -139,6 +139,10 @@ def test_lora_and_checkpoint_names_work_without_their_extension(
     assert record["params"]["checkpoint"] == "tiny_sdxl.safetensors"
     assert record["params"]["loras"] == [{"name": "tiny_lora.safetensors", "strength": 0.5}]
     assert Path(record["files"][0]["sprite"]).is_file()
+    per_file = [w for files in record["files"] for w in files["qa_warnings"]]
+    assert record["qa_warnings"] == list(dict.fromkeys(per_file))
+    for warning in per_file:  # the QA findings are visible to the person too
+        assert warning in result.stderr
 
 
 def test_stdout_holds_only_the_sprite_paths(
