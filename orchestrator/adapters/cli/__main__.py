@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from orchestrator.adapters.cli.app import main
 
-main()
+if __name__ == "__main__":  # importing the module (package walks) must not run the CLI
+    main()
