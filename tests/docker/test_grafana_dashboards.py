@@ -1,0 +1,140 @@
+"""docker/grafana: the provisioned datasource and the "Generation", "GPU" and "Training"
+dashboards. Every panel's PromQL goes through a real PromQL parser and may name only a
+metric we export (derived from the metric families) or one our dcgm-exporter exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from grafana_queries import (
+    DASHBOARDS_DIR,
+    PanelQuery,
+    dashboard_queries,
+    dcgm_fields,
+    exported_series,
+    load_dashboards,
+    metric_names,
+)
+
+from engine.server import metrics as engine_metrics
+from orchestrator.service import metrics as daemon_metrics
+
+PROVISIONING = DASHBOARDS_DIR.parent / "provisioning"
+QUERIES = dashboard_queries()
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _names_in(title: str) -> set[str]:
+    return {name for q in QUERIES if q.dashboard == title for name in metric_names(q.expr)}
+
+
+def test_the_three_dashboards_are_there_with_their_own_uids() -> None:
+    boards = load_dashboards().values()
+    assert sorted(b["title"] for b in boards) == ["GPU", "Generation", "Training"]
+    assert len({b["uid"] for b in boards}) == 3
+
+
+def test_every_panel_has_a_query_on_the_provisioned_datasource() -> None:
+    (source,) = _yaml(PROVISIONING / "datasources" / "prometheus.yml")["datasources"]
+    for board in load_dashboards().values():
+        assert board["panels"], board["title"]
+        for panel in board["panels"]:
+            where = f"{board['title']} / {panel['title']}"
+            assert panel["targets"], f"{where} has no query"
+            for target in [panel, *panel["targets"]]:
+                assert target["datasource"]["uid"] == source["uid"], where
+            assert all(t["expr"].strip() for t in panel["targets"]), where
+
+
+def test_dashboards_provider_loads_the_folder_compose_mounts() -> None:
+    (provider,) = _yaml(PROVISIONING / "dashboards" / "dgx-pixels.yml")["providers"]
+    assert provider["type"] == "file"
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=PanelQuery.where)
+def test_every_panel_query_names_only_metrics_we_or_dcgm_export(query: PanelQuery) -> None:
+    unknown = metric_names(query.expr) - exported_series() - dcgm_fields()
+    assert not unknown, f"{query.where()}: {sorted(unknown)} is exported by nothing"
+
+
+def test_generation_shows_throughput_latency_per_template_queue_and_failures() -> None:
+    names = _names_in("Generation")
+    for family in (
+        daemon_metrics.IMAGES_GENERATED,
+        daemon_metrics.JOBS_QUEUED,
+        daemon_metrics.JOBS_FINISHED,
+        engine_metrics.QUEUE_DEPTH,
+    ):
+        assert family.name in names
+    exprs = [q.expr for q in QUERIES if q.dashboard == "Generation"]
+    percentiles = [e for e in exprs if e.startswith("histogram_quantile") and "template" in e]
+    assert any(f"{daemon_metrics.PHASE_DURATION.name}_bucket" in e for e in percentiles)
+    assert any('state="failed"' in e for e in exprs)
+
+
+def test_gpu_shows_util_vram_power_temperature_from_our_collector_and_dcgm() -> None:
+    names = _names_in("GPU")
+    for family in (
+        daemon_metrics.GPU_UTIL,
+        daemon_metrics.GPU_MEM_USED,
+        daemon_metrics.GPU_POWER,
+        daemon_metrics.GPU_TEMP,
+    ):
+        assert family.name in names
+    dcgm = {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_POWER_USAGE"}
+    assert dcgm | {"DCGM_FI_DEV_GPU_TEMP"} <= names & dcgm_fields()
+
+
+def test_training_shows_loss_validation_loss_and_step_time() -> None:
+    names = _names_in("Training")
+    assert {f.name for f in daemon_metrics.TRAINING_FAMILIES} - {
+        "dgxp_train_step_duration_seconds"
+    } <= names
+    assert "dgxp_train_step_duration_seconds_bucket" in names
+
+
+def test_documented_training_names_are_the_defined_ones() -> None:
+    doc = (DASHBOARDS_DIR.parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for family in daemon_metrics.TRAINING_FAMILIES:
+        assert f"`{family.name}` ({family.kind}" in doc
+
+
+# --- the checker itself -------------------------------------------------------------------
+
+
+def test_an_unexported_metric_is_reported() -> None:
+    names = metric_names("sum(rate(dgxp_typo_total[$__rate_interval])) / dgxp_jobs_queued")
+    assert names - exported_series() - dcgm_fields() == {"dgxp_typo_total"}
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "sum(rate(dgxp_jobs_finished_total[5m])",  # unbalanced
+        "rate(dgxp_jobs_finished_total[$gpu])",  # a variable no dashboard defines
+        "dgxp_jobs_queued >",
+    ],
+)
+def test_a_malformed_query_is_refused_by_the_parser(expr: str) -> None:
+    with pytest.raises(ValueError):
+        metric_names(expr)
+
+
+def test_a_selector_without_a_metric_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="name the metric"):
+        metric_names('{__name__=~"dgxp_.*"}')
+
+
+def test_every_series_type_of_a_family_counts_as_exported() -> None:
+    series = exported_series()
+    histogram = daemon_metrics.PHASE_DURATION.name
+    assert {f"{histogram}_bucket", f"{histogram}_count", f"{histogram}_sum"} <= series
+    assert histogram not in series  # a histogram has no bare series
+    assert daemon_metrics.JOBS_FINISHED.name in series
