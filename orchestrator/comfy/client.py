@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
 
 from orchestrator.comfy.errors import (
     BackendProtocolError,
@@ -27,6 +25,9 @@ from orchestrator.comfy.models import (
     SystemStats,
     UploadResult,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["MIN_COMFYUI_VERSION", "ComfyClient"]
 
@@ -82,6 +83,8 @@ class ComfyClient:
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        import requests  # here, not at import: `dgx-pixels pixelize` builds a service, no HTTP
+
         self._session = requests.Session()
         self._object_info: dict[str, Any] | None = None
 
@@ -101,6 +104,8 @@ class ComfyClient:
     # --- transport ---------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        import requests
+
         url = f"{self.base_url}{path}"
         try:
             response = self._session.request(method, url, timeout=self.timeout, **kwargs)
