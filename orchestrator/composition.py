@@ -18,6 +18,8 @@ from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from engine import DemoResult, EngineConfig
     from orchestrator.service import Service
 
@@ -41,16 +43,32 @@ def build_templates(settings: Settings) -> TemplateLibrary:
     return TemplateLibrary(settings.templates_dir or default_templates_dir())
 
 
-def build_service(settings: Settings, *, backends: bool = True, **options: Any) -> Service:
+def build_service(
+    settings: Settings,
+    *,
+    backends: bool = True,
+    registry: CollectorRegistry | None = None,
+    **options: Any,
+) -> Service:
     """The service on the store, template library and pool the settings describe.
 
     With no `settings.backends`, the embedded engine is started in-process (port 0).
     `backends=False` builds an empty pool: enough to list, show, cancel and retry jobs,
     pixelize files or list local models without starting anything. `options` go to
-    `Service` as they are (`workers=`, `claim_scope=`).
+    `Service` as they are (`workers=`, `claim_scope=`). With a `registry` (the daemon's,
+    one per process), the service feeds the daemon's metric families on it and reports
+    its GPUs (NVML) in status snapshots.
     """
     from orchestrator.jobs.store import JobStore
     from orchestrator.service import Service
+
+    templates = build_templates(settings)
+    if registry is not None:
+        from orchestrator.service.gpu import GpuTelemetry
+        from orchestrator.service.metrics import DaemonMetrics
+
+        names = templates.names()
+        options = {**options, "metrics": DaemonMetrics(registry, names), "gpus": GpuTelemetry()}
 
     store = JobStore(settings.database_path)
     try:
@@ -58,7 +76,7 @@ def build_service(settings: Settings, *, backends: bool = True, **options: Any) 
     except BaseException:
         store.close()
         raise
-    return Service(settings, pool, store, build_templates(settings), **options)
+    return Service(settings, pool, store, templates, **options)
 
 
 def engine_config(**fields: Any) -> EngineConfig:

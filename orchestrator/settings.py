@@ -153,7 +153,21 @@ class Settings(BaseSettings):
         default="auto",
         description="How `dgx-pixels tui` draws images: auto, kitty, sixel or halfcell.",
     )
-    metrics_port: int = Field(default=9464, description="Prometheus /metrics port of the daemon.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="If set, `dgx-pixels serve` serves Prometheus metrics at "
+        "http://metrics_host:PORT/metrics (0: any free port; 9464 is the usual one).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Bind address of the daemon's /metrics endpoint."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines on stderr: text, or json (one object per line with time, "
+        "level, logger, message, job_id and backend).",
+    )
 
     # --- MCP / Bevy --------------------------------------------------------------------------
     mcp_token: str | None = Field(

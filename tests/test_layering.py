@@ -64,7 +64,10 @@ RULES: dict[str, frozenset[str]] = {
         "orchestrator.adapters.zmq",
         "orchestrator.adapters.mcp",
         "orchestrator.adapters.tui",
+        "orchestrator.adapters.metrics",
     },
+    # The daemon's /metrics endpoint (issue 10): serves a registry; knows no use case.
+    "orchestrator.adapters.metrics": _ORCH_COMMON,
     "orchestrator.adapters.zmq": _ORCH_COMMON | {"orchestrator.service", "orchestrator.wire"},
     "orchestrator.adapters.mcp": _ORCH_COMMON | {"orchestrator.service", "orchestrator.wire"},
     # The TUI reaches the daemon over ZeroMQ only: wire types and the ZMQ client.

@@ -73,12 +73,15 @@ class ExecutionOutcome:
         outputs: `{node_id: ui dict}` of output nodes (empty on failure, as ComfyUI stores it).
         meta: `{node_id: {node_id, display_node, parent_node, real_node_id}}`.
         messages: `[[event, data], ...]` status messages (start, cached, success/error).
+        node_seconds: `{node_id: seconds}` of the nodes that ran (not the cached ones), in
+            the order they ran: the engine's share of a job, per stage.
     """
 
     success: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     messages: list[list[Any]] = field(default_factory=list)
+    node_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _NodeFailure(Exception):
@@ -171,6 +174,7 @@ class PromptExecutor:
             self._run(run, list(outputs))
         self.current_node = None
         _log_timings(run, time.perf_counter() - started)
+        run.outcome.node_seconds = dict(run.timings)
         return run.outcome
 
     def _is_changed(self, run: _Run, node_id: str) -> Any:

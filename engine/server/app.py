@@ -17,6 +17,7 @@ from engine.graph.registry import NodeRegistry
 from engine.server.hub import SocketHub
 from engine.server.middleware import origin_only_middleware
 from engine.server.queue import PromptQueue
+from engine.server.routes_debug import debug_routes
 from engine.server.routes_files import file_routes
 from engine.server.routes_info import info_routes
 from engine.server.routes_prompt import prompt_routes
@@ -47,7 +48,12 @@ class EngineServer:
             max_upload_bytes=max_upload_bytes,
         )
         self.worker = PromptWorker(
-            self.queue, self.executor, self.hub, context, self._unload_models
+            self.queue,
+            self.executor,
+            self.hub,
+            context,
+            self._unload_models,
+            timings=self.state.timings,
         )
 
     def _broadcast_status(self) -> None:
@@ -81,6 +87,7 @@ class EngineServer:
             *file_routes(self.state),
             *info_routes(self.state),
             *ws_routes(self.state),
+            *debug_routes(self.state),
         ]
         for route in routes:
             app.router.add_route(route.method, route.path, route.handler)

@@ -98,6 +98,7 @@ class PromptRoutes:
             return json_response(
                 {"error": result.error, "node_errors": result.node_errors}, status=400
             )
+        self.state.timings.queued(prompt_id)
         self.state.queue.put(QueueItem(number, prompt_id, prompt, extra, result.outputs, sensitive))
         return json_response(
             {"prompt_id": prompt_id, "number": number, "node_errors": result.node_errors}

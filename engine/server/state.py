@@ -14,6 +14,7 @@ from engine.graph.executor import PromptExecutor
 from engine.graph.registry import NodeRegistry
 from engine.server.hub import SocketHub
 from engine.server.queue import PromptQueue
+from engine.server.timings import PromptTimings
 
 __all__ = ["ServerState", "bad_request", "client_error"]
 
@@ -28,6 +29,7 @@ class ServerState:
     hub: SocketHub
     executor: PromptExecutor
     max_upload_bytes: int
+    timings: PromptTimings = field(default_factory=PromptTimings)
     _number: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from engine.context import EngineContext, bind_engine_context
 from engine.graph.events import EventSink
 from engine.graph.executor import PromptExecutor
 from engine.server.queue import PromptQueue, QueueItem
+from engine.server.timings import PromptTimings
 
 __all__ = ["PromptWorker"]
 
@@ -32,8 +34,10 @@ class PromptWorker:
         sink: EventSink,
         context: EngineContext,
         unload_models: Callable[[], None],
+        timings: PromptTimings | None = None,
     ) -> None:
         self.queue = queue
+        self.timings = timings if timings is not None else PromptTimings()
         self.executor = executor
         self.sink = sink
         self.context = context
@@ -67,6 +71,8 @@ class PromptWorker:
     def _run_item(self, item: QueueItem, task_id: int) -> None:
         extra_data = {**item.extra_data, **item.sensitive}
         logger.info("executing prompt %s", item.prompt_id)
+        started_at = time.time()
+        node_seconds: dict[str, float] = {}
         try:
             with bind_engine_context(self.context):
                 outcome = self.executor.execute(
@@ -78,6 +84,7 @@ class PromptWorker:
                 "messages": outcome.messages,
             }
             result = {"outputs": outcome.outputs, "meta": outcome.meta}
+            node_seconds = outcome.node_seconds
         except Exception as ex:  # the executor itself broke: record it, never lose the item
             logger.exception("prompt %s crashed the executor", item.prompt_id)
             status = {
@@ -88,6 +95,11 @@ class PromptWorker:
                 ],
             }
             result = {"outputs": {}, "meta": {}}
+        executed_at = time.time()
+        # Before the history entry: whoever sees the entry can read the timings too.
+        self.timings.finished(
+            item.prompt_id, item.prompt, started_at, executed_at, node_seconds, time.time()
+        )
         self.queue.task_done(task_id, result, status)
         client_id = item.extra_data.get("client_id")
         if client_id is not None:

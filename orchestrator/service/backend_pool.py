@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -92,6 +92,8 @@ class BackendPool:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._limited = RateLimitedLogger(logger)  # a flapping backend goes down again and again
+        # Told each health check's URL and duration (the daemon's metrics); None: nobody.
+        self.checked: Callable[[str, float], None] | None = None
 
     # --- membership -------------------------------------------------------------------------
     def add_url(self, url: str) -> Backend:
@@ -145,12 +147,15 @@ class BackendPool:
     # --- health -----------------------------------------------------------------------------
     def check(self, backend: Backend) -> bool:
         """Probe one backend (`/system_stats` then `/queue`); record and return its health."""
+        began = time.monotonic()
         try:
             stats = backend.client.system_stats()
             queue = backend.client.queue()
         except ComfyError as exc:
+            self._timed(backend, began)
             self.mark_unhealthy(backend, str(exc))
             return False
+        self._timed(backend, began)
         with self._lock:
             was_down = not backend.healthy
             backend.healthy = True
@@ -163,6 +168,10 @@ class BackendPool:
         if was_down:
             logger.info("backend %s is healthy again", backend.url)
         return True
+
+    def _timed(self, backend: Backend, began: float) -> None:
+        if self.checked is not None:
+            self.checked(backend.url, time.monotonic() - began)
 
     def check_all(self) -> list[BackendInfo]:
         """Probe every backend now."""

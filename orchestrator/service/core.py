@@ -41,15 +41,17 @@ from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.catalog import Catalog
 from orchestrator.service.claims import Claims, ClaimScope
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.health import Health, HealthBoard
+from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.outputs import FileHasher
 from orchestrator.service.pixelize import PixelizeOutcome, Pixelizer, PixelizeRun, PixelizeStep
 from orchestrator.service.pixelize_request import PixelizeRequest
 from orchestrator.service.remote_paths import Origin, PathPolicy
+from orchestrator.service.snapshot import DaemonSnapshot
 from orchestrator.service.store_watch import StoreWatcher
+from orchestrator.service.telemetry import ServiceTelemetry
 from orchestrator.service.values import (
     BackendInfo,
     CompareVariant,
@@ -69,6 +71,8 @@ from orchestrator.workflows import (
 if TYPE_CHECKING:
     from orchestrator.deploy import Deployer, DeployResult
     from orchestrator.service.deploy import AssetDeploy
+    from orchestrator.service.gpu import GpuTelemetry
+    from orchestrator.service.metrics import DaemonMetrics
 
 __all__ = [
     "BackendInfo",
@@ -101,6 +105,9 @@ class Service:
         claim_scope: Which queued jobs this process's workers run when it holds the data
             directory: "any" (the daemon, long-lived servers) or "own" (a short-lived CLI:
             only jobs submitted or retried through this service).
+        metrics: The daemon's metric families (fed by this service's events, pool and
+            runner); None: no metrics.
+        gpus: GPU telemetry for status snapshots; None: no GPU figures.
     """
 
     def __init__(
@@ -112,6 +119,8 @@ class Service:
         *,
         workers: int | None = None,
         claim_scope: ClaimScope = "any",
+        metrics: DaemonMetrics | None = None,
+        gpus: GpuTelemetry | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
@@ -121,6 +130,17 @@ class Service:
         self._cancels = CancelRegistry()
         self._done = threading.Condition()
         self.hub.subscribe(self._notify_waiters)
+        self._health = HealthBoard()
+        self._telemetry = ServiceTelemetry(
+            store,
+            pool,
+            self._health,
+            self.hub,
+            settings.data_dir,
+            settings.health_interval_s,
+            metrics,
+            gpus,
+        )
         runner = JobRunner(
             store,
             pool,
@@ -135,9 +155,9 @@ class Service:
             self._cancels,
             FileHasher(settings.data_dir / "model_hashes.json"),  # hashed once, not per run
             leases := LeaseKeeper(store, settings.lease_s, settings.heartbeat_s),
+            self._telemetry.delivered,
         )
         self._claims = Claims(store, leases, claim_scope)
-        self._health = HealthBoard()
         self._workers = WorkerPool(
             store,
             runner,
@@ -162,6 +182,7 @@ class Service:
         subscribers through the shared job store (all but previews).
         """
         self.pool.start()
+        self._telemetry.start()
         if not self._workers.start():
             self._watcher = StoreWatcher(self.store, self.hub)
             self._watcher.start()
@@ -178,10 +199,17 @@ class Service:
         reads what the workers last met; backends have their own health (`backends()`)."""
         return self._health.snapshot()
 
+    def status(self) -> DaemonSnapshot:
+        """Health, queue depth, backends, img/min over the last 5 minutes, disk and GPUs,
+        as last sampled (a daemon samples every `health_interval_s`; another service
+        samples now). Never probes a backend."""
+        return self._telemetry.latest()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the workers (in-flight jobs stay recorded and are re-attached next start),
         close the pool (stopping an in-process engine) and the store."""
         self._workers.stop(timeout_s)
+        self._telemetry.stop()
         if self._watcher is not None:
             self._watcher.stop()
         self.pool.close()
@@ -495,4 +523,7 @@ class Service:
         """
         source = self._paths.source(source, origin)
         options = replace(options, palette=self._paths.palette(options.palette, origin))
-        return self._pixelizer.pixelize_source(source, options)
+        began = time.monotonic()
+        outcome = self._pixelizer.pixelize_source(source, options)
+        self._telemetry.pixelized(time.monotonic() - began)
+        return outcome

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
 from orchestrator.service.backend_pool import Backend, BackendPool, backoff_delay
-from orchestrator.service.events import EventHub, JobEventKind
 from orchestrator.service.follow import (
     FollowHooks,
     PromptCancelled,
@@ -43,6 +42,7 @@ from orchestrator.service.follow import (
     follow_prompt,
     lost_or_done,
 )
+from orchestrator.service.events import EventHub, JobEventKind
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.outputs import FileHasher, RenderedImage, collect_outputs
@@ -110,6 +110,7 @@ class JobRunner:
         cancels: CancelRegistry,
         hasher: FileHasher,
         leases: LeaseKeeper | None = None,
+        delivered: Callable[[Job, float], None] | None = None,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -119,6 +120,7 @@ class JobRunner:
         self.cancels = cancels
         self.hasher = hasher
         self.leases = leases
+        self.delivered = delivered  # told how long a succeeded job's files took (metrics)
         self.stopping = threading.Event()
         self._local = threading.local()
         self._limited = RateLimitedLogger(logger)  # workers waiting for a backend repeat it
@@ -314,6 +316,7 @@ class JobRunner:
             where = f"node {data.get('node_id', '?')} ({data.get('node_type', '?')})"
             self._fail(job.id, f"{backend.url}: {where}: {reason}", retryable=False)
             return
+        delivery_began = time.monotonic()
         try:
             images = [
                 RenderedImage(node, str(ref.get("filename")), self._view(backend, ref))
@@ -343,6 +346,8 @@ class JobRunner:
             logger.warning("job %s: not recorded as succeeded: %s", job.short_id, exc)
             return
         logger.info("job %s: succeeded with %d sprite(s)", job.short_id, len(files))
+        if self.delivered is not None:
+            self.delivered(done, time.monotonic() - delivery_began)
         self.hub.publish(JobEventKind.SUCCEEDED, job.id, job=done)
 
     @staticmethod

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 from orchestrator.jobs.states import TERMINAL_STATES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # prometheus_client is the daemon extra's: imported where families are built
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.core import GaugeMetricFamily, Metric
+
     from orchestrator.jobs.models import Job
     from orchestrator.service.events import JobEvent
     from orchestrator.service.snapshot import DaemonSnapshot
@@ -215,16 +214,22 @@ TRAINING_FAMILIES: tuple[Family, ...] = (
 
 
 def _counter(family: Family, registry: CollectorRegistry) -> Counter:
+    from prometheus_client import Counter
+
     return Counter(family.name, family.help, family.labels, registry=registry)
 
 
 def _histogram(
     family: Family, registry: CollectorRegistry, buckets: tuple[float, ...]
 ) -> Histogram:
+    from prometheus_client import Histogram
+
     return Histogram(family.name, family.help, family.labels, registry=registry, buckets=buckets)
 
 
 def _gauge(family: Family) -> GaugeMetricFamily:
+    from prometheus_client.core import GaugeMetricFamily
+
     return GaugeMetricFamily(family.name, family.help, labels=family.labels)
 
 
@@ -302,7 +307,7 @@ class DaemonMetrics:
             self.phase_duration.labels(template, Phase.DELIVERING).observe(delivering)
 
 
-class _SnapshotCollector(Collector):
+class _SnapshotCollector:
     """Gauges read from the latest `DaemonSnapshot` (nothing before the first one)."""
 
     def __init__(self) -> None:
@@ -355,6 +360,8 @@ def _gpu_families(snapshot: DaemonSnapshot) -> Iterator[Metric]:
         if gpu.throttle_reasons is not None:  # every reason, 0 or 1, so alerts see a value
             for reason in THROTTLE_REASONS:
                 throttle.add_metric([index, reason], float(reason in gpu.throttle_reasons))
+    from prometheus_client.core import CounterMetricFamily
+
     errors = CounterMetricFamily(GPU_ERRORS.name, GPU_ERRORS.help, labels=GPU_ERRORS.labels)
     for query, count in sorted(snapshot.gpu_errors.items()):
         errors.add_metric([query], count)
