@@ -96,7 +96,7 @@ def pixelize_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--output",
+            "--out",
             "-o",
             help="Output folder, or a .png path for one input file "
             "(default: DATA_DIR/outputs/pixelized).",
