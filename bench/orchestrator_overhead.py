@@ -39,7 +39,7 @@ from PIL import Image
 import orchestrator.service.follow as follow
 from orchestrator.comfy.events import ExecutingEvent
 from orchestrator.composition import build_service
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.values import GenerationRequest
 from orchestrator.settings import Settings
 

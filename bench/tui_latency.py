@@ -43,7 +43,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from orchestrator.adapters.tui.app import PixelsApp
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.screens import HelpScreen
 from orchestrator.adapters.tui.widgets import JobList, PreviewPane
@@ -51,7 +51,7 @@ from orchestrator.adapters.zmq.bridge import BridgeConfig, ZmqBridge
 from orchestrator.jobs import JobStore, NewJob
 from orchestrator.service import Service
 from orchestrator.service.backend_pool import BackendPool
-from orchestrator.service.events import JobEventKind
+from orchestrator.service.job_events import JobEventKind
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
 

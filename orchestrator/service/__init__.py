@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from orchestrator.jobs.models import Job, JobOutputs, SpriteFiles
     from orchestrator.jobs.states import JobState
     from orchestrator.service.core import Service
-    from orchestrator.service.events import JobEvent, JobEventKind
+    from orchestrator.service.job_events import JobEvent, JobEventKind
     from orchestrator.service.pixelize import PixelizeOutcome, PixelizeRun
     from orchestrator.service.pixelize_request import PixelizeRequest
     from orchestrator.service.values import (
@@ -60,8 +60,8 @@ _HOMES = {
     "TemplateLibrary": "orchestrator.workflows",
     "WorkflowError": "orchestrator.workflows",
     "PixelArtError": "comfy_nodes.pixel.errors",
-    "JobEvent": "orchestrator.service.events",
-    "JobEventKind": "orchestrator.service.events",
+    "JobEvent": "orchestrator.service.job_events",
+    "JobEventKind": "orchestrator.service.job_events",
     "BackendInfo": "orchestrator.service.values",
     "CompareVariant": "orchestrator.service.values",
     "GenerationRequest": "orchestrator.service.values",

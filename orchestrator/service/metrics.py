@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # prometheus_client is the daemon extra's: imported where fam
     from prometheus_client.core import GaugeMetricFamily, Metric
 
     from orchestrator.jobs.models import Job
-    from orchestrator.service.events import JobEvent
+    from orchestrator.service.job_events import JobEvent
     from orchestrator.service.snapshot import DaemonSnapshot
 
 __all__ = [

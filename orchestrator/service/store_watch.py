@@ -16,7 +16,7 @@ from orchestrator.errors import StoreError
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 
 __all__ = ["StoreWatcher"]
 

@@ -29,8 +29,8 @@ from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
 from orchestrator.service.backend_pool import backoff_delay
 from orchestrator.service.claims import Claims
-from orchestrator.service.events import JobEventKind
 from orchestrator.service.health import HealthBoard
+from orchestrator.service.job_events import JobEventKind
 from orchestrator.service.job_runner import JobRunner
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.log_limit import RateLimitedLogger

@@ -109,8 +109,8 @@ Event = Annotated[
 ]
 EVENT_TYPES: frozenset[str] = type_tags(Event)
 
-# The service's job event kinds (`orchestrator.service.events.JobEventKind` values) whose wire event
-# carries no more than the common fields; progress and preview add their own.
+# The service's job event kinds (`orchestrator.service.job_events.JobEventKind` values)
+# whose wire event carries no more than the common fields; progress and preview add theirs.
 JOB_EVENT_MODELS: Mapping[str, type[_JobEvent]] = {
     "queued": JobQueuedEvent,
     "started": JobStartedEvent,

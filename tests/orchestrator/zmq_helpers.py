@@ -19,8 +19,8 @@ from orchestrator.errors import TemplateError
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.health import Health, HealthBoard
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.remote_paths import Origin
 from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 

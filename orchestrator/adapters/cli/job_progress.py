@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.text import Text
 
 from orchestrator.service import Job, Service
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 
 __all__ = ["StepRateColumn", "follow_jobs"]
 

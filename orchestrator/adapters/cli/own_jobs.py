@@ -26,7 +26,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from orchestrator.service import Job, Service
-    from orchestrator.service.events import JobEvent
+    from orchestrator.service.job_events import JobEvent
     from orchestrator.settings import Settings
 
 __all__ = ["retry_hint", "run_own_jobs"]

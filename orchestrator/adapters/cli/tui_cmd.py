@@ -48,7 +48,7 @@ def tui_command(
         raise typer.BadParameter(str(exc), param_hint="--graphics") from exc
 
     from orchestrator.adapters.tui.app import PixelsApp
-    from orchestrator.adapters.tui.client import DaemonClient
+    from orchestrator.adapters.tui.daemon_client import DaemonClient
 
     log_path = _log_to_file(settings.data_dir / "tui.log")
     client = DaemonClient(router or settings.zmq_router, pub or settings.zmq_pub)

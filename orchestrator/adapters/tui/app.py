@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ListView, Select, Static
 
 from orchestrator.adapters.tui.book import Applied, JobBook
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.errors import DaemonRefused, DaemonUnavailable, TuiError
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.screens import CompareScreen, HelpScreen

@@ -37,7 +37,7 @@ from orchestrator.adapters.zmq.handlers import (
     wire_job,
 )
 from orchestrator.errors import DGXPixelsError
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.settings import Settings
 from orchestrator.wire.zmq_protocol import (

@@ -24,8 +24,8 @@ from orchestrator.errors import (
 )
 from orchestrator.service import Job, JobState
 from orchestrator.service.compare import Comparison
-from orchestrator.service.events import JobEvent
 from orchestrator.service.health import Health
+from orchestrator.service.job_events import JobEvent
 from orchestrator.service.remote_paths import Origin
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 
 
 def test_seq_increases_by_one_in_delivery_order_across_threads() -> None:

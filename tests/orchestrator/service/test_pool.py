@@ -13,7 +13,7 @@ from orchestrator.errors import BackendError, InvalidRequest
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service.backend_pool import BackendPool, backoff_delay
-from orchestrator.service.events import JobEventKind
+from orchestrator.service.job_events import JobEventKind
 from orchestrator.service.values import GenerationRequest
 
 

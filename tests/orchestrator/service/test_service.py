@@ -14,7 +14,7 @@ from service_testkit import FAST, MakeService, tiny_request
 from orchestrator.composition import build_service
 from orchestrator.errors import InvalidRequest, JobNotFound, JobStateError, TemplateError
 from orchestrator.jobs.states import JobState
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.values import CompareVariant, LoraSpec
 
 

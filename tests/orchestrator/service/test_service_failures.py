@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.values import GenerationRequest
 
 FAST = {"steps": 1, "width": 64, "height": 64}

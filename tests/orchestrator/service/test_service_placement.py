@@ -25,7 +25,7 @@ from orchestrator.comfy.client import ComfyClient
 from orchestrator.errors import InvalidRequest
 from orchestrator.jobs import Lease, NewJob
 from orchestrator.service import JobState, Service
-from orchestrator.service.events import JobEventKind
+from orchestrator.service.job_events import JobEventKind
 
 
 def _until(ready: Callable[[], bool], why: str, timeout_s: float = 120.0) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.values import GenerationRequest
 
 FAST = {"checkpoint": "tiny_sdxl.safetensors", "steps": 2, "width": 64, "height": 64}

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from orchestrator.jobs import JobStore, NewJob
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.store_watch import StoreWatcher
 
 

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList, Static
 
 from orchestrator.adapters.tui.app import PixelsApp
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.halfcell import HalfCellImage
 from orchestrator.adapters.tui.screens import CompareScreen, HelpScreen

@@ -10,7 +10,7 @@ import asyncio
 
 from orchestrator.adapters.tui.app import PixelsApp
 from orchestrator.adapters.tui.book import Applied, JobBook
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.widgets import JobItem, JobList, StepBar
 from orchestrator.adapters.zmq.bridge import ZmqBridge

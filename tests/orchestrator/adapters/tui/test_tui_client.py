@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.errors import DaemonRefused, DaemonUnavailable
 from orchestrator.adapters.zmq.bridge import ZmqBridge
 from orchestrator.wire.zmq_protocol import GetJobRequest, JobsResult, PingRequest, SubmitRequest

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import zmq
 
-from orchestrator.adapters.tui.client import DaemonClient
+from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.errors import DaemonUnavailable
 from orchestrator.wire.zmq_protocol import HeartbeatEvent, PingRequest, encode_message
 

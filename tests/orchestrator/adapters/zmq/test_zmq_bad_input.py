@@ -172,7 +172,7 @@ def test_an_event_for_an_unknown_job_is_logged_and_the_stream_goes_on(
     store_service: StoreService,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from orchestrator.service.events import JobEventKind
+    from orchestrator.service.job_events import JobEventKind
 
     sub = sockets.subscriber(bridge.pub_endpoint)
     store_service.hub.publish(JobEventKind.PROGRESS, "no-such-job", value=1, maximum=2)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from zmq_helpers import StoreService
 
 from orchestrator.adapters.zmq.bridge import BridgeConfig, ZmqBridge
-from orchestrator.service.events import JobEvent, JobEventKind
+from orchestrator.service.job_events import JobEvent, JobEventKind
 
 
 class _KeepsCallbacks(StoreService):

@@ -15,7 +15,7 @@ MODULES = [
     "orchestrator.adapters.tui.halfcell",
     "orchestrator.adapters.tui.graphics",
     "orchestrator.adapters.tui.book",
-    "orchestrator.adapters.tui.client",
+    "orchestrator.adapters.tui.daemon_client",
     "orchestrator.adapters.tui.errors",
     "orchestrator.adapters.tui.widgets",
     "orchestrator.adapters.tui.screens",
