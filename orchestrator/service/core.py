@@ -42,7 +42,7 @@ from orchestrator.service.catalog import Catalog
 from orchestrator.service.claims import Claims, ClaimScope
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.health import Health, HealthBoard
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.outputs import FileHasher

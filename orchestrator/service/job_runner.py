@@ -42,7 +42,7 @@ from orchestrator.service.follow import (
     follow_prompt,
     lost_or_done,
 )
-from orchestrator.service.events import EventHub, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEventKind
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.outputs import FileHasher, RenderedImage, collect_outputs

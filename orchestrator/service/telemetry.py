@@ -21,7 +21,7 @@ from orchestrator.jobs.store import JobStore
 from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.gpu import GpuTelemetry
 from orchestrator.service.health import HealthBoard
-from orchestrator.service.events import EventHub, JobEvent, JobEventKind
+from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.snapshot import DaemonSnapshot, ImageRate, SnapshotSampler, disk_usage
 
 if TYPE_CHECKING:
