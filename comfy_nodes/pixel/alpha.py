@@ -5,7 +5,10 @@ Modes:
 - ``auto``: the picture's own alpha when it has some; otherwise ``border`` plus enclosed
   holes (background seen through a gap, e.g. between arm and body), which must match the
   background more tightly than border-connected cells so sprite colours near the
-  background survive;
+  background survive. A picture with no background is kept opaque: one whose border is
+  not one colour, whose content runs edge to edge (the background would not hold most of
+  the border), or whose "foreground" is only scattered specks on a texture (a seamless
+  tile); the decision's ``note`` says "kept: no background found" and why;
 - ``border``: the dominant border colour, flooded from the border (4-connected);
 - ``key``: every pixel near ``key_color``;
 - ``none``: only make the existing alpha hard.
@@ -31,6 +34,7 @@ from .modes import BACKGROUND_MODES, BackgroundMode
 
 __all__ = [
     "BACKGROUND_MODES",
+    "NO_BACKGROUND",
     "BackgroundDecision",
     "BackgroundMode",
     "apply_background",
@@ -53,6 +57,18 @@ _SEED_FACTOR = 0.5
 #: The border colour must own at least this share of the border to be a background.
 _MIN_BORDER_SHARE = 0.4
 _PAIR_BLOCK = 32  # border pixels per block of pairwise distances
+#: In auto mode the background must hold this share of the border: a sprite may fill a
+#: corner, while a tile or scene leaves little of it.
+_MIN_BORDER_HOLD = 0.5
+#: Content on at least this share of every side runs edge to edge (a tile, not a sprite).
+_EDGE_SHARE = 0.1
+#: Content on this share of two opposite sides spans the picture (a band, a tiling row).
+_SPAN_SHARE = 0.5
+#: Foreground parts of at most this many cells are specks, not sprite parts.
+_SPECK_CELLS = 3
+#: Foreground made mostly (this share) of specks is texture on a seamless tile.
+_SPECK_SHARE = 0.5
+NO_BACKGROUND = "kept: no background found"
 
 Rgba = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
@@ -165,16 +181,36 @@ class BackgroundDecision:
     Attributes:
         mask: True where the pixel becomes transparent.
         ambiguity: Share of pixels within ±30 % of the tolerance from the background.
+        note: What was decided and why, in words (for the QA report).
     """
 
     mask: Mask
     ambiguity: float
+    note: str = ""
 
 
-def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> BackgroundDecision:
+def _why_no_background(mask: Mask) -> str | None:
+    """Why a border flood is not a background (auto mode), or None when it is one."""
+    sides = [mask[0], mask[-1], mask[:, 0], mask[:, -1]]
+    ring = float(np.concatenate(sides).mean())
+    if ring < _MIN_BORDER_HOLD:
+        return f"{NO_BACKGROUND} (content covers {1.0 - ring:.0%} of the border)"
+    content = [1.0 - float(side.mean()) for side in sides]  # top, bottom, left, right
+    spans = min(content[0], content[1]) >= _SPAN_SHARE or min(content[2:]) >= _SPAN_SHARE
+    if spans or min(content) >= _EDGE_SHARE:
+        return f"{NO_BACKGROUND} (content runs edge to edge)"
+    labels, count = ndimage.label(~mask, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    if sizes.sum() and sizes[sizes <= _SPECK_CELLS].sum() > _SPECK_SHARE * sizes.sum():
+        return f"{NO_BACKGROUND} (the rest is scattered specks: a texture or tile)"
+    return None
+
+
+def _border_mask(rgba: Rgba, tolerance: float, auto: bool) -> BackgroundDecision:
     bg = estimate_background(rgba, tolerance)
     if bg is None:
-        return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0)
+        note = f"{NO_BACKGROUND} (the border is not one colour)" if auto else "kept: no border"
+        return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0, note)
     lab = srgb_to_oklab(rgba[..., :3]).astype(np.float32)
     ref = srgb_to_oklab(np.array([bg], dtype=np.uint8)).astype(np.float32)[0]
     dist = norm3(lab - ref)
@@ -187,10 +223,14 @@ def _border_mask(rgba: Rgba, tolerance: float, holes: bool) -> BackgroundDecisio
     seed = dist <= _SEED_FACTOR * tolerance
     ring_near = np.concatenate([seed[0], seed[-1], seed[:, 0], seed[:, -1]])
     mask = np.isin(labels, np.unique(ring[ring_near]))
-    if holes and int(mask.sum()) >= 3:
+    kept = _why_no_background(mask) if auto else None
+    if kept is not None:
+        return BackgroundDecision(np.zeros_like(mask), 0.0, kept)
+    if auto and int(mask.sum()) >= 3:
         mask |= _holes(lab, mask, tolerance)
     close = (dist > 0.7 * tolerance) & (dist < 1.3 * tolerance)
-    return BackgroundDecision(mask, float(close.mean()))
+    hexbg = "#{:02x}{:02x}{:02x}".format(*bg)
+    return BackgroundDecision(mask, float(close.mean()), f"removed: border colour {hexbg}")
 
 
 def _key_mask(rgba: Rgba, key: tuple[int, int, int] | None, tolerance: float) -> BackgroundDecision:
@@ -200,11 +240,12 @@ def _key_mask(rgba: Rgba, key: tuple[int, int, int] | None, tolerance: float) ->
         )
     dist = background_distance(rgba, key)
     close = (dist > 0.7 * tolerance) & (dist < 1.3 * tolerance)
-    return BackgroundDecision(dist <= tolerance, float(close.mean()))
+    hexkey = "#{:02x}{:02x}{:02x}".format(*key)
+    return BackgroundDecision(dist <= tolerance, float(close.mean()), f"removed: key {hexkey}")
 
 
-def _no_mask(rgba: Rgba) -> BackgroundDecision:
-    return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0)
+def _no_mask(rgba: Rgba, note: str) -> BackgroundDecision:
+    return BackgroundDecision(np.zeros(rgba.shape[:2], dtype=bool), 0.0, note)
 
 
 def _has_alpha(rgba: Rgba) -> bool:
@@ -213,10 +254,10 @@ def _has_alpha(rgba: Rgba) -> bool:
 
 _MaskFn = Callable[[Rgba, "tuple[int, int, int] | None", float], BackgroundDecision]
 _MODES: dict[BackgroundMode, _MaskFn] = {
-    "auto": lambda img, _k, tol: _border_mask(img, tol, holes=True),
-    "border": lambda img, _k, tol: _border_mask(img, tol, holes=False),
+    "auto": lambda img, _k, tol: _border_mask(img, tol, auto=True),
+    "border": lambda img, _k, tol: _border_mask(img, tol, auto=False),
     "key": _key_mask,
-    "none": lambda img, _k, _t: _no_mask(img),
+    "none": lambda img, _k, _t: _no_mask(img, "kept: background removal off"),
 }
 
 
@@ -237,7 +278,7 @@ def decide_background(
         raise InvalidParameterError(f"tolerance: {tolerance} is outside 0..1")
     _check(rgba)
     if mode == "auto" and _has_alpha(rgba):
-        return _no_mask(rgba)
+        return _no_mask(rgba, "kept: the picture's own alpha")
     return _MODES[chosen](rgba, key_color, tolerance)
 
 

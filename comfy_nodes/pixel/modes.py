@@ -7,6 +7,10 @@ the orchestrator's pydantic wire types and CLI help. Adding a name to a `Literal
 adds it everywhere; a registry that lacks a function for it fails its test, and a template
 sidecar whose `choices` do not follow fails `tests/workflows`.
 
+The palette size (`colors`) is a number or "auto"; `PALETTE_SIZES` holds its range, its
+auto word and the widget value that means auto (node widgets are INT), so the CLI, the
+request model, the node and the template sidecars read one definition.
+
 Stdlib only: the CLI reads these names at start-up without importing numpy.
 """
 
@@ -21,10 +25,12 @@ __all__ = [
     "BACKGROUND_MODES",
     "DITHER_MODES",
     "DOWNSCALE_MODES",
+    "PALETTE_SIZES",
     "BackgroundMode",
     "DitherMode",
     "DownscaleMode",
     "ModeVocabulary",
+    "PaletteSizeRange",
 ]
 
 DitherMode = Literal["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8"]
@@ -84,3 +90,55 @@ class ModeVocabulary(Sequence[str]):
 DITHER_MODES = ModeVocabulary("dither", get_args(DitherMode), default="none")
 BACKGROUND_MODES = ModeVocabulary("remove_background", get_args(BackgroundMode), default="auto")
 DOWNSCALE_MODES = ModeVocabulary("downscale_mode", get_args(DownscaleMode), default="robust")
+
+
+class PaletteSizeRange:
+    """The palette size: "auto" (picked from the picture) or a whole number in a range.
+
+    Attributes:
+        argument: the option's name in messages.
+        minimum: the smallest size that can be asked.
+        maximum: the largest size that can be asked.
+        auto: the word that asks for an automatic size (also the default).
+        widget_auto: the INT widget value that means auto (node widgets hold numbers).
+    """
+
+    def __init__(self, argument: str, minimum: int, maximum: int) -> None:
+        self.argument = argument
+        self.minimum = minimum
+        self.maximum = maximum
+        self.auto = "auto"
+        self.widget_auto = 0
+
+    def __repr__(self) -> str:
+        return f"PaletteSizeRange({self.argument!r}, {self.minimum}, {self.maximum})"
+
+    def describe(self) -> str:
+        """The accepted values in words, for help texts and tooltips."""
+        return f'"{self.auto}" or {self.minimum}..{self.maximum}'
+
+    def parse(self, value: int | str | None) -> int | None:
+        """`value` as a size, or None for auto ("auto", None, empty, or the widget's 0).
+
+        Raises:
+            InvalidParameterError: neither auto nor a whole number in range; the message
+                names the argument, the value and the valid ones.
+        """
+        if value is None or value == self.widget_auto:
+            return None
+        text = str(value).strip().lower()
+        if text in ("", self.auto):
+            return None
+        if isinstance(value, bool) or not text.isdigit() or isinstance(value, float):
+            raise InvalidParameterError(
+                f"{self.argument}={value!r} is not a size; choose {self.describe()}"
+            )
+        size = int(text)
+        if not self.minimum <= size <= self.maximum:
+            raise InvalidParameterError(
+                f"{self.argument}={value!r} is out of range; choose {self.describe()}"
+            )
+        return size
+
+
+PALETTE_SIZES = PaletteSizeRange("colors", minimum=2, maximum=256)

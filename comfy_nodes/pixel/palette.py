@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from .color import srgb_to_oklab
 from .errors import InvalidPaletteError
+from .modes import PALETTE_SIZES
 
 __all__ = [
     "MAX_PALETTE_COLORS",
@@ -19,7 +20,7 @@ __all__ = [
     "resolve_palette",
 ]
 
-MAX_PALETTE_COLORS = 256
+MAX_PALETTE_COLORS = PALETTE_SIZES.maximum
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,7 +6,8 @@
 2. detect the grid (or use the given one / the size prior);
 3. downscale onto the grid, one colour per cell;
 4. remove the background on the grid (before the palette, so no palette slot is spent on it);
-5. build or lock the palette (k-means in OKLab, shared across a batch);
+5. build or lock the palette (k-means in OKLab, shared across a batch; its size picked
+   from the picture unless asked, see ``palette_size``);
 6. map to the palette, dithering if asked;
 7. clean up: orphan pixels, outline;
 8. QA report.
@@ -30,10 +31,11 @@ from .color import srgb_to_oklab
 from .downscale import downscale_to_grid
 from .errors import InvalidImageError, InvalidParameterError
 from .grid import GridEstimate, detect_grid, detect_grid_frames
-from .modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES
+from .modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES, PALETTE_SIZES
 from .orphans import remove_orphans
 from .outline import add_outline
 from .palette import Palette, parse_hex_color, resolve_palette
+from .palette_size import auto_palette
 from .qa import QAReport, qa_report
 from .quantize import build_palette, check_n_colors, map_to_palette
 from .tiles import seam_score
@@ -62,7 +64,7 @@ class PixelizeOptions:
     Attributes:
         size: ``(cols, rows)`` prior for the sprite size, or None to detect it.
         palette: A locked palette, or None to build one of ``n_colors``.
-        n_colors: Palette size when building one (2..256).
+        n_colors: Palette size when building one (2..256); None picks it from the picture.
         dither: A ``dither.DitherMode``.
         remove_background: ``auto | border | key | none`` (True = auto, False = none).
         key_color: RGB for ``remove_background="key"``.
@@ -80,7 +82,7 @@ class PixelizeOptions:
 
     size: tuple[int, int] | None = None
     palette: Palette | None = None
-    n_colors: int = 16
+    n_colors: int | None = None
     dither: str = "none"
     remove_background: str | bool = "auto"
     key_color: tuple[int, int, int] | None = None
@@ -163,7 +165,7 @@ def options_from_widgets(
     *,
     sprite_size: str = "auto",
     palette: str = "auto",
-    colors: int = 16,
+    colors: int = 0,
     dither: str = "none",
     remove_background: str = "auto",
     outline: bool = False,
@@ -172,12 +174,13 @@ def options_from_widgets(
     cleanup: bool = False,
     downscale_mode: str = "robust",
 ) -> PixelizeOptions:
-    """Options from ``DGXP_PixelizeSprite``'s widget values (see nodes/pixelize.py)."""
+    """Options from ``DGXP_PixelizeSprite``'s widget values (see nodes/pixelize.py);
+    ``colors`` 0 is auto."""
     locked = None if palette.strip().lower() in ("", "auto") else resolve_palette(palette)
     return PixelizeOptions(
         size=parse_size(sprite_size),
         palette=locked,
-        n_colors=colors,
+        n_colors=PALETTE_SIZES.parse(colors),
         dither=dither,
         remove_background=remove_background,
         key_color=_parse_color(key_color),
@@ -200,7 +203,7 @@ def _check_options(options: PixelizeOptions) -> None:
             f"grid_sharing: {options.grid_sharing!r} is unknown; valid: shared, per-image"
         )
     DITHER_MODES.parse(options.dither)
-    if options.palette is None:
+    if options.palette is None and options.n_colors is not None:
         check_n_colors(options.n_colors)
 
 
@@ -247,14 +250,32 @@ def _binned(cells: Rgba) -> Rgba:
     return out
 
 
-def _palette(cells: Sequence[Rgba], options: PixelizeOptions) -> Palette | None:
+@dataclass(frozen=True)
+class _PaletteStep:
+    palette: Palette | None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _palette(cells: Sequence[Rgba], options: PixelizeOptions) -> _PaletteStep:
     if options.palette is not None:
-        return options.palette
+        return _PaletteStep(options.palette, (f"palette: locked to {options.palette.name}",))
     if not any(bool((c[..., 3] > 0).any()) for c in cells):
-        return None
+        return _PaletteStep(None)
+    choice = auto_palette(cells, options.seed)
+    if options.n_colors is None:
+        return _PaletteStep(choice.palette, (f"palette {choice.reason}",))
     votes = [_binned(c) for c in cells]
     coarse = build_palette(votes, options.n_colors, options.palette_method, options.seed)
-    return _refined(coarse, cells)
+    found = len(choice.palette.colors)
+    asked = (f"palette: {options.n_colors} colours as asked",)
+    if options.n_colors <= found:
+        return _PaletteStep(_refined(coarse, cells), asked)
+    warning = (
+        f"colors={options.n_colors} is more than the about {found} distinct colours present: "
+        "shades of one colour get split; use colors auto"
+    )
+    return _PaletteStep(_refined(coarse, cells), asked, (warning,))
 
 
 def _refined(palette: Palette, cells: Sequence[Rgba]) -> Palette:
@@ -316,17 +337,23 @@ def pixelize_batch(images: Sequence[Rgba], options: PixelizeOptions) -> BatchRes
     # 4. background
     mode = options.background_mode()
     decisions = [decide_background(c, mode, options.key_color, options.tolerance) for c in cells]
-    ambiguity = [d.ambiguity for d in decisions]
     cells = [apply_background(c, d) for c, d in zip(cells, decisions, strict=True)]
     # 5. palette (shared)
-    palette = _palette(cells, options)
+    step = _palette(cells, options)
+    palette = step.palette
     results = []
-    for c, g, amb in zip(cells, grids, ambiguity, strict=True):
+    for c, g, bg in zip(cells, grids, decisions, strict=True):
         # 6. map / dither, 7. cleanup
         sprite = _cleanup(_map(c, palette, options), palette, options)
         # 8. QA
         report = qa_report(
-            sprite, grid=g, palette=palette, alpha_ambiguity=amb, seam_score=_seams(sprite, options)
+            sprite,
+            grid=g,
+            palette=palette,
+            alpha_ambiguity=bg.ambiguity,
+            seam_score=_seams(sprite, options),
+            notes=(f"background {bg.note}", *step.notes),
+            extra_warnings=step.warnings,
         )
         results.append(PixelizeResult(sprite, g, palette, report))
     return BatchResult(tuple(results), palette)

@@ -40,6 +40,8 @@ class QAReport:
         alpha_ambiguity: Share of pixels whose background decision was a close call.
         seam_score: Wrap-around seam strength (x, y) for tiles, else None.
         warnings: Plain-language problems worth a look.
+        notes: Plain-language decisions and why (background kept or removed, palette
+            size chosen), for a person reading the report.
     """
 
     width: int
@@ -54,6 +56,7 @@ class QAReport:
     alpha_ambiguity: float
     seam_score: tuple[float, float] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-able dict (``json.dumps`` works on it as is)."""
@@ -73,6 +76,7 @@ class QAReport:
             if self.seam_score is None
             else [round(float(v), 4) for v in self.seam_score],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
 
@@ -144,6 +148,8 @@ def qa_report(
     palette: Palette | None = None,
     alpha_ambiguity: float = 0.0,
     seam_score: tuple[float, float] | None = None,
+    notes: tuple[str, ...] = (),
+    extra_warnings: tuple[str, ...] = (),
 ) -> QAReport:
     """Build the QA report of a finished sprite.
 
@@ -153,6 +159,8 @@ def qa_report(
         palette: The palette it was locked to, if any.
         alpha_ambiguity: Share of close background calls, from the pipeline.
         seam_score: Tile seam scores, for tiles.
+        notes: The pipeline's decisions in words (background, palette size).
+        extra_warnings: The pipeline's own warnings (e.g. more colours asked than present).
     """
     _check(sprite)
     opaque = float((sprite[..., 3] > 0).mean())
@@ -170,5 +178,6 @@ def qa_report(
         transparent_fraction=1.0 - opaque,
         alpha_ambiguity=float(alpha_ambiguity),
         seam_score=seam_score,
-        warnings=_warnings(confidence, conformance, alpha_ambiguity, opaque),
+        warnings=_warnings(confidence, conformance, alpha_ambiguity, opaque) + extra_warnings,
+        notes=notes,
     )

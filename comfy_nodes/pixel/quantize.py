@@ -18,6 +18,7 @@ from .color import oklab_to_srgb, srgb_to_oklab
 from .dither import DitherSpace, dither_to_palette, nearest_palette_index
 from .errors import InvalidImageError, InvalidParameterError
 from .image_io import check_rgba
+from .modes import PALETTE_SIZES
 from .palette import MAX_PALETTE_COLORS, Palette
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 QuantizeMethod = Literal["kmeans", "median_cut"]
-MIN_PALETTE_COLORS: Final[int] = 2
+MIN_PALETTE_COLORS: Final[int] = PALETTE_SIZES.minimum
 
 Float64Array = npt.NDArray[np.float64]
 RGBA = npt.NDArray[np.uint8]

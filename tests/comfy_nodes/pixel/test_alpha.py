@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from comfy_nodes.pixel.alpha import estimate_background, harden_alpha, remove_background
+from comfy_nodes.pixel.alpha import (
+    decide_background,
+    estimate_background,
+    harden_alpha,
+    remove_background,
+)
 from comfy_nodes.pixel.errors import InvalidImageError, InvalidParameterError
 
 BG = (240, 240, 240)
@@ -105,3 +110,38 @@ def test_out_of_range_tolerance_is_refused() -> None:
 def test_rgb_input_is_refused_with_the_shape() -> None:
     with pytest.raises(InvalidImageError, match=r"\[H, W, 4\]"):
         remove_background(np.zeros((4, 4, 3), np.uint8), "auto")
+
+
+def _seamless_tile(seed: int) -> np.ndarray:
+    """A 4-colour texture whose content reaches every edge (a dominant ground colour)."""
+    rng = np.random.default_rng(seed)
+    colors = np.array([[70, 120, 50], [90, 150, 60], [60, 100, 40], [120, 90, 60]], np.uint8)
+    idx = rng.choice(4, size=(24, 24), p=[0.7, 0.1, 0.1, 0.1])
+    out = np.full((24, 24, 4), 255, np.uint8)
+    out[..., :3] = colors[idx]
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auto_keeps_a_tile_that_has_no_background(seed: int) -> None:
+    decision = decide_background(_seamless_tile(seed), "auto")
+    assert not decision.mask.any()
+    assert decision.note.startswith("kept: no background found")
+
+
+def test_auto_keeps_content_that_runs_edge_to_edge() -> None:
+    img = np.full((16, 16, 4), 255, np.uint8)
+    img[..., :3] = (240, 240, 240)
+    img[3:13, :, :3] = (200, 40, 40)  # a band from the left edge to the right edge
+    decision = decide_background(img, "auto")
+    assert not decision.mask.any() and "edge to edge" in decision.note
+    assert decide_background(img, "border").mask.sum() == 16 * 6
+
+
+def test_auto_still_removes_a_flat_background_around_a_sprite() -> None:
+    img = np.full((16, 16, 4), 255, np.uint8)
+    img[..., :3] = (240, 240, 240)
+    img[4:12, 5:11, :3] = (30, 60, 200)
+    decision = decide_background(img, "auto")
+    assert int(decision.mask.sum()) == 256 - 48
+    assert decision.note == "removed: border colour #f0f0f0"
