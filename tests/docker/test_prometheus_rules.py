@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from grafana_queries import dcgm_fields, exported_series, metric_names
 from prometheus_tools import PROMETHEUS_DIR, promtool
 
 from orchestrator.settings import Settings
@@ -18,14 +19,19 @@ from orchestrator.settings import Settings
 CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULES = PROMETHEUS_DIR / "alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "alerts.test.yml"
+PROMETHEUS_OWN = {"up"}  # the series Prometheus writes for every target it scrapes
 
 
 def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def _rules() -> list[dict[str, Any]]:
+    return [rule for group in _yaml(RULES)["groups"] for rule in group["rules"]]
+
+
 def _alert_names() -> list[str]:
-    return [rule["alert"] for group in _yaml(RULES)["groups"] for rule in group["rules"]]
+    return [rule["alert"] for rule in _rules()]
 
 
 def _series_labels(series: str) -> dict[str, str]:
@@ -72,6 +78,12 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test(alert: str) -> None:
         quiet = quiet or any(_is_quiet(labels, expected) for labels in series if expected)
     assert fires, f"{alert}: no unit test in {RULE_TESTS.name} expects it to fire"
     assert quiet, f"{alert}: no unit test in {RULE_TESTS.name} has a series it must ignore"
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda rule: rule["alert"])
+def test_every_alert_names_only_metrics_we_dcgm_or_prometheus_export(rule: dict[str, Any]) -> None:
+    known = exported_series() | dcgm_fields() | PROMETHEUS_OWN
+    assert metric_names(rule["expr"]) <= known, sorted(metric_names(rule["expr"]) - known)
 
 
 def test_config_scrapes_daemon_engine_and_dcgm_on_their_usual_ports() -> None:
