@@ -1,8 +1,9 @@
 """SDXL's discrete 1000-step noise table, as ComfyUI's `ModelSamplingDiscrete` builds it.
 
 Betas are "scaled_linear" (`linspace(sqrt(0.00085), sqrt(0.012), 1000) ** 2`) in float64;
-sigmas = sqrt((1 - ᾱ) / ᾱ) stored as float32. `timestep(sigma)` is the nearest table index
-in log space and `sigma(t)` interpolates log-sigma between table entries, exactly as ComfyUI.
+sigmas = sqrt((1 - ᾱ) / ᾱ) stored as float32 (their log too, taken in float64).
+`timestep(sigma)` is the nearest table index in log space and `sigma(t)` interpolates
+log-sigma between table entries, exactly as ComfyUI.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ class DiscreteSchedule:
             ** 2
         )
         alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
-        sigmas = (((1 - alphas_cumprod) / alphas_cumprod) ** 0.5).float()
-        object.__setattr__(self, "sigmas", sigmas)
-        object.__setattr__(self, "log_sigmas", sigmas.log())
+        sigmas = ((1 - alphas_cumprod) / alphas_cumprod) ** 0.5
+        object.__setattr__(self, "sigmas", sigmas.float())
+        # The log is taken in float64 before rounding, as ComfyUI's `set_sigmas` does: the
+        # float32 log of the rounded table differs by an ulp, enough to move `normal` sigmas.
+        object.__setattr__(self, "log_sigmas", sigmas.log().float())
 
     @property
     def sigma_min(self) -> float:

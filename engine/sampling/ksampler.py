@@ -17,7 +17,6 @@ import torch
 
 from engine.sampling.discrete import DiscreteSchedule
 from engine.sampling.guidance import CFGDenoiser, Conditioning, EpsModel, prepare_conds
-from engine.sampling.noise import default_noise_sampler
 from engine.sampling.samplers import get_sampler
 from engine.sampling.schedulers import SCHEDULERS, calculate_sigmas
 
@@ -116,11 +115,11 @@ def sample(
         total,
         request.cfg,
     )
-    out = sampler(
+    out = sampler.fn(
         denoiser,
         x,
         sigmas,  # on the CPU on purpose: see CFGDenoiser._denoise
-        default_noise_sampler(x, request.seed),
+        sampler.noise(x, sigmas, request.seed),
         (lambda i: on_step(i + 1, total, denoiser.last_denoised)) if on_step is not None else None,
     )
     return (out / model.latent_scale).float().cpu()

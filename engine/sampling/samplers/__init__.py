@@ -1,35 +1,85 @@
 """Samplers with ComfyUI's names (k-diffusion math), one file each, picked by name.
 
 Every sampler has the signature of `SamplerFn`: it integrates `model` (a denoiser:
-x, sigma → denoised) along `sigmas` from `x`, calling `callback(i)` after step i.
+x, sigma → denoised) along `sigmas` from `x`, calling `callback(i)` after step i. The
+registry pairs each with the per-step noise ComfyUI gives it: seeded Gaussian draws for
+most, a Brownian tree for the SDE solvers (on the CPU, or on the latent's device for the
+`*_gpu` names, as in ComfyUI).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
+import torch
+
+from engine.sampling.brownian import brownian_noise_sampler
+from engine.sampling.noise import NoiseSampler, default_noise_sampler
 from engine.sampling.samplers.base import Denoiser, SamplerFn, StepCallback
 from engine.sampling.samplers.dpmpp_2m import sample_dpmpp_2m
 from engine.sampling.samplers.dpmpp_2m_sde import sample_dpmpp_2m_sde
+from engine.sampling.samplers.dpmpp_sde import sample_dpmpp_sde
 from engine.sampling.samplers.euler import sample_euler
 from engine.sampling.samplers.euler_ancestral import sample_euler_ancestral
 from engine.sampling.samplers.lcm import sample_lcm
 
-__all__ = ["SAMPLERS", "Denoiser", "SamplerFn", "SamplerName", "StepCallback", "get_sampler"]
+__all__ = [
+    "SAMPLERS",
+    "Denoiser",
+    "NoiseFactory",
+    "Sampler",
+    "SamplerFn",
+    "SamplerName",
+    "StepCallback",
+    "get_sampler",
+]
 
-SamplerName = Literal["euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_sde", "lcm"]
+SamplerName = Literal[
+    "euler",
+    "euler_ancestral",
+    "dpmpp_sde",
+    "dpmpp_sde_gpu",
+    "dpmpp_2m",
+    "dpmpp_2m_sde",
+    "dpmpp_2m_sde_gpu",
+    "lcm",
+]
 
-# Keyed by `SamplerName`, so mypy refuses a registry entry the name list lacks.
-SAMPLERS: dict[SamplerName, SamplerFn] = {
-    "euler": sample_euler,
-    "euler_ancestral": sample_euler_ancestral,
-    "dpmpp_2m": sample_dpmpp_2m,
-    "dpmpp_2m_sde": sample_dpmpp_2m_sde,
-    "lcm": sample_lcm,
+# (latent, the run's sigmas, seed) → the sampler's per-step noise.
+NoiseFactory = Callable[[torch.Tensor, torch.Tensor, int], NoiseSampler]
+
+
+def gaussian_noise(x: torch.Tensor, sigmas: torch.Tensor, seed: int) -> NoiseSampler:
+    """k-diffusion's default: fresh draws from a generator on `x`'s device seeded with `seed`."""
+    return default_noise_sampler(x, seed)
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A sampler function and the noise ComfyUI feeds it."""
+
+    fn: SamplerFn
+    noise: NoiseFactory = gaussian_noise
+
+
+# Keyed by `SamplerName`, so mypy refuses a registry entry the name list lacks. Listed in
+# ComfyUI's order (`comfy.samplers.KSAMPLER_NAMES`), as the KSampler combo shows them.
+SAMPLERS: dict[SamplerName, Sampler] = {
+    "euler": Sampler(sample_euler),
+    "euler_ancestral": Sampler(sample_euler_ancestral),
+    "dpmpp_sde": Sampler(sample_dpmpp_sde, brownian_noise_sampler),
+    "dpmpp_sde_gpu": Sampler(sample_dpmpp_sde, partial(brownian_noise_sampler, on_cpu=False)),
+    "dpmpp_2m": Sampler(sample_dpmpp_2m),
+    "dpmpp_2m_sde": Sampler(sample_dpmpp_2m_sde, brownian_noise_sampler),
+    "dpmpp_2m_sde_gpu": Sampler(sample_dpmpp_2m_sde, partial(brownian_noise_sampler, on_cpu=False)),
+    "lcm": Sampler(sample_lcm),
 }
 
 
-def get_sampler(name: str) -> SamplerFn:
+def get_sampler(name: str) -> Sampler:
     """The sampler called `name`.
 
     Raises:

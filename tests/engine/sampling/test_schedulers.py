@@ -74,9 +74,22 @@ def test_every_schedule_descends_to_zero(name: str) -> None:
     assert torch.all(sigmas[:-1] > sigmas[1:])
 
 
+def test_ddim_uniform_strides_the_table_from_index_one() -> None:
+    table = _table()
+    sigmas = calculate_sigmas(DiscreteSchedule(), "ddim_uniform", 6)
+    # 1000 // 6 = 166: indices 1, 167, ..., 997 are seven, so ComfyUI takes 7 steps
+    assert sigmas.tolist() == pytest.approx([float(table[i]) for i in range(997, 0, -166)] + [0.0])
+
+
+def test_beta_skips_timesteps_that_round_alike() -> None:
+    sigmas = calculate_sigmas(DiscreteSchedule(), "beta", 300)  # more steps than distinct ends
+    assert len(sigmas) < 301 and sigmas[0] == pytest.approx(float(_table()[-1]))
+    assert torch.all(sigmas[:-1] > sigmas[1:])
+
+
 def test_unknown_scheduler_lists_valid_names() -> None:
-    with pytest.raises(ValueError, match=r"scheduler='beta'.*karras"):
-        calculate_sigmas(DiscreteSchedule(), "beta", 4)
+    with pytest.raises(ValueError, match=r"scheduler='kl_optimal'.*ddim_uniform, beta"):
+        calculate_sigmas(DiscreteSchedule(), "kl_optimal", 4)
 
 
 def test_registries_cover_exactly_their_literal_names() -> None:
