@@ -24,11 +24,9 @@ from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .color import norm3, srgb_to_oklab
+from .components import connected_labels, label_mask
 from .errors import InvalidImageError, InvalidParameterError
 from .modes import BACKGROUND_MODES, BackgroundMode
 
@@ -135,9 +133,7 @@ def _components(lab: NDArray[np.float32], cand: Mask, step: float) -> NDArray[np
     ev = cand[1:] & cand[:-1] & (norm3(lab[1:] - lab[:-1]) <= step)
     rows = np.concatenate([idx[:, :-1][eh], idx[:-1][ev]])
     cols = np.concatenate([idx[:, 1:][eh], idx[1:][ev]])
-    graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(h * w, h * w))
-    _, labels = connected_components(graph, directed=False)
-    return np.asarray(labels.reshape(h, w), dtype=np.int32)
+    return connected_labels(h * w, rows, cols).reshape(h, w)
 
 
 def _step_noise(lab: NDArray[np.float32], near: Mask) -> float:
@@ -162,7 +158,7 @@ def _holes(lab: NDArray[np.float32], background: Mask, tolerance: float) -> Mask
     coef, *_ = np.linalg.lstsq(design[background], lab[background], rcond=None)
     resid = norm3(lab - design @ coef)
     candidate = ~background & (resid <= tolerance * _HOLE_FACTOR)
-    labels, count = ndimage.label(candidate)
+    labels, count = label_mask(candidate)
     if count == 0:
         return np.zeros_like(background)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
@@ -199,7 +195,7 @@ def _why_no_background(mask: Mask) -> str | None:
     spans = min(content[0], content[1]) >= _SPAN_SHARE or min(content[2:]) >= _SPAN_SHARE
     if spans or min(content) >= _EDGE_SHARE:
         return f"{NO_BACKGROUND} (content runs edge to edge)"
-    labels, count = ndimage.label(~mask, structure=np.ones((3, 3), dtype=bool))
+    labels, count = label_mask(~mask, diagonal=True)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     if sizes.sum() and sizes[sizes <= _SPECK_CELLS].sum() > _SPECK_SHARE * sizes.sum():
         return f"{NO_BACKGROUND} (the rest is scattered specks: a texture or tile)"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy import ndimage
 
 __all__ = [
     "AutoFit",
@@ -101,7 +101,8 @@ def find_peaks(prof: FloatArray) -> Peaks:
     left, mid, right = prof[:-2], prof[1:-1], prof[2:]
     # Prominence over the lowest value within 3 px on either side: blur keeps true edges
     # prominent, while JPEG chroma ripple and noise make shallow bumps.
-    floor = ndimage.minimum_filter1d(prof, size=7, mode="nearest")[1:-1]
+    padded = np.pad(prof, 3, mode="edge")
+    floor = sliding_window_view(padded, 7).min(axis=1)[1:-1]
     prom = mid - floor
     thr = 0.05 * float(prom.max())
     idx = np.nonzero((mid >= left) & (mid > right) & (prom > thr))[0] + 1
