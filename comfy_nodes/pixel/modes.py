@@ -129,14 +129,15 @@ class PaletteSizeRange:
         text = str(value).strip().lower()
         if text in ("", self.auto):
             return None
-        if isinstance(value, bool) or not text.isdigit() or isinstance(value, float):
+        number = text.removeprefix("-").isdigit() and not isinstance(value, bool | float)
+        if not number:
             raise InvalidParameterError(
                 f"{self.argument}={value!r} is not a size; choose {self.describe()}"
             )
         size = int(text)
         if not self.minimum <= size <= self.maximum:
             raise InvalidParameterError(
-                f"{self.argument}={value!r} is out of range; choose {self.describe()}"
+                f"{self.argument}={size} is out of range; choose {self.describe()}"
             )
         return size
 

@@ -17,6 +17,7 @@ from comfy_nodes.pixel.modes import (
     BACKGROUND_MODES,
     DITHER_MODES,
     DOWNSCALE_MODES,
+    PALETTE_SIZES,
     ModeVocabulary,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "BACKGROUND_MODES",
     "DITHER_MODES",
     "DOWNSCALE_MODES",
+    "PALETTE_SIZES",
     "BackgroundChoice",
     "DitherChoice",
     "DownscaleChoice",

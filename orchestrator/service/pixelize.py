@@ -366,6 +366,7 @@ class Pixelizer:
         colours. Inputs that fail here are reported once and skipped later."""
         from comfy_nodes.pixel.errors import PixelArtError
         from comfy_nodes.pixel.image_io import load_image
+        from comfy_nodes.pixel.palette_size import auto_palette
         from comfy_nodes.pixel.pipeline import pixelize
         from comfy_nodes.pixel.quantize import build_palette
 
@@ -380,5 +381,7 @@ class Pixelizer:
                 progress(PixelizeStep("shared palette", done, len(targets), target.name))
         if not any(bool((sprite[..., 3] > 0).any()) for sprite in sprites):
             return None, failures
+        if options.n_colors is None:  # auto: the size the set itself holds
+            return auto_palette(sprites, options.seed).palette, failures
         palette = build_palette(sprites, options.n_colors, options.palette_method, options.seed)
         return palette, failures

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from comfy_nodes.pixel.palette import Palette
     from comfy_nodes.pixel.pipeline import PixelizeOptions
 
-__all__ = ["DEFAULT_COLORS", "PixelizeRequest"]
+__all__ = ["PixelizeRequest"]
 
-DEFAULT_COLORS = 16
 MAX_PREVIEW_SCALE = 64
 
 
@@ -31,7 +30,8 @@ class PixelizeRequest:
     Attributes:
         size: Sprite size prior `"WxH"`, or `"auto"` to detect the grid.
         palette: A built-in palette name or a palette file to lock to; None builds one.
-        colors: Size of the palette to build (2..256); None means 16. Not with `palette`.
+        colors: Size of the palette to build (2..256), or `"auto"`/None to pick it from
+            each picture (or the shared set). A number is not allowed with `palette`.
         dither: A dither mode (`none`, `floyd-steinberg`, `bayer-4` …).
         background: `auto`, `border`, `key` (with `key_color`) or `none` (keep it).
         key_color: `#RRGGBB` background colour for `background="key"`.
@@ -44,7 +44,7 @@ class PixelizeRequest:
 
     size: str = "auto"
     palette: str | None = None
-    colors: int | None = None
+    colors: int | str | None = None
     dither: str = "none"
     background: str = "auto"
     key_color: str | None = None
@@ -55,8 +55,10 @@ class PixelizeRequest:
     preview_scale: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The request as JSON (what the sidecar records)."""
-        return asdict(self)
+        """The request as JSON (what the sidecar records); `colors` a number when it is one
+        (the CLI hands over text)."""
+        text = str(self.colors).strip()
+        return dict(asdict(self), colors=int(text) if text.isdigit() else self.colors)
 
     def to_options(self, resolve: Any = None) -> PixelizeOptions:
         """The pixel core's options, every field checked before any file is touched.
@@ -88,7 +90,7 @@ class PixelizeRequest:
         return options
 
     def _check_combinations(self) -> None:
-        if self.palette is not None and self.colors is not None:
+        if self.palette is not None and self._colors() is not None:
             raise InvalidRequest(
                 "palette/colors",
                 (self.palette, self.colors),
@@ -122,15 +124,18 @@ class PixelizeRequest:
             raise InvalidRequest("palette", self.palette, _reason(exc)) from exc
         return palette
 
-    def _colors(self) -> int:
+    def _colors(self) -> int | None:
         from comfy_nodes.pixel.errors import PixelArtError
-        from comfy_nodes.pixel.quantize import check_n_colors
+        from comfy_nodes.pixel.modes import PALETTE_SIZES
 
-        colors = DEFAULT_COLORS if self.colors is None else self.colors
+        if str(self.colors).strip() == str(PALETTE_SIZES.widget_auto):  # the node's auto only
+            raise InvalidRequest("colors", 0, f"is not a size; choose {PALETTE_SIZES.describe()}")
         try:
-            return check_n_colors(colors)
+            return PALETTE_SIZES.parse(self.colors)
         except PixelArtError as exc:
-            raise InvalidRequest("colors", colors, _reason(exc)) from exc
+            text = str(self.colors).strip()
+            shown = int(text) if text.removeprefix("-").isdigit() else self.colors
+            raise InvalidRequest("colors", shown, _reason(exc)) from exc
 
     @staticmethod
     def _color(field: str, text: str | None) -> tuple[int, int, int] | None:

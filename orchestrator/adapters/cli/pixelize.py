@@ -15,7 +15,7 @@ import typer
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import emit_result, note, stderr_console, warn
-from orchestrator.service.pixel_modes import BACKGROUND_MODES, DITHER_MODES
+from orchestrator.service.pixel_modes import BACKGROUND_MODES, DITHER_MODES, PALETTE_SIZES
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -112,9 +112,12 @@ def pixelize_command(
         ),
     ] = None,
     colors: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            "--colors", "-c", help="Palette size to build, 2..256 (default 16; not with --palette)."
+            "--colors",
+            "-c",
+            help=f"Palette size to build: {PALETTE_SIZES.describe()} (default auto: picked "
+            "from each picture, or the set with --shared-palette; a number is not for --palette).",
         ),
     ] = None,
     size: Annotated[

@@ -297,3 +297,42 @@ def test_palette_and_outline_stay_inside_the_palette(tmp_path: Path) -> None:
     used = {"#{:02x}{:02x}{:02x}".format(*c) for c in sprite[sprite[..., 3] > 0][:, :3].tolist()}
     assert used <= set(resolve_palette("pico-8").hex_codes())
     assert (sprite[..., 3] == 0).any()  # the border went transparent, so an outline was drawn
+
+
+def _tile(seed: int = 0, size: int = 24) -> np.ndarray:
+    """A seamless ground texture: one dominant colour, specks of three others everywhere."""
+    ground = np.array([[70, 122, 50], [94, 150, 62], [58, 98, 42], [122, 90, 62]], np.uint8)
+    idx = np.random.default_rng(seed).choice(4, size=(size, size), p=[0.7, 0.1, 0.1, 0.1])
+    return ground[idx]
+
+
+def test_plain_pixelize_keeps_an_opaque_tile_opaque_and_says_why(tmp_path: Path) -> None:
+    source = _save(tmp_path / "grass.png", _upscaled(_tile()))
+    code, _stdout, stderr = _run_split(source, "-o", tmp_path / "out")
+    assert code == 0, stderr
+    sprite = _read(tmp_path / "out" / "grass.png")
+    assert sprite.shape[:2] == (24, 24)
+    assert float((sprite[..., 3] == 255).mean()) >= 0.99
+    report = json.loads((tmp_path / "out" / "grass.json").read_text())
+    assert any("kept: no background found" in n for n in json.dumps(report).split('"'))
+
+
+def test_plain_pixelize_still_cuts_a_sprite_out_of_a_flat_background(tmp_path: Path) -> None:
+    picture = np.full((16, 16, 3), 240, np.uint8)
+    picture[4:12, 5:11] = _truth(3, size=8)[:, :6]
+    source = _save(tmp_path / "hero.png", _upscaled(picture))
+    code, _stdout, stderr = _run_split(source, "-o", tmp_path / "out")
+    assert code == 0, stderr
+    alpha = _read(tmp_path / "out" / "hero.png")[..., 3]
+    expected = np.zeros((16, 16), bool)
+    expected[4:12, 5:11] = True
+    np.testing.assert_array_equal(alpha == 255, expected)
+
+
+def test_colors_auto_picks_the_palette_size_and_the_report_says_so(tmp_path: Path) -> None:
+    source = _save(tmp_path / "potion.png", _upscaled(_truth(5)))
+    code, _stdout, stderr = _run_split(source, "-o", tmp_path / "out", "--keep-bg", "-c", "auto")
+    assert code == 0, stderr
+    sprite = _read(tmp_path / "out" / "potion.png")
+    np.testing.assert_array_equal(sprite[..., :3], _truth(5))
+    assert "palette auto: 4 colours" in (tmp_path / "out" / "potion.json").read_text()
