@@ -22,6 +22,7 @@ import argparse
 import logging
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ helpers, also when loaded by path
+
 from baseline import write_baseline
 
 from engine.models.architecture import SDXLArchitecture, infer_architecture
