@@ -15,19 +15,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import EngineError, InterruptedByUser
 from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = [
+    "NULL_OBSERVER",
     "EngineContext",
+    "EngineObserver",
     "EnginePaths",
     "NodeRuntime",
     "bind_engine_context",
     "bind_node_runtime",
     "engine_context",
     "engine_limits",
+    "engine_observer",
     "node_runtime",
 ]
 
@@ -57,6 +60,37 @@ class EnginePaths:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+class EngineObserver(Protocol):
+    """Told where a prompt's time goes (`engine.server.metrics.EngineMetrics` is one)."""
+
+    def unet_step(self, seconds: float) -> None: ...
+
+    def vae_decode(self, seconds: float) -> None: ...
+
+    def compiled(self, part: str, seconds: float) -> None: ...
+
+    def compile_cache_hit(self, part: str) -> None: ...
+
+
+class _NullObserver:
+    """Hears nothing: the engine run without metrics (tests, the bench)."""
+
+    def unet_step(self, seconds: float) -> None:
+        pass
+
+    def vae_decode(self, seconds: float) -> None:
+        pass
+
+    def compiled(self, part: str, seconds: float) -> None:
+        pass
+
+    def compile_cache_hit(self, part: str) -> None:
+        pass
+
+
+NULL_OBSERVER: EngineObserver = _NullObserver()
+
+
 @dataclass
 class EngineContext:
     """Per-engine state that core nodes need. `models` is the engine's model cache."""
@@ -66,6 +100,7 @@ class EngineContext:
     device: str = "cpu"
     extras: dict[str, Any] = field(default_factory=dict)
     limits: EngineLimits = DEFAULT_LIMITS
+    observer: EngineObserver = NULL_OBSERVER
 
 
 @dataclass
@@ -103,6 +138,12 @@ def engine_limits() -> EngineLimits:
     """The caps of the engine the caller runs in; the defaults outside an engine."""
     ctx = _engine.get()
     return DEFAULT_LIMITS if ctx is None else ctx.limits
+
+
+def engine_observer() -> EngineObserver:
+    """Where the running engine's timings go; a null observer outside an engine."""
+    ctx = _engine.get()
+    return NULL_OBSERVER if ctx is None else ctx.observer
 
 
 def node_runtime() -> NodeRuntime | None:

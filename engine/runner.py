@@ -212,7 +212,14 @@ class RunningEngine:
             self.registry, self.load_report = build_registry(
                 core_node_classes(), core_display_names(), config.node_dirs(), packs
             )
-        self.server = EngineServer(self.registry, self.context, config.max_upload_mb * 1024 * 1024)
+        from prometheus_client import CollectorRegistry
+
+        self.server = EngineServer(
+            self.registry,
+            self.context,
+            config.max_upload_mb * 1024 * 1024,
+            CollectorRegistry(),  # this engine's metrics (/metrics), never the global registry
+        )
         self.port = 0
         self._ready = threading.Event()
         self._error: BaseException | None = None

@@ -10,16 +10,21 @@ compiles again. `compile_checkpoint` is idempotent for a mode already applied.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, get_args
 
 import torch
 
+from engine.context import engine_observer
 from engine.models.checkpoint import LoadedCheckpoint
 
 __all__ = [
     "COMPILE_MODES",
     "CompileMode",
     "compile_checkpoint",
+    "compile_observed",
     "note_compiled_shape",
     "validate_compile_mode",
 ]
@@ -87,13 +92,18 @@ def _compiled(forward: Any, mode: str, backend: str) -> Any:
     return torch.compile(forward, backend=backend, fullgraph=False)
 
 
-def note_compiled_shape(ckpt: LoadedCheckpoint, part: str, shape: tuple[int, ...]) -> None:
-    """Log once per (part, shape) of a compiled checkpoint that this call will compile."""
+def note_compiled_shape(ckpt: LoadedCheckpoint, part: str, shape: tuple[int, ...]) -> bool | None:
+    """Log once per (part, shape) of a compiled checkpoint that this call will compile.
+
+    Returns:
+        None when the checkpoint is not compiled, True when this call compiles a new graph,
+        False when a graph for this shape was compiled before (a compile-cache hit).
+    """
     if ckpt.compile_mode == "off":
-        return
+        return None
     key = (part, shape)
     if key in ckpt.compiled_shapes:
-        return
+        return False
     ckpt.compiled_shapes.add(key)
     log.warning(
         "%s of %s: first call at input shape %s compiles (unless a compiled graph already "
@@ -102,3 +112,16 @@ def note_compiled_shape(ckpt: LoadedCheckpoint, part: str, shape: tuple[int, ...
         ckpt.path.name,
         shape,
     )
+    return True
+
+
+@contextmanager
+def compile_observed(compiling: bool | None, part: str) -> Iterator[None]:
+    """Time the call of a compiled `part` ("unet" | "vae") for the engine's observer: a
+    compile when `compiling` (from `note_compiled_shape`), a cache hit when False."""
+    began = time.perf_counter()
+    yield
+    if compiling:
+        engine_observer().compiled(part, time.perf_counter() - began)
+    elif compiling is False:
+        engine_observer().compile_cache_hit(part)

@@ -7,6 +7,7 @@ stack is applied only inside `patched()` (sampling, text encoding) and undone af
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -14,8 +15,9 @@ from typing import Any
 
 import torch
 
+from engine.context import engine_observer
 from engine.models.checkpoint import LoadedCheckpoint
-from engine.models.compile import note_compiled_shape
+from engine.models.compile import compile_observed, note_compiled_shape
 from engine.models.lora import (
     LoraFile,
     LoraPatch,
@@ -89,8 +91,8 @@ class SDXLModel:
         time_ids: torch.Tensor,
     ) -> torch.Tensor:
         """One UNet evaluation (call inside `patched()` so LoRAs apply)."""
-        note_compiled_shape(self.checkpoint, "UNet", tuple(x.shape))
-        with torch.no_grad():
+        compiling = note_compiled_shape(self.checkpoint, "UNet", tuple(x.shape))
+        with compile_observed(compiling, "unet"), torch.no_grad():
             out = self.checkpoint.unet(
                 x,
                 timestep,
@@ -189,11 +191,14 @@ class SDXLVae:
         """[B, 4, h, w] latent → [B, 8h, 8w, 3] float32 image in 0..1 on the CPU."""
         vae = self.checkpoint.vae
         param = next(vae.parameters())
-        note_compiled_shape(self.checkpoint, "VAE decoder", tuple(latent.shape))
-        with torch.no_grad():
+        compiling = note_compiled_shape(self.checkpoint, "VAE decoder", tuple(latent.shape))
+        began = time.perf_counter()
+        with compile_observed(compiling, "vae"), torch.no_grad():
             image = vae.decode(latent.to(device=param.device, dtype=param.dtype)).sample
         out: torch.Tensor = ((image.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
-        return out.cpu()
+        out = out.cpu()  # waits for the GPU, so the time below is the decode's own
+        engine_observer().vae_decode(time.perf_counter() - began)
+        return out
 
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """[B, H, W, C] image in 0..1 → [B, 4, H/8, W/8] latent (distribution mode)."""

@@ -11,12 +11,14 @@ latent's pixel size, as in ComfyUI's `encode_model_conds`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
+from engine.context import engine_observer
 from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["CFGDenoiser", "CondBatch", "Conditioning", "EpsModel", "prepare_conds"]
@@ -120,6 +122,7 @@ class CFGDenoiser:
         self.model, self.positive, self.negative, self.cfg = model, positive, negative, cfg
         self.before_step = before_step
         self.last_denoised: torch.Tensor | None = None  # for previews
+        self._last_call: float | None = None
 
     def _denoise(self, x: torch.Tensor, sigma: torch.Tensor, cond: CondBatch) -> torch.Tensor:
         # Sigmas stay on the CPU and enter GPU math as Python scalars: no host-device copy,
@@ -136,6 +139,12 @@ class CFGDenoiser:
         return torch.stack(outs).mean(dim=0) if len(outs) > 1 else outs[0]
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        # The step period (call to call), not the call itself: on a GPU a call only queues
+        # kernels, and timing it would need a stream sync per step.
+        now = time.perf_counter()
+        if self._last_call is not None:
+            engine_observer().unet_step(now - self._last_call)
+        self._last_call = now
         if self.before_step is not None:
             self.before_step()
         self.last_denoised = self._guided(x, sigma)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,15 +16,20 @@ from engine.context import EngineContext
 from engine.graph.executor import PromptExecutor
 from engine.graph.registry import NodeRegistry
 from engine.server.hub import SocketHub
+from engine.server.metrics import EngineMetrics
 from engine.server.middleware import origin_only_middleware
 from engine.server.queue import PromptQueue
 from engine.server.routes_debug import debug_routes
 from engine.server.routes_files import file_routes
 from engine.server.routes_info import info_routes
+from engine.server.routes_metrics import metrics_routes
 from engine.server.routes_prompt import prompt_routes
 from engine.server.state import ServerState
 from engine.server.worker import PromptWorker
 from engine.server.ws import ws_routes
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["EngineServer"]
 
@@ -34,10 +40,17 @@ class EngineServer:
     """One engine's server-side objects; call `make_app()` once per server."""
 
     def __init__(
-        self, registry: NodeRegistry, context: EngineContext, max_upload_bytes: int
+        self,
+        registry: NodeRegistry,
+        context: EngineContext,
+        max_upload_bytes: int,
+        metrics_registry: CollectorRegistry,
     ) -> None:
         self.hub = SocketHub()
         self.queue = PromptQueue(on_change=self._broadcast_status)
+        # The engine's own registry (never prometheus_client's global one): /metrics.
+        self.metrics = EngineMetrics(metrics_registry, queue_depth=self.queue.tasks_remaining)
+        context.observer = self.metrics
         self.executor = PromptExecutor(registry, self.hub)
         self.state = ServerState(
             registry=registry,
@@ -54,6 +67,7 @@ class EngineServer:
             context,
             self._unload_models,
             timings=self.state.timings,
+            metrics=self.metrics,
         )
 
     def _broadcast_status(self) -> None:
@@ -88,6 +102,7 @@ class EngineServer:
             *info_routes(self.state),
             *ws_routes(self.state),
             *debug_routes(self.state),
+            *metrics_routes(self.metrics.registry),
         ]
         for route in routes:
             app.router.add_route(route.method, route.path, route.handler)

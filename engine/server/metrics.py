@@ -64,7 +64,7 @@ PROMPT_DURATION = Family(
 UNET_STEP = Family(
     "dgxp_engine_unet_step_duration_seconds",
     "histogram",
-    "Wall time of one sampler step (UNet evaluations with CFG).",
+    "Sampler step period: time from one denoiser call (the UNet with CFG) to the next.",
 )
 VAE_DECODE = Family(
     "dgxp_engine_vae_decode_duration_seconds", "histogram", "Wall time of one VAE decode."
@@ -87,7 +87,9 @@ COMPILE_HITS = Family(
     ("part",),
 )
 QUEUE_DEPTH = Family(
-    "dgxp_engine_queue_pending_prompts", "gauge", "Prompts waiting in the engine's queue."
+    "dgxp_engine_queue_pending_prompts",
+    "gauge",
+    "Prompts pending or running in the engine's queue (ComfyUI's queue_remaining).",
 )
 
 FAMILIES: tuple[Family, ...] = (

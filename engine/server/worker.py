@@ -11,7 +11,8 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from engine.context import EngineContext, bind_engine_context
 from engine.graph.events import EventSink
@@ -19,9 +20,20 @@ from engine.graph.executor import PromptExecutor
 from engine.server.queue import PromptQueue, QueueItem
 from engine.server.timings import PromptTimings
 
+if TYPE_CHECKING:
+    from engine.server.metrics import EngineMetrics, PromptStatus
+
 __all__ = ["PromptWorker"]
 
 logger = logging.getLogger(__name__)
+
+
+def _status_of(status: Mapping[str, Any]) -> PromptStatus:
+    """A history status as a metrics outcome: success, interrupted or error."""
+    if status.get("completed"):
+        return "success"
+    kinds = {m[0] for m in status.get("messages", []) if isinstance(m, list | tuple) and m}
+    return "interrupted" if "execution_interrupted" in kinds else "error"
 
 
 class PromptWorker:
@@ -35,8 +47,10 @@ class PromptWorker:
         context: EngineContext,
         unload_models: Callable[[], None],
         timings: PromptTimings | None = None,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.queue = queue
+        self.metrics = metrics
         self.timings = timings if timings is not None else PromptTimings()
         self.executor = executor
         self.sink = sink
@@ -71,6 +85,7 @@ class PromptWorker:
     def _run_item(self, item: QueueItem, task_id: int) -> None:
         extra_data = {**item.extra_data, **item.sensitive}
         logger.info("executing prompt %s", item.prompt_id)
+        self._reset_peak_vram()
         started_at = time.time()
         node_seconds: dict[str, float] = {}
         try:
@@ -96,6 +111,10 @@ class PromptWorker:
             }
             result = {"outputs": {}, "meta": {}}
         executed_at = time.time()
+        if self.metrics is not None:
+            self.metrics.prompt_done(
+                _status_of(status), executed_at - started_at, self._peak_vram()
+            )
         # Before the history entry: whoever sees the entry can read the timings too.
         self.timings.finished(
             item.prompt_id, item.prompt, started_at, executed_at, node_seconds, time.time()
@@ -104,6 +123,19 @@ class PromptWorker:
         client_id = item.extra_data.get("client_id")
         if client_id is not None:
             self.sink.send("executing", {"node": None, "prompt_id": item.prompt_id}, client_id)
+
+    def _reset_peak_vram(self) -> None:
+        if self.metrics is not None and self.context.device == "cuda":
+            import torch  # the engine has loaded it already
+
+            torch.cuda.reset_peak_memory_stats()
+
+    def _peak_vram(self) -> int | None:
+        if self.metrics is None or self.context.device != "cuda":
+            return None
+        import torch
+
+        return int(torch.cuda.max_memory_allocated())
 
     def _apply_flags(self) -> None:
         flags = self.queue.take_flags()
