@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from comfy_nodes.pixel.atomic import write_atomic
-from orchestrator.workflows import TemplateLibrary, render_twins
+from orchestrator.workflows import TemplateLibrary, default_templates_dir, render_twins
 
 __all__ = ["main"]
 
@@ -47,7 +47,8 @@ def _backend_object_info(url: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) every twin; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("directory", nargs="?", type=Path, default=Path(__file__).parent)
+    # The templates folder, not this script's: the tool moved to scripts/ in 0e3827c.
+    parser.add_argument("directory", nargs="?", type=Path, default=default_templates_dir())
     parser.add_argument("--backend", help="read /object_info from this ComfyUI URL")
     parser.add_argument("--check", action="store_true", help="only report stale twins")
     args = parser.parse_args(argv)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             write_atomic(path, text.encode("utf-8"))
             logger.info("wrote %s", path)
     if args.check and stale:
-        logger.error("stale UI twins: %s (run python -m workflows.regenerate_ui)", ", ".join(stale))
+        logger.error("stale UI twins: %s (run python %s)", ", ".join(stale), __file__)
         return 1
     return 0
 

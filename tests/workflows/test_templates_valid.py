@@ -24,6 +24,7 @@ from orchestrator.workflows import (
 )
 
 TEMPLATES = ("single_sprite", "batch_generation", "tileset", "sprite_sheet", "lora_compare")
+TEMPLATES += ("fast_sprite",)
 COMMON = ("prompt", "negative_prompt", "seed", "steps", "cfg", "width", "height", "checkpoint")
 COMMON += ("loras", "palette", "colors", "sprite_size", "batch_size", "filename_prefix")
 
@@ -42,6 +43,7 @@ EXTRA: dict[str, dict[str, Any]] = {
     "tileset": {"sprite_size": "16x16"},
     "sprite_sheet": {"width": 256, "frames": 4},
     "lora_compare": {"loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}]},
+    "fast_sprite": {"steps": 6},  # its own few-step default, not TINY's 2
 }
 
 
@@ -218,6 +220,31 @@ def test_template_runs_end_to_end(
         (preview,) = run.images["tiled_preview"]
         (tile,) = sprites
         assert preview.size == (tile.width * 3, tile.height * 3)
+
+
+def test_fast_sprite_takes_the_few_step_path(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    graph = library.get("fast_sprite").render({"prompt": "a red potion"})
+    (sampler,) = [n["inputs"] for n in graph.values() if n["class_type"] == "KSampler"]
+    few_step = {"sampler_name": "lcm", "scheduler": "sgm_uniform", "steps": 6, "cfg": 1.0}
+    assert {k: sampler[k] for k in few_step} == few_step
+    ksampler = engine_client.object_info()["KSampler"]["input"]["required"]
+    assert "lcm" in ksampler["sampler_name"][0] and "sgm_uniform" in ksampler["scheduler"][0]
+
+
+def test_fast_sprite_refuses_an_unknown_sampler_with_the_valid_ones(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    graph = library.get("fast_sprite").render(
+        tiny_values("fast_sprite", sampler="lcm_turbo", scheduler="kl_optimal")
+    )
+    with pytest.raises(WorkflowValidationError) as err:
+        validate_against_object_info(graph, engine_client.object_info())
+    message = str(err.value)
+    assert "input 'sampler_name': value 'lcm_turbo' is not in" in message
+    assert "input 'scheduler': value 'kl_optimal' is not in" in message
+    assert "dpmpp_2m_sde" in message and "sgm_uniform" in message, "the valid names are listed"
 
 
 def test_missing_lora_and_unknown_palette_are_named_before_sending(

@@ -21,6 +21,7 @@ CASES: dict[str, dict[str, Any]] = {
     "tileset": {"width": 64, "height": 64, "sprite_size": "16x16"},
     "sprite_sheet": {"width": 256, "height": 64, "frames": 4},
     "lora_compare": {"width": 64, "height": 64},
+    "fast_sprite": {"width": 64, "height": 64},
 }
 SPRITES = {"batch_generation": 2, "lora_compare": 2}
 
