@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from grafana_queries import dcgm_fields, exported_series, metric_names
-from prometheus_tools import PROMETHEUS_DIR, promtool
+from prometheus_tools import PROMETHEUS_DIR, promtool, require_binary
 
 from orchestrator.settings import Settings
 
@@ -133,3 +133,8 @@ def test_a_changed_threshold_fails_the_alert_unit_tests(tmp_path: Path) -> None:
     result = promtool("test", "rules", tmp_path / RULE_TESTS.name, cwd=tmp_path)
     assert result.returncode != 0
     assert "DgxpDataDiskAlmostFull" in result.stdout + result.stderr
+
+
+def test_a_missing_prometheus_tool_fails_the_test_naming_the_package() -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y prometheus"):
+        require_binary("promtool-not-installed")
