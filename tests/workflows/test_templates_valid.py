@@ -233,6 +233,15 @@ def test_fast_sprite_takes_the_few_step_path(
     assert "lcm" in ksampler["sampler_name"][0] and "sgm_uniform" in ksampler["scheduler"][0]
 
 
+@pytest.mark.parametrize("sampler", ["dpmpp_sde", "dpmpp_2m_sde_gpu"])
+def test_brownian_tree_samplers_run_on_the_engine(
+    library: TemplateLibrary, engine_client: ComfyClient, sampler: str
+) -> None:
+    values = tiny_values("fast_sprite", sampler=sampler, scheduler="karras", steps=3)
+    result = run_prompt(engine_client, library.get("fast_sprite").render(values), timeout=240)
+    assert {o.node_id for o in fetch_outputs(engine_client, result)} >= {"11", "12"}
+
+
 def test_fast_sprite_refuses_an_unknown_sampler_with_the_valid_ones(
     library: TemplateLibrary, engine_client: ComfyClient
 ) -> None:
