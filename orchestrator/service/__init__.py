@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from comfy_nodes.pixel.errors import PixelArtError
+    from orchestrator.deploy import MANIFEST_NAME, BevyProject, Deployer, DeployResult
     from orchestrator.jobs.models import Job, JobOutputs, SpriteFiles
     from orchestrator.jobs.states import JobState
     from orchestrator.service.core import Service
@@ -28,8 +29,12 @@ if TYPE_CHECKING:
     from orchestrator.workflows import ParamSpec, TemplateLibrary, WorkflowError
 
 __all__ = [
+    "MANIFEST_NAME",
     "BackendInfo",
+    "BevyProject",
     "CompareVariant",
+    "DeployResult",
+    "Deployer",
     "GenerationRequest",
     "Job",
     "JobEvent",
@@ -60,6 +65,10 @@ _HOMES = {
     "TemplateLibrary": "orchestrator.workflows",
     "WorkflowError": "orchestrator.workflows",
     "PixelArtError": "comfy_nodes.pixel.errors",
+    "MANIFEST_NAME": "orchestrator.deploy",
+    "BevyProject": "orchestrator.deploy",
+    "Deployer": "orchestrator.deploy",
+    "DeployResult": "orchestrator.deploy",
     "JobEvent": "orchestrator.service.job_events",
     "JobEventKind": "orchestrator.service.job_events",
     "BackendInfo": "orchestrator.service.values",

@@ -25,9 +25,8 @@ from fastmcp.exceptions import ResourceError
 
 from orchestrator.adapters.mcp.media import preview_png
 from orchestrator.adapters.mcp.views import project_list
-from orchestrator.deploy import MANIFEST_NAME, Deployer
 from orchestrator.errors import DGXPixelsError
-from orchestrator.service import SpriteFiles
+from orchestrator.service import MANIFEST_NAME, Deployer, SpriteFiles
 from orchestrator.wire.job_view import job_view
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from orchestrator.deploy import BevyProject, DeployResult
+from orchestrator.service import BevyProject, DeployResult
 from orchestrator.wire.job_view import JobView, SpriteFilesView
 from orchestrator.wire.jsonable import jsonable
 
