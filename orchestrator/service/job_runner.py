@@ -44,6 +44,7 @@ from orchestrator.service.follow import (
 )
 from orchestrator.service.job_events import EventHub, JobEventKind
 from orchestrator.service.leases import LeaseKeeper
+from orchestrator.service.log_context import job_context
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.outputs import FileHasher, RenderedImage, collect_outputs
 from orchestrator.service.pnginfo import submit_extra_data
@@ -221,7 +222,13 @@ class JobRunner:
         self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
     ) -> None:
         """Send `(graph, extra_data)` (None: re-attaching) and follow; map every outcome
-        to a state."""
+        to a state. Every log line meanwhile names the job and the backend."""
+        with job_context(job.id, backend.url):
+            self._execute_on(job, backend, send)
+
+    def _execute_on(
+        self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> None:
         assert job.prompt_id is not None
         deadline = time.monotonic() + self.config.job_timeout_s
         stream = self._stream(backend)

@@ -33,6 +33,7 @@ from orchestrator.service.health import HealthBoard
 from orchestrator.service.job_events import JobEventKind
 from orchestrator.service.job_runner import JobRunner
 from orchestrator.service.leases import LeaseKeeper
+from orchestrator.service.log_context import job_context
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.service.store_file import StoreFileGuard
 
@@ -305,7 +306,8 @@ class WorkerPool:
             _StoreTrouble: The store failed mid-step: the job is resumed once it works.
         """
         try:
-            step()
+            with job_context(job.id):  # every log line of the step names the job
+                step()
         except StoreError as exc:
             raise _StoreTrouble(exc, functools.partial(self._resume, job.id, name)) from exc
         except OSError as exc:

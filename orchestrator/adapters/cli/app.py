@@ -29,6 +29,8 @@ from orchestrator.adapters.cli import (
 )
 from orchestrator.adapters.cli.context import CliState
 from orchestrator.adapters.cli.help_format import use_plain_help
+from orchestrator.adapters.cli.log_format import LOG_FORMATS, formatter_for
+from orchestrator.adapters.cli.output import choices_metavar
 
 __all__ = ["app", "main"]
 
@@ -69,6 +71,15 @@ def root(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar=choices_metavar(LOG_FORMATS),
+            help="Log lines on stderr: text (default), or json: one object per line with "
+            "time, level, logger, message, job_id and backend (setting log_format).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -77,11 +88,15 @@ def root(
     ] = False,
 ) -> None:
     """Set up logging (stderr, one line per record) for whichever command runs."""
+    if log_format is not None and log_format not in LOG_FORMATS:
+        raise typer.BadParameter(
+            f"{log_format!r} is not one of {', '.join(LOG_FORMATS)}", param_hint="--log-format"
+        )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for("json" if log_format == "json" else "text"))
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    ctx.obj = CliState(config=config, verbose=verbose)
+    ctx.obj = CliState(config=config, verbose=verbose, log_format=log_format)
 
 
 app.command("pixelize")(pixelize.pixelize_command)

@@ -27,6 +27,7 @@ class CliState:
 
     config: Path | None = None
     verbose: bool = False
+    log_format: str | None = None  # --log-format; None: the settings' log_format decides
     settings: Settings | None = field(default=None, repr=False)
 
 
@@ -51,4 +52,9 @@ def _load(state: CliState) -> Settings:
     if not state.verbose:  # the root callback logs at INFO until the settings say otherwise
         level = logging.getLevelName(settings.log_level.upper())
         logging.getLogger().setLevel(level if isinstance(level, int) else logging.INFO)
+    if state.log_format is None and settings.log_format == "json":  # the option wins
+        from orchestrator.adapters.cli.log_format import formatter_for
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(formatter_for("json"))
     return settings
