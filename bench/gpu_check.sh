@@ -7,16 +7,20 @@
 #   bench/gpu_check.sh compile    # (b) + repro/run.sh with DGXP_ENGINE_COMPILE=default
 #                                 #   (first job compiles the UNet ~2 min)         (~4-5 min)
 #   bench/gpu_check.sh all        # everything in one go (~8-9 min on an H200: tight)
+#   bench/gpu_check.sh e2e        # (b) + bench/e2e.py --full-size: generate jobs end to end,
+#                                 #   stage by stage, in-process engine and `engine serve`,
+#                                 #   batch 1 and 8 (JOBS each, default 5)          (~5-7 min)
 #   bench/gpu_check.sh tests|model|eager   # one part; several may be given (`eager compile`)
 #
 # Results: $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
-# bench/baselines/latest.json after each run), $OUT/gpu-tests.txt and every step's full log
+# bench/baselines/latest.json after each run), $OUT/e2e-<gpu>.json (bench/e2e.py's
+# baseline, also left in bench/baselines/), $OUT/gpu-tests.txt and every step's full log
 # $OUT/gpu-check-<step>.log ($OUT defaults to $GPU_CHECK_DIR/out). The ~7 GB checkpoint is
 # written once into $GPU_CHECK_DIR/models (default /tmp/dgxp-gpu-check) and reused by a later
 # call on the same machine. A failing step is reported and the next steps still run; the exit
 # status is non-zero if any step failed.
 #
-# Environment: PYTHON (python3), GPU_CHECK_DIR, COUNT (10), STEPS (30), SIZE (1024), OUT,
+# Environment: PYTHON (python3), GPU_CHECK_DIR, COUNT (10), STEPS (30), SIZE (1024), OUT, JOBS (5),
 # FULL_SIZE (1; 0 = the small demo model, for a dry run on a CPU:
 #   PYTHON=.venv/bin/python FULL_SIZE=0 SIZE=128 STEPS=2 COUNT=2 bench/gpu_check.sh all).
 set -uo pipefail
@@ -87,6 +91,16 @@ repro() {
     cp "$baseline" "$results/$name"
 }
 
+# e2e: bench/e2e.py on the full-size checkpoint, both deployments, batch 1 and 8.
+e2e() {
+    [ -f "$models/checkpoints/$checkpoint" ] || write_model
+    local size_args=(--full-size)
+    [ "${FULL_SIZE:-1}" = 0 ] && size_args=(--tiny)
+    "$PYTHON" bench/e2e.py "${size_args[@]}" --models "$models" --batch 1 8 \
+        --jobs "${JOBS:-5}" ${STEPS:+--steps "$STEPS"} ${SIZE:+--size "$SIZE"} || return 1
+    cp "$(ls -t bench/baselines/e2e-*.json | head -n 1)" "$results/"
+}
+
 summary() {
     local name
     for name in latest-eager.json latest-compile.json; do
@@ -94,6 +108,12 @@ summary() {
         "$PYTHON" -c "import json, sys; d = json.load(open(sys.argv[1])); \
 keys = ('exit_code', 'images', 'wall_s', 'images_per_s', 'latency_s', 'peak_gpu_memory_mib'); \
 print(sys.argv[2], {k: d.get(k) for k in keys})" "$results/$name" "$name"
+    done
+    for name in "$results"/e2e-*.json; do
+        [ -f "$name" ] || continue
+        "$PYTHON" -c "import json, sys; d = json.load(open(sys.argv[1])); \
+keys = ('mode', 'batch', 'first_job_s', 'e2e_median_s', 'engine_prompt_median_s', 'e2e_over_engine'); \
+[print('e2e', {k: r[k] for k in keys}) for r in d['runs']]" "$name"
     done
 }
 
@@ -106,9 +126,9 @@ for what in "$@"; do
     default) steps+=(tests model eager) ;;
     all) steps+=(tests model eager compile) ;;
     compile) steps+=(model compile) ;;
-    tests | model | eager) steps+=("$what") ;;
+    tests | model | eager | e2e) steps+=("$what") ;;
     *)
-        echo "unknown step '$what'; use: default, all, tests, model, eager, compile" >&2
+        echo "unknown step '$what'; use: default, all, tests, model, eager, compile, e2e" >&2
         exit 2
         ;;
     esac
@@ -119,6 +139,7 @@ for step in "${steps[@]}"; do
     model) run_step model write_model ;;
     eager) run_step eager repro off latest-eager.json ;;
     compile) run_step compile repro default latest-compile.json ;;
+    e2e) run_step e2e e2e ;;
     esac
 done
 summary
