@@ -107,9 +107,7 @@ class GpuTelemetry:
         meminfo: Where system memory is read for the unified-memory fallback.
     """
 
-    def __init__(
-        self, nvml: ModuleType | None = None, meminfo: Path = Path("/proc/meminfo")
-    ) -> None:
+    def __init__(self, nvml: Any = None, meminfo: Path = Path("/proc/meminfo")) -> None:
         self._nvml = nvml if nvml is not None else _load_nvml()
         self._meminfo = meminfo
         self._lock = threading.Lock()
