@@ -40,6 +40,14 @@ class SampleRequest:
     force_full_denoise: bool = False
 
 
+def _schedule(schedule: DiscreteSchedule, request: SampleRequest, steps: int) -> torch.Tensor:
+    """ComfyUI's `KSampler.calculate_sigmas`: a few samplers drop the penultimate sigma."""
+    if get_sampler(request.sampler_name).discard_penultimate_sigma:
+        sigmas = calculate_sigmas(schedule, request.scheduler, steps + 1)
+        return torch.cat([sigmas[:-2], sigmas[-1:]])
+    return calculate_sigmas(schedule, request.scheduler, steps)
+
+
 def sigmas_for(schedule: DiscreteSchedule, request: SampleRequest) -> torch.Tensor:
     """ComfyUI's `KSampler.set_steps` + the start/last step cut of `KSampler.sample`."""
     if request.scheduler not in SCHEDULERS:
@@ -47,11 +55,11 @@ def sigmas_for(schedule: DiscreteSchedule, request: SampleRequest) -> torch.Tens
             f"unknown scheduler={request.scheduler!r}; valid schedulers: {', '.join(SCHEDULERS)}"
         )
     if request.denoise > 0.9999:
-        sigmas = calculate_sigmas(schedule, request.scheduler, request.steps)
+        sigmas = _schedule(schedule, request, request.steps)
     elif request.denoise <= 0.0:
         sigmas = torch.FloatTensor([])
     else:
-        full = calculate_sigmas(schedule, request.scheduler, int(request.steps / request.denoise))
+        full = _schedule(schedule, request, int(request.steps / request.denoise))
         sigmas = full[-(request.steps + 1) :]
     last = request.last_step
     if last is not None and last < len(sigmas) - 1:

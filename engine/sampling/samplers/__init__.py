@@ -19,11 +19,13 @@ import torch
 from engine.sampling.brownian import brownian_noise_sampler
 from engine.sampling.noise import NoiseSampler, default_noise_sampler
 from engine.sampling.samplers.base import Denoiser, SamplerFn, StepCallback
+from engine.sampling.samplers.dpm_2 import sample_dpm_2
 from engine.sampling.samplers.dpmpp_2m import sample_dpmpp_2m
 from engine.sampling.samplers.dpmpp_2m_sde import sample_dpmpp_2m_sde
 from engine.sampling.samplers.dpmpp_sde import sample_dpmpp_sde
 from engine.sampling.samplers.euler import sample_euler
 from engine.sampling.samplers.euler_ancestral import sample_euler_ancestral
+from engine.sampling.samplers.heun import sample_heun
 from engine.sampling.samplers.lcm import sample_lcm
 
 __all__ = [
@@ -40,12 +42,15 @@ __all__ = [
 SamplerName = Literal[
     "euler",
     "euler_ancestral",
+    "heun",
+    "dpm_2",
     "dpmpp_sde",
     "dpmpp_sde_gpu",
     "dpmpp_2m",
     "dpmpp_2m_sde",
     "dpmpp_2m_sde_gpu",
     "lcm",
+    "ddim",
 ]
 
 # (latent, the run's sigmas, seed) → the sampler's per-step noise.
@@ -59,10 +64,16 @@ def gaussian_noise(x: torch.Tensor, sigmas: torch.Tensor, seed: int) -> NoiseSam
 
 @dataclass(frozen=True)
 class Sampler:
-    """A sampler function and the noise ComfyUI feeds it."""
+    """A sampler function, the noise ComfyUI feeds it and how ComfyUI schedules it.
+
+    `discard_penultimate_sigma`: ComfyUI's KSampler asks the scheduler for one step more
+    and drops the second-to-last sigma for these samplers (its
+    `DISCARD_PENULTIMATE_SIGMA_SAMPLERS`).
+    """
 
     fn: SamplerFn
     noise: NoiseFactory = gaussian_noise
+    discard_penultimate_sigma: bool = False
 
 
 # Keyed by `SamplerName`, so mypy refuses a registry entry the name list lacks. Listed in
@@ -70,12 +81,17 @@ class Sampler:
 SAMPLERS: dict[SamplerName, Sampler] = {
     "euler": Sampler(sample_euler),
     "euler_ancestral": Sampler(sample_euler_ancestral),
+    "heun": Sampler(sample_heun),
+    "dpm_2": Sampler(sample_dpm_2, discard_penultimate_sigma=True),
     "dpmpp_sde": Sampler(sample_dpmpp_sde, brownian_noise_sampler),
     "dpmpp_sde_gpu": Sampler(sample_dpmpp_sde, partial(brownian_noise_sampler, on_cpu=False)),
     "dpmpp_2m": Sampler(sample_dpmpp_2m),
     "dpmpp_2m_sde": Sampler(sample_dpmpp_2m_sde, brownian_noise_sampler),
     "dpmpp_2m_sde_gpu": Sampler(sample_dpmpp_2m_sde, partial(brownian_noise_sampler, on_cpu=False)),
     "lcm": Sampler(sample_lcm),
+    # ComfyUI's "ddim" is Euler whose inpainting noise is re-drawn; the engine has no
+    # noise masks, so it is exactly Euler here.
+    "ddim": Sampler(sample_euler),
 }
 
 

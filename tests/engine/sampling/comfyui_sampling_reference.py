@@ -9,8 +9,10 @@ torch 2.13 (CPU), and calling:
   `ModelSamplingDiscrete` + `EPS` (default linear 0.00085..0.012 table) → `SIGMAS`;
 - `comfy.k_diffusion.sampling.sample_<name>(model, x, sigmas, extra_args={"seed": seed})`
   with `toy_denoiser()` below, `x = noise_scaling(sigmas[0], prepare_noise(zeros([2, 4, 8,
-  8]), seed), zeros, max_denoise)` as `KSAMPLER.sample` does, and the sigmas of `CASES`
-  (cut to `[:cut]` where given, like KSamplerAdvanced stopping early) → `OUTPUTS`
+  8]), seed), zeros, max_denoise)` as `KSAMPLER.sample` does, and the sigmas of
+  `comfy.samplers.KSampler(model, steps, "cpu", sampler, scheduler, denoise).sigmas` for
+  each of `CASES` (cut to `[:cut]` where given, like KSamplerAdvanced stopping early;
+  "ddim" runs `sample_euler`, as ComfyUI does without a noise mask) → `OUTPUTS`
   (checksums of the flattened float32 result: sum, sum of squares, sum weighted by
   index/512, min, max and the first four values x0..x3). ComfyUI itself is not committed.
 """
@@ -479,29 +481,38 @@ SIGMAS: dict[str, list[float]] = {
     ],
 }
 
-# case → (sampler_name, scheduler, steps, seed, cut of the sigmas or None)
-CASES: dict[str, tuple[str, str, int, int, int | None]] = {
-    "euler/normal/8": ("euler", "normal", 8, 42, None),
-    "euler/ddim_uniform/8": ("euler", "ddim_uniform", 8, 42, None),
-    "euler_ancestral/karras/8": ("euler_ancestral", "karras", 8, 42, None),
-    "euler_ancestral/beta/6": ("euler_ancestral", "beta", 6, 7, None),
-    "dpmpp_sde/karras/8": ("dpmpp_sde", "karras", 8, 42, None),
-    "dpmpp_sde/sgm_uniform/6[:4]": ("dpmpp_sde", "sgm_uniform", 6, 42, 4),
-    "dpmpp_2m/karras/8": ("dpmpp_2m", "karras", 8, 42, None),
-    "dpmpp_2m/beta/8": ("dpmpp_2m", "beta", 8, 42, None),
-    "dpmpp_2m_sde/karras/8": ("dpmpp_2m_sde", "karras", 8, 42, None),
+# case → (sampler_name, scheduler, steps, seed, denoise, cut of the sigmas or None)
+CASES: dict[str, tuple[str, str, int, int, float, int | None]] = {
+    "euler/normal/8": ("euler", "normal", 8, 42, 1.0, None),
+    "euler/ddim_uniform/8": ("euler", "ddim_uniform", 8, 42, 1.0, None),
+    "euler_ancestral/karras/8": ("euler_ancestral", "karras", 8, 42, 1.0, None),
+    "euler_ancestral/beta/6": ("euler_ancestral", "beta", 6, 7, 1.0, None),
+    "dpmpp_sde/karras/8": ("dpmpp_sde", "karras", 8, 42, 1.0, None),
+    "dpmpp_sde/sgm_uniform/6[:4]": ("dpmpp_sde", "sgm_uniform", 6, 42, 1.0, 4),
+    "dpmpp_2m/karras/8": ("dpmpp_2m", "karras", 8, 42, 1.0, None),
+    "dpmpp_2m/beta/8": ("dpmpp_2m", "beta", 8, 42, 1.0, None),
+    "dpmpp_2m_sde/karras/8": ("dpmpp_2m_sde", "karras", 8, 42, 1.0, None),
     "dpmpp_2m_sde/exponential/12/top_seed": (
         "dpmpp_2m_sde",
         "exponential",
         12,
         18446744073709551615,
+        1.0,
         None,
     ),
-    "dpmpp_2m_sde/normal/10[:6]": ("dpmpp_2m_sde", "normal", 10, 42, 6),
-    "dpmpp_2m_sde_gpu/karras/8": ("dpmpp_2m_sde_gpu", "karras", 8, 42, None),
-    "dpmpp_sde_gpu/karras/8": ("dpmpp_sde_gpu", "karras", 8, 42, None),
-    "lcm/sgm_uniform/6": ("lcm", "sgm_uniform", 6, 42, None),
-    "lcm/simple/4": ("lcm", "simple", 4, 42, None),
+    "dpmpp_2m_sde/normal/10[:6]": ("dpmpp_2m_sde", "normal", 10, 42, 1.0, 6),
+    "dpmpp_2m_sde_gpu/karras/8": ("dpmpp_2m_sde_gpu", "karras", 8, 42, 1.0, None),
+    "dpmpp_sde_gpu/karras/8": ("dpmpp_sde_gpu", "karras", 8, 42, 1.0, None),
+    "lcm/sgm_uniform/6": ("lcm", "sgm_uniform", 6, 42, 1.0, None),
+    "lcm/simple/4": ("lcm", "simple", 4, 42, 1.0, None),
+    "heun/karras/8": ("heun", "karras", 8, 42, 1.0, None),
+    "heun/normal/6": ("heun", "normal", 6, 42, 1.0, None),
+    "dpm_2/karras/8": ("dpm_2", "karras", 8, 42, 1.0, None),
+    "dpm_2/sgm_uniform/6": ("dpm_2", "sgm_uniform", 6, 42, 1.0, None),
+    "ddim/ddim_uniform/8": ("ddim", "ddim_uniform", 8, 42, 1.0, None),
+    "euler/normal/10@denoise0.6": ("euler", "normal", 10, 42, 0.6, None),
+    "dpmpp_2m_sde/karras/8@denoise0.5": ("dpmpp_2m_sde", "karras", 8, 42, 0.5, None),
+    "dpm_2/karras/10@denoise0.5": ("dpm_2", "karras", 10, 42, 0.5, None),
 }
 
 OUTPUTS: dict[str, dict[str, float]] = {
@@ -669,5 +680,93 @@ OUTPUTS: dict[str, dict[str, float]] = {
         "x1": -0.26154977083206177,
         "x2": -0.1811922937631607,
         "x3": -0.19281207025051117,
+    },
+    "heun/karras/8": {
+        "sum": 28.883974467404187,
+        "sum_sq": 13.356852973545037,
+        "ramp": 11.295396532226732,
+        "min": -0.19254805147647858,
+        "max": 0.31534522771835327,
+        "x0": -0.07450336217880249,
+        "x1": -0.029741879552602768,
+        "x2": -0.08191455155611038,
+        "x3": -0.03726206347346306,
+    },
+    "heun/normal/6": {
+        "sum": 14.476608581840992,
+        "sum_sq": 161.943800292438,
+        "ramp": 7.81627302551351,
+        "min": -2.355856418609619,
+        "max": 1.9223995208740234,
+        "x0": -1.2077264785766602,
+        "x1": 0.03992193937301636,
+        "x2": -1.5411617755889893,
+        "x3": -0.05234643816947937,
+    },
+    "dpm_2/karras/8": {
+        "sum": 29.276972210034728,
+        "sum_sq": 13.898831635030232,
+        "ramp": 11.451630062347249,
+        "min": -0.21435993909835815,
+        "max": 0.40165960788726807,
+        "x0": -0.06002207100391388,
+        "x1": -0.024094730615615845,
+        "x2": -0.05216998979449272,
+        "x3": -0.034354373812675476,
+    },
+    "dpm_2/sgm_uniform/6": {
+        "sum": 25.80681041814387,
+        "sum_sq": 32.3959889166832,
+        "ramp": 10.817910065597971,
+        "min": -0.7956861257553101,
+        "max": 0.7426402568817139,
+        "x0": -0.2931145429611206,
+        "x1": 0.029810190200805664,
+        "x2": -0.2696778476238251,
+        "x3": -0.018906831741333008,
+    },
+    "ddim/ddim_uniform/8": {
+        "sum": 29.744932641275227,
+        "sum_sq": 13.523714386605706,
+        "ramp": 11.525778415218156,
+        "min": -0.16691997647285461,
+        "max": 0.409992516040802,
+        "x0": 0.0027707740664482117,
+        "x1": -0.029319435358047485,
+        "x2": 0.019578203558921814,
+        "x3": -0.03597905486822128,
+    },
+    "euler/normal/10@denoise0.6": {
+        "sum": 29.149957314133644,
+        "sum_sq": 12.999586204753099,
+        "ramp": 11.306907954374765,
+        "min": -0.1456608772277832,
+        "max": 0.37223657965660095,
+        "x0": -0.01096942275762558,
+        "x1": -0.03195810317993164,
+        "x2": 0.000624537467956543,
+        "x3": -0.03686258941888809,
+    },
+    "dpmpp_2m_sde/karras/8@denoise0.5": {
+        "sum": 28.848363187164068,
+        "sum_sq": 12.927622361460527,
+        "ramp": 11.238102756262379,
+        "min": -0.1633833348751068,
+        "max": 0.3204107880592346,
+        "x0": -0.028757676482200623,
+        "x1": -0.018528632819652557,
+        "x2": -0.039909884333610535,
+        "x3": -0.039558738470077515,
+    },
+    "dpm_2/karras/10@denoise0.5": {
+        "sum": 28.635227538645267,
+        "sum_sq": 12.76650793934063,
+        "ramp": 11.17488632122695,
+        "min": -0.14856629073619843,
+        "max": 0.34527596831321716,
+        "x0": -0.04340294748544693,
+        "x1": -0.03123154118657112,
+        "x2": -0.03768981620669365,
+        "x3": -0.03612308204174042,
     },
 }

@@ -15,6 +15,7 @@ import torch
 from comfyui_sampling_reference import CASES, OUTPUTS, SIGMAS, checksums, toy_denoiser
 
 from engine.sampling.discrete import DiscreteSchedule
+from engine.sampling.ksampler import SampleRequest, sigmas_for
 from engine.sampling.noise import default_noise_sampler, prepare_noise
 from engine.sampling.samplers import SAMPLERS, get_sampler
 from engine.sampling.schedulers import SCHEDULERS, calculate_sigmas
@@ -32,8 +33,9 @@ def _start(sigmas: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def _run(case: str, *, gaussian: bool = False) -> torch.Tensor:
-    sampler_name, scheduler, steps, seed, cut = CASES[case]
-    sigmas = calculate_sigmas(SCHEDULE, scheduler, steps)[:cut]
+    sampler_name, scheduler, steps, seed, denoise, cut = CASES[case]
+    request = SampleRequest(steps, 1.0, sampler_name, scheduler, seed, denoise=denoise)
+    sigmas = sigmas_for(SCHEDULE, request)[:cut]  # as the KSampler node computes them
     x, sampler = _start(sigmas, seed), get_sampler(sampler_name)
     noise = default_noise_sampler(x, seed) if gaussian else sampler.noise(x, sigmas, seed)
     return sampler.fn(toy_denoiser(), x, sigmas, noise)
@@ -51,7 +53,7 @@ def test_sampler_output_equals_comfyuis(case: str) -> None:
     assert checksums(_run(case)) == pytest.approx(OUTPUTS[case], rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize("case", ["dpmpp_sde/karras/8", "dpmpp_2m_sde/karras/8"])
+@pytest.mark.parametrize("case", ["dpmpp_sde/karras/8", "dpmpp_2m_sde/karras/8@denoise0.5"])
 def test_sde_samplers_need_the_brownian_tree(case: str) -> None:
     # The Gaussian noise the engine used before gives a different picture: the reference
     # is sensitive to the noise source, so the test above cannot pass by accident.
