@@ -1,7 +1,8 @@
 """docker/prometheus passes the real `promtool`: the config and the alert rules check, every
 alert's unit tests pass (each alert fires on one series and stays quiet on another), and a
 malformed copy of either file is refused, so a broken file in the repo fails the test
-command rather than a user's deployment."""
+command rather than a user's deployment. Its targets are docker/compose.yaml services on
+ports they serve, and its alerts name only metrics something exports."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from compose_tools import COMPOSE_FILE
 from grafana_queries import dcgm_fields, exported_series, metric_names
 from prometheus_tools import PROMETHEUS_DIR, promtool, require_binary
-
-from orchestrator.settings import Settings
 
 CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULES = PROMETHEUS_DIR / "alerts.yml"
@@ -86,19 +86,20 @@ def test_every_alert_names_only_metrics_we_dcgm_or_prometheus_export(rule: dict[
     assert metric_names(rule["expr"]) <= known, sorted(metric_names(rule["expr"]) - known)
 
 
-def test_config_scrapes_daemon_engine_and_dcgm_on_their_usual_ports() -> None:
-    expected = {
-        # the daemon's /metrics is off unless asked for; 9464 is the port docs/metrics.md
-        # and the compose stack use (`serve --metrics-port 9464`)
-        "dgxp-daemon": "daemon:9464",
-        "dgxp-engine": f"engine:{Settings.model_fields['engine_port'].default}",
-        "dcgm-exporter": "dcgm-exporter:9400",  # dcgm-exporter's documented default port
-    }
-    jobs = {
-        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
-        for job in _yaml(CONFIG)["scrape_configs"]
-    }
-    assert jobs == {name: [target] for name, target in expected.items()}
+def _container_ports(service: dict[str, Any]) -> set[str]:
+    """The container side of each `ports` entry (`127.0.0.1:${X:-9464}:9464` -> 9464)."""
+    return {str(entry).rsplit(":", 1)[-1] for entry in service.get("ports", [])}
+
+
+def test_config_scrapes_compose_services_on_the_ports_they_serve() -> None:
+    services = _yaml(COMPOSE_FILE)["services"]
+    jobs = {job["job_name"]: job for job in _yaml(CONFIG)["scrape_configs"]}
+    assert set(jobs) == {"dgxp-daemon", "dgxp-engine", "dcgm-exporter"}
+    for name, job in jobs.items():
+        for target in (t for config in job["static_configs"] for t in config["targets"]):
+            host, port = target.split(":")
+            assert host in services, f"{name}: {host} is no service of {COMPOSE_FILE.name}"
+            assert port in _container_ports(services[host]), f"{name}: {host} serves no {port}"
     assert _yaml(CONFIG)["rule_files"] == [RULES.name]
 
 
