@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from compose_tools import COMPOSE_FILE
 from grafana_queries import (
     DASHBOARDS_DIR,
     PanelQuery,
@@ -52,10 +53,28 @@ def test_every_panel_has_a_query_on_the_provisioned_datasource() -> None:
             assert all(t["expr"].strip() for t in panel["targets"]), where
 
 
-def test_dashboards_provider_loads_the_folder_compose_mounts() -> None:
+def _mounts(service: str) -> dict[str, str]:
+    """Container path -> host path of the service's bind mounts in docker/compose.yaml."""
+    volumes = _yaml(COMPOSE_FILE)["services"][service]["volumes"]
+    pairs = (str(volume).split(":")[:2] for volume in volumes)
+    return {target: source for source, target in pairs}
+
+
+def test_compose_mounts_the_provisioning_and_the_folder_the_provider_loads() -> None:
     (provider,) = _yaml(PROVISIONING / "dashboards" / "dgx-pixels.yml")["providers"]
+    mounts = _mounts("grafana")
     assert provider["type"] == "file"
-    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboards = mounts[provider["options"]["path"]]
+    assert (COMPOSE_FILE.parent / dashboards).resolve() == DASHBOARDS_DIR
+    provisioning = mounts["/etc/grafana/provisioning"]  # where Grafana reads provisioning
+    assert (COMPOSE_FILE.parent / provisioning).resolve() == PROVISIONING
+
+
+def test_the_datasource_points_at_the_compose_prometheus_service() -> None:
+    (source,) = _yaml(PROVISIONING / "datasources" / "prometheus.yml")["datasources"]
+    host, port = source["url"].removeprefix("http://").split(":")
+    ports = _yaml(COMPOSE_FILE)["services"][host]["ports"]
+    assert any(str(entry).endswith(f":{port}") for entry in ports), (host, port)
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=PanelQuery.where)
