@@ -201,8 +201,8 @@ class Service:
 
     def status(self) -> DaemonSnapshot:
         """Health, queue depth, backends, img/min over the last 5 minutes, disk and GPUs,
-        as last sampled (a daemon samples every `health_interval_s`; another service
-        samples now). Never probes a backend."""
+        as last sampled (every `health_interval_s` while the service runs; taken now before
+        `start()`). Never probes a backend."""
         return self._telemetry.latest()
 
     def stop(self, timeout_s: float = 10.0) -> None:

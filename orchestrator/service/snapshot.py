@@ -9,6 +9,7 @@ snapshot, so a scrape or a status call never waits on the job store or on NVML::
     sampler = SnapshotSampler(take, interval_s=2.0, sinks=[metrics.set_snapshot])
     sampler.start()
     sampler.latest()   # the newest DaemonSnapshot (one is taken at start)
+    sampler.stop()
 """
 
 from __future__ import annotations
@@ -146,8 +147,11 @@ class SnapshotSampler:
             self._thread = None
 
     def latest(self) -> DaemonSnapshot:
-        """The newest snapshot; one is taken now if none exists yet."""
-        return self._latest if self._latest is not None else self.sample()
+        """The newest snapshot while sampling; taken now when the sampler is not running."""
+        latest = self._latest
+        if latest is None or self._thread is None:
+            return self.sample()
+        return latest
 
     def sample(self) -> DaemonSnapshot:
         """Take a snapshot now and hand it to the sinks."""

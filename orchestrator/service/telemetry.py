@@ -2,8 +2,8 @@
 
 `ServiceTelemetry` ties the pieces to one service: it feeds `DaemonMetrics` from the event
 hub, the backend pool's health checks and the runner's deliveries, counts images for the
-img/min rate, and builds each `DaemonSnapshot` (taken by a `SnapshotSampler` thread when
-the service starts with telemetry on, i.e. in the daemon; on demand otherwise).
+img/min rate, and builds each `DaemonSnapshot` (taken by a `SnapshotSampler` thread while
+the service runs, on demand before it starts).
 """
 
 from __future__ import annotations
@@ -71,15 +71,9 @@ class ServiceTelemetry:
             sinks.append(metrics.set_snapshot)
         self.sampler = SnapshotSampler(self.take, interval_s, sinks)
 
-    @property
-    def enabled(self) -> bool:
-        """True when snapshots are taken in the background (metrics or GPUs wanted)."""
-        return self.metrics is not None or self._gpus is not None
-
     def start(self) -> None:
-        """Start the snapshot thread when enabled."""
-        if self.enabled:
-            self.sampler.start()
+        """Start the snapshot thread (a status reply then never waits on the store)."""
+        self.sampler.start()
 
     def stop(self) -> None:
         """Stop the snapshot thread and release NVML."""
@@ -98,7 +92,7 @@ class ServiceTelemetry:
             self.metrics.observe_pixelize(seconds)
 
     def latest(self) -> DaemonSnapshot:
-        """The newest snapshot (taken now when the sampler has none)."""
+        """The newest snapshot (taken now when the sampler is not running)."""
         return self.sampler.latest()
 
     def take(self) -> DaemonSnapshot:

@@ -55,12 +55,15 @@ __all__ = [
     "SnapshotResult",
     "SubmitRequest",
     "TemplatesResult",
+    "WireBackendStatus",
     "WireCompareVariant",
+    "WireGpu",
     "WireHealth",
     "WireHealthProblem",
     "WireJob",
     "WireLora",
     "WireModel",
+    "WireStatus",
     "WireTemplate",
     "WireTemplateParam",
     "type_tags",
@@ -280,8 +283,48 @@ class WireHealth(WireModel):
     problems: list[WireHealthProblem] = Field(default_factory=list)
 
 
+class WireBackendStatus(WireModel):
+    """One backend as the daemon's pool last saw it (no probe is made for a reply)."""
+
+    url: str
+    kind: str  # "engine" | "comfyui"
+    healthy: bool
+    in_flight: int  # jobs this daemon has sent to it
+    queue_remaining: int  # its own queue, at its last health check
+    last_error: str | None = None
+
+
+class WireGpu(WireModel):
+    """One GPU at the daemon's last sample; a figure NVML cannot give is nil."""
+
+    index: int
+    name: str
+    utilization: float | None = None  # 0..1
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    memory_source: str | None = None  # "nvml" | "torch" | "meminfo" (unified memory)
+    power_watts: float | None = None
+    temperature_c: float | None = None
+    sm_clock_hz: float | None = None
+    throttle_reasons: list[str] | None = None
+
+
+class WireStatus(WireModel):
+    """The daemon's figures at `taken_at` (sampled every few seconds, off the job path)."""
+
+    taken_at: float
+    queued: int
+    images_per_minute: float  # over the last 5 minutes
+    backends: list[WireBackendStatus] = Field(default_factory=list)
+    gpus: list[WireGpu] = Field(default_factory=list)
+    gpu_note: str | None = None  # why `gpus` is empty, when it is
+    disk_used_bytes: int | None = None  # the data dir's disk
+    disk_total_bytes: int | None = None
+
+
 class PongResult(WireModel):
-    """Result of `ping`; `health` is nil from a daemon that does not report it."""
+    """Result of `ping`; `health` and `status` are nil from a daemon that does not report
+    them."""
 
     type: Literal["pong"] = "pong"
     protocol: str = PROTOCOL_FRAME.decode("ascii")
@@ -289,6 +332,7 @@ class PongResult(WireModel):
     seq: int
     server_time: float
     health: WireHealth | None = None
+    status: WireStatus | None = None
 
 
 class JobResult(WireModel):
@@ -331,6 +375,7 @@ class SnapshotResult(WireModel):
     seq: int
     server_time: float
     health: WireHealth | None = None
+    status: WireStatus | None = None
     jobs: list[JobView]
 
 

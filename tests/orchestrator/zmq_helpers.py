@@ -18,10 +18,13 @@ import zmq
 from orchestrator.errors import TemplateError
 from orchestrator.jobs import JobState, JobStore, NewJob
 from orchestrator.jobs.models import Job, SpriteFiles
+from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.health import Health, HealthBoard
 from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
 from orchestrator.service.remote_paths import Origin
+from orchestrator.service.snapshot import DaemonSnapshot
+from orchestrator.service.telemetry import ServiceTelemetry
 from orchestrator.service.values import CompareVariant, GenerationRequest, ModelInfo
 
 
@@ -32,6 +35,11 @@ class StoreService:
         self.store = store
         self.hub = EventHub()
         self.board = HealthBoard()  # tests report problems here to see them in ping replies
+        # The real status figures over this store (no backend; the sampler is not started,
+        # so each status() reads the store now).
+        self.telemetry = ServiceTelemetry(
+            store, BackendPool(), self.board, self.hub, store.path.parent, interval_s=1.0
+        )
 
     def submit(self, request: GenerationRequest, *, origin: Origin = "local") -> list[Job]:
         request.check()
@@ -97,6 +105,9 @@ class StoreService:
 
     def health(self) -> Health:
         return self.board.snapshot()
+
+    def status(self) -> DaemonSnapshot:
+        return self.telemetry.latest()
 
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
         return self.hub.subscribe(callback)

@@ -35,6 +35,7 @@ from orchestrator.adapters.zmq.handlers import (
     handle_request,
     wire_health,
     wire_job,
+    wire_status,
 )
 from orchestrator.errors import DGXPixelsError
 from orchestrator.service.job_events import JobEvent, JobEventKind
@@ -282,13 +283,21 @@ class ZmqBridge:
         # they answer inline on the I/O thread.
         now = time.time()
         health = wire_health(self._service.health())  # a snapshot: cheap, never blocks
+        status = wire_status(self._service.status())  # the sampler's latest figures
         result: PongResult | SnapshotResult
         if request.type == "ping":
-            result = PongResult(seq=self._seq, server_time=now, epoch=self.epoch, health=health)
+            result = PongResult(
+                seq=self._seq, server_time=now, epoch=self.epoch, health=health, status=status
+            )
         else:
             jobs = list(reversed(self._jobs.values()))
             result = SnapshotResult(
-                seq=self._seq, server_time=now, epoch=self.epoch, jobs=jobs, health=health
+                seq=self._seq,
+                server_time=now,
+                epoch=self.epoch,
+                jobs=jobs,
+                health=health,
+                status=status,
             )
         return OkReply(request_id=request.request_id, request=request.type, result=result)
 

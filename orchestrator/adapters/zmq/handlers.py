@@ -24,9 +24,11 @@ from orchestrator.errors import (
 )
 from orchestrator.service import Job, JobState
 from orchestrator.service.compare import Comparison
+from orchestrator.service.gpu import GpuReading
 from orchestrator.service.health import Health
 from orchestrator.service.job_events import JobEvent
 from orchestrator.service.remote_paths import Origin
+from orchestrator.service.snapshot import DaemonSnapshot
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable
 from orchestrator.wire.zmq_protocol import (
@@ -48,10 +50,13 @@ from orchestrator.wire.zmq_protocol import (
     RetryRequest,
     SubmitRequest,
     TemplatesResult,
+    WireBackendStatus,
+    WireGpu,
     WireHealth,
     WireHealthProblem,
     WireJob,
     WireLora,
+    WireStatus,
     WireTemplate,
     WireTemplateParam,
 )
@@ -63,6 +68,7 @@ __all__ = [
     "handle_request",
     "wire_health",
     "wire_job",
+    "wire_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,6 +98,7 @@ class BridgeService(Protocol):
     ) -> Comparison: ...
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
     def health(self) -> Health: ...
+    def status(self) -> DaemonSnapshot: ...
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,40 @@ def wire_health(health: Health) -> WireHealth:
         for p in health.problems
     ]
     return WireHealth(state=health.state.value, text=str(health), problems=problems)
+
+
+def wire_status(snapshot: DaemonSnapshot) -> WireStatus:
+    """The wire form of the daemon's latest figures (ping and snapshot replies carry it)."""
+    disk = snapshot.disk
+    return WireStatus(
+        taken_at=snapshot.taken_at,
+        queued=snapshot.queued,
+        images_per_minute=snapshot.images_per_minute,
+        backends=[
+            WireBackendStatus.model_validate(b, from_attributes=True) for b in snapshot.backends
+        ],
+        gpus=[_wire_gpu(g) for g in snapshot.gpus],
+        gpu_note=snapshot.gpu_note,
+        disk_used_bytes=None if disk is None else disk.used_bytes,
+        disk_total_bytes=None if disk is None else disk.total_bytes,
+    )
+
+
+def _wire_gpu(gpu: GpuReading) -> WireGpu:
+    memory = gpu.memory
+    reasons = gpu.throttle_reasons
+    return WireGpu(
+        index=gpu.index,
+        name=gpu.name,
+        utilization=gpu.utilization,
+        memory_used_bytes=None if memory is None else memory.used_bytes,
+        memory_total_bytes=None if memory is None else memory.total_bytes,
+        memory_source=None if memory is None else memory.source,
+        power_watts=gpu.power_watts,
+        temperature_c=gpu.temperature_c,
+        sm_clock_hz=gpu.sm_clock_hz,
+        throttle_reasons=None if reasons is None else sorted(reasons),
+    )
 
 
 def _loras(items: Sequence[WireLora]) -> tuple[LoraSpec, ...]:
