@@ -27,6 +27,7 @@ from engine.sampling.samplers.euler import sample_euler
 from engine.sampling.samplers.euler_ancestral import sample_euler_ancestral
 from engine.sampling.samplers.heun import sample_heun
 from engine.sampling.samplers.lcm import sample_lcm
+from engine.sampling.samplers.uni_pc import sample_uni_pc, sample_uni_pc_bh2
 
 __all__ = [
     "SAMPLERS",
@@ -51,6 +52,8 @@ SamplerName = Literal[
     "dpmpp_2m_sde_gpu",
     "lcm",
     "ddim",
+    "uni_pc",
+    "uni_pc_bh2",
 ]
 
 # (latent, the run's sigmas, seed) → the sampler's per-step noise.
@@ -92,6 +95,8 @@ SAMPLERS: dict[SamplerName, Sampler] = {
     # ComfyUI's "ddim" is Euler whose inpainting noise is re-drawn; the engine has no
     # noise masks, so it is exactly Euler here.
     "ddim": Sampler(sample_euler),
+    "uni_pc": Sampler(sample_uni_pc, discard_penultimate_sigma=True),
+    "uni_pc_bh2": Sampler(sample_uni_pc_bh2, discard_penultimate_sigma=True),
 }
 
 

@@ -12,7 +12,8 @@ torch 2.13 (CPU), and calling:
   8]), seed), zeros, max_denoise)` as `KSAMPLER.sample` does, and the sigmas of
   `comfy.samplers.KSampler(model, steps, "cpu", sampler, scheduler, denoise).sigmas` for
   each of `CASES` (cut to `[:cut]` where given, like KSamplerAdvanced stopping early;
-  "ddim" runs `sample_euler`, as ComfyUI does without a noise mask) → `OUTPUTS`
+  "ddim" runs `sample_euler`, as ComfyUI does without a noise mask, and "uni_pc"/
+  "uni_pc_bh2" `comfy.extra_samplers.uni_pc.sample_unipc`/`sample_unipc_bh2`) → `OUTPUTS`
   (checksums of the flattened float32 result: sum, sum of squares, sum weighted by
   index/512, min, max and the first four values x0..x3). ComfyUI itself is not committed.
 """
@@ -513,6 +514,14 @@ CASES: dict[str, tuple[str, str, int, int, float, int | None]] = {
     "euler/normal/10@denoise0.6": ("euler", "normal", 10, 42, 0.6, None),
     "dpmpp_2m_sde/karras/8@denoise0.5": ("dpmpp_2m_sde", "karras", 8, 42, 0.5, None),
     "dpm_2/karras/10@denoise0.5": ("dpm_2", "karras", 10, 42, 0.5, None),
+    "uni_pc/karras/8": ("uni_pc", "karras", 8, 42, 1.0, None),
+    "uni_pc/normal/20": ("uni_pc", "normal", 20, 42, 1.0, None),
+    "uni_pc/simple/2": ("uni_pc", "simple", 2, 42, 1.0, None),
+    "uni_pc/karras/1": ("uni_pc", "karras", 1, 42, 1.0, None),
+    "uni_pc/karras/10@denoise0.5": ("uni_pc", "karras", 10, 42, 0.5, None),
+    "uni_pc/sgm_uniform/6[:4]": ("uni_pc", "sgm_uniform", 6, 42, 1.0, 4),
+    "uni_pc_bh2/karras/8": ("uni_pc_bh2", "karras", 8, 42, 1.0, None),
+    "uni_pc_bh2/sgm_uniform/4": ("uni_pc_bh2", "sgm_uniform", 4, 42, 1.0, None),
 }
 
 OUTPUTS: dict[str, dict[str, float]] = {
@@ -768,5 +777,93 @@ OUTPUTS: dict[str, dict[str, float]] = {
         "x1": -0.03123154118657112,
         "x2": -0.03768981620669365,
         "x3": -0.03612308204174042,
+    },
+    "uni_pc/karras/8": {
+        "sum": 29.39780224459537,
+        "sum_sq": 13.968765561797031,
+        "ramp": 11.51515642566224,
+        "min": -0.2197839319705963,
+        "max": 0.39922240376472473,
+        "x0": -0.06374146789312363,
+        "x1": -0.02227170206606388,
+        "x2": -0.057896725833415985,
+        "x3": -0.035871922969818115,
+    },
+    "uni_pc/normal/20": {
+        "sum": 28.977166860962825,
+        "sum_sq": 16.10906305205041,
+        "ramp": 11.432272847795389,
+        "min": -0.32298216223716736,
+        "max": 0.5173997282981873,
+        "x0": -0.0854368805885315,
+        "x1": -0.01026663277298212,
+        "x2": -0.06661989539861679,
+        "x3": -0.03286677598953247,
+    },
+    "uni_pc/simple/2": {
+        "sum": 20.399352544685826,
+        "sum_sq": 63.89204055783147,
+        "ramp": 9.70999067926141,
+        "min": -1.313916563987732,
+        "max": 1.1206951141357422,
+        "x0": -0.5725405812263489,
+        "x1": 0.07461416721343994,
+        "x2": -0.5799753665924072,
+        "x3": -0.007631617598235607,
+    },
+    "uni_pc/karras/1": {
+        "sum": 14.177956182451453,
+        "sum_sq": 482.7539813000185,
+        "ramp": 2.0612759518118082,
+        "min": -2.584951400756836,
+        "max": 2.8339693546295166,
+        "x0": 1.926916241645813,
+        "x1": 1.487284779548645,
+        "x2": 0.9007176160812378,
+        "x3": -2.1055219173431396,
+    },
+    "uni_pc/karras/10@denoise0.5": {
+        "sum": 28.597430929541588,
+        "sum_sq": 12.753014681121266,
+        "ramp": 11.159976400122105,
+        "min": -0.1495671421289444,
+        "max": 0.3483625650405884,
+        "x0": -0.042248133569955826,
+        "x1": -0.02954651415348053,
+        "x2": -0.03745065629482269,
+        "x3": -0.03810421749949455,
+    },
+    "uni_pc/sgm_uniform/6[:4]": {
+        "sum": 46.206903543439694,
+        "sum_sq": 1936.8575453263295,
+        "ramp": 12.556147882266032,
+        "min": -5.432280540466309,
+        "max": 5.101687908172607,
+        "x0": 3.44584321975708,
+        "x1": 3.1411445140838623,
+        "x2": 1.3118929862976074,
+        "x3": -4.351603984832764,
+    },
+    "uni_pc_bh2/karras/8": {
+        "sum": 29.48601832683198,
+        "sum_sq": 13.94407447278972,
+        "ramp": 11.527169005886208,
+        "min": -0.20545794069766998,
+        "max": 0.409397691488266,
+        "x0": -0.052033428102731705,
+        "x1": -0.02264188602566719,
+        "x2": -0.043004557490348816,
+        "x3": -0.03593341261148453,
+    },
+    "uni_pc_bh2/sgm_uniform/4": {
+        "sum": 24.031917500076815,
+        "sum_sq": 42.174169393066535,
+        "ramp": 10.432960506089785,
+        "min": -0.980685830116272,
+        "max": 0.8281235694885254,
+        "x0": -0.3848123550415039,
+        "x1": 0.04689089581370354,
+        "x2": -0.36749520897865295,
+        "x3": -0.01621229574084282,
     },
 }

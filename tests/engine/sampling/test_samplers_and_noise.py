@@ -49,7 +49,8 @@ def test_each_sampler_lands_on_the_clean_sample(name: str) -> None:
     x = torch.randn(1, 4, 4, 4, generator=torch.manual_seed(0)) * sigmas[0]
     model, steps, sampler = ToyDenoiser(target), list[int](), get_sampler(name)
     out = sampler.fn(model, x, sigmas, sampler.noise(x, sigmas, 3), steps.append)
-    assert torch.allclose(out, target, atol=1e-5)
+    # UniPC stops at sigma 0.001, as in ComfyUI, so a trace of the noise is left
+    assert torch.allclose(out, target, atol=5e-3 if name.startswith("uni_pc") else 1e-5)
     second_order = name in {"heun", "dpm_2"} or name.startswith("dpmpp_sde")
     evals_per_step = 2 if second_order else 1  # a second evaluation inside each step
     assert steps == list(range(6)) and model.calls == 5 * evals_per_step + 1
@@ -68,8 +69,8 @@ def test_stochastic_samplers_are_deterministic_for_a_seed(name: str) -> None:
 
 
 def test_unknown_sampler_lists_valid_names() -> None:
-    with pytest.raises(ValueError, match=r"sampler_name='uni_pc'.*euler_ancestral"):
-        get_sampler("uni_pc")
+    with pytest.raises(ValueError, match=r"sampler_name='lms'.*euler_ancestral"):
+        get_sampler("lms")
 
 
 SCHEDULE = DiscreteSchedule()
