@@ -66,6 +66,9 @@ class ParamSpec(BaseModel):
         choices: the allowed values of an enum.
         description: one line for `templates show` and MCP tool schemas.
         binds: node inputs the value is written to.
+        enables: output roles (of the sidecar's `outputs`) a bool switches on: when the
+            value is false their nodes are left out of the graph, so nothing is encoded
+            or written for them (e.g. `save_raw` enables the `raw` render).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,6 +83,7 @@ class ParamSpec(BaseModel):
     description: str = ""
     random_when_none: bool = False
     binds: tuple[Binding, ...] = ()
+    enables: tuple[str, ...] = ()
 
     @field_validator("binds", mode="before")
     @classmethod
@@ -92,6 +96,11 @@ class ParamSpec(BaseModel):
     def _enum_has_choices(self) -> ParamSpec:
         if self.type == "enum" and not self.choices:
             raise ValueError(f"parameter {self.name!r} is an enum without choices")
+        if self.enables and self.type != "bool":
+            raise ValueError(
+                f"parameter {self.name!r} enables outputs {list(self.enables)} but is "
+                f"{self.type}; only a bool parameter can switch outputs on and off"
+            )
         return self
 
 

@@ -2,7 +2,8 @@
 
 `Template.prepare(values)` checks every value (unknown names, types, ranges), fills
 defaults, draws a seed when none is given, writes the values into their bound inputs,
-threads the LoRA chain, and returns the graph together with the values it used, so the
+threads the LoRA chain, leaves out the outputs a false switch turns off (`enables`), and
+returns the graph together with the values it used, so the
 caller can record the seed. `Template.render(values)` returns only the graph.
 """
 
@@ -114,6 +115,24 @@ class Template:
                     f"template {self.name!r}: output {role!r} names node {node_id}, "
                     "which is not in the graph"
                 )
+        for spec in self.params:
+            for role in spec.enables:
+                self._check_switchable(spec.name, role)
+
+    def _check_switchable(self, param: str, role: str) -> None:
+        """A switched output must be a role whose node nothing else reads."""
+        node_id = self.sidecar.outputs.get(role)
+        if node_id is None:
+            raise TemplateDefinitionError(
+                f"template {self.name!r}: parameter {param!r} enables output {role!r}, "
+                f"which is not in the sidecar's outputs {sorted(self.sidecar.outputs)}"
+            )
+        readers = sorted(n for n, node in self._graph.items() if _reads(node, node_id))
+        if readers:
+            raise TemplateDefinitionError(
+                f"template {self.name!r}: parameter {param!r} switches output {role!r} "
+                f"(node {node_id}) off, but nodes {readers} read it"
+            )
 
     def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Checked values for every parameter, defaults filled, seed drawn if needed.
@@ -155,13 +174,27 @@ class Template:
         for spec in self.params:
             if spec.type == "loras":
                 lora_nodes += insert_lora_chain(graph, spec.binds, resolved[spec.name])
-        # 4. Return the graph with the values, JSON-ready.
+        # 4. Leave out the outputs a false switch turns off (nothing reads them).
+        for spec in self.params:
+            if spec.enables and resolved[spec.name] is False:
+                for role in spec.enables:
+                    graph.pop(self.sidecar.outputs[role], None)
+        # 5. Return the graph with the values, JSON-ready.
         recorded = {k: _json_value(v) for k, v in resolved.items()}
         return RenderedWorkflow(self.name, graph, recorded, tuple(lora_nodes))
 
     def render(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The API-format graph for `values` (see `prepare` to also get the seed used)."""
         return self.prepare(values).graph
+
+
+def _reads(node: Any, node_id: str) -> bool:
+    """Whether an API-format node has an input linked to `node_id`'s outputs."""
+    inputs = node.get("inputs", {}) if isinstance(node, dict) else {}
+    return any(
+        isinstance(value, list) and len(value) == 2 and str(value[0]) == node_id
+        for value in inputs.values()
+    )
 
 
 def _write(graph: dict[str, Any], binding: Binding, value: Any) -> None:

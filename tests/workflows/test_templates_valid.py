@@ -161,9 +161,9 @@ class _Run:
     texts: dict[str, list[Any]]  # JSON a role's node reported as ui text (reports, atlas)
 
 
-def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> _Run:
+def _run(library: TemplateLibrary, client: ComfyClient, name: str, **more: Any) -> _Run:
     template = library.get(name)
-    result = run_prompt(client, template.render(tiny_values(name)), timeout=240)
+    result = run_prompt(client, template.render(tiny_values(name, **more)), timeout=240)
     role_of = {node: role for role, node in template.outputs.items()}
     run = _Run({}, {})
     for output in fetch_outputs(client, result):
@@ -179,7 +179,7 @@ def _run(library: TemplateLibrary, client: ComfyClient, name: str) -> _Run:
 def test_single_sprite_runs_end_to_end(
     library: TemplateLibrary, engine_client: ComfyClient
 ) -> None:
-    run = _run(library, engine_client, "single_sprite")
+    run = _run(library, engine_client, "single_sprite", save_raw=True)
     (sprite,) = run.images["sprite"]
     (raw,) = run.images["raw"]
     assert raw.size == (64, 64)
@@ -189,12 +189,26 @@ def test_single_sprite_runs_end_to_end(
     assert isinstance(report["pixel_perfect"], bool)
 
 
+def test_the_raw_render_is_written_only_when_asked_for(
+    library: TemplateLibrary, engine_client: ComfyClient
+) -> None:
+    template = library.get("single_sprite")
+    raw_node = template.outputs["raw"]
+    assert raw_node not in template.render(tiny_values("single_sprite"))
+    assert raw_node in template.render(tiny_values("single_sprite", save_raw=True))
+
+    run = _run(library, engine_client, "single_sprite", seed=7)
+
+    assert len(run.images["sprite"]) == 1 and "raw" not in run.images
+    assert len(run.texts["report"]) == 1
+
+
 # Once single_sprite has loaded the tiny model, each of these takes well under a second.
 @pytest.mark.parametrize("name", [n for n in TEMPLATES if n != "single_sprite"])
 def test_template_runs_end_to_end(
     library: TemplateLibrary, engine_client: ComfyClient, name: str
 ) -> None:
-    run = _run(library, engine_client, name)
+    run = _run(library, engine_client, name, save_raw=True)
     sprites = run.images["sprite"]
     assert sprites, f"{name} saved no sprite"
     assert all(img.mode == "RGBA" for img in sprites)
@@ -237,7 +251,7 @@ def test_fast_sprite_takes_the_few_step_path(
 def test_brownian_tree_samplers_run_on_the_engine(
     library: TemplateLibrary, engine_client: ComfyClient, sampler: str
 ) -> None:
-    values = tiny_values("fast_sprite", sampler=sampler, scheduler="karras", steps=3)
+    values = tiny_values("fast_sprite", sampler=sampler, scheduler="karras", steps=3, save_raw=True)
     result = run_prompt(engine_client, library.get("fast_sprite").render(values), timeout=240)
     assert {o.node_id for o in fetch_outputs(engine_client, result)} >= {"11", "12"}
 

@@ -19,7 +19,8 @@ FAST = {"checkpoint": "tiny_sdxl.safetensors", "width": 64, "height": 64}
 
 def _graph(seed: int, steps: int) -> dict[str, Any]:
     template = TemplateLibrary(default_templates_dir()).get("single_sprite")
-    return template.render({**FAST, "prompt": "a key", "seed": seed, "steps": steps})
+    values = {**FAST, "prompt": "a key", "seed": seed, "steps": steps, "save_raw": True}
+    return template.render(values)
 
 
 class _Hooks:

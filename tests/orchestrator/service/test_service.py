@@ -30,7 +30,8 @@ def test_jobs_succeed_with_files_sidecar_and_ordered_events(
             events.append(event)
 
     service.subscribe(collect)
-    jobs = service.submit(tiny_request(count=2, loras=(LoraSpec("tiny_lora.safetensors", 0.5),)))
+    lora = LoraSpec("tiny_lora.safetensors", 0.5)
+    jobs = service.submit(tiny_request(count=2, loras=(lora,), params={**FAST, "save_raw": True}))
     assert [j.seed for j in jobs] == [5, 6] and jobs[0].batch_id == jobs[1].batch_id
     done = [service.wait(j.id, 120) for j in jobs]
     assert [j.state for j in done] == [JobState.SUCCEEDED] * 2

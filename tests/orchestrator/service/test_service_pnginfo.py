@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from service_testkit import MakeService, tiny_request
+from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.jobs.states import JobState
 from orchestrator.service.pnginfo import submit_extra_data
@@ -24,7 +24,7 @@ def test_sprite_and_raw_pngs_carry_the_api_graph_and_its_ui_workflow(
     orch_engine: Any, make_service: MakeService
 ) -> None:
     service = make_service([orch_engine.url], workers=1)
-    (job,) = service.submit(tiny_request())
+    (job,) = service.submit(tiny_request(params={**FAST, "save_raw": True}))
     done = service.wait(job.id, 120)
     assert done.state is JobState.SUCCEEDED, done.error
     graph = service.template(done.template).render(done.params)
