@@ -29,8 +29,10 @@ Every error class under `orchestrator/`, in one tree (where it lives, when it is
     │   ├── TuiError                      the terminal UI's errors (tui/errors.py)
     │   │   ├── DaemonUnavailable         the daemon did not answer in time
     │   │   └── DaemonRefused             the daemon sent an `error` reply (carries its code)
-    │   └── ComfyLinkError                `dgx-pixels comfy link`: not a ComfyUI folder, or
-    │                                     something not ours is in the way (cli/comfy.py)
+    │   ├── ComfyLinkError                `dgx-pixels comfy link`: not a ComfyUI folder, or
+    │   │                                 something not ours is in the way (cli/comfy.py)
+    │   └── DaemonUnreachable             `dgx-pixels status`: no daemon answered the ping
+    │                                     (cli/status.py)
     ├── ComfyError                     the ComfyUI client (comfy/errors.py); the service turns
     │   │                              these into BackendError or a failed job's reason
     │   ├── BackendUnreachable            connection refused / reset / timed out

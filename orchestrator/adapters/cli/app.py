@@ -24,6 +24,7 @@ from orchestrator.adapters.cli import (
     models,
     pixelize,
     serve,
+    status,
     templates,
     tui_cmd,
 )
@@ -103,6 +104,7 @@ app.command("pixelize")(pixelize.pixelize_command)
 app.command("generate")(generate.generate_command)
 app.command("batch")(generate.batch_command)
 app.command("serve")(serve.serve_command)
+app.command("status")(status.status_command)
 app.command("tui")(tui_cmd.tui_command)
 app.command("mcp")(mcp_cmd.mcp_command)
 app.add_typer(jobs.app, name="jobs")

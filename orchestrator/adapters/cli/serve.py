@@ -16,19 +16,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
-from rich.console import Console
 
 from orchestrator.adapters.cli.context import settings_from
-from orchestrator.errors import DGXPixelsError
-from orchestrator.settings import Settings
+from orchestrator.adapters.cli.output import fail, note
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from orchestrator.adapters.metrics import MetricsServer
     from orchestrator.service import Service
+    from orchestrator.settings import Settings
 
 __all__ = ["Adapter", "AdapterFactory", "serve_command", "start_adapters"]
 
 logger = logging.getLogger(__name__)
-console = Console()
 
 
 class Adapter(Protocol):
@@ -37,7 +38,7 @@ class Adapter(Protocol):
     def stop(self) -> None: ...
 
 
-AdapterFactory = Callable[["Service", Settings], Adapter]
+AdapterFactory = Callable[["Service", "Settings"], Adapter]
 
 
 def adapter_factories(settings: Settings) -> list[AdapterFactory]:
@@ -74,6 +75,15 @@ def stop_adapters(adapters: list[Adapter]) -> None:
             logger.exception("adapter %r failed to stop", adapter)
 
 
+def _start_metrics(registry: CollectorRegistry, settings: Settings) -> MetricsServer | None:
+    """The `/metrics` endpoint when `metrics_port` is set (ConfigError: port in use)."""
+    if settings.metrics_port is None:
+        return None
+    from orchestrator.adapters.metrics import start_metrics_server
+
+    return start_metrics_server(registry, settings.metrics_host, settings.metrics_port)
+
+
 def serve_command(
     ctx: typer.Context,
     workers: Annotated[
@@ -104,6 +114,16 @@ def serve_command(
             "(mcp_allowed_hosts); needs mcp_token.",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics at http://HOST:PORT/metrics (metrics_port; HOST "
+            "is metrics_host, 127.0.0.1 by default; 0: any free port).",
+        ),
+    ] = None,
 ) -> None:
     """Run the DGX-Pixels daemon until Ctrl-C / SIGTERM.
 
@@ -111,8 +131,13 @@ def serve_command(
     run left in flight, and serves the adapters (ZeroMQ for the TUI; MCP over HTTP with
     `--mcp-port 8765`, the same server as `dgx-pixels mcp --http`). One daemon per
     data dir: a second `serve` on it refuses to start and names the first one's PID.
+
+    Example: dgx-pixels serve --workers 2 --mcp-port 8765 --metrics-port 9464
     """
+    from prometheus_client import CollectorRegistry
+
     from orchestrator.composition import build_service
+    from orchestrator.errors import ConfigError, DGXPixelsError
     from orchestrator.service.worker_pool import DataDirInUse, data_dir_holder, refuse_if_served
 
     options = {
@@ -120,6 +145,7 @@ def serve_command(
         "mcp_port": mcp_port,
         "mcp_host": mcp_host,
         "mcp_allowed_hosts": mcp_allowed_host or None,
+        "metrics_port": metrics_port,
     }
     given = {key: value for key, value in options.items() if value is not None}
     settings = settings_from(ctx).model_copy(update=given)
@@ -130,7 +156,9 @@ def serve_command(
     try:
         # One daemon per data dir: a second one would take over the first's ipc sockets.
         refuse_if_served(settings.data_dir)  # before anything starts (engine, sockets)
-        service = build_service(settings, workers=workers)
+        registry = CollectorRegistry()  # this process's metrics, from here to every family
+        exporter = _start_metrics(registry, settings)  # a port in use stops us here
+        service = build_service(settings, workers=workers, registry=registry)
         try:
             service.start()
             if not service.runs_jobs:  # another daemon won the data dir meanwhile
@@ -139,16 +167,21 @@ def serve_command(
             urls = ", ".join(b.url for b in service.backends())
             for adapter in adapters:
                 if url := getattr(adapter, "url", None):  # MCP over HTTP names its address
-                    console.print(f"MCP (streamable HTTP): {url}")
-            console.print(f"dgx-pixels daemon up; backends: {urls}; Ctrl-C stops it")
+                    note(f"MCP (streamable HTTP): {url}")
+            if exporter is not None:
+                note(f"metrics (Prometheus): {exporter.url}")
+            note(f"dgx-pixels daemon up; backends: {urls}; Ctrl-C stops it")
             stop.wait()
-            console.print("stopping…")
+            note("stopping…")
             stop_adapters(adapters)
         finally:
             service.stop()
+            if exporter is not None:
+                exporter.stop()
+    except ConfigError as exc:  # e.g. the metrics port is taken: a configuration to change
+        raise fail(exc, code=2) from exc
     except DGXPixelsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
+        raise fail(exc) from exc
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
