@@ -30,7 +30,6 @@ from orchestrator.errors import (
     DGXPixelsError,
     InvalidRequest,
     JobStateError,
-    StoreError,
     TemplateError,
 )
 from orchestrator.jobs.models import Job, JobOutputs
@@ -39,18 +38,13 @@ from orchestrator.jobs.store import JobStore, NewJob
 from orchestrator.service.admission import Admission
 from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.catalog import Catalog
-from orchestrator.service.claims import Claims, ClaimScope
 from orchestrator.service.compare import ComparedJob, Comparison, labelled
 from orchestrator.service.health import Health, HealthBoard
 from orchestrator.service.job_events import EventHub, JobEvent, JobEventKind
-from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerConfig
-from orchestrator.service.leases import LeaseKeeper
-from orchestrator.service.outputs import FileHasher
 from orchestrator.service.pixelize import PixelizeOutcome, Pixelizer, PixelizeRun, PixelizeStep
 from orchestrator.service.pixelize_request import PixelizeRequest
 from orchestrator.service.remote_paths import Origin, PathPolicy
 from orchestrator.service.snapshot import DaemonSnapshot
-from orchestrator.service.store_watch import StoreWatcher
 from orchestrator.service.telemetry import ServiceTelemetry
 from orchestrator.service.values import (
     BackendInfo,
@@ -59,7 +53,6 @@ from orchestrator.service.values import (
     LoraSpec,
     ModelInfo,
 )
-from orchestrator.service.worker_pool import STORE_FILE_HEALTH_KEY, WorkerPool
 from orchestrator.settings import Settings
 from orchestrator.workflows import (
     Template,
@@ -70,8 +63,10 @@ from orchestrator.workflows import (
 
 if TYPE_CHECKING:
     from orchestrator.deploy import Deployer, DeployResult
+    from orchestrator.service.claims import ClaimScope
     from orchestrator.service.deploy import AssetDeploy
     from orchestrator.service.gpu import GpuTelemetry
+    from orchestrator.service.job_runtime import JobRuntime
     from orchestrator.service.metrics import DaemonMetrics
 
 __all__ = [
@@ -127,7 +122,6 @@ class Service:
         self.store = store
         self.library = templates
         self.hub = EventHub()
-        self._cancels = CancelRegistry()
         self._done = threading.Condition()
         self.hub.subscribe(self._notify_waiters)
         self._health = HealthBoard()
@@ -141,36 +135,13 @@ class Service:
             metrics,
             gpus,
         )
-        runner = JobRunner(
-            store,
-            pool,
-            self.hub,
-            templates,
-            RunnerConfig(
-                out_dir=settings.resolved_output_dir,
-                models_dir=settings.resolved_models_dir,
-                job_timeout_s=settings.job_timeout_s,
-                max_attempts=settings.max_attempts,
-            ),
-            self._cancels,
-            FileHasher(settings.data_dir / "model_hashes.json"),  # hashed once, not per run
-            leases := LeaseKeeper(store, settings.lease_s, settings.heartbeat_s),
-            self._telemetry.delivered,
-        )
-        self._claims = Claims(store, leases, claim_scope)
-        self._workers = WorkerPool(
-            store,
-            runner,
-            settings.data_dir,
-            workers or settings.workers,
-            self._health,
-            self._claims,
-        )
+        self._runtime: JobRuntime | None = None  # built on first need: see `_jobs`
+        self._runtime_lock = threading.Lock()
+        self._runtime_options = (claim_scope, workers or settings.workers)
         self._catalog = Catalog(pool, settings)
         self._paths = PathPolicy.for_settings(settings)  # what remote callers may read
         self._pixelizer = Pixelizer(settings.resolved_output_dir, self._catalog.resolve_palette)
         self._admission = Admission(pool, self._catalog, self.template)
-        self._watcher: StoreWatcher | None = None
         self._deploys: AssetDeploy | None = None  # built on first use (imports pydantic)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -183,15 +154,13 @@ class Service:
         """
         self.pool.start()
         self._telemetry.start()
-        if not self._workers.start():
-            self._watcher = StoreWatcher(self.store, self.hub)
-            self._watcher.start()
+        self._jobs.start()
         return self
 
     @property
     def runs_jobs(self) -> bool:
         """True when this process's workers run the jobs (False: another process does)."""
-        return self._watcher is None
+        return self._jobs.runs_jobs
 
     def health(self) -> Health:
         """The daemon's own health: ok, or degraded with each reason and since when (a
@@ -208,10 +177,9 @@ class Service:
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the workers (in-flight jobs stay recorded and are re-attached next start),
         close the pool (stopping an in-process engine) and the store."""
-        self._workers.stop(timeout_s)
+        if self._runtime is not None:
+            self._runtime.stop(timeout_s)
         self._telemetry.stop()
-        if self._watcher is not None:
-            self._watcher.stop()
         self.pool.close()
         self.store.close()
 
@@ -220,6 +188,30 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def _jobs(self) -> JobRuntime:
+        """The job runtime, built on first need so that use cases running no job
+        (pixelize, catalogues) never load the runner and its WebSocket client."""
+        with self._runtime_lock:
+            if self._runtime is None:
+                from orchestrator.service.job_runtime import JobRuntime, RuntimeParts
+
+                claim_scope, workers = self._runtime_options
+                self._runtime = JobRuntime(
+                    RuntimeParts(
+                        self.settings,
+                        self.store,
+                        self.pool,
+                        self.hub,
+                        self.library,
+                        self._health,
+                        self._telemetry.delivered,
+                        claim_scope,
+                        workers,
+                    )
+                )
+            return self._runtime
 
     # --- jobs ---------------------------------------------------------------------------------
     def submit(
@@ -305,17 +297,13 @@ class Service:
                 raise InvalidRequest(
                     "backends", url, "must be an http:// or https:// URL of a ComfyUI or engine"
                 )
-        lost = self._workers.store_file.problem()
-        if lost is not None:  # never queue jobs into a database file nobody will read again
-            self._health.report(STORE_FILE_HEALTH_KEY, lost.summary, lost.detail)
-            raise StoreError(f"{lost.summary}: {lost.detail}")
+        self._jobs.check_store_file()  # never queue into a database nobody will read again
         out_dir = str(self.settings.resolved_output_dir.expanduser().absolute())
         placed = [replace(n, out_dir=out_dir, preferred_backends=tuple(backends)) for n in new]
         jobs = self.store.create(placed)
-        self._claims.add_own(j.id for j in jobs)
         for job in jobs:
             self.hub.publish(JobEventKind.QUEUED, job.id, job=job)
-        self._workers.wake()
+        self._jobs.queued(j.id for j in jobs)
         return jobs
 
     def get_job(self, job_id: str) -> Job:
@@ -340,10 +328,10 @@ class Service:
         job = self.store.get(job_id)
         if job.state is JobState.CANCELLED:
             return job
-        self._cancels.request(job.id)
+        self._jobs.cancels.request(job.id)
         cancelled = self.store.mark_cancelled(job.id, reason)
         if job.state in (JobState.SUBMITTED, JobState.RUNNING) and job.backend and job.prompt_id:
-            self._workers.interrupt_remote(job.backend, job.prompt_id)
+            self._jobs.interrupt_remote(job.backend, job.prompt_id)
         self.hub.publish(JobEventKind.CANCELLED, job.id, message=reason, job=cancelled)
         return cancelled
 
@@ -358,11 +346,10 @@ class Service:
             raise JobStateError(
                 f"job {job.id}: only failed or cancelled jobs can be retried; it is {job.state}"
             )
-        self._cancels.clear(job.id)
-        self._claims.add_own([job.id])  # retried here: a CLI service may run it
+        self._jobs.cancels.clear(job.id)
         queued = self.store.requeue(job.id, None)
         self.hub.publish(JobEventKind.QUEUED, job.id, job=queued)
-        self._workers.wake()
+        self._jobs.queued([job.id])  # retried here: a CLI service may run it
         return queued
 
     def wait(self, job_id: str, timeout_s: float = 600.0) -> Job:
