@@ -6,7 +6,7 @@ Published inputs (stable since 17:45 UTC; workflow templates bind to these names
         image              IMAGE    SDXL output, [B, H, W, C] float 0..1 (RGB or RGBA)
         sprite_size        STRING   "auto" or "WxH" (e.g. "32x32"), default "auto"
         palette            COMBO    "auto" or a built-in name (pico-8, gameboy, nes, ...)
-        colors             INT      2..256, default 16 (used when palette is "auto")
+        colors             INT      0 (auto: picked from the image) or 2..256, default 0
         dither             COMBO    pixel.modes.DITHER_MODES, default "none"
         remove_background  COMBO    pixel.modes.BACKGROUND_MODES, default "auto"
         outline            BOOLEAN  default False
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..pixel.modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES
+from ..pixel.modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES, PALETTE_SIZES
 from ..pixel.palettes_builtin import builtin_palette_names
 from ..pixel.pipeline import options_from_widgets, pixelize_batch
 from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
@@ -85,10 +85,12 @@ class PixelizeSprite:
                 "colors": (
                     "INT",
                     {
-                        "default": 16,
-                        "min": 2,
-                        "max": 256,
-                        "tooltip": 'Palette size when palette is "auto".',
+                        "default": PALETTE_SIZES.widget_auto,
+                        "min": PALETTE_SIZES.widget_auto,
+                        "max": PALETTE_SIZES.maximum,
+                        "tooltip": 'Palette size when palette is "auto": '
+                        f"{PALETTE_SIZES.widget_auto} picks it from the image, "
+                        f"or {PALETTE_SIZES.minimum}..{PALETTE_SIZES.maximum}.",
                     },
                 ),
                 "dither": (

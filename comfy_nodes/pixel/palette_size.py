@@ -40,6 +40,8 @@ _OVERSEGMENT: Final[int] = 40
 _SMALL_SHARE: Final[float] = 0.02
 #: A blend lies between two colours, this far from either end of the segment (0..0.5).
 _BLEND_MARGIN: Final[float] = 0.15
+#: ... and this close to the segment, as a share of the JND.
+_BLEND_OFF: Final[float] = 0.3
 _BIN: Final[int] = 4  # k-means sees 6-bit colours: fewer points, same clusters
 
 
@@ -106,7 +108,7 @@ def _is_blend(c: Floats, a: Floats, b: Floats, jnd: float) -> bool:
         return False
     t = float((c - a) @ ab) / length2
     off = float(np.linalg.norm(a + t * ab - c))
-    return _BLEND_MARGIN <= t <= 1.0 - _BLEND_MARGIN and off < jnd
+    return _BLEND_MARGIN <= t <= 1.0 - _BLEND_MARGIN and off < _BLEND_OFF * jnd
 
 
 def _fold_blends(centers: Floats, mass: Floats, jnd: float) -> tuple[Floats, Floats, int]:

@@ -60,9 +60,9 @@ def test_published_input_names_are_stable() -> None:
     assert (
         spec["required"]["palette"][0][0] == "auto" and "pico-8" in spec["required"]["palette"][0]
     )
-    assert spec["required"]["colors"][1] == {
-        "default": 16,
-        "min": 2,
+    assert spec["required"]["colors"][1] == {  # 0 = auto (issue 11), the new default
+        "default": 0,
+        "min": 0,
         "max": 256,
         "tooltip": spec["required"]["colors"][1]["tooltip"],
     }
@@ -154,3 +154,13 @@ def test_rgba_sprite_output_names_the_node_that_gives_rgb() -> None:
     assert "RGBA" in tooltips[0] and "SplitImageWithAlpha" in tooltips[0]
     # outputs are appended only, never reordered: workflows bind to slot numbers
     assert PixelizeSprite.RETURN_TYPES[:3] == ("IMAGE", "MASK", "STRING")
+
+
+def test_colors_zero_picks_the_palette_size_and_one_is_refused_naming_colors(
+    as_image: Callable[..., Any],
+) -> None:
+    widgets = {**WIDGETS, "colors": 0}
+    _, _, report = PixelizeSprite().pixelize(as_image(_frame(5)), **widgets)
+    assert json.loads(report)["palette_size"] == 4
+    with pytest.raises(InvalidParameterError, match="colors=1"):
+        PixelizeSprite().pixelize(as_image(_frame(5)), **{**WIDGETS, "colors": 1})
