@@ -32,6 +32,7 @@ __all__ = [
     "dashboard_queries",
     "dcgm_fields",
     "exported_series",
+    "label_problems",
     "metric_names",
     "runnable",
 ]
@@ -100,30 +101,87 @@ def runnable(expr: str) -> str:
     return expr
 
 
-def metric_names(expr: str) -> set[str]:
-    """Every metric `expr` selects (raises ValueError if it does not parse)."""
-    names: set[str] = set()
+def _selectors(expr: str) -> list[promql_parser.VectorSelector]:
+    found: list[promql_parser.VectorSelector] = []
 
     def visit(node: promql_parser.Expr) -> None:
         if isinstance(node, promql_parser.VectorSelector):
             if node.name is None:
                 raise ValueError(f"{expr!r} selects by matchers only: name the metric")
-            names.add(node.name)
+            found.append(node)
 
     promql_parser.walk(promql_parser.parse(runnable(expr)), visit)
-    return names
+    return found
 
 
-def exported_series() -> set[str]:
-    """Every series name the daemon and the engine expose (and training will)."""
-    families: tuple[daemon_metrics.Family | engine_metrics.Family, ...] = (
+def metric_names(expr: str) -> set[str]:
+    """Every metric `expr` selects (raises ValueError if it does not parse)."""
+    return {selector.name for selector in _selectors(expr) if selector.name is not None}
+
+
+def label_problems(expr: str) -> list[str]:
+    """Matchers of `expr` on our series that name a label the family lacks, or a value
+    outside that label's vocabulary (`state="faild"`). DCGM series are not checked."""
+    labels = _labels_by_series()
+    problems = []
+    for selector in _selectors(expr):
+        allowed = labels.get(selector.name or "")
+        if allowed is None:  # a DCGM field
+            continue
+        for matcher in selector.matchers.matchers:
+            if matcher.name not in allowed:
+                problems.append(f"{selector.name} has no label {matcher.name!r}")
+                continue
+            vocabulary = LABEL_VALUES.get(matcher.name)  # None: any value (backend, gpu …)
+            unknown = _matched_values(matcher) - vocabulary if vocabulary is not None else set()
+            if unknown:
+                problems.append(f"{selector.name}: {matcher.name} is never {sorted(unknown)}")
+    return problems
+
+
+# The bounded label values of our families, from the registries that define them.
+LABEL_VALUES: dict[str, frozenset[str]] = {
+    "state": frozenset(daemon_metrics.FINAL_STATES),
+    "phase": frozenset(daemon_metrics.Phase),
+    "reason": frozenset(daemon_metrics.THROTTLE_REASONS),
+    "source": frozenset(daemon_metrics.MEMORY_SOURCES),
+    "query": frozenset(daemon_metrics.NVML_QUERIES),
+    "status": frozenset(engine_metrics.PROMPT_STATUSES),
+    "part": frozenset(engine_metrics.COMPILED_PARTS),
+}
+
+
+def _matched_values(matcher: promql_parser.Matcher) -> set[str]:
+    """The values a matcher names: its value, or a regex's plain alternatives (a|b)."""
+    if matcher.op in (promql_parser.MatchOp.Equal, promql_parser.MatchOp.NotEqual):
+        return {matcher.value}
+    parts = matcher.value.split("|")
+    return set(parts) if all(re.fullmatch(r"[a-z0-9_]+", part) for part in parts) else set()
+
+
+def _labels_by_series() -> dict[str, set[str]]:
+    """Each of our series' label names, with the ones Prometheus adds (job, instance)."""
+    return {
+        _series(family.name, suffix): {*family.labels, "job", "instance"}
+        | ({"le"} if suffix == "_bucket" else set())
+        for family in _families()
+        for suffix in SERIES_SUFFIXES[family.kind]
+    }
+
+
+def _families() -> tuple[daemon_metrics.Family | engine_metrics.Family, ...]:
+    return (
         *daemon_metrics.FAMILIES,
         *daemon_metrics.TRAINING_FAMILIES,
         *engine_metrics.FAMILIES,
     )
+
+
+def exported_series() -> set[str]:
+    """Every series name the daemon and the engine expose (and training will)."""
     return {
         _series(family.name, suffix)
-        for family in families
+        for family in _families()
         for suffix in SERIES_SUFFIXES[family.kind]
     }
 

@@ -16,6 +16,7 @@ from grafana_queries import (
     dashboard_queries,
     dcgm_fields,
     exported_series,
+    label_problems,
     load_dashboards,
     metric_names,
 )
@@ -83,6 +84,13 @@ def test_every_panel_query_names_only_metrics_we_or_dcgm_export(query: PanelQuer
     assert not unknown, f"{query.where()}: {sorted(unknown)} is exported by nothing"
 
 
+@pytest.mark.parametrize("query", QUERIES, ids=PanelQuery.where)
+def test_every_panel_query_matches_only_labels_and_values_its_metrics_have(
+    query: PanelQuery,
+) -> None:
+    assert not label_problems(query.expr), query.where()
+
+
 def test_generation_shows_throughput_latency_per_template_queue_and_failures() -> None:
     names = _names_in("Generation")
     for family in (
@@ -144,6 +152,29 @@ def test_an_unexported_metric_is_reported() -> None:
 def test_a_malformed_query_is_refused_by_the_parser(expr: str) -> None:
     with pytest.raises(ValueError):
         metric_names(expr)
+
+
+@pytest.mark.parametrize(
+    ("expr", "problem"),
+    [
+        ('dgxp_jobs_finished_total{state="faild"}', "state is never ['faild']"),
+        ('dgxp_jobs_queued{template="single_sprite"}', "has no label 'template'"),
+        ('dgxp_job_phase_duration_seconds_bucket{phase=~"queued|runnin"}', "['runnin']"),
+        ('dgxp_engine_prompts_total{status!="succes"}', "status is never ['succes']"),
+    ],
+)
+def test_a_label_or_value_our_families_never_have_is_reported(expr: str, problem: str) -> None:
+    (found,) = label_problems(expr)
+    assert problem in found
+
+
+def test_labels_prometheus_adds_and_unbounded_values_are_accepted() -> None:
+    expr = (
+        'dgxp_backend_up{job="dgxp-daemon", instance="x:1", backend="http://e:8188"}'
+        ' + on() dgxp_job_phase_duration_seconds_bucket{le="+Inf", phase=~"run.*"}'
+        ' + on() DCGM_FI_DEV_GPU_TEMP{modelName="NVIDIA H200"}'
+    )
+    assert label_problems(expr) == []
 
 
 def test_a_selector_without_a_metric_name_is_refused() -> None:

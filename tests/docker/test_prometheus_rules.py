@@ -10,10 +10,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import pytest
 import yaml
 from compose_tools import COMPOSE_FILE
-from grafana_queries import dcgm_fields, exported_series, metric_names
+from grafana_queries import dcgm_fields, exported_series, label_problems, metric_names
 from prometheus_tools import PROMETHEUS_DIR, promtool, require_binary
 
 CONFIG = PROMETHEUS_DIR / "prometheus.yml"
@@ -84,6 +85,23 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test(alert: str) -> None:
 def test_every_alert_names_only_metrics_we_dcgm_or_prometheus_export(rule: dict[str, Any]) -> None:
     known = exported_series() | dcgm_fields() | PROMETHEUS_OWN
     assert metric_names(rule["expr"]) <= known, sorted(metric_names(rule["expr"]) - known)
+
+
+@pytest.mark.parametrize("rule", _rules(), ids=lambda rule: rule["alert"])
+def test_every_alert_matches_only_labels_and_values_its_metrics_have(rule: dict[str, Any]) -> None:
+    assert not label_problems(rule["expr"])
+
+
+def test_target_down_alert_watches_jobs_the_config_scrapes() -> None:
+    (rule,) = [r for r in _rules() if r["alert"] == "DgxpMetricsTargetDown"]
+    jobs = {job["job_name"] for job in _yaml(CONFIG)["scrape_configs"]}
+    comparison = promql_parser.parse(rule["expr"])  # up{job=~"a|b"} == 0
+    assert isinstance(comparison, promql_parser.BinaryExpr)
+    assert isinstance(comparison.lhs, promql_parser.VectorSelector)
+    (matcher,) = comparison.lhs.matchers.matchers
+    watched = set(matcher.value.split("|"))
+    assert watched <= jobs, watched - jobs
+    assert "dcgm-exporter" not in watched  # down by design without the gpu profile
 
 
 def _container_ports(service: dict[str, Any]) -> set[str]:
