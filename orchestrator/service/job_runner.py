@@ -135,6 +135,9 @@ class JobRunner:
         except WorkflowError as exc:
             self._fail(job.id, f"template {job.template!r}: {exc}", retryable=False)
             return
+        # Model digests for the sidecar are read while the backend loads and samples, so
+        # hashing a 7 GB checkpoint never sits on the job's path.
+        self.hasher.prefetch(self._model_paths(graph).values())
         # 2. Pick a backend (one the job asked for, if it did); none healthy: give the job
         #    back and wait.
         try:
@@ -365,12 +368,18 @@ class JobRunner:
             type=str(ref.get("type", "output")),
         )
 
+    def _model_paths(self, graph: Mapping[str, Any]) -> dict[str, Path]:
+        """`{file name: local path}` of the models `graph` loads (none without a models dir)."""
+        models_dir = self.config.models_dir
+        if not models_dir:
+            return {}
+        return {name: models_dir / folder / name for name, folder in model_files(graph).items()}
+
     def _hashes(self, job: Job) -> dict[str, str]:
         graph = self.library.get(job.template).render(job.params)
-        models_dir = self.config.models_dir
+        paths = self._model_paths(graph)
         return {
-            name: self.hasher.sha256(models_dir / folder / name) if models_dir else ""
-            for name, folder in model_files(graph).items()
+            name: self.hasher.sha256(paths[name]) if paths else "" for name in model_files(graph)
         }
 
     @staticmethod

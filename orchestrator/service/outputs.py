@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -351,7 +351,9 @@ class FileHasher:
 
     With a `cache_file` (the data dir's `model_hashes.json`) the cache outlives the
     process: a 6.9 GB checkpoint is hashed once per change of the file, not once per run.
-    A missing, unreadable or corrupt cache file only costs a re-hash.
+    A missing, unreadable or corrupt cache file only costs a re-hash. `prefetch` hashes
+    on a background thread while the backend loads the model and samples, so a job's
+    `sha256` call finds the digest ready (or waits only for the rest of that hash).
 
     Args:
         cache_file: Where to keep the digests between processes; None keeps them in memory.
@@ -361,6 +363,7 @@ class FileHasher:
         self._lock = threading.Lock()
         self._file = cache_file
         self._cache: dict[str, list[Any]] = self._load()
+        self._pending: dict[str, threading.Event] = {}  # path key -> set when hashed
 
     def _load(self) -> dict[str, list[Any]]:
         if self._file is None:
@@ -389,17 +392,62 @@ class FileHasher:
         except OSError as exc:  # a cache: the digest is still right, only not kept
             logger.warning("could not save the model hash cache %s: %s", self._file, exc)
 
-    def sha256(self, path: Path) -> str:
-        """Hex digest of `path`, or "" when it does not exist locally."""
+    def _lookup(self, path: Path) -> tuple[str, list[int], str | None] | None:
+        """(key, [size, mtime], cached digest or None); None when `path` does not exist."""
         try:
             stat = path.stat()
         except OSError:
-            return ""
+            return None
         key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None and cached[:2] == stamp:
-                return str(cached[2])
+        fresh = cached is not None and cached[:2] == stamp
+        return key, stamp, str(cached[2]) if cached is not None and fresh else None
+
+    def sha256(self, path: Path) -> str:
+        """Hex digest of `path`, or "" when it does not exist locally."""
+        found = self._lookup(path)
+        if found is not None and found[2] is None:
+            with self._lock:
+                pending = self._pending.get(found[0])
+            if pending is not None:  # a prefetch is reading it: share its result
+                pending.wait()
+                found = self._lookup(path)
+        if found is None:
+            return ""
+        key, stamp, value = found
+        return value if value is not None else self._digest(path, key, stamp)
+
+    def prefetch(self, paths: Iterable[Path]) -> None:
+        """Hash the files among `paths` that are not cached yet, each on its own daemon
+        thread; returns at once. Missing files are skipped."""
+        for path in paths:
+            found = self._lookup(path)
+            if found is None or found[2] is not None:
+                continue
+            key, stamp, _ = found
+            with self._lock:
+                if key in self._pending:
+                    continue
+                done = self._pending[key] = threading.Event()
+            threading.Thread(
+                target=self._background,
+                args=(path, key, stamp, done),
+                name="dgxp-model-hash",
+                daemon=True,  # never holds the process open at exit
+            ).start()
+
+    def _background(self, path: Path, key: str, stamp: list[int], done: threading.Event) -> None:
+        try:
+            self._digest(path, key, stamp)
+        except OSError as exc:  # the job's own sha256 call retries and reports it
+            logger.warning("could not hash %s in the background: %s", path, exc)
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            done.set()
+
+    def _digest(self, path: Path, key: str, stamp: list[int]) -> str:
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
