@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Input, ListView, Select, Static
 from orchestrator.adapters.tui.book import Applied, JobBook
 from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.errors import DaemonRefused, DaemonUnavailable, TuiError
+from orchestrator.adapters.tui.figures import FiguresPanel
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.screens import CompareScreen, HelpScreen
 from orchestrator.adapters.tui.widgets import Gallery, JobItem, JobList, PreviewPane, Thumb
@@ -34,6 +35,7 @@ from orchestrator.wire.zmq_protocol import (
     ListModelsRequest,
     ListPalettesRequest,
     ListTemplatesRequest,
+    PingRequest,
     RetryRequest,
     SnapshotRequest,
     SubmitRequest,
@@ -57,6 +59,7 @@ class PixelsApp(App[None]):
         graphics: How to draw images (see `orchestrator.adapters.tui.graphics.detect_graphics`).
         silence_s: No event or heartbeat for this long means the daemon is down.
         retry_s: Pause between reconnection attempts.
+        figures_s: Seconds between refreshes of the status panel (GPU, VRAM, img/min).
     """
 
     CSS_PATH = "app.tcss"
@@ -80,12 +83,14 @@ class PixelsApp(App[None]):
         graphics: GraphicsMode = GraphicsMode.HALFCELL,
         silence_s: float = 3.0,
         retry_s: float = 1.0,
+        figures_s: float = 2.0,
     ) -> None:
         super().__init__()
         self.client = client
         self.graphics = graphics
         self.silence_s = silence_s
         self.retry_s = retry_s
+        self.figures_s = figures_s
         self.book = JobBook()
         self.outputs: dict[str, bytes] = {}
         self.models: list[str] = []
@@ -96,6 +101,7 @@ class PixelsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("connecting…", id="status")
+        yield FiguresPanel(id="figures")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="Describe a sprite, press enter", id="prompt")
@@ -125,6 +131,7 @@ class PixelsApp(App[None]):
 
     def on_mount(self) -> None:
         self.sync_forever()
+        self.poll_figures()
 
     async def on_unmount(self) -> None:
         await self.client.close()
@@ -147,6 +154,20 @@ class PixelsApp(App[None]):
                 self._set_connected(False, exc.message)
                 await asyncio.sleep(self.retry_s)
 
+    @work(group="figures", exclusive=True)
+    async def poll_figures(self) -> None:
+        """Refresh the status panel from a `ping` every `figures_s` while connected."""
+        while not self.client.closed:
+            await asyncio.sleep(self.figures_s)
+            if not self.connected:
+                continue
+            try:
+                pong, _ = await self.client.request(PingRequest())
+            except TuiError:  # the sync worker notices and shows the daemon down
+                continue
+            for panel in self.query(FiguresPanel):  # none once the app is closing
+                panel.show(pong.status)
+
     async def _reconcile(self) -> None:
         # While disconnected, first prove the subscription is live (docs/zmq-protocol.md §9).
         if not self.connected and await self.client.next_event(self.silence_s) is None:
@@ -156,6 +177,7 @@ class PixelsApp(App[None]):
         snapshot, _ = await self.client.request(SnapshotRequest())
         restarted = self.book.epoch != snapshot.epoch
         self.book.load(snapshot)
+        self.query_one(FiguresPanel).show(snapshot.status)
         await self.query_one(JobList).sync(self.book.ordered()[:JOB_ROWS])
         self._set_connected(True, f"epoch {snapshot.epoch}, {len(snapshot.jobs)} jobs")
         if restarted or not self.pickers_loaded:  # a failed load is retried next time
