@@ -42,6 +42,23 @@ def test_the_three_dashboards_are_there_with_their_own_uids() -> None:
     assert len({b["uid"] for b in boards}) == 3
 
 
+def test_panels_have_unique_ids_and_fit_grafanas_24_column_grid() -> None:
+    for board in load_dashboards().values():
+        ids = [panel["id"] for panel in board["panels"]]
+        assert len(ids) == len(set(ids)), board["title"]
+        cells: set[tuple[int, int]] = set()
+        for panel in board["panels"]:
+            pos = panel["gridPos"]
+            assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, (board["title"], panel["title"])
+            area = {
+                (x, y)
+                for x in range(pos["x"], pos["x"] + pos["w"])
+                for y in range(pos["y"], pos["y"] + pos["h"])
+            }
+            assert not cells & area, f"{board['title']} / {panel['title']} overlaps a panel"
+            cells |= area
+
+
 def test_every_panel_has_a_query_on_the_provisioned_datasource() -> None:
     (source,) = _yaml(PROVISIONING / "datasources" / "prometheus.yml")["datasources"]
     for board in load_dashboards().values():
