@@ -6,6 +6,7 @@ ports they serve, and its alerts name only metrics something exports."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from prometheus_tools import PROMETHEUS_DIR, promtool, require_binary
 CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULES = PROMETHEUS_DIR / "alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "alerts.test.yml"
+MONITORING_DOC = PROMETHEUS_DIR.parents[1] / "docs" / "monitoring.md"
 PROMETHEUS_OWN = {"up"}  # the series Prometheus writes for every target it scrapes
 
 
@@ -157,3 +159,8 @@ def test_a_changed_threshold_fails_the_alert_unit_tests(tmp_path: Path) -> None:
 def test_a_missing_prometheus_tool_fails_the_test_naming_the_package() -> None:
     with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y prometheus"):
         require_binary("promtool-not-installed")
+
+
+def test_docs_monitoring_lists_exactly_the_alerts_of_the_rules_file() -> None:
+    documented = re.findall(r"^\| `(\w+)` \|", MONITORING_DOC.read_text(encoding="utf-8"), re.M)
+    assert documented == _alert_names()
