@@ -196,7 +196,9 @@ class SDXLVae:
         with compile_observed(compiling, "vae"), torch.no_grad():
             image = vae.decode(latent.to(device=param.device, dtype=param.dtype)).sample
         out: torch.Tensor = ((image.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
-        out = out.cpu()  # waits for the GPU, so the time below is the decode's own
+        # Channels-last in memory before it leaves the device (free on a GPU): pixelize and
+        # SaveImage then read it row by row instead of striding across colour planes.
+        out = out.contiguous().cpu()  # waits for the GPU, so the time below is the decode's own
         engine_observer().vae_decode(time.perf_counter() - began)
         return out
 

@@ -23,6 +23,16 @@ def test_rgb_numpy_image_batch_becomes_opaque_rgba_frames() -> None:
     assert frames[0].tolist() == [[[255, 128, 0, 255], [0, 0, 0, 255]]]
 
 
+def test_reading_a_channels_first_view_rounds_clips_and_leaves_the_input_untouched() -> None:
+    torch = pytest.importorskip("torch")
+    # The layout a VAE decode's permute gives: [B, H, W, C] over [B, C, H, W] memory.
+    planes = torch.tensor([[[[1.5, 0.498]], [[-0.2, 0.502]], [[0.0, 1.0]]]])
+    before = planes.clone()
+    (frame,) = image_tensor_to_rgba(planes.permute(0, 2, 3, 1))
+    assert frame.tolist() == [[[255, 0, 0, 255], [127, 128, 255, 255]]]
+    assert torch.equal(planes, before)
+
+
 def test_mask_one_means_transparent_and_a_single_mask_covers_the_batch() -> None:
     image = np.ones((2, 1, 2, 3), dtype=np.float32)
     mask = np.array([[1.0, 0.0]], dtype=np.float32)  # [H, W]
