@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from orchestrator.service.job_events import JobEvent, JobEventKind
     from orchestrator.service.pixelize import PixelizeOutcome, PixelizeRun
     from orchestrator.service.pixelize_request import PixelizeRequest
+    from orchestrator.service.train_dataset import DATASET_ALPHA_MODES
     from orchestrator.service.values import (
         BackendInfo,
         CompareVariant,
@@ -27,12 +28,15 @@ if TYPE_CHECKING:
         ModelInfo,
     )
     from orchestrator.workflows import ParamSpec, TemplateLibrary, WorkflowError
+    from training.dataset import DatasetResult
 
 __all__ = [
+    "DATASET_ALPHA_MODES",
     "MANIFEST_NAME",
     "BackendInfo",
     "BevyProject",
     "CompareVariant",
+    "DatasetResult",
     "DeployResult",
     "Deployer",
     "GenerationRequest",
@@ -79,6 +83,8 @@ _HOMES = {
     "PixelizeOutcome": "orchestrator.service.pixelize",
     "PixelizeRequest": "orchestrator.service.pixelize_request",
     "PixelizeRun": "orchestrator.service.pixelize",
+    "DATASET_ALPHA_MODES": "orchestrator.service.train_dataset",
+    "DatasetResult": "training.dataset",
 }
 
 

@@ -68,6 +68,8 @@ if TYPE_CHECKING:
     from orchestrator.service.gpu import GpuTelemetry
     from orchestrator.service.job_runtime import JobRuntime
     from orchestrator.service.metrics import DaemonMetrics
+    from training.dataset import DatasetResult
+    from training.dataset_modes import AlphaMode
 
 __all__ = [
     "BackendInfo",
@@ -514,3 +516,44 @@ class Service:
         outcome = self._pixelizer.pixelize_source(source, options)
         self._telemetry.pixelized(time.monotonic() - began)
         return outcome
+
+    def prepare_dataset(
+        self,
+        src: Path,
+        out: Path,
+        trigger: str,
+        *,
+        min_images: int = 5,
+        alpha: AlphaMode = "key",
+        key_color: str = "#FF00FF",
+        captions_csv: Path | None = None,
+        auto_tags: bool = True,
+    ) -> DatasetResult:
+        """Turn a folder of sprites into a captioned, SDXL-bucket-sized LoRA dataset.
+
+        Each distinct PNG/WebP/GIF (first frame) is brought to 1 px per cell, its alpha
+        flattened onto `key_color` (`alpha="mask"` also writes `masks/<name>.png`), repeated
+        by a whole factor into an SDXL bucket and captioned `trigger, own text, auto tags`;
+        `out` gets the images, captions and `manifest.json`, all at once.
+
+        Args:
+            src: The folder of sprites (not recursive).
+            out: The dataset folder to create (new, or empty).
+            trigger: The trigger word every caption starts with.
+            min_images: Fewest distinct images to accept.
+            alpha: `key` or `mask` (`DATASET_ALPHA_MODES`).
+            key_color: `#RRGGBB` behind transparent pixels and padding.
+            captions_csv: A `file,caption` CSV instead of `<name>.txt` sidecars.
+            auto_tags: Add colour count, size and "transparent background" tags.
+
+        Raises:
+            InvalidRequest: a bad option, too few images, a corrupt or unusable file (named);
+                nothing is written then.
+            OSError: writing failed; nothing is left at `out`.
+        """
+        from orchestrator.service.train_dataset import prepare_dataset
+
+        return prepare_dataset(
+            src, out, trigger, min_images=min_images, alpha=alpha, key_color=key_color,
+            captions_csv=captions_csv, auto_tags=auto_tags,
+        )  # fmt: skip

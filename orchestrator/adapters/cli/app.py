@@ -26,6 +26,7 @@ from orchestrator.adapters.cli import (
     serve,
     status,
     templates,
+    train,
     tui_cmd,
 )
 from orchestrator.adapters.cli.context import CliState
@@ -112,6 +113,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(models.app, name="models")
 app.add_typer(engine_cmd.app, name="engine")
 app.add_typer(comfy.app, name="comfy")
+app.add_typer(train.app, name="train")
 use_plain_help(app)
 
 
