@@ -63,7 +63,7 @@ def main() -> int:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     img = make_input()
-    opts = PixelizeOptions(n_colors=16, remove_background="auto")
+    opts = PixelizeOptions(remove_background="auto")  # the defaults: palette size auto
     rss0 = _maxrss_mb()
     tracemalloc.start()
     first = pixelize(img, opts)

@@ -44,6 +44,7 @@ from .grid_edges import (
     suppress_block_grid,
 )
 from .grid_lossless import lossless_lattice
+from .grid_multiple import coarser_multiple
 
 __all__ = ["GridEstimate", "detect_grid", "detect_grid_frames", "grid_from_size"]
 
@@ -286,11 +287,32 @@ def _detect_auto(
     grid = _assemble(
         width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None, frames
     )
+    grid = _coarsened(grid, (fit.px, fit.py), width, height, frames)
     if max(width, height) <= _CLEAN_MAX_SIDE and (
         fit.confidence < _CLEAN_CONFIDENCE or _uniformity(frames, grid) < _CLEAN_UNIFORMITY
     ):
         return _clean_grid(width, height)
     return grid
+
+
+def _coarsened(
+    grid: GridEstimate,
+    peaks: tuple[Peaks, Peaks],
+    width: int,
+    height: int,
+    frames: Sequence[NDArray[np.uint8]],
+) -> GridEstimate:
+    """The lattice ``m`` times coarser when the fitted one split every cell into m × m."""
+    xs, ys = grid.lines_x(), grid.lines_y()
+    found = coarser_multiple(frames[0], xs, ys)
+    if found is None:
+        return grid
+    m, first_x, first_y = found
+    fits = (
+        (grid.cell_w * m, float(xs[first_x]), grid.confidence),
+        (grid.cell_h * m, float(ys[first_y]), grid.confidence),
+    )
+    return _assemble(width, height, fits, peaks, grid.confidence, None, frames)
 
 
 def _uniformity(frames: Sequence[NDArray[np.uint8]], grid: GridEstimate) -> float:

@@ -58,6 +58,15 @@ class PaletteChoice:
     reason: str
 
 
+def _binned(cells: Sequence[Rgba]) -> list[Rgba]:
+    out = []
+    for c in cells:
+        b = c.copy()
+        b[..., :3] = (c[..., :3] & ~np.uint8(_BIN - 1)) + np.uint8(_BIN // 2)
+        out.append(b)
+    return out
+
+
 def _opaque_colors(cells: Sequence[Rgba]) -> tuple[npt.NDArray[np.uint8], Floats]:
     rgb = np.concatenate([c[..., :3][c[..., 3] >= 128] for c in cells])
     packed = (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
@@ -66,12 +75,7 @@ def _opaque_colors(cells: Sequence[Rgba]) -> tuple[npt.NDArray[np.uint8], Floats
     return colors.astype(np.uint8), counts.astype(np.float64)
 
 
-def _seed_centers(cells: Sequence[Rgba], distinct: int, seed: int) -> Floats:
-    binned = []
-    for c in cells:
-        b = c.copy()
-        b[..., :3] = (c[..., :3] & ~np.uint8(_BIN - 1)) + np.uint8(_BIN // 2)
-        binned.append(b)
+def _seed_centers(binned: Sequence[Rgba], distinct: int, seed: int) -> Floats:
     k = max(2, min(_OVERSEGMENT, distinct))
     return srgb_to_oklab(build_palette(binned, k, "kmeans", seed).colors).astype(np.float64)
 
@@ -87,18 +91,24 @@ def _assign(points: Floats, weights: Floats, centers: Floats) -> tuple[Floats, F
 
 
 def _merge_close(centers: Floats, mass: Floats, jnd: float) -> tuple[Floats, Floats]:
+    """Merge the closest pair while it is closer than ``jnd`` (one distance row updated per
+    merge, not the whole matrix)."""
     centers, mass = centers.copy(), mass.copy()
-    while len(centers) > 1:
-        d = np.sqrt(((centers[:, None] - centers[None]) ** 2).sum(-1))
-        np.fill_diagonal(d, np.inf)
+    alive = np.ones(len(centers), dtype=bool)
+    d = np.sqrt(((centers[:, None] - centers[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    while alive.sum() > 1:
         i, j = np.unravel_index(int(d.argmin()), d.shape)
         if d[i, j] >= jnd:
             break
         total = mass[i] + mass[j]
         centers[i] = (centers[i] * mass[i] + centers[j] * mass[j]) / total
-        mass[i] = total
-        centers, mass = np.delete(centers, j, 0), np.delete(mass, j)
-    return centers, mass
+        mass[i], alive[j] = total, False
+        d[j, :] = d[:, j] = np.inf
+        row = np.where(alive, np.sqrt(((centers - centers[i]) ** 2).sum(-1)), np.inf)
+        row[i] = np.inf
+        d[i, :] = d[:, i] = row
+    return centers[alive], mass[alive]
 
 
 def _is_blend(c: Floats, a: Floats, b: Floats, jnd: float) -> bool:
@@ -124,9 +134,11 @@ def _fold_blends(centers: Floats, mass: Floats, jnd: float) -> tuple[Floats, Flo
     return centers[~folded], mass[~folded], int(folded.sum())
 
 
-def distinct_colors(cells: Sequence[Rgba], seed: int = 0, jnd: float = DEFAULT_JND) -> int:
-    """How many colours the opaque cells hold, once shades closer than ``jnd`` are one."""
-    return len(auto_palette(cells, seed, jnd).palette.colors)
+def distinct_colors(palette: Palette, jnd: float = DEFAULT_JND) -> int:
+    """How many of a palette's colours stay apart once shades closer than ``jnd`` are one
+    (a cheap check of a palette of a forced size)."""
+    lab = srgb_to_oklab(palette.colors).astype(np.float64)
+    return len(_merge_close(lab, np.ones(len(lab)), jnd)[0])
 
 
 def auto_palette(cells: Sequence[Rgba], seed: int = 0, jnd: float = DEFAULT_JND) -> PaletteChoice:
@@ -134,14 +146,16 @@ def auto_palette(cells: Sequence[Rgba], seed: int = 0, jnd: float = DEFAULT_JND)
 
     Args:
         cells: Grid-exact RGBA sprites (one colour per cell) that share the palette; at
-            least one must have an opaque pixel.
+            least one must have an opaque pixel. Colours are read on a 6-bit lattice (the
+            caller may refine the palette on the exact cell colours).
         seed: Seed of the over-segmenting k-means.
         jnd: OKLab distance under which clusters merge.
     """
-    colors, counts = _opaque_colors(cells)
+    binned = _binned(cells)
+    colors, counts = _opaque_colors(binned)
     points = srgb_to_oklab(colors).astype(np.float64)
     # 1. over-segment
-    centers, mass = _assign(points, counts, _seed_centers(cells, len(colors), seed))
+    centers, mass = _assign(points, counts, _seed_centers(binned, len(colors), seed))
     first = len(centers)
     # 2. merge shades, then re-read the means from the cells
     centers, mass = _merge_close(centers, mass, jnd)

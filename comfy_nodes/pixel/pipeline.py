@@ -35,7 +35,7 @@ from .modes import BACKGROUND_MODES, DITHER_MODES, DOWNSCALE_MODES, PALETTE_SIZE
 from .orphans import remove_orphans
 from .outline import add_outline
 from .palette import Palette, parse_hex_color, resolve_palette
-from .palette_size import auto_palette
+from .palette_size import auto_palette, distinct_colors
 from .qa import QAReport, qa_report
 from .quantize import build_palette, check_n_colors, map_to_palette
 from .tiles import seam_score
@@ -262,20 +262,21 @@ def _palette(cells: Sequence[Rgba], options: PixelizeOptions) -> _PaletteStep:
         return _PaletteStep(options.palette, (f"palette: locked to {options.palette.name}",))
     if not any(bool((c[..., 3] > 0).any()) for c in cells):
         return _PaletteStep(None)
-    choice = auto_palette(cells, options.seed)
     if options.n_colors is None:
-        return _PaletteStep(choice.palette, (f"palette {choice.reason}",))
+        choice = auto_palette(cells, options.seed)
+        return _PaletteStep(_refined(choice.palette, cells), (f"palette {choice.reason}",))
     votes = [_binned(c) for c in cells]
     coarse = build_palette(votes, options.n_colors, options.palette_method, options.seed)
-    found = len(choice.palette.colors)
+    palette = _refined(coarse, cells)
     asked = (f"palette: {options.n_colors} colours as asked",)
+    found = distinct_colors(palette)
     if options.n_colors <= found:
-        return _PaletteStep(_refined(coarse, cells), asked)
+        return _PaletteStep(palette, asked)
     warning = (
         f"colors={options.n_colors} is more than the about {found} distinct colours present: "
         "shades of one colour get split; use colors auto"
     )
-    return _PaletteStep(_refined(coarse, cells), asked, (warning,))
+    return _PaletteStep(palette, asked, (warning,))
 
 
 def _refined(palette: Palette, cells: Sequence[Rgba]) -> Palette:
