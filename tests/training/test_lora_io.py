@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 from engine.models.checkpoint import load_checkpoint
 from engine.models.lora import load_lora
 from engine.models.sdxl import SDXLModel
+from engine.models.synthetic import SDXL_BASE_SPEC, build_shapes
 from engine.runner import EngineConfig, start_engine
 from engine.sampling.discrete import DiscreteSchedule
 from training.errors import LoraFormatError
@@ -212,3 +213,18 @@ def test_corrupt_file_is_refused_and_an_old_file_survives_a_failed_write(
         write_lora(target, mismatched, _metadata())
     assert target.read_bytes() == trained_lora.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.safetensors", "kept.safetensors"]
+
+
+def test_the_real_sdxl_unet_gives_kohyas_722_modules_of_2_66_m_parameters_per_rank() -> None:
+    # Shapes only (nothing allocated): the SDXL base 1.0 UNet's kohya target set, whose size
+    # the spec works out as about 2.66 M·r parameters (r=32 ≈ 170 MB in fp16).
+    shapes = {
+        name[len(CKPT_PREFIX) :]: list(shape)
+        for name, shape in build_shapes(SDXL_BASE_SPEC).items()
+        if name.startswith(CKPT_PREFIX)
+    }
+    targets = kohya_unet_targets(shapes)
+    assert len(targets) == 722
+    assert round(sum(i + o for o, i in targets.values()) / 1e6, 2) == 2.66
+    assert targets["input_blocks.4.1.transformer_blocks.0.attn1.to_q"] == (640, 640)
+    assert targets["middle_block.1.transformer_blocks.9.ff.net.0.proj"] == (10240, 1280)
