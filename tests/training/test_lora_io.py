@@ -228,3 +228,31 @@ def test_the_real_sdxl_unet_gives_kohyas_722_modules_of_2_66_m_parameters_per_ra
     assert round(sum(i + o for o, i in targets.values()) / 1e6, 2) == 2.66
     assert targets["input_blocks.4.1.transformer_blocks.0.attn1.to_q"] == (640, 640)
     assert targets["middle_block.1.transformer_blocks.9.ff.net.0.proj"] == (10240, 1280)
+
+
+def _diffusers_module(key: str) -> str:
+    """`unet.<path>.lora.down.weight` or diffusers' attention-processor spelling
+    (`…attn1.processor.to_out_lora.up.weight`) -> the UNet module path."""
+    path = key.removeprefix("unet.").rsplit(".lora", 1)[0].rsplit("_lora.", 1)[0]
+    path = path.replace(".processor.to_out", ".to_out.0")
+    return path.replace(".processor.", ".").removesuffix(".alpha")
+
+
+def test_diffusers_kohya_converter_maps_every_module_with_our_alpha(
+    tiny_sdxl_checkpoint: Path, trained_lora: Path
+) -> None:
+    # diffusers' own (Apache-2.0) kohya path, as `load_lora_weights` runs it (spec §2.2).
+    from diffusers.loaders.lora_conversion_utils import (
+        _convert_non_diffusers_lora_to_diffusers,
+        _maybe_map_sgm_blocks_to_diffusers,
+    )
+    from safetensors.torch import load_file
+
+    ckpt = load_checkpoint(tiny_sdxl_checkpoint)
+    mapped = _maybe_map_sgm_blocks_to_diffusers(load_file(str(trained_lora)), ckpt.unet.config)
+    converted, alphas = _convert_non_diffusers_lora_to_diffusers(mapped)
+    ours = kohya_unet_targets(_unet_weights(tiny_sdxl_checkpoint))
+    expected = {ckpt.unet_names[path] for path in ours}
+    assert {_diffusers_module(key) for key in converted} == expected
+    assert expected <= set(dict(ckpt.unet.named_modules()))
+    assert len(alphas) == len(ours) and set(alphas.values()) == {2.0}
