@@ -249,8 +249,9 @@ def test_diffusers_kohya_converter_maps_every_module_with_our_alpha(
     from safetensors.torch import load_file
 
     ckpt = load_checkpoint(tiny_sdxl_checkpoint)
-    mapped = _maybe_map_sgm_blocks_to_diffusers(load_file(str(trained_lora)), ckpt.unet.config)
-    converted, alphas = _convert_non_diffusers_lora_to_diffusers(mapped)
+    remap, convert = _maybe_map_sgm_blocks_to_diffusers, _convert_non_diffusers_lora_to_diffusers
+    mapped = remap(load_file(str(trained_lora)), ckpt.unet.config)  # type: ignore[no-untyped-call]
+    converted, alphas = convert(mapped)  # type: ignore[no-untyped-call]
     ours = kohya_unet_targets(_unet_weights(tiny_sdxl_checkpoint))
     expected = {ckpt.unet_names[path] for path in ours}
     assert {_diffusers_module(key) for key in converted} == expected
