@@ -176,9 +176,9 @@ def _run_job(
     service: Any, stamps: _Stamps, profile: Profile, batch: int, seed: int
 ) -> tuple[dict[str, float], float, float]:
     """One job from submit to succeeded; (stages, e2e_s, engine_prompt_s)."""
-    request = GenerationRequest(
-        prompt="a red health potion", seed=seed, params=profile.params(batch)
-    )
+    # A new prompt per job, as users write them: the text encoders run every time.
+    prompt = f"a red health potion, variant {seed}"
+    request = GenerationRequest(prompt=prompt, seed=seed, params=profile.params(batch))
     t0 = time.time()
     (job,) = service.submit(request)
     submitted = time.time()
