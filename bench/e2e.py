@@ -102,6 +102,7 @@ class Profile:
     checkpoint: str
     size: int
     steps: int
+    save_raw: bool = False
 
     def params(self, batch: int) -> dict[str, Any]:
         sprite = max(4, self.size // 16)  # 1024² -> 64 px, as bench/pixel_speed.py
@@ -112,6 +113,7 @@ class Profile:
             "steps": self.steps,
             "batch_size": batch,
             "sprite_size": f"{sprite}x{sprite}",
+            "save_raw": self.save_raw,
         }
 
 
@@ -322,6 +324,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="Deployments.")
     p.add_argument("--steps", type=int, help="Sampler steps (tiny 2, full size 30).")
     p.add_argument("--size", type=int, help="Square render size (tiny 128, full size 1024).")
+    p.add_argument(
+        "--save-raw", action="store_true", help="Also write the full-size render (save_raw)."
+    )
     p.add_argument("--out", type=Path, help="Result JSON (default bench/baselines/e2e-<device>).")
     add_note_argument(p)
     args = p.parse_args(argv)
@@ -342,6 +347,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _ensure_model(models, args.full_size),
         args.size or (1024 if args.full_size else 128),
         args.steps or (30 if args.full_size else 2),
+        args.save_raw,
     )
     device = _device()
     stamps = _Stamps()
@@ -372,6 +378,7 @@ def _report(
         "steps": profile.steps,
         "template": "single_sprite",
         "sprite_size": profile.params(1)["sprite_size"],
+        "save_raw": profile.save_raw,
         "stage_order": list(STAGES),
         "target_e2e_over_engine": 1.10,
         "runs": runs,

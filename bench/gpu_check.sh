@@ -97,7 +97,8 @@ e2e() {
     local size_args=(--full-size)
     [ "${FULL_SIZE:-1}" = 0 ] && size_args=(--tiny)
     "$PYTHON" bench/e2e.py "${size_args[@]}" --models "$models" --batch 1 8 \
-        --jobs "${JOBS:-5}" ${STEPS:+--steps "$STEPS"} ${SIZE:+--size "$SIZE"} || return 1
+        --jobs "${JOBS:-5}" ${STEPS:+--steps "$STEPS"} ${SIZE:+--size "$SIZE"} \
+        ${E2E_ARGS:-} || return 1  # E2E_ARGS=--save-raw also times the raw render
     cp "$(ls -t bench/baselines/e2e-*.json | head -n 1)" "$results/"
 }
 
