@@ -336,3 +336,20 @@ def test_colors_auto_picks_the_palette_size_and_the_report_says_so(tmp_path: Pat
     sprite = _read(tmp_path / "out" / "potion.png")
     np.testing.assert_array_equal(sprite[..., :3], _truth(5))
     assert "palette auto: 4 colours" in (tmp_path / "out" / "potion.json").read_text()
+
+
+def test_colors_auto_goes_with_a_palette_but_a_number_does_not(tmp_path: Path) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "ok", "-p", "pico-8", "-c", "auto", "--keep-bg")
+    assert code == 0, output
+    code, output = _run(source, "-o", tmp_path / "no", "-p", "pico-8", "-c", "8")
+    assert code == 2 and "--palette / --colors" in output
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("colors", ["many", "2.5", "-4"])
+def test_colors_that_is_neither_auto_nor_a_number_is_refused(tmp_path: Path, colors: str) -> None:
+    source = _save(tmp_path / "a.png", _upscaled(_truth()))
+    code, output = _run(source, "-o", tmp_path / "out", "--colors", colors)
+    assert code == 2 and "--colors" in output and '"auto" or 2..256' in output
+    assert not (tmp_path / "out").exists()
