@@ -19,6 +19,9 @@ jobs one after another, and splits each job's wall time into contiguous stages:
     fetch_and_write    final event -> job recorded succeeded (history, /view, sprite,
                        preview, raw, sidecar, store, events)
 
+Then `back_to_back` submits `--jobs` jobs at once (as `generate -n`) and reports the
+engine's busy fraction and its idle time between prompts: what the GPU waits for.
+
 The stages add up to `e2e_s`; `engine_prompt_s` is the engine's execution of the prompt
 and `e2e_over_engine` their ratio (issue 14's target: <= 1.10). Times are epoch seconds
 of one machine, so the engine process and this one line up.
@@ -32,6 +35,7 @@ Writes `bench/baselines/e2e-<device>[-tiny].json` (or `--out`).
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import re
@@ -189,8 +193,7 @@ def _run_job(
     if outcome != JobEventKind.SUCCEEDED.value:
         raise SystemExit(f"job {job.id} {outcome}: {final_job.error}")
     done = stamps.events[(job.id, JobEventKind.SUCCEEDED.value)]
-    url = f"{final_job.backend}/dgxp/timings/{final_job.prompt_id}"
-    engine = requests.get(url, timeout=30).json()
+    engine = _engine_timings(final_job)
     final = stamps.final_event[str(final_job.prompt_id)]
     return split_stages(t0, submitted, done, final, engine), done - t0, engine["execution_s"]
 
@@ -221,7 +224,45 @@ def _measure(
         "per_job": [
             {"e2e_s": round(e, 4), **{s: round(st[s], 4) for s in STAGES}} for st, e, _ in per_job
         ],
+        "back_to_back": _back_to_back(service, stamps, profile, batch, jobs),
     }
+
+
+def _back_to_back(
+    service: Any, stamps: _Stamps, profile: Profile, batch: int, jobs: int
+) -> dict[str, Any]:
+    """`jobs` submitted at once (as `generate -n`), the service's default workers: how
+    long the engine sits idle between one prompt's history and the next prompt's start
+    (the time the GPU waits on PNG writes, fetches and the orchestrator)."""
+    request = GenerationRequest(
+        prompt="a red health potion", seed=500, count=jobs, params=profile.params(batch)
+    )
+    t0 = time.time()
+    queued = service.submit(request)
+    for job in queued:
+        if stamps.wait_finished(job.id) != JobEventKind.SUCCEEDED.value:
+            raise SystemExit(f"job {job.id} failed: {service.get_job(job.id).error}")
+    wall = max(stamps.events[(j.id, JobEventKind.SUCCEEDED.value)] for j in queued) - t0
+    runs = sorted((_engine_timings(service.get_job(j.id)) for j in queued), key=_started)
+    busy = sum(run["execution_s"] for run in runs)
+    gaps = [b["started_at"] - a["history_at"] for a, b in itertools.pairwise(runs)]
+    return {
+        "jobs": jobs,
+        "wall_s": round(wall, 3),
+        "images_per_min": round(60.0 * batch * jobs / wall, 2),
+        "engine_busy_fraction": round(busy / wall, 3),
+        "engine_idle_between_prompts_median_s": _median(gaps) if gaps else None,
+    }
+
+
+def _started(run: dict[str, Any]) -> float:
+    return float(run["started_at"])
+
+
+def _engine_timings(job: Any) -> dict[str, Any]:
+    url = f"{job.backend}/dgxp/timings/{job.prompt_id}"
+    timings: dict[str, Any] = requests.get(url, timeout=30).json()
+    return timings
 
 
 def _free_port() -> int:
@@ -273,7 +314,7 @@ def _service(mode: str, work: Path, models: Path, cpu: bool) -> Iterator[Any]:
             output_dir=work / "out",
             backends=[url] if url else [],
         )
-        service = build_service(settings, workers=1).start()
+        service = build_service(settings).start()  # default workers, as `generate`
         try:
             yield service
         finally:

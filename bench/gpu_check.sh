@@ -113,7 +113,8 @@ print(sys.argv[2], {k: d.get(k) for k in keys})" "$results/$name" "$name"
     for name in "$results"/e2e-*.json; do
         [ -f "$name" ] || continue
         "$PYTHON" -c "import json, sys; d = json.load(open(sys.argv[1])); \
-keys = ('mode', 'batch', 'first_job_s', 'e2e_median_s', 'engine_prompt_median_s', 'e2e_over_engine'); \
+keys = ('mode', 'batch', 'first_job_s', 'e2e_median_s', 'engine_prompt_median_s', 'e2e_over_engine', \
+'back_to_back'); \
 [print('e2e', {k: r[k] for k in keys}) for r in d['runs']]" "$name"
     done
 }

@@ -32,6 +32,9 @@ def _check_run(run: dict[str, Any], stages: list[str]) -> None:
     # Contiguous stages: they cover the job's wall time (each rounded to 0.1 ms).
     assert sum(job[stage] for stage in stages) == pytest.approx(job["e2e_s"], abs=0.005)
     assert job["unet_loop"] > 0 and job["pixelize"] > 0 and job["png_encode_write"] > 0
+    together = run["back_to_back"]
+    assert together["jobs"] == 1 and together["engine_idle_between_prompts_median_s"] is None
+    assert 0 < together["engine_busy_fraction"] <= 1
     ratio = run["e2e_median_s"] / run["engine_prompt_median_s"]
     assert run["e2e_over_engine"] == pytest.approx(ratio, rel=0.01)
 
