@@ -86,6 +86,13 @@ COMPILE_HITS = Family(
     "Calls of a compiled part at a shape already compiled (no recompile).",
     ("part",),
 )
+NODE_DURATION = Family(
+    "dgxp_engine_node_duration_seconds",
+    "histogram",
+    "Wall time of one node's execution (cached nodes are not counted), by node class; "
+    "DGXP_PixelizeSprite is a job's pixelize time.",
+    ("node",),
+)
 QUEUE_DEPTH = Family(
     "dgxp_engine_queue_pending_prompts",
     "gauge",
@@ -100,6 +107,7 @@ FAMILIES: tuple[Family, ...] = (
     PEAK_VRAM,
     COMPILE_DURATION,
     COMPILE_HITS,
+    NODE_DURATION,
     QUEUE_DEPTH,
 )
 
@@ -140,6 +148,13 @@ class EngineMetrics:
         self._hits = Counter(
             COMPILE_HITS.name, COMPILE_HITS.help, COMPILE_HITS.labels, registry=registry
         )
+        self._nodes = Histogram(
+            NODE_DURATION.name,
+            NODE_DURATION.help,
+            NODE_DURATION.labels,
+            registry=registry,
+            buckets=STEP_BUCKETS,
+        )
         registry.register(_LiveGauges(self, queue_depth))
         for status in PROMPT_STATUSES:  # every outcome shows 0 before its first prompt
             self._prompts.labels(status)
@@ -171,6 +186,10 @@ class EngineMetrics:
         if peak_vram_bytes is not None:
             self._peak_vram.set(peak_vram_bytes)
             self._peak_seen = True
+
+    def node_done(self, node_class: str, seconds: float) -> None:
+        """One node of class `node_class` (a registered class type: bounded) ran."""
+        self._nodes.labels(node_class).observe(seconds)
 
     def _peak_family(self) -> Iterator[Metric]:
         if self._peak_seen:

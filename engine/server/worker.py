@@ -115,6 +115,8 @@ class PromptWorker:
             self.metrics.prompt_done(
                 _status_of(status), executed_at - started_at, self._peak_vram()
             )
+            for node_id, seconds in node_seconds.items():  # validated: a registered class
+                self.metrics.node_done(str(item.prompt[node_id]["class_type"]), seconds)
         # Before the history entry: whoever sees the entry can read the timings too.
         self.timings.finished(
             item.prompt_id, item.prompt, started_at, executed_at, node_seconds, time.time()

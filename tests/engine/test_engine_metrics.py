@@ -3,6 +3,7 @@ prompts, scraped over HTTP and parsed; the compile observer counts compiles and 
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -56,6 +57,12 @@ def test_a_sdxl_prompt_counts_its_steps_decode_and_duration(ws: WsClient) -> Non
     # The step period is measured between denoiser calls: steps - 1 intervals per prompt.
     assert samples[("dgxp_engine_unet_step_duration_seconds_count", frozenset())] == steps - 1
     assert not any(name == "dgxp_engine_prompt_peak_vram_bytes" for name, _ in samples)  # CPU
+    nodes = {
+        dict(labels)["node"]: value
+        for (name, labels), value in samples.items()
+        if name == "dgxp_engine_node_duration_seconds_count"
+    }
+    assert nodes == Counter(node["class_type"] for node in graph.values())  # each ran once
 
 
 def test_a_failed_prompt_counts_as_error(ws: WsClient) -> None:
