@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -76,3 +77,25 @@ def test_a_metrics_port_in_use_is_one_clear_error_at_start(
         "--metrics-port (DGXP_METRICS_PORT) or stop the process that holds it"
     ]
     assert not settings.database_path.exists()  # nothing started, nothing stored
+
+
+def test_a_metrics_port_out_of_range_is_refused_naming_the_flag_or_variable(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    flag = subprocess.run(
+        [*CLI, "serve", "--metrics-port", "70000"],
+        env=daemon_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert flag.returncode == 2 and flag.stdout == ""
+    # typer's range message names the flag and the limit (not the value given)
+    assert "'--metrics-port'" in flag.stderr and "65535" in flag.stderr
+    env = {**daemon_env(data_dir), "DGXP_METRICS_PORT": "99999"}
+    setting = subprocess.run([*CLI, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert setting.returncode == 2 and setting.stdout == ""
+    (line,) = [ln for ln in setting.stderr.splitlines() if ln.startswith("error:")]
+    assert "DGXP_METRICS_PORT" in line and "99999" in line
+    assert not data_dir.exists()  # refused before anything was created
