@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
-from orchestrator.jobs.states import TERMINAL_STATES
+from orchestrator.jobs.states import TERMINAL_STATES, JobState
+from orchestrator.service.job_events import JobEventKind
 
 if TYPE_CHECKING:  # prometheus_client is the daemon extra's: imported where families are built
     from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -73,6 +74,8 @@ class Phase(StrEnum):
 
 
 FINAL_STATES: tuple[str, ...] = tuple(sorted(s.value for s in TERMINAL_STATES))
+# The events that announce a final state (the job snapshot they carry says which).
+_FINAL_EVENTS = frozenset({JobEventKind.SUCCEEDED, JobEventKind.FAILED, JobEventKind.CANCELLED})
 OTHER_TEMPLATE = "other"  # a template the library did not list when the daemon started
 MEMORY_SOURCES: tuple[str, ...] = ("nvml", "torch", "meminfo")
 # NVML's clock-event (throttle) reasons, as label values; `service.gpu` maps the bits.
@@ -266,12 +269,12 @@ class DaemonMetrics:
         if job is None:
             return
         template = self.template_label(job.template)
-        if event.kind == "queued":
+        if event.kind is JobEventKind.QUEUED:
             self.jobs_submitted.labels(template).inc()
-        elif event.kind in FINAL_STATES:
-            self.jobs_finished.labels(template, event.kind).inc()
+        elif event.kind in _FINAL_EVENTS and job.state.is_terminal:
+            self.jobs_finished.labels(template, job.state.value).inc()
             self._observe_phases(job, template)
-            if event.kind == "succeeded":
+            if job.state is JobState.SUCCEEDED:
                 self.images_generated.labels(template).inc(len(job.outputs))
 
     def observe_delivery(self, job: Job, seconds: float) -> None:
