@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -346,6 +346,14 @@ def _sidecar(
     }
 
 
+@dataclass
+class _PendingHash:
+    """A background hash in progress: set `done` once `digest` is known (None: it failed)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    digest: str | None = None
+
+
 class FileHasher:
     """sha256 of model files, cached by (path, size, mtime) so a checkpoint hashes once.
 
@@ -363,7 +371,7 @@ class FileHasher:
         self._lock = threading.Lock()
         self._file = cache_file
         self._cache: dict[str, list[Any]] = self._load()
-        self._pending: dict[str, threading.Event] = {}  # path key -> set when hashed
+        self._pending: dict[str, _PendingHash] = {}  # path key -> the prefetch reading it
 
     def _load(self) -> dict[str, list[Any]]:
         if self._file is None:
@@ -410,8 +418,10 @@ class FileHasher:
         if found is not None and found[2] is None:
             with self._lock:
                 pending = self._pending.get(found[0])
-            if pending is not None:  # a prefetch is reading it: share its result
-                pending.wait()
+            if pending is not None:  # a prefetch is reading it: share its result (the
+                pending.done.wait()  # stamp may have moved meanwhile, as a pipe's does)
+                if pending.digest is not None:
+                    return pending.digest
                 found = self._lookup(path)
         if found is None:
             return ""
@@ -429,23 +439,23 @@ class FileHasher:
             with self._lock:
                 if key in self._pending:
                     continue
-                done = self._pending[key] = threading.Event()
+                pending = self._pending[key] = _PendingHash()
             threading.Thread(
                 target=self._background,
-                args=(path, key, stamp, done),
+                args=(path, key, stamp, pending),
                 name="dgxp-model-hash",
                 daemon=True,  # never holds the process open at exit
             ).start()
 
-    def _background(self, path: Path, key: str, stamp: list[int], done: threading.Event) -> None:
+    def _background(self, path: Path, key: str, stamp: list[int], pending: _PendingHash) -> None:
         try:
-            self._digest(path, key, stamp)
+            pending.digest = self._digest(path, key, stamp)
         except OSError as exc:  # the job's own sha256 call retries and reports it
             logger.warning("could not hash %s in the background: %s", path, exc)
         finally:
             with self._lock:
                 self._pending.pop(key, None)
-            done.set()
+            pending.done.set()
 
     def _digest(self, path: Path, key: str, stamp: list[int]) -> str:
         digest = hashlib.sha256()
