@@ -3,9 +3,10 @@
 - exact size: the output has the truth's width and height;
 - colour accuracy: share of cells right (an opaque truth cell within ``COLOUR_STEP`` OKLab
   of its true colour, a transparent one transparent);
-- colour-map agreement: of the cell pairs that share a colour in the truth or in the
-  output, the share that share it in both (transparent counts as one colour), so a
-  split colour and a merged pair both cost;
+- colour-map agreement: over the cells opaque in the truth, of the pairs that share a
+  colour in the truth or in the output, the share that share it in both (an output cell
+  made transparent counts as one more colour), so a split colour and a merged pair both
+  cost, and a large background cannot pad the score;
 - colours ratio: distinct opaque colours out ÷ distinct opaque colours in the truth.
 
 A wrong-size output is compared after a nearest resize to the truth's size.
@@ -56,8 +57,10 @@ def _pairs(counts: NDArray[np.int64]) -> float:
 
 
 def colour_map_agreement(truth: NDArray[np.uint8], out: NDArray[np.uint8]) -> float:
-    """Pairs sharing a colour in both ÷ pairs sharing one in either (1.0 when none share)."""
-    t, o = _labels(truth), _labels(out)
+    """Pairs of truth-opaque cells sharing a colour in both ÷ pairs sharing one in either
+    (1.0 when none share)."""
+    opaque = truth[..., 3].reshape(-1) > 0
+    t, o = _labels(truth)[opaque], _labels(out)[opaque]
     _, joint = np.unique(np.stack([t, o], 1), axis=0, return_counts=True)
     both = _pairs(joint)
     either = _pairs(np.unique(t, return_counts=True)[1]) + _pairs(

@@ -62,3 +62,9 @@ def test_the_independent_set_is_seeded_and_keeps_its_truth() -> None:
             round(h * a.degradation.scale + a.degradation.offset_y),
             round(w * a.degradation.scale + a.degradation.offset_x),
         )
+
+
+def test_a_large_background_does_not_pad_the_agreement() -> None:
+    truth = _sprite(["........", "........", "...rg...", "........"])
+    merged = _sprite(["........", "........", "...rr...", "........"])
+    assert colour_map_agreement(truth, merged) == 0.0
