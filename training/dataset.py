@@ -14,9 +14,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +22,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from comfy_nodes.pixel.atomic import write_files_atomic
+from comfy_nodes.pixel.atomic import write_folder_atomic
 from comfy_nodes.pixel.errors import PixelArtError
 from training.captions import (
     auto_tags,
@@ -189,19 +186,6 @@ def _manifest(options: DatasetOptions, src: Path, images: list[PreparedImage]) -
     return json.dumps(record, indent=2).encode("utf-8")
 
 
-def _publish(files: dict[str, bytes], out: Path) -> None:
-    """All files into a temp folder beside `out`, then one rename onto `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        write_files_atomic({staging / name: data for name, data in files.items()})
-        if out.is_dir():
-            out.rmdir()  # empty (checked first); rename cannot replace a folder otherwise
-        os.replace(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def prepare_dataset(src: Path, out: Path, options: DatasetOptions) -> DatasetResult:
     """Turn a folder of sprites into a captioned, bucket-sized training dataset.
 
@@ -236,7 +220,7 @@ def prepare_dataset(src: Path, out: Path, options: DatasetOptions) -> DatasetRes
         warnings.append(size_warning)
     # 3. Write everything at once, with the manifest.
     files[MANIFEST_NAME] = _manifest(options, src, images)
-    _publish(files, out)
+    write_folder_atomic(files, out)
     # The warnings go back to the caller, which shows them; logged once here in short.
     log.info("dataset: %d image(s) to %s, %d warning(s)", len(images), out, len(warnings))
     digest = hashlib.sha256(files[MANIFEST_NAME]).hexdigest()

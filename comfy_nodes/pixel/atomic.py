@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_atomic", "write_files_atomic"]
+__all__ = ["atomic_path", "write_atomic", "write_files_atomic", "write_folder_atomic"]
 
 # A temp name must stay under NAME_MAX (255) however long the target's name is.
 _MAX_STEM = 200
@@ -110,6 +112,30 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         temp.unlink(missing_ok=True)
     _fsync_folder(target.parent)
+
+
+def write_folder_atomic(files: Mapping[str, bytes], folder: Path) -> None:
+    """Create `folder` holding `files` all at once: a reader sees no folder or all of it.
+
+    The files are written into a temp folder beside `folder`, which is then renamed onto it.
+
+    Args:
+        files: file name (may hold subfolders) -> whole content.
+        folder: the folder to create; it must not exist or be empty.
+
+    Raises:
+        OSError: a write failed or `folder` is not empty; nothing is left behind then.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name[:_MAX_STEM]}.", dir=folder.parent))
+    try:
+        write_files_atomic({staging / name: data for name, data in files.items()})
+        if folder.is_dir():
+            folder.rmdir()  # only an empty one: a rename cannot replace a folder otherwise
+        os.replace(staging, folder)
+        _fsync_folder(folder.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_temp(path: Path, data: bytes, folder: Path) -> Path:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from comfy_nodes.pixel.atomic import atomic_path, write_atomic, write_files_atomic
+from comfy_nodes.pixel.atomic import (
+    atomic_path,
+    write_atomic,
+    write_files_atomic,
+    write_folder_atomic,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -177,3 +182,14 @@ def test_the_helper_itself_is_found_by_the_scan() -> None:
     # Guards the scan above: it must see the calls it forbids, or it would pass vacuously.
     calls = _temp_and_rename_calls(REPO / "comfy_nodes" / "pixel" / "atomic.py")
     assert any(call.endswith(" replace") for call in calls)
+
+
+def test_a_folder_appears_whole_and_a_non_empty_one_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "dataset"
+    write_folder_atomic({"a.txt": b"a", "sub/b.txt": b"b"}, target)
+    assert (target / "a.txt").read_bytes() == b"a"
+    assert (target / "sub" / "b.txt").read_bytes() == b"b"
+    with pytest.raises(OSError):
+        write_folder_atomic({"c.txt": b"c"}, target)  # not empty: never merged or replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]  # no staging left
+    assert not (target / "c.txt").exists()
