@@ -9,10 +9,13 @@ parameter's name in capitals (click's own convention).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import typer
-from typer._click import Context, HelpFormatter
 from typer.core import TyperCommand
+
+if TYPE_CHECKING:  # annotations only: typer vendors click as `typer._click` from 0.29 on
+    from typer._click import Context, HelpFormatter
 
 __all__ = ["PlainHelpCommand", "use_plain_help"]
 

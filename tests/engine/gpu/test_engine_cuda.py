@@ -234,7 +234,11 @@ def test_free_releases_cuda_memory(cuda_engine_factory: Callable[..., RunningEng
     )
     assert response.status_code == 200
     deadline = time.monotonic() + 30.0  # the worker acts on /free between prompts
-    while torch.cuda.memory_allocated() >= loaded and time.monotonic() < deadline:
+
+    def freed() -> bool:  # memory and the model list are released in two steps
+        return torch.cuda.memory_allocated() < loaded and engine.context.models.loaded() == []
+
+    while not freed() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert torch.cuda.memory_allocated() < loaded
     assert engine.context.models.loaded() == []
