@@ -3,8 +3,10 @@ ComfyUI-style models/ folder holding both (built at test time, nothing committed
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,24 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
             parser.addini(key, "inert: pytest-asyncio is not installed")
     if not pluginmanager.has_plugin("timeout"):
         parser.addoption("--timeout", default=None, help="inert: pytest-timeout is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """Undo the logging set-up of CLI commands run in-process (CliRunner).
+
+    The CLI points the root logger at the `sys.stderr` of the moment, which CliRunner closes
+    after the command; a later test's background thread (an engine worker, an aiohttp access
+    log) would then log into a closed file ("--- Logging error ---"). pytest's own capture
+    handlers are left alone.
+    """
+    root = logging.getLogger()
+    handlers, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
