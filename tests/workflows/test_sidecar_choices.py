@@ -5,8 +5,7 @@ sidecars follow."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -17,28 +16,9 @@ from orchestrator.workflows import (
     Template,
     TemplateLibrary,
     WorkflowValidationError,
-    default_templates_dir,
     validate_against_object_info,
 )
 from orchestrator.workflows.validate import combo_options, input_spec
-
-
-@pytest.fixture(scope="module")
-def library() -> TemplateLibrary:
-    return TemplateLibrary(default_templates_dir())
-
-
-@pytest.fixture(scope="module")
-def engine_client(
-    engine_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ComfyClient]:
-    from engine.runner import EngineConfig, start_engine
-
-    config = EngineConfig(
-        base_dir=tmp_path_factory.mktemp("choices_engine"), models_dir=engine_models_dir, port=0
-    )
-    with start_engine(config) as running, ComfyClient(running.url, timeout=60) as client:
-        yield client
 
 
 def choice_mismatches(template: Template, object_info: Mapping[str, Any]) -> list[str]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,24 +47,6 @@ EXTRA: dict[str, dict[str, Any]] = {
 
 def tiny_values(name: str, **more: Any) -> dict[str, Any]:
     return {**TINY, **EXTRA[name], "filename_prefix": f"t_{name}", **more}
-
-
-@pytest.fixture(scope="module")
-def library() -> TemplateLibrary:
-    return TemplateLibrary(default_templates_dir())
-
-
-@pytest.fixture(scope="module")
-def engine_client(
-    engine_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ComfyClient]:
-    from engine.runner import EngineConfig, start_engine
-
-    config = EngineConfig(
-        base_dir=tmp_path_factory.mktemp("templates_engine"), models_dir=engine_models_dir, port=0
-    )
-    with start_engine(config) as running, ComfyClient(running.url, timeout=60) as client:
-        yield client
 
 
 def test_every_template_is_shipped(library: TemplateLibrary) -> None:
