@@ -54,7 +54,7 @@ def _flags(ctx: typer.Context, exc: InvalidRequest) -> str:
     return " / ".join(names.get(field, field) for field in exc.field.split("/"))
 
 
-def _progress_bar(total: int) -> Progress:
+def _progress_bar(disable: bool) -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -62,7 +62,7 @@ def _progress_bar(total: int) -> Progress:
         *columns,
         TimeElapsedColumn(),
         console=stderr_console(),
-        disable=total < 2,
+        disable=disable,
         transient=True,
     )
 
@@ -188,7 +188,8 @@ def pixelize_command(
     )  # fmt: skip
     service = build_service(settings_from(ctx), backends=False)
     try:
-        with _progress_bar(len(paths)) as bar:
+        one_file = len(paths) == 1 and not Path(paths[0]).is_dir()  # a folder gets a bar too
+        with _progress_bar(disable=one_file) as bar:
             task = bar.add_task("pixelizing", total=None)
 
             def progress(step: PixelizeStep) -> None:
