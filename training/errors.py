@@ -3,7 +3,8 @@
     TrainingError (ValueError)       a training input has a bad value (names field + value)
     ├── DatasetError                 a dataset folder or one of its images is unusable
     ├── SpecError                    train.toml: unknown key, bad value, unreadable file
-    └── LoraFormatError              a LoRA file is not kohya format (bad key, shape, triplet)
+    ├── LoraFormatError              a LoRA file is not kohya format (bad key, shape, triplet)
+    └── EvaluationError              `train eval` input: prompts file, held-out or dataset folder
 
 Each carries the offending `field` and `value`, so the service can hand the refusal on as
 its own `InvalidRequest` without parsing a message.
@@ -11,7 +12,7 @@ its own `InvalidRequest` without parsing a message.
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "LoraFormatError", "SpecError", "TrainingError"]
+__all__ = ["DatasetError", "EvaluationError", "LoraFormatError", "SpecError", "TrainingError"]
 
 
 class TrainingError(ValueError):
@@ -40,3 +41,7 @@ class SpecError(TrainingError):
 
 class LoraFormatError(TrainingError):
     """A LoRA file breaks the kohya format: a bad key, a missing part or mismatched shapes."""
+
+
+class EvaluationError(TrainingError):
+    """An evaluation input (prompts file, held-out folder, dataset folder) is unusable."""
