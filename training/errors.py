@@ -4,7 +4,8 @@
     ├── DatasetError                 a dataset folder or one of its images is unusable
     ├── SpecError                    train.toml: unknown key, bad value, unreadable file
     ├── LoraFormatError              a LoRA file is not kohya format (bad key, shape, triplet)
-    └── EvaluationError              `train eval` input: prompts file, held-out or dataset folder
+    ├── EvaluationError              `train eval` input: prompts file, held-out or dataset folder
+    └── CheckpointError              a training checkpoint cannot be written (disk full) or read
 
 Each carries the offending `field` and `value`, so the service can hand the refusal on as
 its own `InvalidRequest` without parsing a message.
@@ -12,7 +13,14 @@ its own `InvalidRequest` without parsing a message.
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "EvaluationError", "LoraFormatError", "SpecError", "TrainingError"]
+__all__ = [
+    "CheckpointError",
+    "DatasetError",
+    "EvaluationError",
+    "LoraFormatError",
+    "SpecError",
+    "TrainingError",
+]
 
 
 class TrainingError(ValueError):
@@ -45,3 +53,8 @@ class LoraFormatError(TrainingError):
 
 class EvaluationError(TrainingError):
     """An evaluation input (prompts file, held-out folder, dataset folder) is unusable."""
+
+
+class CheckpointError(TrainingError):
+    """A checkpoint could not be written (disk full: the previous one is intact) or a
+    checkpoint to resume from does not fit the run (another rank, a broken file)."""
