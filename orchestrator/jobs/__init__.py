@@ -5,6 +5,7 @@ Pure: no network, nothing at import time.
 
 from __future__ import annotations
 
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job, JobOutputs, JobTimings, Lease, SpriteFiles
 from orchestrator.jobs.states import TERMINAL_STATES, JobState, can_transition, check_transition
 from orchestrator.jobs.store import SCHEMA_VERSION, JobStore, NewJob
@@ -13,6 +14,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_STATES",
     "Job",
+    "JobKind",
     "JobOutputs",
     "JobState",
     "JobStore",

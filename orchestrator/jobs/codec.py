@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.errors import StoreError
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job, Lease, SpriteFiles
 from orchestrator.jobs.states import JobState
 
@@ -23,7 +24,7 @@ COLUMNS = (
     "id, state, template, params, seed, backend, prompt_id, created_at, submitted_at, "
     "started_at, finished_at, error, retryable, attempts, files, hashes, progress_value, "
     "progress_max, batch_id, worker, pinned_backend, preferred_backends, out_dir, lease_owner, "
-    "lease_expires"
+    "lease_expires, kind"
 )
 
 
@@ -76,6 +77,14 @@ def _state(job_id: str, raw: object) -> JobState:
         raise StoreError(f"job {job_id}: unknown state {raw!r} (valid: {valid})") from exc
 
 
+def _kind(job_id: str, raw: object) -> JobKind:
+    try:
+        return JobKind(str(raw))
+    except ValueError as exc:
+        valid = ", ".join(k.value for k in JobKind)
+        raise StoreError(f"job {job_id}: unknown kind {raw!r} (valid: {valid})") from exc
+
+
 def row_to_job(row: sqlite3.Row) -> Job:
     """Decode one row selected with `COLUMNS`.
 
@@ -117,6 +126,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             preferred_backends=tuple(preferred),
             out_dir=row["out_dir"],
             lease=_lease(row["lease_owner"], row["lease_expires"]),
+            kind=_kind(job_id, row["kind"]),
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"job {job_id}: a column has a value of the wrong type: {exc}") from exc

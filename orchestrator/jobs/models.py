@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.states import JobState
 
 __all__ = ["Job", "JobOutputs", "JobTimings", "Lease", "SpriteFiles"]
@@ -174,6 +175,7 @@ class Job:
             process that runs the job adds them to its pool.
         out_dir: Absolute folder the job's files go to, whichever process runs it.
         lease: Who follows it while in flight (None: nobody holds it).
+        kind: What it does: render a template on a backend, or train a LoRA.
     """
 
     id: str
@@ -200,6 +202,7 @@ class Job:
     preferred_backends: tuple[str, ...] = ()
     out_dir: str | None = None
     lease: Lease | None = None
+    kind: JobKind = JobKind.GENERATE
 
     @property
     def wanted_backends(self) -> tuple[str, ...]:

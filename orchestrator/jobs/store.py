@@ -20,6 +20,7 @@ from typing import Any
 
 from orchestrator.errors import JobNotFound, JobStateError, StoreError
 from orchestrator.jobs.codec import COLUMNS, dump_json, row_to_job, seed_to_db
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job, Lease, SpriteFiles
 from orchestrator.jobs.states import JobState, check_transition
 
@@ -30,7 +31,8 @@ __all__ = ["SCHEMA_VERSION", "JobStore", "NewJob"]
 # 3: a job carries where it runs (`preferred_backends`, `out_dir`) and who follows it while
 # in flight (`lease_owner`, `lease_expires`); older rows get "any backend", "the running
 # process's output folder" and no lease (so the next process may take them over).
-SCHEMA_VERSION = 3
+# 4: a job has a `kind` (`JobKind`: generate, train); older rows are all `generate`.
+SCHEMA_VERSION = 4
 
 _V3_COLUMNS = (
     "preferred_backends TEXT NOT NULL DEFAULT '[]'",
@@ -38,6 +40,7 @@ _V3_COLUMNS = (
     "lease_owner TEXT",
     "lease_expires REAL",
 )
+_V4_COLUMNS = ("kind TEXT NOT NULL DEFAULT 'generate'",)
 _IN_FLIGHT = "state IN ('submitted', 'running')"
 _CLAIMED = "state = 'queued' AND worker IS NOT NULL"
 _HELD = f"({_IN_FLIGHT} OR ({_CLAIMED}))"  # what a lease covers: claimed or sent
@@ -70,7 +73,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     preferred_backends TEXT NOT NULL DEFAULT '[]',
     out_dir        TEXT,
     lease_owner    TEXT,
-    lease_expires  REAL
+    lease_expires  REAL,
+    kind           TEXT NOT NULL DEFAULT 'generate'
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
 """
@@ -88,6 +92,7 @@ class NewJob:
     backend: str | None = None
     preferred_backends: tuple[str, ...] = ()
     out_dir: str | None = None
+    kind: JobKind = JobKind.GENERATE
 
 
 class JobStore:
@@ -138,9 +143,9 @@ class JobStore:
                 for statement in _SCHEMA.split(";"):  # executescript would COMMIT early
                     if statement.strip():
                         db.execute(statement)
-            elif version < 3:  # 1 -> 2 changes how seeds are read, not the rows
+            elif version < SCHEMA_VERSION:  # 1 -> 2 changes how seeds are read, not rows
                 have = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
-                for column in _V3_COLUMNS:
+                for column in (*_V3_COLUMNS, *_V4_COLUMNS):
                     if column.split()[0] not in have:
                         db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
             if version < SCHEMA_VERSION:
@@ -234,8 +239,8 @@ class JobStore:
         with self._tx() as db:
             db.executemany(
                 "INSERT INTO jobs (id, state, template, params, seed, created_at, batch_id, "
-                "hashes, pinned_backend, preferred_backends, out_dir) "
-                "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "hashes, pinned_backend, preferred_backends, out_dir, kind) "
+                "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         i,
@@ -248,6 +253,7 @@ class JobStore:
                         n.backend,
                         dump_json(list(n.preferred_backends)),
                         n.out_dir,
+                        JobKind(n.kind).value,
                     )
                     for i, n in zip(ids, new_jobs, strict=True)
                 ],
@@ -255,7 +261,11 @@ class JobStore:
         return [self.get(i) for i in ids]
 
     def claim_next_queued(
-        self, worker: str, only: Collection[str] | None = None, lease: Lease | None = None
+        self,
+        worker: str,
+        only: Collection[str] | None = None,
+        lease: Lease | None = None,
+        kind: JobKind = JobKind.GENERATE,
     ) -> Job | None:
         """Atomically take the oldest unclaimed queued job for `worker`; None if there is none.
 
@@ -265,16 +275,18 @@ class JobStore:
                 never an unrelated one); None: any queued job (the daemon).
             lease: Held over the claim, so a claim whose process died is given back
                 (`release_lapsed_claims`).
+            kind: Only jobs of this kind (a backend worker never takes a training run).
         """
         owner, expires = (lease.owner, lease.expires_at) if lease else (None, None)
         among = "" if only is None else "AND id IN (SELECT value FROM json_each(?)) "
-        args: tuple[Any, ...] = (worker, owner, expires)
+        args: tuple[Any, ...] = (worker, owner, expires, JobKind(kind).value)
         if only is not None:
             args += (dump_json(sorted(only)),)
         with self._tx() as db:
             row = db.execute(
                 "UPDATE jobs SET worker = ?, lease_owner = ?, lease_expires = ? WHERE seq = "
-                f"(SELECT seq FROM jobs WHERE state = 'queued' AND worker IS NULL {among}"
+                "(SELECT seq FROM jobs WHERE state = 'queued' AND worker IS NULL AND kind = ? "
+                f"{among}"
                 f"ORDER BY seq LIMIT 1) AND worker IS NULL RETURNING {COLUMNS}",
                 args,
             ).fetchone()
@@ -397,13 +409,15 @@ class JobStore:
                 (now,),
             ).rowcount
 
-    def takeable(self, owner: str, now: float) -> list[Job]:
-        """In-flight jobs `owner` may take over: no lease, an expired one, or its own."""
+    def takeable(self, owner: str, now: float, kind: JobKind = JobKind.GENERATE) -> list[Job]:
+        """In-flight jobs of `kind` that `owner` may take over: no lease, an expired one, or
+        its own."""
         with self._tx(write=False) as db:
             rows = db.execute(
-                f"SELECT {COLUMNS} FROM jobs WHERE {_IN_FLIGHT} AND (lease_owner IS NULL OR "
-                "lease_expires IS NULL OR lease_expires < ? OR lease_owner = ?) ORDER BY seq",
-                (now, owner),
+                f"SELECT {COLUMNS} FROM jobs WHERE {_IN_FLIGHT} AND kind = ? AND (lease_owner "
+                "IS NULL OR lease_expires IS NULL OR lease_expires < ? OR lease_owner = ?) "
+                "ORDER BY seq",
+                (JobKind(kind).value, now, owner),
             ).fetchall()
         return [row_to_job(r) for r in rows]
 

@@ -49,7 +49,7 @@ def test_created_jobs_survive_reopen_with_all_fields(tmp_path: Path) -> None:
 def test_database_is_in_wal_mode_with_a_schema_version(store: JobStore) -> None:
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     db.close()
 
 
@@ -105,7 +105,7 @@ def _old_file(path: Path, version: int) -> None:
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_old_database_is_migrated_to_v3_keeping_its_rows(tmp_path: Path, version: int) -> None:
+def test_old_database_is_migrated_keeping_its_rows(tmp_path: Path, version: int) -> None:
     path = tmp_path / "jobs.sqlite3"
     _old_file(path, version)
     with JobStore(path) as s:
@@ -122,10 +122,10 @@ def test_old_database_is_migrated_to_v3_keeping_its_rows(tmp_path: Path, version
         assert [j.id for j in s.takeable("me", now=0.0)] == [running.id]
         s.create([NewJob("tileset", {"prompt": "sand"}, 2**64 - 1, out_dir="/abs/out")])
         assert [j.out_dir for j in s.list_jobs()] == ["/abs/out", None, None]
-    with JobStore(path) as s:  # opening a v3 file again changes nothing
+    with JobStore(path) as s:  # opening a current file again changes nothing
         assert len(s.list_jobs()) == 3
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     db.close()
 
 
