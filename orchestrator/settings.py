@@ -142,6 +142,18 @@ class Settings(BaseSettings):
         description="Sampler step previews of the embedded engine: none or latent2rgb.",
     )
 
+    # --- training ------------------------------------------------------------------------------
+    sd_scripts: Path | None = Field(
+        default=None,
+        description="A kohya-ss/sd-scripts checkout: LoRA training runs its "
+        "sdxl_train_network.py. Unset: the embedded trainer.",
+    )
+    sd_scripts_python: Path | None = Field(
+        default=None,
+        description="The Python with sd-scripts' requirements (accelerate, torch). Default: "
+        "venv/bin/python or .venv/bin/python inside the sd_scripts checkout.",
+    )
+
     # --- daemon adapters ---------------------------------------------------------------------
     zmq_router: str = Field(
         default="tcp://127.0.0.1:5555", description="ZeroMQ ROUTER endpoint for requests."
