@@ -19,11 +19,13 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
 fi
 $PIP install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
 # The docker/ tests call the real tools: promtool and prometheus (Debian's prometheus)
-# and docker-compose. As root they are installed here; otherwise the missing ones are
-# named and their tests fail (never skip) until someone installs them.
+# and docker-compose; the `train eval` report test opens report.html in headless chromium.
+# As root they are installed here; otherwise the missing ones are named and their tests
+# fail (never skip) until someone installs them.
 missing=()
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         # policy-rc.d 101: the package must not start a prometheus service of its own
@@ -32,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "setup: the docker/ tests need ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (they fail until then)" >&2
+        echo "setup: the docker/ and report tests need ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (they fail until then)" >&2
     fi
 fi
 .venv/bin/python -c 'import torch, diffusers, comfy_nodes, orchestrator' \
