@@ -21,9 +21,20 @@ from pathlib import Path
 
 from engine.graph.registry import NodeRegistry
 
-__all__ = ["LoadReport", "build_registry", "comfy_nodes_dir", "load_custom_node", "module_name"]
+__all__ = [
+    "HOST_CORE_NODES",
+    "LoadReport",
+    "build_registry",
+    "comfy_nodes_dir",
+    "host_node_classes",
+    "load_custom_node",
+    "module_name",
+]
 
 logger = logging.getLogger(__name__)
+
+# Core nodes that use no device: they only encode and write what they are given.
+HOST_CORE_NODES = frozenset({"SaveImage", "PreviewImage"})
 
 
 @dataclass
@@ -150,3 +161,15 @@ def build_registry(
         python_modules=dict(report.python_modules),
     )
     return registry, report
+
+
+def host_node_classes(registry: NodeRegistry) -> frozenset[str]:
+    """The classes that use no device: `HOST_CORE_NODES` and every node of our
+    `comfy_nodes` pack (numpy only). Third-party packs are never assumed host-side."""
+    ours = comfy_nodes_dir()
+    pack = f"custom_nodes.{module_name(ours)}" if ours is not None else None
+    return frozenset(
+        name
+        for name in registry.names()
+        if name in HOST_CORE_NODES or (pack is not None and registry.python_module(name) == pack)
+    )

@@ -7,7 +7,15 @@
    every node call and, through `NodeRuntime.check_interrupt`, inside sampler steps.
 4. `execution_success`, or `execution_error` / `execution_interrupted` with ComfyUI's fields.
 
-The caller binds `engine.context.bind_engine_context` around `execute`.
+`execute` does it all on the calling thread. `begin` stops before the prompt's host-side
+tail (`host_classes`: pixelize, PNG encode, file writes, whose consumers are all host-side
+too) and returns a `PendingPrompt` whose `finish()` runs the tail, possibly on another
+thread while the next prompt's `begin` uses the device. Each node's `executed` event is
+still sent only after the node returned (for SaveImage: once its files exist). The tail
+ignores `interrupt()`: it belongs to a prompt whose device work is over, and a cancel of
+the next prompt must not cost this one its files.
+
+The caller binds `engine.context.bind_engine_context` around `execute`, `begin` and `finish`.
 """
 
 from __future__ import annotations
@@ -34,11 +42,11 @@ from engine.graph.node_call import (
     get_output_data,
     map_node_over_list,
 )
-from engine.graph.plan import execution_order, upstream_closure
+from engine.graph.plan import execution_order, split_host_tail, upstream_closure
 from engine.graph.progress_state import ProgressStates
 from engine.graph.registry import NodeRegistry
 
-__all__ = ["ExecutionOutcome", "PromptExecutor"]
+__all__ = ["ExecutionOutcome", "PendingPrompt", "PromptExecutor"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,17 +120,60 @@ class _Run:
     ui: dict[str, Any] = field(default_factory=dict)
     states: ProgressStates | None = None
     timings: dict[str, float] = field(default_factory=dict)  # node id -> seconds it ran
+    keys: dict[str, str] = field(default_factory=dict)  # node id -> cache signature
+    tail: list[str] = field(default_factory=list)  # host-side nodes left for `finish`
+    done: bool = False  # failed (or nothing left) before the tail
+    started: float = 0.0  # perf_counter at execution_start
+
+
+class PendingPrompt:
+    """A prompt whose device work is done; `finish()` runs its host-side tail once."""
+
+    def __init__(self, executor: PromptExecutor, run: _Run) -> None:
+        self._executor = executor
+        self._run = run
+        self._outcome: ExecutionOutcome | None = None
+
+    @property
+    def prompt_id(self) -> str:
+        """The prompt this belongs to."""
+        return self._run.prompt_id
+
+    @property
+    def tail(self) -> list[str]:
+        """Node ids `finish()` runs (empty when the prompt already failed or had none)."""
+        return [] if self._run.done else list(self._run.tail)
+
+    def finish(self) -> ExecutionOutcome:
+        """Run the tail (first call only) and return the prompt's outcome; never raises for
+        node failures."""
+        if self._outcome is None:
+            self._outcome = self._executor._finish(self._run)
+        return self._outcome
 
 
 class PromptExecutor:
     """Executes prompts one at a time, keeping ComfyUI's classic cache between them."""
 
-    def __init__(self, registry: NodeRegistry, sink: EventSink) -> None:
+    def __init__(
+        self, registry: NodeRegistry, sink: EventSink, host_classes: frozenset[str] = frozenset()
+    ) -> None:
+        """
+        Args:
+            registry: The node classes.
+            sink: Where events go.
+            host_classes: Node classes that use no device (our pixel nodes, SaveImage,
+                PreviewImage): `begin` leaves a prompt's tail of them to `finish`.
+        """
         self.registry = registry
         self.sink = sink
+        self.host_classes = host_classes
         self.cache = OutputCache()
         self._instances: dict[tuple[str, str], Any] = {}
         self._interrupt = threading.Event()
+        # Cache and instances are shared by a prompt's tail and the next prompt's head.
+        self._lock = threading.RLock()
+        self._live: dict[str, set[str]] = {}  # prompt id -> cache keys of a run in flight
         self.current_node: str | None = None
 
     # -- control -------------------------------------------------------------------------
@@ -136,8 +187,9 @@ class PromptExecutor:
 
     def reset_cache(self) -> None:
         """Forget cached outputs and node instances (`/free` with free_memory)."""
-        self.cache.clear()
-        self._instances.clear()
+        with self._lock:
+            self.cache.clear()
+            self._instances.clear()
 
     def _check_interrupt(self) -> None:
         if self._interrupt.is_set():
@@ -163,17 +215,47 @@ class PromptExecutor:
         outputs: Sequence[str],
     ) -> ExecutionOutcome:
         """Run `outputs` of a validated prompt; never raises for node failures."""
+        return self.begin(prompt, prompt_id, extra_data, outputs).finish()
+
+    def begin(
+        self,
+        prompt: dict[str, Any],
+        prompt_id: str,
+        extra_data: dict[str, Any],
+        outputs: Sequence[str],
+    ) -> PendingPrompt:
+        """Run a validated prompt up to its host-side tail; never raises for node failures.
+
+        Returns:
+            The pending prompt: call `finish()` (on any thread) for the tail and outcome.
+        """
         import torch  # heavy: the engine needs it anyway, but not at import time
 
         self._interrupt.clear()
         run = _Run(prompt_id, prompt, extra_data, extra_data.get("client_id"))
         run.states = ProgressStates(self.sink, prompt_id, run.client_id)
         self._message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
-        started = time.perf_counter()
+        run.started = time.perf_counter()
         with torch.inference_mode():
-            self._run(run, list(outputs))
+            self._run_head(run, list(outputs))
         self.current_node = None
-        _log_timings(run, time.perf_counter() - started)
+        return PendingPrompt(self, run)
+
+    def _finish(self, run: _Run) -> ExecutionOutcome:
+        import torch
+
+        if not run.done:
+            try:
+                with torch.inference_mode():
+                    for node_id in run.tail:
+                        self._visit(run, node_id, run.keys[node_id], in_tail=True)
+            except _NodeFailure as failure:
+                self._fail(run, failure)
+            else:
+                self._succeed(run)
+            finally:
+                self._release(run)
+        _log_timings(run, time.perf_counter() - run.started)
         run.outcome.node_seconds = dict(run.timings)
         return run.outcome
 
@@ -189,41 +271,60 @@ class PromptExecutor:
             logger.debug("IS_CHANGED of node %s raised; re-running it", node_id, exc_info=True)
             return float("nan")
 
-    def _run(self, run: _Run, outputs: list[str]) -> None:
+    def _run_head(self, run: _Run, outputs: list[str]) -> None:
         needed = upstream_closure(run.prompt, outputs)
         signatures = SignatureBuilder(run.prompt, self.registry, lambda n: self._is_changed(run, n))
         try:
-            keys = {node_id: signatures.key(node_id) for node_id in needed}
+            run.keys = {node_id: signatures.key(node_id) for node_id in needed}
         except Exception as ex:  # a node's IS_CHANGED/INPUT_TYPES failed before anything ran
             self._fail(run, _NodeFailure(needed[0], ex, None))
+            run.done = True
             return
-        self._drop_stale_instances(run.prompt)
-        # In the prompt's own node order, as ComfyUI lists them.
-        run.cached = [n for n in run.prompt if n in keys and self.cache.get(keys[n]) is not None]
+        with self._lock:
+            self._drop_stale_instances(run.prompt)
+            self._live[run.prompt_id] = set(run.keys.values())
+            # In the prompt's own node order, as ComfyUI lists them.
+            run.cached = [
+                n for n in run.prompt if n in run.keys and self.cache.get(run.keys[n]) is not None
+            ]
         self._message(
             run, "execution_cached", {"nodes": run.cached, "prompt_id": run.prompt_id}, False
         )
         order = execution_order(run.prompt, outputs, lambda n: n in run.cached)
+        host = self.host_classes
+        head, run.tail = split_host_tail(
+            run.prompt, order, lambda n: run.prompt[n]["class_type"] in host
+        )
         try:
-            for node_id in order:
-                self._visit(run, node_id, keys[node_id])
+            for node_id in head:
+                self._visit(run, node_id, run.keys[node_id])
         except _NodeFailure as failure:
             self._fail(run, failure)
-        else:
-            run.outcome.success = True
-            run.outcome.outputs = dict(run.ui)
-            run.outcome.meta = {n: _meta(n) for n in run.ui}
-            self._message(run, "execution_success", {"prompt_id": run.prompt_id}, broadcast=False)
-        finally:
-            self.cache.keep_only(keys.values())
+            self._release(run)
+            run.done = True
 
-    def _drop_stale_instances(self, prompt: dict[str, Any]) -> None:
+    def _succeed(self, run: _Run) -> None:
+        run.outcome.success = True
+        run.outcome.outputs = dict(run.ui)
+        run.outcome.meta = {n: _meta(n) for n in run.ui}
+        self._message(run, "execution_success", {"prompt_id": run.prompt_id}, broadcast=False)
+
+    def _release(self, run: _Run) -> None:
+        """Keep only the cache entries of this prompt and of the prompts still in flight."""
+        with self._lock:
+            self._live.pop(run.prompt_id, None)
+            keep = set(run.keys.values()).union(*self._live.values())
+            self.cache.keep_only(keep)
+
+    def _drop_stale_instances(self, prompt: dict[str, Any]) -> None:  # under self._lock
         for node_id, class_type in list(self._instances):
             if prompt.get(node_id, {}).get("class_type") != class_type:
                 del self._instances[(node_id, class_type)]
 
-    def _visit(self, run: _Run, node_id: str, key: str) -> None:
-        cached = self.cache.get(key) if node_id in run.cached else None
+    def _visit(self, run: _Run, node_id: str, key: str, in_tail: bool = False) -> None:
+        # A tail node looks again: the previous prompt's tail may have run it meanwhile.
+        with self._lock:
+            cached = self.cache.get(key) if in_tail or node_id in run.cached else None
         assert run.states is not None
         if cached is not None:
             run.outputs[node_id] = cached.outputs
@@ -237,9 +338,10 @@ class PromptExecutor:
             return
         run.states.start(node_id)
         started = time.perf_counter()
-        output = self._execute_node(run, node_id)
+        output = self._execute_node(run, node_id, interruptible=not in_tail)
         run.timings[node_id] = time.perf_counter() - started
-        self.cache.put(key, output)
+        with self._lock:
+            self.cache.put(key, output)
         run.outputs[node_id] = output.outputs
         run.executed.append(node_id)
         if output.ui:
@@ -256,35 +358,38 @@ class PromptExecutor:
         data = {"node": node_id, "display_node": node_id, "output": ui, "prompt_id": run.prompt_id}
         self._to_client(run, "executed", data)
 
-    def _execute_node(self, run: _Run, node_id: str) -> NodeOutput:
+    def _execute_node(self, run: _Run, node_id: str, interruptible: bool = True) -> NodeOutput:
         node = run.prompt[node_id]
         class_type = node["class_type"]
         node_class = self.registry.classes[class_type]
         inputs: dict[str, list[Any]] | None = None
+        check = self._check_interrupt if interruptible else _never_interrupted
         try:
-            self._check_interrupt()
+            check()
             ctx = CallContext(run.prompt, run.extra_data)
             inputs = get_input_data(node["inputs"], node_class, node_id, run.outputs, ctx)
-            self.current_node = node_id
+            if interruptible:  # the device's node, which a reconnecting client is told
+                self.current_node = node_id
             self._to_client(
                 run,
                 "executing",
                 {"node": node_id, "display_node": node_id, "prompt_id": run.prompt_id},
             )
-            instance = self._instances.get((node_id, class_type))
-            if instance is None:
-                instance = self._instances[(node_id, class_type)] = node_class()
-            with bind_node_runtime(self._runtime(run, node_id)):
-                return get_output_data(instance, inputs, self._check_interrupt)
+            with self._lock:
+                instance = self._instances.get((node_id, class_type))
+                if instance is None:
+                    instance = self._instances[(node_id, class_type)] = node_class()
+            with bind_node_runtime(self._runtime(run, node_id, interruptible)):
+                return get_output_data(instance, inputs, check)
         except Exception as ex:  # any node failure becomes ComfyUI's execution_error
             raise _NodeFailure(node_id, ex, inputs) from ex
 
-    def _runtime(self, run: _Run, node_id: str) -> NodeRuntime:
+    def _runtime(self, run: _Run, node_id: str, interruptible: bool) -> NodeRuntime:
         return NodeRuntime(
             prompt_id=run.prompt_id,
             node_id=node_id,
             report_progress=self._progress_reporter(run, node_id),
-            is_interrupted=self._interrupt.is_set,
+            is_interrupted=self._interrupt.is_set if interruptible else lambda: False,
         )
 
     def _progress_reporter(
@@ -345,6 +450,10 @@ class PromptExecutor:
             "current_outputs": list(run.outputs),
         }
         self._message(run, "execution_error", details, broadcast=False)
+
+
+def _never_interrupted() -> None:
+    """The interrupt check of a tail node: the tail always completes."""
 
 
 def _meta(node_id: str) -> dict[str, Any]:

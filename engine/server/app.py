@@ -15,6 +15,7 @@ from aiohttp import web
 from engine.context import EngineContext
 from engine.graph.executor import PromptExecutor
 from engine.graph.registry import NodeRegistry
+from engine.node_loading import host_node_classes
 from engine.server.hub import SocketHub
 from engine.server.metrics import EngineMetrics
 from engine.server.middleware import origin_only_middleware
@@ -51,7 +52,7 @@ class EngineServer:
         # The engine's own registry (never prometheus_client's global one): /metrics.
         self.metrics = EngineMetrics(metrics_registry, queue_depth=self.queue.tasks_remaining)
         context.observer = self.metrics
-        self.executor = PromptExecutor(registry, self.hub)
+        self.executor = PromptExecutor(registry, self.hub, host_node_classes(registry))
         self.state = ServerState(
             registry=registry,
             context=context,

@@ -48,6 +48,7 @@ class PromptTimings:
         executed_at: float,
         node_seconds: Mapping[str, float],
         history_at: float,
+        released_at: float | None = None,
     ) -> None:
         """Record one executed prompt.
 
@@ -58,6 +59,8 @@ class PromptTimings:
             executed_at: When its last node returned.
             node_seconds: Node id -> seconds it ran (cached nodes are absent).
             history_at: When its history entry was about to be written (files complete).
+            released_at: When its device work was done and the device thread moved on (its
+                host-side tail ran after that); `executed_at` when not given.
         """
         nodes = [
             {"node": node_id, "class_type": _class_type(prompt, node_id), "seconds": seconds}
@@ -69,6 +72,7 @@ class PromptTimings:
                 "queued_at": self._queued.pop(prompt_id, started_at),
                 "started_at": started_at,
                 "executed_at": executed_at,
+                "released_at": executed_at if released_at is None else released_at,
                 "history_at": history_at,
                 "execution_s": executed_at - started_at,
                 "nodes": nodes,
