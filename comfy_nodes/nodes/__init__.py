@@ -20,6 +20,7 @@ from . import (
     sheets,
     tiles,
     upscale,
+    wang,
 )
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
@@ -37,7 +38,17 @@ _NODES: Final[tuple[tuple[str, type[Any], str], ...]] = (
     ("DGXP_RemoveOrphans", cleanup.RemoveOrphans, "Remove Orphan Pixels (DGX-Pixels)"),
     ("DGXP_MakeSeamless", tiles.MakeSeamless, "Make Seamless Tile (DGX-Pixels)"),
     ("DGXP_TilePreview", tiles.TilePreview, "Tile Preview 3x3 (DGX-Pixels)"),
+    ("DGXP_TileReport", tiles.TileReport, "Tile QA Report (DGX-Pixels)"),
+    ("DGXP_WangComposite", wang.WangComposite, "Corner Tile Set Composite (DGX-Pixels)"),
+    ("DGXP_LockWangEdges", wang.LockWangEdges, "Lock Corner Tile Edges (DGX-Pixels)"),
+    ("DGXP_PackAutotile", wang.PackAutotile, "Pack Autotile Atlas (DGX-Pixels)"),
+    ("DGXP_AutotileReport", wang.AutotileReport, "Autotile QA Report (DGX-Pixels)"),
     ("DGXP_PackSpriteSheet", sheets.PackSpriteSheet, "Pack Sprite Sheet (DGX-Pixels)"),
+    (
+        "DGXP_AssembleAnimationSheet",
+        sheets.AssembleAnimationSheet,
+        "Assemble Animation Sheet (DGX-Pixels)",
+    ),
     ("DGXP_SliceSpriteSheet", sheets.SliceSpriteSheet, "Slice Sprite Sheet (DGX-Pixels)"),
     ("DGXP_UpscalePreview", upscale.UpscalePreview, "Upscale Preview (DGX-Pixels)"),
     ("DGXP_SideBySide", compare.SideBySide, "Side By Side Compare (DGX-Pixels)"),

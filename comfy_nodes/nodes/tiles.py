@@ -1,4 +1,5 @@
-"""Tile nodes: make a texture seamless (with its seam scores) and preview it tiled."""
+"""Tile nodes: make a texture seamless (with its seam scores), preview it tiled, and the
+tile QA report that carries the seam scores before and after."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 from typing import Any
 
 from ..pixel.tensors import image_tensor_to_rgba, map_frames, rgba_to_image_tensor
-from ..pixel.tiles import MAX_PREVIEW_REPEAT, make_seamless, seam_score, tile_preview
+from ..pixel.tile_qa import seam_entries, tile_report
+from ..pixel.tiles import MAX_PREVIEW_REPEAT, SEAM_THRESHOLD, fix_seams, tile_preview
 
-__all__ = ["MakeSeamless", "TilePreview"]
+__all__ = ["MakeSeamless", "TilePreview", "TileReport"]
 
 _IMAGE = ("IMAGE", {"tooltip": "Tile batch (RGB or RGBA)."})
 
@@ -20,7 +22,10 @@ class MakeSeamless:
     FUNCTION = "seamless"
     RETURN_TYPES = ("IMAGE", "MASK", "STRING")
     RETURN_NAMES = ("image", "mask", "seam_json")
-    DESCRIPTION = "Make tiles wrap seamlessly; reports the seam score before and after."
+    DESCRIPTION = (
+        f"Score each tile's wrap-around seams and make it seamless when a score is over "
+        f"{SEAM_THRESHOLD}; seam_json has the scores before and after."
+    )
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -28,15 +33,11 @@ class MakeSeamless:
         return {"required": {"image": _IMAGE}}
 
     def seamless(self, image: Any) -> tuple[Any, Any, str]:
-        """Fix every tile and report ``[{before: [x, y], after: [x, y]}, ...]``."""
-        frames = image_tensor_to_rgba(image)
-        fixed = [make_seamless(frame) for frame in frames]
-        scores = [
-            {"before": seam_score(a), "after": seam_score(b)}
-            for a, b in zip(frames, fixed, strict=True)
-        ]
-        out_image, out_mask = rgba_to_image_tensor(fixed)
-        return out_image, out_mask, json.dumps(scores)
+        """Fix every tile over the threshold and report
+        ``[{before: [x, y], after: [x, y], made_seamless, threshold}, ...]``."""
+        fixes = [fix_seams(frame) for frame in image_tensor_to_rgba(image)]
+        out_image, out_mask = rgba_to_image_tensor([fix.tile for fix in fixes])
+        return out_image, out_mask, json.dumps([fix.to_dict() for fix in fixes])
 
 
 class TilePreview:
@@ -70,3 +71,39 @@ class TilePreview:
         """Tile every frame."""
         preview, _ = map_frames(image, lambda frame: tile_preview(frame, repeat))
         return (preview,)
+
+
+class TileReport:
+    """The QA report of finished tiles, with each tile's seam scores before and after."""
+
+    CATEGORY = "DGX-Pixels/tiles"
+    FUNCTION = "report"
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("report_json",)
+    OUTPUT_NODE = True
+    DESCRIPTION = (
+        "QA report per tile (as DGXP_SpriteReport) plus the render's seam scores before and "
+        "after DGXP_MakeSeamless and the finished tile's own; a warning when a finished "
+        "tile still shows a seam. Also goes out as ui text, which ComfyUI keeps in /history."
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        """The finished tiles and the seam scores of their renders."""
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "Finished (pixelized) tiles."}),
+                "seam_json": (
+                    "STRING",
+                    {"forceInput": True, "tooltip": "DGXP_MakeSeamless's seam_json."},
+                ),
+            }
+        }
+
+    def report(self, image: Any, seam_json: str) -> dict[str, Any]:
+        """One report per tile; `result` is `(report_json,)` (a list for a batch)."""
+        frames = image_tensor_to_rgba(image)
+        seams = seam_entries(seam_json, len(frames))
+        payload = [tile_report(f, s) for f, s in zip(frames, seams, strict=True)]
+        report_json = json.dumps(payload[0] if len(payload) == 1 else payload)
+        return {"ui": {"text": [json.dumps(one) for one in payload]}, "result": (report_json,)}

@@ -114,7 +114,11 @@ def test_every_offered_background_mode_renders_to_a_graph_the_engine_accepts(
     values = {"prompt": "a red potion", "checkpoint": "tiny_sdxl.safetensors", "loras": [lora]}
     for name in library.names():
         template = library.get(name)
-        (background,) = (p for p in template.sidecar.parameters if p.name == "remove_background")
+        offered = [p for p in template.sidecar.parameters if p.name == "remove_background"]
+        if name == "autotile":  # opaque terrain: its pixelizer keeps the background, fixed
+            assert offered == []
+            continue
+        (background,) = offered
         for mode in background.choices or ():
             graph = template.render({**values, "remove_background": mode, "key_color": "#ff00ff"})
             validate_against_object_info(graph, object_info)

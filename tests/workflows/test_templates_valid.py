@@ -22,7 +22,7 @@ from orchestrator.workflows import (
 )
 
 TEMPLATES = ("single_sprite", "batch_generation", "tileset", "sprite_sheet", "lora_compare")
-TEMPLATES += ("fast_sprite",)
+TEMPLATES += ("fast_sprite", "autotile")
 COMMON = ("prompt", "negative_prompt", "seed", "steps", "cfg", "width", "height", "checkpoint")
 COMMON += ("loras", "palette", "colors", "sprite_size", "batch_size", "filename_prefix")
 
@@ -42,7 +42,10 @@ EXTRA: dict[str, dict[str, Any]] = {
     "sprite_sheet": {"width": 256, "frames": 4},
     "lora_compare": {"loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}]},
     "fast_sprite": {"steps": 6},  # its own few-step default, not TINY's 2
+    "autotile": {"upper_terrain": "water", "sprite_size": "16x16", "map_size": 3},
 }
+# Parameters a template leaves out on purpose: a corner set is always 16 tiles.
+NOT_COMMON: dict[str, set[str]] = {"autotile": {"batch_size"}}
 
 
 def tiny_values(name: str, **more: Any) -> dict[str, Any]:
@@ -56,7 +59,8 @@ def test_every_template_is_shipped(library: TemplateLibrary) -> None:
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_template_accepts_the_common_parameters(library: TemplateLibrary, name: str) -> None:
     params = {p.name for p in library.get(name).params}
-    assert set(COMMON) <= params, f"{name} lacks {sorted(set(COMMON) - params)}"
+    missing = set(COMMON) - NOT_COMMON.get(name, set()) - params
+    assert not missing, f"{name} lacks {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -79,10 +83,15 @@ def test_rendered_template_fits_the_engine_object_info(
 def test_default_values_fit_the_engine_except_the_checkpoint_file(
     library: TemplateLibrary, engine_client: ComfyClient, name: str
 ) -> None:
-    values = {"prompt": "x", "checkpoint": "tiny_sdxl.safetensors"}
+    values = {"prompt": "x", "checkpoint": "tiny_sdxl.safetensors", **_required(name)}
     if name == "lora_compare":
         values["loras"] = ["tiny_lora.safetensors"]
     validate_against_object_info(library.get(name).render(values), engine_client.object_info())
+
+
+def _required(name: str) -> dict[str, Any]:
+    """Values of parameters other than the prompt that have no default."""
+    return {"upper_terrain": "water"} if name == "autotile" else {}
 
 
 def _twin_problems(committed: dict[str, Any], expected: dict[str, Any]) -> list[str]:
@@ -188,7 +197,8 @@ def test_the_raw_render_is_written_only_when_asked_for(
 def test_template_runs_end_to_end(
     library: TemplateLibrary, engine_client: ComfyClient, name: str
 ) -> None:
-    run = _run(library, engine_client, name, save_raw=True)
+    names = {p.name for p in library.get(name).params}
+    run = _run(library, engine_client, name, **({"save_raw": True} if "save_raw" in names else {}))
     sprites = run.images["sprite"]
     assert sprites, f"{name} saved no sprite"
     assert all(img.mode == "RGBA" for img in sprites)
@@ -210,6 +220,13 @@ def test_template_runs_end_to_end(
         (sheet,) = sprites
         assert len(atlas["frames"]) == 4
         assert atlas["meta"]["size"] == {"w": sheet.width, "h": sheet.height}
+    if name == "autotile":
+        (atlas,) = sprites
+        (layout,) = run.texts["atlas"]
+        (report,) = run.texts["report"]
+        assert atlas.size == (4 * 16, 4 * 16) and layout["tile_size"] == [16, 16]
+        assert run.images["tiled_preview"][0].size == (3 * 16, 3 * 16)
+        assert report["autotile"]["edges"]["pairs"] == 128
     if name == "tileset":
         (preview,) = run.images["tiled_preview"]
         (tile,) = sprites

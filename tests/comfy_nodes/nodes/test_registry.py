@@ -46,6 +46,11 @@ def test_the_pack_registers_the_nodes_the_workflows_need() -> None:
         "DGXP_UpscalePreview",
         "DGXP_RemoveOrphans",
         "DGXP_SideBySide",
+        "DGXP_TileReport",
+        "DGXP_WangComposite",
+        "DGXP_LockWangEdges",
+        "DGXP_PackAutotile",
+        "DGXP_AutotileReport",
     }
     assert expected == set(NODE_CLASS_MAPPINGS)
     assert set(NODE_DISPLAY_NAME_MAPPINGS) == set(NODE_CLASS_MAPPINGS)
