@@ -44,6 +44,11 @@ _NODES: Final[tuple[tuple[str, type[Any], str], ...]] = (
     ("DGXP_PackAutotile", wang.PackAutotile, "Pack Autotile Atlas (DGX-Pixels)"),
     ("DGXP_AutotileReport", wang.AutotileReport, "Autotile QA Report (DGX-Pixels)"),
     ("DGXP_PackSpriteSheet", sheets.PackSpriteSheet, "Pack Sprite Sheet (DGX-Pixels)"),
+    (
+        "DGXP_AssembleAnimationSheet",
+        sheets.AssembleAnimationSheet,
+        "Assemble Animation Sheet (DGX-Pixels)",
+    ),
     ("DGXP_SliceSpriteSheet", sheets.SliceSpriteSheet, "Slice Sprite Sheet (DGX-Pixels)"),
     ("DGXP_UpscalePreview", upscale.UpscalePreview, "Upscale Preview (DGX-Pixels)"),
     ("DGXP_SideBySide", compare.SideBySide, "Side By Side Compare (DGX-Pixels)"),

@@ -1,9 +1,10 @@
 """Core image nodes with ComfyUI's names, inputs, defaults and ranges.
 
-LoadImage, SaveImage, PreviewImage, ImageScale, ImageScaleBy (ComfyUI `nodes.py`) and
-JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`). IMAGE is float32 `[B, H, W, C]`
-in 0..1; MASK is float32 `[B, H, W]` with 1 = transparent. Folders come from the bound
-`engine.context.engine_context()`. The resizing nodes live in `image_transform`.
+LoadImage, SaveImage, PreviewImage, ImageScale, ImageScaleBy, ImageBatch (ComfyUI
+`nodes.py`) and JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`). IMAGE is float32
+`[B, H, W, C]` in 0..1; MASK is float32 `[B, H, W]` with 1 = transparent. Folders come from
+the bound `engine.context.engine_context()`. The resizing and batching nodes live in
+`image_transform`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from PIL.PngImagePlugin import PngInfo
 from comfy_nodes.pixel.atomic import write_atomic
 from engine.context import engine_context, engine_limits
 from engine.errors import EngineError, LimitExceeded
-from engine.nodes.image_transform import ImageScale, ImageScaleBy, JoinImageWithAlpha, to_pil
+from engine.nodes.image_transform import (
+    ImageBatch,
+    ImageScale,
+    ImageScaleBy,
+    JoinImageWithAlpha,
+    to_pil,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NODE_CLASS_MAPPINGS",
     "NODE_DISPLAY_NAME_MAPPINGS",
+    "ImageBatch",
     "ImageScale",
     "ImageScaleBy",
     "JoinImageWithAlpha",
@@ -309,6 +317,7 @@ NODE_CLASS_MAPPINGS: dict[str, type] = {
     "PreviewImage": PreviewImage,
     "ImageScale": ImageScale,
     "ImageScaleBy": ImageScaleBy,
+    "ImageBatch": ImageBatch,
     "JoinImageWithAlpha": JoinImageWithAlpha,
 }
 
@@ -318,5 +327,6 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "PreviewImage": "Preview Image",
     "ImageScale": "Upscale Image",
     "ImageScaleBy": "Upscale Image By",
+    "ImageBatch": "Batch Images",
     "JoinImageWithAlpha": "Join Image with Alpha",
 }

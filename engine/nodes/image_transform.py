@@ -1,5 +1,6 @@
-"""Core image resizing/compositing nodes: ImageScale, ImageScaleBy (ComfyUI `nodes.py`) and
-JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`), with ComfyUI's inputs and ranges.
+"""Core image resizing/compositing nodes: ImageScale, ImageScaleBy, ImageBatch (ComfyUI
+`nodes.py`) and JoinImageWithAlpha (`comfy_extras/nodes_compositing.py`), with ComfyUI's
+inputs and ranges.
 
 `common_upscale` is ComfyUI's `comfy.utils.common_upscale`: optional centre crop to the
 target aspect, then torch interpolation (or PIL Lanczos) on `[B, C, H, W]` samples.
@@ -22,6 +23,7 @@ __all__ = [
     "CROP_METHODS",
     "MAX_RESOLUTION",
     "UPSCALE_METHODS",
+    "ImageBatch",
     "ImageScale",
     "ImageScaleBy",
     "JoinImageWithAlpha",
@@ -149,6 +151,36 @@ class ImageScaleBy:
         height = round(samples.shape[2] * scale_by)
         engine_limits().check_pixels(width, height, samples.shape[0], "ImageScaleBy")
         return (common_upscale(samples, width, height, upscale_method, "disabled").movedim(1, -1),)
+
+
+class ImageBatch:
+    """Two image batches as one (ComfyUI's "Batch Images"): `image2` is appended after
+    `image1`, resized (bilinear, centre crop) to `image1`'s size when it differs; an RGB
+    side is padded with an opaque alpha when the other is RGBA."""
+
+    CATEGORY = "image"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "batch"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image1": ("IMAGE",), "image2": ("IMAGE",)}}
+
+    def batch(self, image1: torch.Tensor, image2: torch.Tensor) -> tuple[torch.Tensor]:
+        """`image1` then `image2`, in one `[B1 + B2, H, W, C]` batch."""
+        import torch
+
+        if image1.shape[-1] != image2.shape[-1]:
+            if image1.shape[-1] > image2.shape[-1]:
+                image2 = torch.nn.functional.pad(image2, (0, 1), mode="constant", value=1.0)
+            else:
+                image1 = torch.nn.functional.pad(image1, (0, 1), mode="constant", value=1.0)
+        if image1.shape[1:] != image2.shape[1:]:
+            height, width = int(image1.shape[1]), int(image1.shape[2])
+            engine_limits().check_pixels(width, height, image2.shape[0], "ImageBatch")
+            samples = image2.movedim(-1, 1)
+            image2 = common_upscale(samples, width, height, "bilinear", "center").movedim(1, -1)
+        return (torch.cat((image1, image2), dim=0),)
 
 
 class JoinImageWithAlpha:

@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Binding", "ParamSpec", "ParamType", "TemplateSidecar", "parse_target"]
+__all__ = [
+    "Binding",
+    "FrameExpansion",
+    "ParamSpec",
+    "ParamType",
+    "TemplateSidecar",
+    "parse_target",
+]
 
 ParamType = Literal["int", "float", "str", "bool", "enum", "loras", "size"]
 
@@ -104,6 +111,34 @@ class ParamSpec(BaseModel):
         return self
 
 
+class FrameExpansion(BaseModel):
+    """The nodes an animation sheet grows its frames from (`workflows.expansion`).
+
+    Attributes:
+        kind: The one expansion there is: `animation_frames`.
+        reference_text: Frame 0's positive prompt (CLIPTextEncode).
+        reference_sampler: Frame 0's KSampler (txt2img; its latent feeds the others).
+        frame_text: The prototype frame's positive prompt.
+        frame_sampler: The prototype frame's KSampler (img2img from frame 0's latent).
+        frame_decode: The prototype frame's VAEDecode.
+        batch: The ImageBatch joining frame 0 (`image1`) and the prototype (`image2`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["animation_frames"] = "animation_frames"
+    reference_text: str
+    reference_sampler: str
+    frame_text: str
+    frame_sampler: str
+    frame_decode: str
+    batch: str
+
+    def nodes(self) -> dict[str, str]:
+        """Role -> node id of every node named here."""
+        return {k: v for k, v in self.model_dump().items() if k != "kind"}
+
+
 class TemplateSidecar(BaseModel):
     """A template's parameter sheet and which output nodes play which role."""
 
@@ -116,6 +151,8 @@ class TemplateSidecar(BaseModel):
     # Role ("sprite", "raw", "preview", "frames", "atlas", "report", "base", ...) → node id.
     outputs: dict[str, str] = Field(default_factory=dict)
     parameters: tuple[ParamSpec, ...]
+    # Grows the graph at render time (animation sheets); None renders the graph as is.
+    expand: FrameExpansion | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> TemplateSidecar:

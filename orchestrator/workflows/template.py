@@ -2,7 +2,8 @@
 
 `Template.prepare(values)` checks every value (unknown names, types, ranges), fills
 defaults, draws a seed when none is given, writes the values into their bound inputs,
-threads the LoRA chain, leaves out the outputs a false switch turns off (`enables`), and
+threads the LoRA chain, grows an animation sheet's frames (`expand`), leaves out the
+outputs a false switch turns off (`enables`), and
 returns the graph together with the values it used, so the
 caller can record the seed. `Template.render(values)` returns only the graph.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.workflows.errors import TemplateDefinitionError, TemplateParameterError
+from orchestrator.workflows.expansion import check_expansion, expand_frames
 from orchestrator.workflows.lora_chain import insert_lora_chain, lora_source
 from orchestrator.workflows.params import LoraChoice, check_value
 from orchestrator.workflows.sidecar import Binding, ParamSpec, TemplateSidecar
@@ -118,6 +120,15 @@ class Template:
         for spec in self.params:
             for role in spec.enables:
                 self._check_switchable(spec.name, role)
+        self._check_expansion()
+
+    def _check_expansion(self) -> None:
+        if self.sidecar.expand is None:
+            return
+        try:
+            check_expansion(self._graph, self.sidecar.expand, {p.name for p in self.params})
+        except TemplateDefinitionError as exc:
+            raise TemplateDefinitionError(f"template {self.name!r}: {exc}") from exc
 
     def _check_switchable(self, param: str, role: str) -> None:
         """A switched output must be a role whose node nothing else reads."""
@@ -174,12 +185,15 @@ class Template:
         for spec in self.params:
             if spec.type == "loras":
                 lora_nodes += insert_lora_chain(graph, spec.binds, resolved[spec.name])
-        # 4. Leave out the outputs a false switch turns off (nothing reads them).
+        # 4. Grow the frames of an animation sheet (after the chain: frames copy its links).
+        if self.sidecar.expand is not None:
+            expand_frames(graph, resolved, self.sidecar.expand)
+        # 5. Leave out the outputs a false switch turns off (nothing reads them).
         for spec in self.params:
             if spec.enables and resolved[spec.name] is False:
                 for role in spec.enables:
                     graph.pop(self.sidecar.outputs[role], None)
-        # 5. Return the graph with the values, JSON-ready.
+        # 6. Return the graph with the values, JSON-ready.
         recorded = {k: _json_value(v) for k, v in resolved.items()}
         return RenderedWorkflow(self.name, graph, recorded, tuple(lora_nodes))
 

@@ -39,7 +39,7 @@ EXTRA: dict[str, dict[str, Any]] = {
     "single_sprite": {},
     "batch_generation": {"batch_size": 2},
     "tileset": {"sprite_size": "16x16"},
-    "sprite_sheet": {"width": 256, "frames": 4},
+    "sprite_sheet": {"directions": "down,up", "frames": 2},  # 4 frames, one per render
     "lora_compare": {"loras": [{"name": "tiny_lora.safetensors", "strength": 0.8}]},
     "fast_sprite": {"steps": 6},  # its own few-step default, not TINY's 2
     "autotile": {"upper_terrain": "water", "sprite_size": "16x16", "map_size": 3},
@@ -214,12 +214,11 @@ def test_template_runs_end_to_end(
             factor * (base.width + 1 + lora.width),
             factor * max(base.height, lora.height),
         )
-    if name == "sprite_sheet":
-        assert len(run.images["frames"]) == 4
-        (atlas,) = run.texts["atlas"]
+    if name == "sprite_sheet":  # atlases and report: tests/workflows/test_sprite_sheet_template
         (sheet,) = sprites
-        assert len(atlas["frames"]) == 4
-        assert atlas["meta"]["size"] == {"w": sheet.width, "h": sheet.height}
+        frames = run.images["frames"]
+        assert len(frames) == 4
+        assert sheet.size == (2 * frames[0].width, 2 * frames[0].height)
     if name == "autotile":
         (atlas,) = sprites
         (layout,) = run.texts["atlas"]

@@ -42,6 +42,7 @@ def test_the_pack_registers_the_nodes_the_workflows_need() -> None:
         "DGXP_MakeSeamless",
         "DGXP_TilePreview",
         "DGXP_PackSpriteSheet",
+        "DGXP_AssembleAnimationSheet",
         "DGXP_SliceSpriteSheet",
         "DGXP_UpscalePreview",
         "DGXP_RemoveOrphans",
