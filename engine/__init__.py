@@ -1,7 +1,8 @@
 """Embedded ComfyUI-compatible engine: runs API-format workflows in-process on diffusers.
 
 The public API is `__all__`: start or serve an engine (`engine.runner`), its error base,
-and the demo checkpoint writers. Code outside `engine/` imports only these names (checked
+the demo checkpoint writers, and a checkpoint's modules for LoRA training
+(`load_trainable_sdxl`). Code outside `engine/` imports only these names (checked
 by `tests/test_layering.py`). They load lazily, so `import engine` does not import torch.
 """
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from engine.demo_model import STAGES as DEMO_STAGES
     from engine.demo_model import DemoResult, write_demo_checkpoint, write_fullsize_demo_checkpoint
     from engine.errors import EngineError
+    from engine.models.trainable import TrainableSDXL, load_trainable_sdxl
     from engine.runner import EngineConfig, RunningEngine, serve_forever, start_engine
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "EngineConfig",
     "EngineError",
     "RunningEngine",
+    "TrainableSDXL",
+    "load_trainable_sdxl",
     "serve_forever",
     "start_engine",
     "write_demo_checkpoint",
@@ -39,6 +43,8 @@ _HOMES: dict[str, tuple[str, str]] = {
     "RunningEngine": ("engine.runner", "RunningEngine"),
     "serve_forever": ("engine.runner", "serve_forever"),
     "start_engine": ("engine.runner", "start_engine"),
+    "TrainableSDXL": ("engine.models.trainable", "TrainableSDXL"),
+    "load_trainable_sdxl": ("engine.models.trainable", "load_trainable_sdxl"),
 }
 
 

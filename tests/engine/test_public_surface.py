@@ -14,6 +14,7 @@ MODULES = [
     "engine.graph.validation",
     "engine.graph.validate_inputs",
     "engine.limits",
+    "engine.models.trainable",
     "engine.node_loading",
     "engine.nodes",
     "engine.nodes.image",
@@ -47,4 +48,20 @@ def test_runner_contract_names() -> None:
         "load_comfy_nodes",
         "device",
         "max_upload_mb",
+    } <= fields
+
+
+def test_training_loads_checkpoints_through_the_package_api() -> None:
+    engine = importlib.import_module("engine")
+    assert {"load_trainable_sdxl", "TrainableSDXL"} <= set(engine.__all__)
+    fields = set(engine.TrainableSDXL.__dataclass_fields__)
+    assert {
+        "unet",
+        "text_encoder_l",
+        "text_encoder_g",
+        "vae",
+        "tokenizers",
+        "unet_names",
+        "unet_shapes",
+        "alphas_cumprod",
     } <= fields
