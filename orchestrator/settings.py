@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         description="The Python with sd-scripts' requirements (accelerate, torch). Default: "
         "venv/bin/python or .venv/bin/python inside the sd_scripts checkout.",
     )
+    train_device: str = Field(
+        default="auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="Torch device LoRA training runs on: auto (CUDA when a GPU is seen, "
+        "else CPU), cpu, cuda or cuda:N.",
+    )
 
     # --- daemon adapters ---------------------------------------------------------------------
     zmq_router: str = Field(

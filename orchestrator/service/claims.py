@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.store import JobStore
 from orchestrator.service.leases import LeaseKeeper
@@ -50,15 +51,15 @@ class Claims:
         with self._lock:
             self._own.update(job_ids)
 
-    def claim(self, worker: str) -> Job | None:
-        """The next queued job this process may run, claimed for `worker`."""
+    def claim(self, worker: str, kind: JobKind = JobKind.GENERATE) -> Job | None:
+        """The next queued job of `kind` this process may run, claimed for `worker`."""
         only = None
         if self.scope == "own":
             with self._lock:
                 only = set(self._own)
             if not only:
                 return None
-        return self.store.claim_next_queued(worker, only=only, lease=self.leases.lease())
+        return self.store.claim_next_queued(worker, only=only, lease=self.leases.lease(), kind=kind)
 
     def takeovers(self, *, at_start: bool = False) -> list[Job]:
         """In-flight jobs this process now holds the lease of and must re-attach (the

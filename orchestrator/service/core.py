@@ -32,6 +32,7 @@ from orchestrator.errors import (
     JobStateError,
     TemplateError,
 )
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job, JobOutputs
 from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore, NewJob
@@ -68,8 +69,12 @@ if TYPE_CHECKING:
     from orchestrator.service.gpu import GpuTelemetry
     from orchestrator.service.job_runtime import JobRuntime
     from orchestrator.service.metrics import DaemonMetrics
+    from orchestrator.service.train_jobs import TrainingStatus
+    from orchestrator.service.train_parts import TrainingParts
+    from orchestrator.service.train_service import TrainJobRequest
     from training.dataset import DatasetResult
     from training.dataset_modes import AlphaMode
+    from training.registry import RegisteredLora
 
 __all__ = [
     "BackendInfo",
@@ -105,6 +110,8 @@ class Service:
         metrics: The daemon's metric families (fed by this service's events, pool and
             runner); None: no metrics.
         gpus: GPU telemetry for status snapshots; None: no GPU figures.
+        training: Trainer choice, LoRA registry and device for `train` jobs; None: as the
+            settings configure them (`train_parts.default_training_parts`).
     """
 
     def __init__(
@@ -118,8 +125,10 @@ class Service:
         claim_scope: ClaimScope = "any",
         metrics: DaemonMetrics | None = None,
         gpus: GpuTelemetry | None = None,
+        training: TrainingParts | None = None,
     ) -> None:
         self.settings = settings
+        self._training = training
         self.pool = pool
         self.store = store
         self.library = templates
@@ -211,6 +220,7 @@ class Service:
                         self._telemetry.delivered,
                         claim_scope,
                         workers,
+                        self.training_parts,
                     )
                 )
             return self._runtime
@@ -332,8 +342,9 @@ class Service:
             return job
         self._jobs.cancels.request(job.id)
         cancelled = self.store.mark_cancelled(job.id, reason)
-        if job.state in (JobState.SUBMITTED, JobState.RUNNING) and job.backend and job.prompt_id:
-            self._jobs.interrupt_remote(job.backend, job.prompt_id)
+        in_flight = job.state in (JobState.SUBMITTED, JobState.RUNNING)
+        if in_flight and job.kind is JobKind.GENERATE and job.backend and job.prompt_id:
+            self._jobs.interrupt_remote(job.backend, job.prompt_id)  # a run stops by itself
         self.hub.publish(JobEventKind.CANCELLED, job.id, message=reason, job=cancelled)
         return cancelled
 
@@ -557,3 +568,56 @@ class Service:
             src, out, trigger, min_images=min_images, alpha=alpha, key_color=key_color,
             captions_csv=captions_csv, auto_tags=auto_tags,
         )  # fmt: skip
+
+    # --- training ------------------------------------------------------------------------------
+    @property
+    def training_parts(self) -> TrainingParts:
+        """Trainer choice, LoRA registry and device (as the settings say, unless given)."""
+        if self._training is None:
+            from orchestrator.service.train_parts import default_training_parts
+
+            self._training = default_training_parts(self.settings)
+        return self._training
+
+    def train(self, request: TrainJobRequest) -> Job:
+        """Check and queue a LoRA training run: a `train` job, run one at a time by the
+        trainer thread of the process that runs jobs (the daemon, or this CLI).
+
+        Everything is checked before anything is stored (see `train_service`); on success
+        the LoRA is registered as `models/loras/<name>.safetensors` with its card. Cancel it
+        with `cancel`; follow it with `training_status` or the job's progress events.
+
+        Raises:
+            InvalidRequest: A refused field, named: no such dataset, a bad spec or step
+                count, a taken name without `overwrite`, no base checkpoint, a projected
+                time over `max_hours`.
+            StoreError: The job database is lost or failing.
+        """
+        from orchestrator.service.train_service import new_train_job
+
+        self._jobs.check_store_file()
+        new = new_train_job(request, self.store, self._catalog, self.training_parts)
+        out_dir = str(self.settings.resolved_output_dir.expanduser().absolute())
+        (job,) = self.store.create([replace(new, out_dir=out_dir)])
+        self.hub.publish(JobEventKind.QUEUED, job.id, job=job)
+        self._jobs.queued([job.id])
+        return job
+
+    def training_status(self, job_id: str) -> TrainingStatus:
+        """A training job with its progress history (loss curve, samples) and, once it
+        succeeded, where its LoRA was registered.
+
+        Raises:
+            JobNotFound: No such job.
+            InvalidRequest: The job is not a training job.
+        """
+        from orchestrator.service.train_service import training_status
+
+        return training_status(self.store.get(job_id), self.settings.data_dir)
+
+    def lora_cards(self) -> list[RegisteredLora]:
+        """Every LoRA in the local `models/loras/`, with its card (trigger words, base
+        model, spec, metrics) when it has one."""
+        from training.registry import list_loras
+
+        return list_loras(self.settings.resolved_models_dir / "loras")

@@ -18,8 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from orchestrator.jobs.models import Job
+
+if TYPE_CHECKING:
+    from training.backend import TrainProgress
 
 __all__ = ["EventHub", "JobEvent", "JobEventKind", "Subscriber"]
 
@@ -56,6 +60,8 @@ class JobEvent:
             too frequent to snapshot).
         preview_mime: MIME type of `preview_png`.
         timestamp: Epoch seconds when published.
+        train: A training job's report (step, loss, lr, it/s, ETA, validation loss,
+            sample) on its `progress` events; `value`/`max` are its step and total.
     """
 
     kind: JobEventKind
@@ -68,6 +74,7 @@ class JobEvent:
     job: Job | None = None
     preview_mime: str | None = None
     timestamp: float = field(default_factory=time.time)
+    train: TrainProgress | None = None
 
 
 Subscriber = Callable[[JobEvent], None]
@@ -105,6 +112,7 @@ class EventHub:
         preview_mime: str | None = None,
         message: str = "",
         job: Job | None = None,
+        train: TrainProgress | None = None,
     ) -> JobEvent:
         """Stamp the next `seq` and deliver the event to every subscriber, in order."""
         with self._lock:
@@ -119,6 +127,7 @@ class EventHub:
                 message=message,
                 job=job,
                 preview_mime=preview_mime,
+                train=train,
             )
             # Delivering under the lock keeps seq order identical to delivery order.
             subscribers = list(self._subscribers.values())

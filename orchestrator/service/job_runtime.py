@@ -22,6 +22,9 @@ from orchestrator.service.job_runner import CancelRegistry, JobRunner, RunnerCon
 from orchestrator.service.leases import LeaseKeeper
 from orchestrator.service.outputs import FileHasher
 from orchestrator.service.store_watch import StoreWatcher
+from orchestrator.service.train_parts import TrainingParts
+from orchestrator.service.train_runner import TrainRunner
+from orchestrator.service.train_worker import TrainWorker
 from orchestrator.service.worker_pool import STORE_FILE_HEALTH_KEY, WorkerPool
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary
@@ -42,11 +45,13 @@ class RuntimeParts:
     delivered: Callable[..., None]
     claim_scope: ClaimScope
     workers: int
+    training: TrainingParts
 
 
 class JobRuntime:
-    """Worker threads over the store, or (when another process serves the data directory)
-    a watcher that turns that process's progress into this one's events."""
+    """Worker threads over the store (backend workers and the trainer thread), or (when
+    another process serves the data directory) a watcher that turns that process's progress
+    into this one's events."""
 
     def __init__(self, parts: RuntimeParts) -> None:
         settings = parts.settings
@@ -76,6 +81,13 @@ class JobRuntime:
             parts.health,
             self.claims,
         )
+        self.trainer = TrainWorker(
+            TrainRunner(
+                parts.store, parts.hub, parts.training, leases, self.cancels.requested,
+                runner.stopping,
+            ),
+            self.claims,
+        )  # fmt: skip
         self._parts = parts
         self._watcher: StoreWatcher | None = None
 
@@ -84,6 +96,8 @@ class JobRuntime:
         if not self.workers.start():
             self._watcher = StoreWatcher(self._parts.store, self._parts.hub)
             self._watcher.start()
+            return
+        self.trainer.start()
 
     @property
     def runs_jobs(self) -> bool:
@@ -91,7 +105,10 @@ class JobRuntime:
         return self._watcher is None
 
     def stop(self, timeout_s: float) -> None:
-        """Stop the workers (in-flight jobs stay recorded) and the watcher."""
+        """Stop the workers (in-flight jobs stay recorded; a training run stops at its next
+        step, to be resumed) and the watcher."""
+        self.workers.runner.stopping.set()
+        self.trainer.stop(timeout_s)  # before the workers end this process's leases
         self.workers.stop(timeout_s)
         if self._watcher is not None:
             self._watcher.stop()
@@ -111,6 +128,7 @@ class JobRuntime:
         """Jobs queued through this service: this process may run them; wake the workers."""
         self.claims.add_own(job_ids)
         self.workers.wake()
+        self.trainer.wake()
 
     def interrupt_remote(self, url: str, prompt_id: str) -> None:
         """Best effort: stop a prompt on its backend (its job was cancelled)."""

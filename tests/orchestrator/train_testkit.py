@@ -1,0 +1,96 @@
+"""Helpers for the training-job tests (importable: test folders are not packages).
+
+`StepTrainer` meets `training.backend.TrainerBackend` step by step without torch training:
+it reports a falling loss every step, writes a JSON checkpoint every
+`spec.save_every_n_steps` into `work_dir/checkpoints/`, resumes from the newest one when
+asked, honours `should_stop` between steps, and finally writes a real kohya-format LoRA for
+the tiny SDXL model (`fixtures.tiny_sdxl.write_tiny_lora`). It exercises the job machinery
+(claims, leases, kill -9 take-over, cancel, the time guard, the registry) at a chosen pace;
+the embedded trainer's own tests cover the training itself.
+
+`dataset_dir` writes the smallest folder the service accepts as a prepared dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.backend import StopRequested, TrainOutcome, TrainProgress, TrainRequest
+
+__all__ = ["StepTrainer", "dataset_dir", "latest_checkpoint"]
+
+
+def latest_checkpoint(work_dir: Path) -> int:
+    """The newest checkpoint's step in a `StepTrainer` run folder (0: none)."""
+    steps = [int(p.stem.split("-")[1]) for p in (work_dir / "checkpoints").glob("step-*.json")]
+    return max(steps, default=0)
+
+
+@dataclass
+class StepTrainer:
+    """A trainer that takes `step_s` per step (see the module docstring).
+
+    Attributes:
+        step_s: Seconds each step sleeps.
+        name: Its backend name.
+        it_per_s: The rate it reports (default: 1 / step_s).
+    """
+
+    step_s: float = 0.0
+    name: str = "steps"
+    it_per_s: float | None = None
+
+    def train(
+        self,
+        request: TrainRequest,
+        on_progress: Callable[[TrainProgress], None],
+        should_stop: Callable[[], bool],
+    ) -> TrainOutcome:
+        from fixtures.tiny_sdxl import write_tiny_lora
+
+        began = time.monotonic()
+        spec = request.spec
+        start = latest_checkpoint(request.work_dir) if request.resume else 0
+        rate = self.it_per_s or (1.0 / self.step_s if self.step_s else 1000.0)
+        loss = None
+        for step in range(start + 1, spec.steps + 1):
+            if should_stop():
+                raise StopRequested(f"stopped before step {step}")
+            time.sleep(self.step_s)
+            loss = 1.0 / step
+            if step % spec.save_every_n_steps == 0:
+                folder = request.work_dir / "checkpoints"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"step-{step}.json").write_text(json.dumps({"loss": loss}))
+            on_progress(
+                TrainProgress(
+                    step=step,
+                    total_steps=spec.steps,
+                    loss=loss,
+                    lr=spec.learning_rate,
+                    it_per_s=rate,
+                    eta_s=(spec.steps - step) / rate,
+                    val_loss=loss * 1.1 if step % spec.validate_every_n_steps == 0 else None,
+                )
+            )
+        lora = write_tiny_lora(request.work_dir / f"{request.output_name}.safetensors")
+        return TrainOutcome(
+            lora_path=lora,
+            backend=self.name,
+            steps=spec.steps,
+            seconds=time.monotonic() - began,
+            final_loss=loss,
+            resumed_from=start,
+        )
+
+
+def dataset_dir(root: Path, trigger: str = "pxlknight") -> Path:
+    """A folder with the `manifest.json` of a prepared dataset (no images: `StepTrainer`
+    reads none)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "manifest.json").write_text(json.dumps({"trigger": trigger, "images": []}))
+    return root
