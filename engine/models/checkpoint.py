@@ -1,15 +1,18 @@
 """Load an original single-file SDXL checkpoint into diffusers / transformers modules.
 
 Steps: read the safetensors header (shapes + metadata) → infer the architecture from the
-shapes → read the tensors → convert names with diffusers' own single-file helpers → build
-each module on the meta device and assign the converted tensors (no random init, so a real
-2.6 B-parameter UNet loads in seconds) → move to the device/dtype. Anything wrong with the
-file raises `ModelLoadError` naming the file and the problem.
+shapes → read the tensors straight onto the target device (a GPU load never builds a host
+copy of the state dict) → convert names with diffusers' own single-file helpers → build
+each module on the meta device and assign the converted tensors (no random init, no copy:
+`load_state_dict(assign=True)`; a cast only where the file's dtype differs) → eval mode.
+Each step's seconds go into `LoadedCheckpoint.load_seconds` and the log. Anything wrong
+with the file raises `ModelLoadError` naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +62,14 @@ class LoadedCheckpoint:
     # shapes already compiled, so the first prompt of a new shape is logged as slow.
     compile_mode: str = "off"
     compiled_shapes: set[tuple[str, tuple[int, ...]]] = field(default_factory=set)
+    # Seconds per load step: header, read (to the device), build (convert + assign), names.
+    load_seconds: dict[str, float] = field(default_factory=dict)
+    # Speed levers in force (see `engine.models.speed` / `compile.tune_checkpoint`): an fp8 or
+    # QKV-fused UNet refuses LoRAs (they patch weights these no longer read); the VAE decodes
+    # at most `vae_slice` latents at once (0 = the whole batch).
+    fp8: bool = False
+    qkv_fused: bool = False
+    vae_slice: int = 0
 
     @property
     def is_demo(self) -> bool:
@@ -88,12 +99,13 @@ def read_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]
     return shapes, metadata
 
 
-def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+def _read_tensors(path: Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Every tensor of the file, read straight onto `device` (no host copy for a GPU)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
-        return load_file(str(path))
+        return load_file(str(path), device=device)
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise ModelLoadError(
             f"{path.name}: reading the tensors failed ({exc}); the file is corrupt"
@@ -136,6 +148,7 @@ def _assign(
     dtype: torch.dtype,
 ) -> None:
     """Load `state` into a meta-device module; every parameter must be provided."""
+    # `.to` returns the tensor itself when the file already has `dtype`: no copy.
     state = {k: v.to(dtype) for k, v in state.items() if not k.endswith(_IGNORED_SUFFIXES)}
     try:
         result = module.load_state_dict(state, strict=False, assign=True)
@@ -258,23 +271,41 @@ def load_checkpoint(
     Raises:
         ModelLoadError: Missing, corrupt, truncated or non-SDXL file.
     """
+    seconds: dict[str, float] = {}
+    began = time.perf_counter()
     shapes, metadata = read_header(path)
     arch = infer_architecture(shapes, path.name)
     if metadata.get(DEMO_METADATA_KEY, "").lower() == "true":
         log.warning(
             "%s is a DEMO checkpoint with random weights: its pictures are meaningless", path.name
         )
-    unet, clip_l, clip_g, vae = build_modules(
-        _read_tensors(path), arch, path.name, dtype, vae_dtype
-    )
+    seconds["header"], began = _lap(began, device)
+    tensors = _read_tensors(path, device)
+    seconds["read"], began = _lap(began, device)
+    unet, clip_l, clip_g, vae = build_modules(tensors, arch, path.name, dtype, vae_dtype)
+    # Only buffers made while building (CLIP position ids) are still on the host.
     unet, clip_l, clip_g, vae = (m.to(device) for m in (unet, clip_l, clip_g, vae))
+    seconds["build"], began = _lap(began, device)
     names = sgm_to_diffusers_names(list(shapes), arch.unet.diffusers_config())
+    seconds["names"], _ = _lap(began, device)
     log.info(
-        "loaded %s (UNet %s×%s, device %s, %s)",
+        "loaded %s (UNet %s×%s, device %s, %s) in %.2f s (%s)",
         path.name,
         arch.unet.model_channels,
         list(arch.unet.channel_mult),
         device,
         dtype,
+        sum(seconds.values()),
+        ", ".join(f"{step} {value:.2f} s" for step, value in seconds.items()),
     )
-    return LoadedCheckpoint(path, arch, unet, clip_l, clip_g, vae, metadata, names)
+    loaded = LoadedCheckpoint(path, arch, unet, clip_l, clip_g, vae, metadata, names)
+    loaded.load_seconds = seconds
+    return loaded
+
+
+def _lap(began: float, device: str) -> tuple[float, float]:
+    """Seconds since `began` (the device's queued copies included) and a new start."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    now = time.perf_counter()
+    return now - began, now
