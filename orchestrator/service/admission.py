@@ -22,7 +22,6 @@ from orchestrator.service.caps import RequestCaps
 from orchestrator.service.catalog import Catalog, is_demo_model
 from orchestrator.service.values import CompareVariant, GenerationRequest
 from orchestrator.workflows import Template, WorkflowError, validate_against_object_info
-from orchestrator.workflows.expansion import frame_count
 
 __all__ = ["Admission"]
 
@@ -57,8 +56,6 @@ class Admission:
         request = self._with_listed_names(request)
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
         self.caps.check_params(params[0], request.count, template.name)
-        if template.sidecar.expand is not None:  # an animation sheet: frames x the size
-            self.caps.check_sheet(params[0], request.count, frame_count(params[0]))
         self._validate(template, params[0], request.backend)
         batch = uuid.uuid4().hex if request.count > 1 else None
         return [
