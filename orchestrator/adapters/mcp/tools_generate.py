@@ -1,4 +1,4 @@
-"""Generation tools: sprite, sprite sheet, tileset and model comparison.
+"""Generation tools: sprite, sprite sheet, tileset, autotile set and model comparison.
 
 Each tool builds a `GenerationRequest` (or comparison variants), submits it through the
 service, follows the job with progress notifications and returns the sprite as an image
@@ -35,6 +35,7 @@ from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.progress import await_job, await_jobs
 from orchestrator.adapters.mcp.results import job_result, jobs_result
 from orchestrator.adapters.mcp.views import LoraArg, VariantArg
+from orchestrator.service.autotile import autotile_request
 from orchestrator.service.values import MAX_SEED, CompareVariant, GenerationRequest
 
 if TYPE_CHECKING:
@@ -195,6 +196,45 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
             values = _params(params, checkpoint=checkpoint, steps=steps)
             tile = size_arg(tile_size, "tile_size")
             request = _request("tileset", prompt, values, seed, loras, palette, tile)
+        return await _run(service, ctx, request, wait, timeout_s)
+
+    @mcp.tool
+    async def generate_autotile(
+        ctx: Context,
+        lower: Annotated[
+            str, Field(min_length=1, max_length=4000, description="Base terrain, e.g. 'grass'.")
+        ],
+        upper: Annotated[
+            str,
+            Field(min_length=1, max_length=4000, description="Terrain laid over it, e.g. 'water'."),
+        ],
+        tile_size: Size = "32x32",
+        palette: Palette = None,
+        loras: Loras = None,
+        seed: Seed = None,
+        checkpoint: Checkpoint = None,
+        steps: Steps = None,
+        params: ExtraParams = None,
+        wait: Wait = True,
+        timeout_s: TimeoutS = 900.0,
+    ) -> ToolResult:
+        """Generate a 16-tile two-terrain corner (Wang) set for tilemaps.
+
+        Returns the 4x4 atlas as an image, its layout JSON path (files.atlas; tile index =
+        NE*1 + SE*2 + SW*4 + NW*8 with 1 = upper terrain at that corner, tile i at column
+        i % 4, row i // 4), a random-map preview (files.tiled_preview) and the job id; the
+        QA report scores every pair of touching edges.
+        """
+        with client_errors():
+            request = autotile_request(
+                lower,
+                upper,
+                seed=seed,
+                size=size_arg(tile_size, "tile_size"),
+                palette=palette,
+                loras=lora_specs(loras),
+                params=_params(params, checkpoint=checkpoint, steps=steps),
+            )
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool

@@ -20,6 +20,7 @@ TOOLS = {
     "generate_sprite",
     "generate_sprite_sheet",
     "generate_tileset",
+    "generate_autotile",
     "pixelize_image",
     "compare_models",
     "job_status",
@@ -133,6 +134,30 @@ async def test_generate_tileset_returns_a_tile_of_the_asked_size(server: Any) ->
     tiled = Path(result.structured_content["files"][0]["tiled_preview"])  # delivered, listed
     assert png_image(tiled.read_bytes()).size == (24, 24)
     assert str(tiled) in result.content[0].text
+
+
+async def test_generate_autotile_returns_the_atlas_its_layout_and_the_map(server: Any) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_autotile",
+            {
+                "lower": "grass",
+                "upper": "water",
+                "seed": 2,
+                "tile_size": "8x8",
+                "checkpoint": "tiny_sdxl.safetensors",
+                "steps": 2,
+                "params": {"width": 64, "height": 64, "map_size": 2},
+            },
+        )
+    assert result.structured_content["template"] == "autotile"
+    files = result.structured_content["files"][0]
+    assert png_image(Path(files["sprite"]).read_bytes()).size == (32, 32)
+    assert json.loads(Path(files["atlas"]).read_text())["tile_size"] == [8, 8]
+    assert png_image(Path(files["tiled_preview"]).read_bytes()).size == (16, 16)
+    async with Client(server) as client:
+        with pytest.raises(Exception, match="upper"):
+            await client.call_tool("generate_autotile", {"lower": "grass", "upper": " "})
 
 
 async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
