@@ -6,6 +6,8 @@
 //! handle, so they show the new pixels without any code). The remote protocol plugins let
 //! `bevy_brp_mcp` query and drive the running game from the same AI agent.
 
+mod autotile;
+
 use bevy::asset::LoadedFolder;
 use bevy::prelude::*;
 use bevy::remote::RemotePlugin;
@@ -44,6 +46,8 @@ fn main() {
         )
         // Bevy Remote Protocol on http://127.0.0.1:15702 for bevy_brp_mcp.
         .add_plugins((RemotePlugin::default(), RemoteHttpPlugin::default()))
+        // A map from the corner tile set deployed as generated/autotile.{png,json}.
+        .add_plugins(autotile::AutotilePlugin { name: "autotile".into() })
         .add_systems(Startup, setup)
         .add_systems(Update, (rebuild_grid, log_reloads))
         .run();
