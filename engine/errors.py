@@ -5,7 +5,8 @@ EngineError
 ├── LimitExceeded              a prompt asks for more than the engine's caps allow
 ├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
 ├── NodeExecutionError         a node raised while running (wraps the cause)
-└── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
+├── PromptValidationError      the graph failed validation; carries ComfyUI's error JSON
+└── WarmupRefused              a start-up warm-up shape or checkpoint cannot be warmed
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "ModelLoadError",
     "NodeExecutionError",
     "PromptValidationError",
+    "WarmupRefused",
 ]
 
 
@@ -49,3 +51,7 @@ class PromptValidationError(EngineError):
         super().__init__(error.get("message", "prompt failed validation"))
         self.error = error
         self.node_errors = node_errors or {}
+
+
+class WarmupRefused(EngineError):
+    """`--warmup` names a bad shape, one that does not fit in memory, or no checkpoint."""

@@ -14,11 +14,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from engine.context import EngineContext, EnginePaths, bind_engine_context
 from engine.errors import EngineError
 from engine.limits import DEFAULT_LIMITS, EngineLimits
+
+if TYPE_CHECKING:
+    from engine.models.compile_cache import CompileCache
+    from engine.warmup import WarmupProgress
 
 __all__ = ["EngineConfig", "RunningEngine", "serve_forever", "start_engine"]
 
@@ -56,6 +60,12 @@ class EngineConfig:
             compiles. CUDA only: asking for it on a CPU is refused when the engine starts.
         preview_method: "none", or "latent2rgb" to send a cheap preview image with each
             sampler step's progress (ComfyUI's `--preview-method latent2rgb`).
+        warmup: "WxH[xB],..." shapes run once before the server listens (compiled when
+            compile is on); "" for none. A bad shape, one that does not fit the free GPU
+            memory, or no single checkpoint to warm is refused at start (`engine.warmup`).
+        warmup_checkpoint: the checkpoint file to warm (default: the only one there is).
+        compile_cache_dir: where torch.compile's caches persist between starts (default
+            `<base_dir>/compile-cache`; `engine.models.compile_cache`). Used when compile is on.
     """
 
     base_dir: Path | None = None
@@ -72,6 +82,9 @@ class EngineConfig:
     precision: PrecisionRequest = "auto"
     compile: CompileRequest = "off"
     preview_method: PreviewMethod = "none"
+    warmup: str = ""
+    warmup_checkpoint: str | None = None
+    compile_cache_dir: Path | None = None
     max_pixels: int = DEFAULT_LIMITS.max_pixels
     max_outputs: int = DEFAULT_LIMITS.max_outputs
     max_prompt_chars: int = DEFAULT_LIMITS.max_prompt_chars
@@ -205,6 +218,10 @@ class RunningEngine:
         self.config = config
         paths = config.paths()
         self.context = _build_context(config, paths)  # first: a refused config touches no folder
+        from engine.warmup import plan_from_flags
+
+        self.warmup_plan = plan_from_flags(config.warmup, config.warmup_checkpoint, self.context)
+        self.compile_cache = _compile_cache(config)
         paths.ensure()
         _wipe_temp(paths)
         packs = [d for d in [comfy_nodes_dir()] if d is not None] if config.load_comfy_nodes else []
@@ -226,6 +243,23 @@ class RunningEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._serve, name="dgxp-engine-server", daemon=True)
+
+    def warm_up(self, on_progress: WarmupProgress | None = None) -> dict[str, float]:
+        """Run the configured warm-up shapes (none: nothing); seconds per shape. With
+        compile on, the compiled artifacts are then saved to the mega-cache.
+
+        Raises:
+            WarmupRefused: A shape's prompt failed, naming the shape.
+        """
+        from engine.models.compile_cache import save_mega_cache
+        from engine.warmup import run_warmup
+
+        if self.warmup_plan is None:
+            return {}
+        seconds = run_warmup(self.warmup_plan, self.registry, self.context, on_progress)
+        if self.compile_cache is not None:
+            save_mega_cache(self.compile_cache)
+        return seconds
 
     @property
     def url(self) -> str:
@@ -301,14 +335,29 @@ def _bound_port(runner: object) -> int:
     raise EngineError("the engine socket has no bound address")
 
 
-def start_engine(config: EngineConfig) -> RunningEngine:
-    """Load nodes, then serve the API in a background thread; returns once listening."""
-    return RunningEngine(config).start()
+def _compile_cache(config: EngineConfig) -> CompileCache | None:
+    """Persistent compile caches under the engine's folder when compile is on."""
+    from engine.models.compile_cache import prepare_compile_cache
+
+    root = config.compile_cache_dir or (
+        config.base_dir / "compile-cache" if config.base_dir is not None else None
+    )
+    if config.compile == "off" or root is None:
+        return None
+    return prepare_compile_cache(Path(root).expanduser())
 
 
-def serve_forever(config: EngineConfig) -> None:
+def start_engine(config: EngineConfig, on_warmup: WarmupProgress | None = None) -> RunningEngine:
+    """Load nodes, run the warm-up shapes (`on_warmup` reports them), then serve the API in
+    a background thread; returns once listening."""
+    engine = RunningEngine(config)
+    engine.warm_up(on_warmup)
+    return engine.start()
+
+
+def serve_forever(config: EngineConfig, on_warmup: WarmupProgress | None = None) -> None:
     """Serve until Ctrl-C (the CLI's `engine serve`)."""
-    engine = start_engine(config)
+    engine = start_engine(config, on_warmup)
     try:
         engine.wait()
     except KeyboardInterrupt:

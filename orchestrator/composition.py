@@ -90,16 +90,20 @@ def engine_config(**fields: Any) -> EngineConfig:
     return EngineConfig(**fields)
 
 
-def serve_engine(config: EngineConfig) -> None:
-    """Serve the embedded engine in this thread until Ctrl-C.
+def serve_engine(
+    config: EngineConfig, on_warmup: Callable[[int, int, str], None] | None = None
+) -> None:
+    """Serve the embedded engine in this thread until Ctrl-C, after its warm-up shapes
+    (`on_warmup(done, total, what)` reports them).
 
     Raises:
-        BackendError: The engine refused its configuration or could not start.
+        BackendError: The engine refused its configuration (a bad warm-up shape included)
+            or could not start.
     """
     from engine import EngineError, serve_forever
 
     try:
-        serve_forever(config)
+        serve_forever(config, on_warmup)
     except EngineError as exc:
         raise BackendError(str(exc)) from exc
 

@@ -150,6 +150,23 @@ def serve_command(
             "Default: settings max_prompt_chars (10000).",
         ),
     ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WxH[xB],...",
+            help="Before listening, load the checkpoint and run each shape once (with "
+            "--compile: compile it; the caches under DATA_DIR/engine/compile-cache make the "
+            "next start fast). E.g. --warmup 1024x1024,768x1344x4. A shape that does not fit "
+            "the free GPU memory is refused at start.",
+        ),
+    ] = None,
+    warmup_checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Checkpoint file to warm (default: the only one in models/checkpoints).",
+        ),
+    ] = None,
     max_upload_mb: Annotated[
         int | None,
         typer.Option(
@@ -170,6 +187,7 @@ def serve_command(
     ComfyUI client at http://127.0.0.1:8188. `--max-pixels`, `--max-outputs`,
     `--max-prompt-chars` and `--max-upload-mb` cap what one request may ask for.
     """
+    from orchestrator.adapters.cli.warmup_progress import WarmupBar
     from orchestrator.composition import engine_config, serve_engine
     from orchestrator.errors import BackendError
 
@@ -195,6 +213,8 @@ def serve_command(
             settings.max_prompt_chars if max_prompt_chars is None else max_prompt_chars
         ),
         **({} if max_upload_mb is None else {"max_upload_mb": max_upload_mb}),
+        warmup=warmup or "",
+        warmup_checkpoint=warmup_checkpoint,
     )
     note(f"engine: models {config.models_dir}, outputs {config.output_dir}")
     note(
@@ -211,7 +231,8 @@ def serve_command(
             "later ones are about 2x faster."
         )
     try:
-        serve_engine(config)
+        with WarmupBar() as bar:
+            serve_engine(config, on_warmup=bar)
     except BackendError as exc:
         raise fail(exc) from exc
 
