@@ -25,7 +25,10 @@ class SpriteFiles:
         sidecar: JSON provenance next to it.
         preview: Nearest-neighbour scaled PNG, if written.
         raw: The backend's full-size render, if the graph exposed it.
-        atlas: Sprite-sheet atlas JSON, for sheet templates.
+        atlas: Sprite-sheet atlas JSON (Aseprite's JSON-array format), for sheet templates.
+        bevy_atlas: An animation sheet's atlas for Bevy (`TextureAtlasLayout::from_grid`
+            arguments, animations as index ranges, the pivot as an anchor).
+        animation: An animation sheet's looping GIF preview (directions side by side).
         comparison: Side-by-side image of the compared variants (`lora_compare`).
         tiled_preview: The tile repeated 3x3, to judge its seams (`tileset`).
         qa_warnings: What the sprite's QA report flagged (fully transparent, off-palette,
@@ -40,6 +43,8 @@ class SpriteFiles:
     comparison: str | None = None
     tiled_preview: str | None = None
     qa_warnings: tuple[str, ...] = ()
+    bevy_atlas: str | None = None
+    animation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
@@ -52,6 +57,8 @@ class SpriteFiles:
             "comparison": self.comparison,
             "tiled_preview": self.tiled_preview,
             "qa_warnings": list(self.qa_warnings),
+            "bevy_atlas": self.bevy_atlas,
+            "animation": self.animation,
         }
 
     @classmethod
@@ -70,6 +77,9 @@ class SpriteFiles:
             comparison=_opt_str(data.get("comparison")),
             tiled_preview=_opt_str(data.get("tiled_preview")),
             qa_warnings=_warnings(data.get("qa_warnings", [])),
+            # rows stored before animation sheets have neither key
+            bevy_atlas=_opt_str(data.get("bevy_atlas")),
+            animation=_opt_str(data.get("animation")),
         )
 
 

@@ -20,8 +20,10 @@ from orchestrator.jobs.store import NewJob
 from orchestrator.service.backend_pool import BackendPool
 from orchestrator.service.caps import RequestCaps
 from orchestrator.service.catalog import Catalog, is_demo_model
+from orchestrator.service.lora_cards import with_triggers
 from orchestrator.service.values import CompareVariant, GenerationRequest
 from orchestrator.workflows import Template, WorkflowError, validate_against_object_info
+from orchestrator.workflows.expansion import frame_count
 
 __all__ = ["Admission"]
 
@@ -54,8 +56,11 @@ class Admission:
         template = self.template(request.template)
         request = self._with_available_checkpoint(template, request)
         request = self._with_listed_names(request)
+        request = with_triggers(request, self.catalog.settings.resolved_models_dir / "loras")
         params = [self._resolve(template, request.to_params(s)) for s in request.seeds()]
         self.caps.check_params(params[0], request.count, template.name)
+        if template.sidecar.expand is not None:  # an animation sheet: frames x the size
+            self.caps.check_sheet(params[0], request.count, frame_count(params[0]))
         self._validate(template, params[0], request.backend)
         batch = uuid.uuid4().hex if request.count > 1 else None
         return [

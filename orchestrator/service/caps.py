@@ -1,8 +1,9 @@
 """Caps on what one request may ask for, checked in admission so every adapter gets them.
 
 One request must not hold the queue for minutes or a backend's memory: `RequestCaps`
-bounds the pixels of one latent/image batch (width × height × batch_size), the images
-one request makes (count × batch_size) and the characters of its prompt texts. The names
+bounds the pixels of one latent/image batch (width × height × batch_size; an animation
+sheet's frames are one image batch), the images one request makes (count × batch_size,
+or count × frames of a sheet) and the characters of its prompt texts. The names
 and defaults are the embedded engine's (`engine.limits.EngineLimits`, which checks each
 prompt again on the backend); a test keeps the two equal.
 """
@@ -91,5 +92,35 @@ class RequestCaps:
                 "count*batch_size",
                 f"{count}*{batch}",
                 f"= {count * batch:,} images in one request, over the cap of "
+                f"{self.max_outputs:,} (max_outputs, DGXP_MAX_OUTPUTS); send fewer",
+            )
+
+    def check_sheet(self, params: Mapping[str, Any], count: int, frames: int) -> None:
+        """Refuse an animation sheet whose frames, joined into one image batch, pass
+        `max_pixels`, or whose requests make more than `max_outputs` frames.
+
+        Args:
+            params: One job's resolved template parameters (width, height of a frame).
+            count: Jobs (sheets) in the request.
+            frames: Frames of one sheet (directions x frames).
+
+        Raises:
+            InvalidRequest: Naming the fields, their values, the total and the cap.
+        """
+        width, height = _int(params.get("width")), _int(params.get("height"))
+        pixels = frames * width * height
+        if pixels > self.max_pixels:
+            raise InvalidRequest(
+                "params.directions*frames*width*height",
+                f"{frames}*{width}*{height}",
+                f"= {pixels:,} pixels in the sheet's frame batch, over the cap of "
+                f"{self.max_pixels:,} (max_pixels, DGXP_MAX_PIXELS); render fewer or "
+                "smaller frames",
+            )
+        if count * frames > self.max_outputs:
+            raise InvalidRequest(
+                "count*directions*frames",
+                f"{count}*{frames}",
+                f"= {count * frames:,} frames in one request, over the cap of "
                 f"{self.max_outputs:,} (max_outputs, DGXP_MAX_OUTPUTS); send fewer",
             )

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from comfy_nodes.pixel.atomic import write_atomic
+from comfy_nodes.pixel.bevy_atlas import BEVY_ATLAS_TYPE
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.service.lineage import lineage
 
@@ -140,7 +141,7 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 # Roles whose images travel with a sprite instead of being sprites themselves.
-_NOT_SPRITES = frozenset({"report", "atlas", "frames", "comparison", "tiled_preview"})
+_NOT_SPRITES = frozenset({"report", "atlas", "bevy_atlas", "frames", "comparison", "tiled_preview"})
 
 
 def _raw_role(role: str) -> str:
@@ -173,10 +174,13 @@ def _pair_images(
     return [(s, raws[n] if n < len(raws) else None) for n, s in enumerate(sprites)]
 
 
-def _json_texts(ui: Mapping[str, Any]) -> list[Any]:
+_UI_KEYS = ("report", "atlas", "text")
+
+
+def _json_texts(ui: Mapping[str, Any], keys: Sequence[str] = _UI_KEYS) -> list[Any]:
     """JSON objects a node reported in its `ui` dict (`text`, `report`, `atlas` lists)."""
     found: list[Any] = []
-    for key in ("report", "atlas", "text"):
+    for key in keys:
         for item in ui.get(key, []) if isinstance(ui.get(key), list) else []:
             if isinstance(item, dict):
                 found.append(item)
@@ -191,10 +195,13 @@ def _json_texts(ui: Mapping[str, Any]) -> list[Any]:
 
 
 def _find(outputs: Mapping[str, Any], roles: Mapping[str, str], role: str, key: str) -> list[Any]:
-    """Reports/atlases: from the role's node, else any node whose JSON has `key`."""
+    """Reports/atlases: from the role's node (its `ui[role]` list when it has one: a node
+    that plays several roles, like the animation sheet's), else any node whose JSON has
+    `key`."""
     node = roles.get(role)
     if node is not None and isinstance(outputs.get(node), dict):
-        return _json_texts(outputs[node])
+        ui = outputs[node]
+        return _json_texts(ui, (role,) if isinstance(ui.get(role), list) else _UI_KEYS)
     found = []
     for ui in outputs.values():
         if isinstance(ui, dict):
@@ -232,6 +239,11 @@ def collect_outputs(
     if not atlases and "atlas" in roles:  # the backend kept the atlas STRING to itself
         frames = [i for i in images if i.node_id == roles.get("frames")]
         atlases = [a for a in [local_atlas(frames, job.params)] if a is not None]
+    bevy = [
+        b
+        for b in _find(history_outputs, roles, "bevy_atlas", "tile_size")
+        if "bevy_atlas" in roles and isinstance(b, dict) and b.get("type") == BEVY_ATLAS_TYPE
+    ]
     comparisons = [i for i in images if i.node_id == roles.get("comparison")]
     tiled = [i for i in images if i.node_id == roles.get("tiled_preview")]
     stem = job_stem(job, out_dir)
@@ -239,10 +251,8 @@ def collect_outputs(
     for n, (sprite, raw) in enumerate(pairs):
         base = stem.with_name(f"{stem.name}_{n}")
         files = _write_sprite(base, sprite, raw)
-        atlas_path = None
-        if n < len(atlases):
-            atlas_path = base.with_suffix(".atlas.json")
-            write_atomic(atlas_path, (json.dumps(atlases[n], indent=2) + "\n").encode())
+        sheet = _sheet_files(base, sprite, atlases[n] if n < len(atlases) else None,
+                             bevy[n] if n < len(bevy) else None)  # fmt: skip
         comparison_path = _extra(base, "compare", comparisons, n)
         tiled_path = _extra(base, "tiled", tiled, n)
         report = reports[n] if n < len(reports) else (reports[0] if reports else None)
@@ -253,16 +263,59 @@ def collect_outputs(
             sidecar=str(base.with_suffix(".json")),
             preview=files.preview,
             raw=files.raw,
-            atlas=str(atlas_path) if atlas_path else None,
+            atlas=sheet.atlas,
             comparison=comparison_path,
             tiled_preview=tiled_path,
             qa_warnings=_qa_warnings(report),
+            bevy_atlas=sheet.bevy_atlas,
+            animation=sheet.animation,
         )
         own = _own_provenance(provenance, graph, sprite.node_id)
         sidecar = _sidecar(job, n, sprite, files, report, own)
         write_atomic(Path(files.sidecar), (json.dumps(sidecar, indent=2) + "\n").encode())
         written.append(files)
     return tuple(written)
+
+
+@dataclass(frozen=True)
+class _SheetFiles:
+    atlas: str | None = None
+    bevy_atlas: str | None = None
+    animation: str | None = None
+
+
+def _write_json(path: Path, data: Any) -> str:
+    write_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
+    return str(path)
+
+
+def _sheet_files(base: Path, sprite: RenderedImage, atlas: Any, bevy: Any) -> _SheetFiles:
+    """A sheet's atlases (naming the sheet file as written) and, for an animation sheet
+    (one with a Bevy atlas), its GIF preview: `<base>.atlas.json`, `.bevy.json`, `.gif`."""
+    image = base.with_suffix(".png").name
+    if isinstance(atlas, dict) and isinstance(atlas.get("meta"), dict):
+        atlas = {**atlas, "meta": {**atlas["meta"], "image": image}}
+    atlas_path = _write_json(base.with_suffix(".atlas.json"), atlas) if atlas else None
+    if not isinstance(bevy, dict):
+        return _SheetFiles(atlas_path)
+    bevy_path = _write_json(base.with_suffix(".bevy.json"), {**bevy, "image": image})
+    return _SheetFiles(atlas_path, bevy_path, _animation(base, sprite, atlas, bevy))
+
+
+def _animation(
+    base: Path, sprite: RenderedImage, atlas: Any, bevy: Mapping[str, Any]
+) -> str | None:
+    """The sheet's looping GIF, scaled like its preview; None when the atlas does not fit."""
+    try:
+        preview = importlib.import_module("comfy_nodes.pixel.animation_preview")
+        tile = bevy.get("tile_size", [1, 1])
+        gif = preview.preview_gif(_rgba(sprite.data), atlas, preview_factor(*tile))
+    except (ImportError, ValueError, TypeError) as exc:
+        logger.warning("no animation preview for %s: %s", base.name, exc)
+        return None
+    path = base.with_suffix(".gif")
+    write_atomic(path, gif)
+    return str(path)
 
 
 def _own_provenance(

@@ -30,6 +30,8 @@ class SpriteFilesView(WireModel):
     atlas: str | None = None
     comparison: str | None = None
     tiled_preview: str | None = None  # a tileset's tile repeated 3x3
+    bevy_atlas: str | None = None  # an animation sheet's atlas for Bevy's TextureAtlasLayout
+    animation: str | None = None  # an animation sheet's looping GIF preview
     qa_warnings: list[str] = Field(default_factory=list)  # empty: a clean sprite
 
 

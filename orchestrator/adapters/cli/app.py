@@ -25,6 +25,7 @@ from orchestrator.adapters.cli import (
     models,
     pixelize,
     serve,
+    sheet,
     status,
     templates,
     train,
@@ -105,6 +106,7 @@ def root(
 app.command("pixelize")(pixelize.pixelize_command)
 app.command("generate")(generate.generate_command)
 app.command("batch")(generate.batch_command)
+app.command("generate-sheet")(sheet.generate_sheet_command)
 app.command("generate-autotile")(autotile.generate_autotile_command)
 app.command("serve")(serve.serve_command)
 app.command("status")(status.status_command)
