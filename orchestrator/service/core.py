@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from orchestrator.service.gpu import GpuTelemetry
     from orchestrator.service.job_runtime import JobRuntime
     from orchestrator.service.metrics import DaemonMetrics
+    from orchestrator.service.train_eval import EvalProgress, EvalRequest, EvalResult
     from orchestrator.service.train_jobs import TrainingStatus
     from orchestrator.service.train_parts import TrainingParts
     from orchestrator.service.train_service import TrainJobRequest
@@ -568,6 +569,28 @@ class Service:
             src, out, trigger, min_images=min_images, alpha=alpha, key_color=key_color,
             captions_csv=captions_csv, auto_tags=auto_tags,
         )  # fmt: skip
+
+    def evaluate_lora(
+        self, request: EvalRequest, progress: Callable[[EvalProgress], None] | None = None
+    ) -> EvalResult:
+        """A LoRA against its base model: a fixed-seed grid through `compare`, the
+        validation-loss verdict, SSIM/PSNR against held-out images, the pixel-art metrics,
+        and `report.html` (with PNG plots and `report.json`) in `request.out`.
+
+        Blocks until every generation is done (this service's workers, or the daemon's,
+        must run them). `progress` is called as each generation finishes.
+
+        Raises:
+            InvalidRequest: A bad input, named: no such LoRA, an empty or unreadable
+                prompts file, a held-out folder without images, a dataset folder without
+                manifest, a report folder that is not new; nothing is generated then.
+            TemplateError: A template parameter the template refuses.
+            BackendError: A generation failed or timed out (the rest are cancelled and no
+                report is written).
+        """
+        from orchestrator.service.train_eval import evaluate_lora
+
+        return evaluate_lora(self, request, progress)
 
     # --- training ------------------------------------------------------------------------------
     @property

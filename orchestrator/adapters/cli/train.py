@@ -16,6 +16,7 @@ import typer
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import choices_metavar, emit_result, fail, note, warn
+from orchestrator.adapters.cli.train_eval import eval_command
 from orchestrator.service.train_dataset import DATASET_ALPHA_MODES
 
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Train pixel-art style LoRAs; `train dataset` prepares the sprites.",
+    help="Train pixel-art style LoRAs; `train dataset` prepares the sprites, `train eval` "
+    "reports on a trained LoRA.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -124,3 +126,4 @@ def dataset_command(
 
 dataset_command.__doc__ = _DATASET_HELP
 app.command("dataset")(dataset_command)
+app.command("eval")(eval_command)

@@ -1,0 +1,288 @@
+"""The `train eval` use case: a LoRA against its base model, measured and reported.
+
+Steps (`evaluate_lora`):
+
+1. check every input before anything runs: the report folder, the prompts file, the
+   held-out and dataset folders, the validation losses (`training.evaluate.inputs`);
+2. find the LoRA among the backends' LoRAs, and its card (`models/loras/NAME.json`, written
+   by the registry) for the trigger word and the run's validation losses;
+3. queue one comparison per prompt through `Service.compare` (the same path as every
+   base-vs-LoRA comparison): base and LoRA, one seed, the full-size render kept;
+4. wait for every job, reporting progress;
+5. measure each pair and write the report (`training.evaluate`).
+
+A refusal from `training` becomes the service's `InvalidRequest`, naming the same field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from orchestrator.errors import BackendError, InvalidRequest
+from orchestrator.jobs.states import JobState
+from orchestrator.service.catalog import is_demo_model
+from orchestrator.service.values import CompareVariant, LoraSpec
+
+if TYPE_CHECKING:
+    from numpy import uint8
+    from numpy.typing import NDArray
+
+    from orchestrator.jobs.models import Job
+    from orchestrator.service.core import Service
+    from training.evaluate.assess import Evaluation, GridRow
+    from training.evaluate.inputs import HeldOut
+    from training.evaluate.report import ReportFiles
+
+__all__ = ["DEFAULT_EVAL_SEED", "EvalProgress", "EvalRequest", "EvalResult", "evaluate_lora"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVAL_SEED: Final[int] = 1234
+"""The one seed of every generation of an evaluation, unless asked otherwise."""
+
+LORA_SUFFIX: Final[str] = ".safetensors"
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What to evaluate and how.
+
+    Attributes:
+        lora: The LoRA's name as `models list` shows it (with or without `.safetensors`).
+        out: The report folder to create (new, or empty).
+        prompts_file: One prompt a line; None: the held-out images' prompts, else
+            `training.evaluate.inputs.DEFAULT_PROMPTS`.
+        held_out: A folder of images the LoRA was not trained on (SSIM/PSNR), or None.
+        dataset: The `train dataset` folder it was trained on (palette distance), or None.
+        val_losses: The run's (step, validation loss) pairs; None: read from the card.
+        trigger: The trigger word the prompts get; None: the card's (none without a card).
+        seed: The seed of every generation.
+        strength: The LoRA's strength.
+        params: Other template parameters (`checkpoint`, `steps`, `width` …).
+        timeout_s: How long to wait for all generations.
+    """
+
+    lora: str
+    out: Path
+    prompts_file: Path | None = None
+    held_out: Path | None = None
+    dataset: Path | None = None
+    val_losses: tuple[tuple[int, float], ...] | None = None
+    trigger: str | None = None
+    seed: int = DEFAULT_EVAL_SEED
+    strength: float = 1.0
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeout_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """Generations finished so far, of how many, and a short line."""
+
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The written report and everything it shows."""
+
+    report: ReportFiles
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    prompts: tuple[str, ...]
+    references: tuple[HeldOut | None, ...]
+    colors: NDArray[uint8] | None
+    notes: tuple[str, ...]
+
+
+def _read_inputs(request: EvalRequest) -> _Inputs:
+    """Step 1: every file input, checked (raises `TrainingError`)."""
+    from training.evaluate.assess import LPIPS_NOT_COMPUTED
+    from training.evaluate.inputs import (
+        DEFAULT_PROMPTS,
+        read_held_out,
+        read_prompts,
+        training_colors,
+    )
+    from training.evaluate.report import check_out
+
+    check_out(request.out)
+    notes = [LPIPS_NOT_COMPUTED]
+    held = read_held_out(request.held_out) if request.held_out is not None else []
+    if request.prompts_file is not None:
+        prompts = read_prompts(request.prompts_file)
+    else:
+        prompts = tuple(h.prompt for h in held) or DEFAULT_PROMPTS
+    if request.prompts_file is not None and held:
+        notes.append("SSIM/PSNR not computed: --prompts replaces the held-out images' prompts")
+        held = []
+    if request.held_out is None:
+        notes.append("SSIM/PSNR not computed: no held-out images given (--held-out)")
+    colors = training_colors(request.dataset) if request.dataset is not None else None
+    if colors is None:
+        notes.append("palette distance not computed: no training dataset given (--dataset)")
+    references = tuple(held) if held else (None,) * len(prompts)
+    return _Inputs(prompts, references, colors, tuple(notes))
+
+
+def _lora_name(service: Service, name: str) -> str:
+    """Step 2: the LoRA as the backends list it (raises `InvalidRequest` naming `lora`)."""
+    names = [m.name for m in service.loras()]
+    for candidate in (name, f"{name}{LORA_SUFFIX}"):
+        if candidate in names:
+            return candidate
+    listed = ", ".join(names) or "none"
+    raise InvalidRequest("lora", name, f"no such LoRA on the backends (installed: {listed})")
+
+
+def _card(service: Service, lora: str) -> dict[str, Any]:
+    """The registry's card beside the LoRA file (`NAME.json`), or {} when there is none (a
+    LoRA copied in by hand) or it cannot be read (logged)."""
+    stem = lora[: -len(LORA_SUFFIX)] if lora.endswith(LORA_SUFFIX) else lora
+    path = service.settings.resolved_models_dir / "loras" / f"{stem}.json"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("LoRA card %s unreadable (%s); evaluating without it", path, exc)
+        return {}
+    return card if isinstance(card, dict) else {}
+
+
+def _card_losses(card: Mapping[str, Any]) -> tuple[tuple[int, float], ...]:
+    """The card's `val_losses` ([step, loss] pairs, `TrainOutcome.val_losses`), or ()."""
+    raw = card.get("val_losses")
+    if not isinstance(raw, list):
+        return ()
+    try:
+        return tuple((int(step), float(loss)) for step, loss in raw)
+    except (TypeError, ValueError):
+        log.warning("LoRA card val_losses unreadable (%r); none used", raw[:3])
+        return ()
+
+
+def _card_trigger(card: Mapping[str, Any]) -> str:
+    """The card's first trigger word (`trigger_words`), or ""."""
+    words = card.get("trigger_words")
+    if isinstance(words, list) and words and isinstance(words[0], str):
+        return words[0]
+    return ""
+
+
+def _queue(
+    service: Service, request: EvalRequest, lora: str, prompts: Sequence[str]
+) -> list[tuple[Job, Job]]:
+    """Step 3: one base-vs-LoRA comparison per prompt, all queued before any wait."""
+    params = {**request.params, "save_raw": True}  # grid confidence reads the render
+    variants = [
+        CompareVariant("base", request.params.get("checkpoint")),
+        CompareVariant(
+            "lora", request.params.get("checkpoint"), (LoraSpec(lora, request.strength),)
+        ),
+    ]
+    pairs = []
+    for prompt in prompts:
+        comparison = service.compare(prompt, request.seed, variants, params)
+        base, with_lora = comparison.jobs
+        pairs.append((base, with_lora))
+    return pairs
+
+
+def _wait_all(
+    service: Service,
+    pairs: Sequence[tuple[Job, Job]],
+    timeout_s: float,
+    progress: Callable[[EvalProgress], None],
+) -> list[tuple[Job, Job]]:
+    """Step 4: every job final and succeeded (else cancel the rest, raise `BackendError`)."""
+    deadline = time.monotonic() + timeout_s
+    jobs = [job for pair in pairs for job in pair]
+    done: dict[str, Job] = {}
+    for job in jobs:
+        final = service.wait(job.id, max(0.0, deadline - time.monotonic()))
+        if final.state is not JobState.SUCCEEDED:
+            for other in jobs:
+                if not service.get_job(other.id).state.is_terminal:
+                    service.cancel(other.id, f"evaluation stopped: job {job.id[:8]} {final.state}")
+            why = final.error or f"still {final.state} after {timeout_s:g} s"
+            raise BackendError(
+                f"evaluation: generation job {job.id[:8]} ended {final.state}: {why}"
+            )
+        done[job.id] = final
+        progress(EvalProgress(len(done), len(jobs), f"{final.params.get('prompt', '')}"))
+    return [(done[a.id], done[b.id]) for a, b in pairs]
+
+
+def _files(service: Service, job: Job) -> tuple[Path, Path]:
+    outputs = service.outputs(job.id)
+    if not outputs.sprite or not outputs.raw:
+        raise BackendError(f"evaluation: job {job.id[:8]} wrote no sprite and render")
+    return Path(outputs.sprite), Path(outputs.raw)
+
+
+def _measure(
+    service: Service,
+    request: EvalRequest,
+    inputs: _Inputs,
+    prompts: Sequence[str],
+    pairs: Sequence[tuple[Job, Job]],
+) -> tuple[GridRow, ...]:
+    """Step 5: each prompt's pair measured (raises `TrainingError` on an unreadable file)."""
+    from training.evaluate.assess import assess_row
+
+    rows = []
+    for prompt, (base, lora), reference in zip(prompts, pairs, inputs.references, strict=True):
+        base_files, lora_files = _files(service, base), _files(service, lora)
+        rows.append(
+            assess_row(prompt, request.seed, base_files, lora_files, reference, inputs.colors)
+        )
+    return tuple(rows)
+
+
+def evaluate_lora(
+    service: Service,
+    request: EvalRequest,
+    progress: Callable[[EvalProgress], None] | None = None,
+) -> EvalResult:
+    """See `Service.evaluate_lora`."""
+    from training.errors import TrainingError
+    from training.evaluate.assess import Evaluation
+    from training.evaluate.convergence import convergence_verdict
+    from training.evaluate.inputs import with_trigger
+    from training.evaluate.report import write_report
+
+    report = progress or (lambda _: None)
+    try:
+        inputs = _read_inputs(request)  # 1.
+        lora = _lora_name(service, request.lora)  # 2.
+        card = _card(service, lora)
+        losses = request.val_losses if request.val_losses is not None else _card_losses(card)
+        convergence = convergence_verdict(losses)
+        trigger = request.trigger if request.trigger is not None else _card_trigger(card)
+        prompts = [with_trigger(p, trigger) for p in inputs.prompts]
+        pairs = _wait_all(
+            service, _queue(service, request, lora, prompts), request.timeout_s, report
+        )
+        rows = _measure(service, request, inputs, prompts, pairs)  # 5.
+        checkpoint = str(pairs[0][0].params.get("checkpoint", ""))
+        evaluation = Evaluation(
+            lora, checkpoint, trigger, request.seed, rows, losses, convergence,
+            inputs.notes, is_demo_model(checkpoint),
+        )  # fmt: skip
+        files = write_report(evaluation, request.out)
+    except TrainingError as exc:
+        raise InvalidRequest(exc.field, exc.value, exc.reason) from exc
+    log.info("evaluation of %s: %s -> %s", lora, evaluation.headline(), files.html)
+    return EvalResult(files, evaluation)
