@@ -106,4 +106,8 @@ def attach_lora(model: TrainableSDXL, rank: int, alpha: float, seed: int) -> Lor
                 module.to(torch.float32)
                 module.weight.copy_(value.reshape(module.weight.shape))
                 module.weight.requires_grad_(True)
+            # Under autocast peft's cast of every input to the adapters' float32 would copy
+            # each activation twice (to float32, then back to bf16 for the matmul); autocast
+            # alone gives the same bf16 product. Without autocast the dtypes already agree.
+            layer.cast_input_dtype_enabled = False
     return LoraNetwork(layers, rank, float(alpha))

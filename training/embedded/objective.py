@@ -35,6 +35,8 @@ class Objective:
         seed: The run's seed.
         min_snr_gamma: Min-SNR-γ weighting (ε-prediction: min(SNR, γ) / SNR), or None.
         channels_last: Feed latents in channels-last memory order.
+        eager_forward: The uncompiled UNet for the validation loss (no_grad and another
+            batch size would recompile a compiled `forward`); None: `forward`.
     """
 
     forward: Callable[..., Any]
@@ -43,17 +45,21 @@ class Objective:
     seed: int
     min_snr_gamma: float | None = None
     channels_last: bool = False
+    eager_forward: Callable[..., Any] | None = None
 
     def _autocast(self, device: torch.device) -> Any:
         if self.autocast is None:
             return nullcontext()
         return torch.autocast(device.type, dtype=self.autocast)
 
-    def _predict(self, noisy: torch.Tensor, t: torch.Tensor, batch: SampleBatch) -> torch.Tensor:
+    def _predict(
+        self, noisy: torch.Tensor, t: torch.Tensor, batch: SampleBatch, eager: bool = False
+    ) -> torch.Tensor:
         if self.channels_last:
             noisy = noisy.contiguous(memory_format=torch.channels_last)
+        forward = self.eager_forward if eager and self.eager_forward is not None else self.forward
         with self._autocast(noisy.device):
-            out = self.forward(
+            out = forward(
                 noisy,
                 t,
                 encoder_hidden_states=batch.context,
@@ -100,5 +106,6 @@ class Objective:
                 time_ids=sample.time_ids.expand(count, *sample.time_ids.shape),
             )
             noisy, _ = self._noisy(batch.latents, noise, t)
-            total += float((self._predict(noisy, t, batch) - noise).pow(2).mean())
+            pred = self._predict(noisy, t, batch, eager=True)
+            total += float((pred - noise).pow(2).mean())
         return total / max(1, len(samples))

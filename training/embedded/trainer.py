@@ -248,6 +248,7 @@ class EmbeddedTrainer:
             seed=spec.seed,
             min_snr_gamma=spec.min_snr_gamma,
             channels_last=self.options.channels_last,
+            eager_forward=unet,
         )
         run = _Run(
             request=request,
