@@ -230,6 +230,9 @@ def test_template_runs_end_to_end(
         (preview,) = run.images["tiled_preview"]
         (tile,) = sprites
         assert preview.size == (tile.width * 3, tile.height * 3)
+        (report,) = run.texts["report"]
+        assert set(report["seams"]["render"]) == {"before", "after", "made_seamless"}
+        assert report["seams"]["tile"] == report["seam_score"]
 
 
 def test_fast_sprite_takes_the_few_step_path(
