@@ -47,6 +47,8 @@ def _parts(service: Service, job: Job, label: str | None) -> tuple[list[str | Im
         content.append(
             f"{prefix}job {job.id} sprite {n} (seed {job.seed}): {files.sprite}"
             + (f"; atlas: {files.atlas}" if files.atlas else "")
+            + (f"; Bevy atlas: {files.bevy_atlas}" if files.bevy_atlas else "")
+            + (f"; animation: {files.animation}" if files.animation else "")
             + (f"; tiled preview: {files.tiled_preview}" if files.tiled_preview else "")
             + f". Deploy it with deploy_asset(job_id={job.id!r}, index={n}, project=..., name=...)."
             # a sprite QA flags (fully transparent, off-palette …) is not a clean success

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from fastmcp import Context, FastMCP
@@ -36,6 +36,7 @@ from orchestrator.adapters.mcp.progress import await_job, await_jobs
 from orchestrator.adapters.mcp.results import job_result, jobs_result
 from orchestrator.adapters.mcp.views import LoraArg, VariantArg
 from orchestrator.service.autotile import autotile_request
+from orchestrator.service.sheet_request import DEFAULT_DIRECTIONS, SHEET_DIRECTIONS, sheet_request
 from orchestrator.service.values import MAX_SEED, CompareVariant, GenerationRequest
 
 if TYPE_CHECKING:
@@ -45,7 +46,36 @@ __all__ = ["register_generation_tools"]
 
 logger = logging.getLogger(__name__)
 
-Frames = Annotated[int, Field(default=4, ge=1, le=16, description="Animation frames (1-16).")]
+Frames = Annotated[int, Field(default=4, ge=1, le=16, description="Frames per direction (1-16).")]
+Directions = Annotated[
+    list[Literal[*SHEET_DIRECTIONS]] | None,  # type: ignore[valid-type]
+    Field(
+        default=None,
+        min_length=1,
+        max_length=len(SHEET_DIRECTIONS),
+        description="Sheet rows in order; default down, left, right, up.",
+    ),
+]
+Denoise = Annotated[
+    float | None,
+    Field(
+        default=None,
+        ge=0.05,
+        le=1.0,
+        description="img2img strength of later frames from their direction's first frame "
+        "(default 0.45): lower keeps the character, higher allows bigger poses.",
+    ),
+]
+TurnDenoise = Annotated[
+    float | None,
+    Field(
+        default=None,
+        ge=0.05,
+        le=1.0,
+        description="img2img strength of each further direction's first frame from frame 0 "
+        "(default 0.7).",
+    ),
+]
 FrameMs = Annotated[
     int | None, Field(default=None, ge=1, le=60000, description="Duration of each frame (ms).")
 ]
@@ -69,6 +99,7 @@ def _request(
     loras: list[LoraArg] | None,
     palette: str | None,
     size: tuple[int, int] | None,
+    add_triggers: bool = True,
 ) -> GenerationRequest:
     """The service request every generation tool sends (only template and params differ)."""
     return GenerationRequest(
@@ -79,6 +110,7 @@ def _request(
         loras=lora_specs(loras),
         palette=palette,
         size=size,
+        add_triggers=add_triggers,
     )
 
 
@@ -116,6 +148,13 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
             Field(max_length=200, description="Workflow template from list_templates."),
         ] = "single_sprite",
         params: ExtraParams = None,
+        lora_triggers: Annotated[
+            bool,
+            Field(
+                description="Put each LoRA's trigger words (from its card, see list_loras) "
+                "before the prompt; false: the prompt as given."
+            ),
+        ] = True,
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
@@ -132,24 +171,20 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
                 colors=colors,
                 negative_prompt=negative_prompt,
             )
-            request = _request(template, prompt, values, seed, loras, palette, size_arg(size))
+            request = _request(
+                template, prompt, values, seed, loras, palette, size_arg(size), lora_triggers
+            )
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool
     async def generate_sprite_sheet(
         ctx: Context,
         prompt: Prompt,
+        directions: Directions = None,
         frames: Frames = 4,
+        denoise: Denoise = None,
+        turn_denoise: TurnDenoise = None,
         frame_ms: FrameMs = None,
-        tags: Annotated[
-            str | None,
-            Field(
-                default=None,
-                max_length=2000,
-                description="Aseprite animation tags, 'walk:0-3, idle:4-5'; default: one "
-                "'anim' tag over every frame.",
-            ),
-        ] = None,
         size: Size = "auto",
         palette: Palette = None,
         loras: Loras = None,
@@ -160,21 +195,29 @@ def register_generation_tools(mcp: FastMCP, service: Service) -> None:
         wait: Wait = True,
         timeout_s: TimeoutS = 600.0,
     ) -> ToolResult:
-        """Generate an animation sprite sheet (frames share one grid and palette).
+        """Generate one character as a walk-animation sheet: every direction x every frame.
 
-        Returns the sheet as an image, its atlas JSON path (Aseprite format) and the job id.
+        Frame 0 is rendered from the prompt, every other frame by img2img from it (shared
+        prompt, seed+i, its own direction and walk pose), so all frames are one character;
+        they share one grid and palette, stand on one pivot, one row per direction. Returns
+        the sheet as an image, the paths of its Aseprite atlas (tags walk_down ...), its
+        Bevy atlas (TextureAtlasLayout::from_grid arguments, animation index ranges) and
+        its GIF preview, the consistency warnings, and the job id.
         """
         with client_errors():
-            values = _params(
-                params,
-                checkpoint=checkpoint,
-                steps=steps,
+            request = sheet_request(
+                prompt,
+                directions=directions or DEFAULT_DIRECTIONS,
                 frames=frames,
+                denoise=denoise,
+                turn_denoise=turn_denoise,
                 frame_ms=frame_ms,
-                tags=tags if tags is not None else f"anim:0-{frames - 1}",
+                seed=seed,
+                size=size_arg(size),
+                palette=palette,
+                loras=lora_specs(loras),
+                params=_params(params, checkpoint=checkpoint, steps=steps),
             )
-            sheet = size_arg(size)
-            request = _request("sprite_sheet", prompt, values, seed, loras, palette, sheet)
         return await _run(service, ctx, request, wait, timeout_s)
 
     @mcp.tool

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pytest
 from fastmcp import Client
+from fastmcp.exceptions import ToolError
 from mcp_testkit import TINY, checker_png, png_image
 from PIL import Image
 
@@ -169,11 +170,12 @@ async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
             {
                 "prompt": "a knight walking",
                 "seed": 2,
+                "directions": ["down"],
                 "frames": 2,
                 "size": "8x8",
                 "checkpoint": "tiny_sdxl.safetensors",
                 "steps": 2,
-                "params": {"width": 128, "height": 64},
+                "params": {"width": 64, "height": 64},
             },
         )
         job_id = result.structured_content["id"]
@@ -191,6 +193,22 @@ async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
     assert deployed["frames"] == atlas["frames"]
     sheet = bevy_project / "assets/chars/knight.png"
     assert sheet.read_bytes() == Path(files["sprite"]).read_bytes()
+    bevy = json.loads(Path(files["bevy_atlas"]).read_text())
+    assert (bevy["columns"], bevy["rows"], bevy["tile_size"]) == (2, 1, [8, 8])
+    assert [a["name"] for a in bevy["animations"]] == ["walk_down"]
+    assert Path(files["animation"]).suffix == ".gif"
+    text = " ".join(c.text for c in result.content if hasattr(c, "text"))
+    assert "Bevy atlas:" in text and "animation:" in text
+
+
+async def test_sprite_sheet_with_an_unknown_direction_is_a_tool_error_naming_it(
+    server: Any,
+) -> None:
+    async with Client(server) as client:
+        with pytest.raises(ToolError, match="sideways"):
+            await client.call_tool(
+                "generate_sprite_sheet", {"prompt": "a knight", "directions": ["sideways"]}
+            )
 
 
 async def test_compare_models_runs_each_variant_with_one_seed_and_the_given_params(
