@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ MakeTrainService = Callable[..., Service]
 def models(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> Path:
     folder = tmp_path / "models"
     (folder / "checkpoints").mkdir(parents=True)
-    (folder / "checkpoints" / "tiny_sdxl.safetensors").symlink_to(tiny_sdxl_checkpoint)
+    os.link(tiny_sdxl_checkpoint, folder / "checkpoints" / "tiny_sdxl.safetensors")
     return folder
 
 
@@ -104,7 +105,7 @@ def test_unknown_dataset_folder_is_refused_and_nothing_is_queued(
         service.train(_request(tmp_path, dataset_dir=tmp_path / "nowhere"))
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(InvalidRequest, match="has no manifest.json.*train dataset"):
+    with pytest.raises(InvalidRequest, match=r"has no manifest\.json.*train dataset"):
         service.train(_request(tmp_path, dataset_dir=plain))
     assert service.store.count() == 0
 
