@@ -28,6 +28,7 @@ __all__ = [
     "VerticalAlign",
     "auto_scale",
     "parse_background",
+    "pixelize_comparison",
     "side_by_side",
     "zip_batches",
 ]
@@ -170,3 +171,47 @@ def zip_batches(batches: Mapping[str, Sequence[RGBA]]) -> list[list[RGBA]]:
     return [
         [frames[i if len(frames) > 1 else 0] for frames in batches.values()] for i in range(rows)
     ]
+
+
+def _swatch(colors: npt.NDArray[np.uint8], height: int) -> RGBA:
+    """The palette as square cells, column by column, about `height` px tall."""
+    count = max(1, len(colors))
+    rows = max(1, min(count, height // 8))  # cells at least 8 px
+    cell = max(1, height // rows)
+    columns = -(-count // rows)
+    swatch = np.zeros((rows * cell, columns * cell, 4), dtype=np.uint8)
+    for i, colour in enumerate(colors):
+        r, c = i % rows, i // rows
+        swatch[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell, :3] = colour[:3]
+        swatch[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell, 3] = 255
+    return swatch
+
+
+def pixelize_comparison(
+    source: RGBA, sprite: RGBA, palette: npt.NDArray[np.uint8], gap: int = 8
+) -> RGBA:
+    """Input | sprite | palette swatch in one row, at the input's height.
+
+    The sprite is enlarged by the largest whole factor that keeps it within the input's
+    height (nearest neighbour, so its pixels stay square); the swatch shows each palette
+    colour as a square, in columns, as tall as the input.
+
+    Args:
+        source: The picture that was pixelized (RGBA).
+        sprite: The finished sprite (RGBA).
+        palette: ``[K, 3]`` uint8 colours of the sprite's palette (may be empty).
+        gap: Transparent pixels between the three parts.
+
+    Raises:
+        InvalidImageError: `source` or `sprite` is not RGBA uint8.
+        InvalidParameterError: the row would pass 8192 px.
+    """
+    source = check_rgba(source, "source")
+    sprite = check_rgba(sprite, "sprite")
+    height = source.shape[0]
+    factor = max(1, min(MAX_UPSCALE_FACTOR, height // max(1, sprite.shape[0])))
+    big = upscale_nearest(sprite, factor)
+    parts = [source, big]
+    if len(palette):
+        parts.append(_swatch(np.asarray(palette, dtype=np.uint8).reshape(-1, 3), height))
+    return side_by_side(parts, gap=gap, scale=1)

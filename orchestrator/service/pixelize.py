@@ -58,8 +58,9 @@ class Target:
         """How the input is named in results and errors."""
         return "upload" if isinstance(self.source, bytes) else str(self.source)
 
-    def files(self, width: int, height: int) -> SpriteFiles:
-        """The paths of this input's sprite, preview (if any) and sidecar."""
+    def files(self, width: int, height: int, compare: bool = False) -> SpriteFiles:
+        """The paths of this input's sprite, preview (if any), comparison (if asked) and
+        sidecar."""
         scale = self.preview_scale
         if scale < 0:  # auto: the preview's long side about 256 px
             scale = max(1, min(_MAX_AUTO_PREVIEW, _PREVIEW_TARGET_PX // max(1, width, height)))
@@ -68,6 +69,9 @@ class Target:
             sprite=str(self.stem.with_name(f"{self.stem.name}.png")),
             sidecar=str(self.stem.with_name(f"{self.stem.name}.json")),
             preview=str(preview) if preview else None,
+            comparison=str(self.stem.with_name(f"{self.stem.name}_compare.png"))
+            if compare
+            else None,
         )
 
 
@@ -234,23 +238,40 @@ def _sidecar(
 
 
 def _write(
-    target: Target, data: bytes, request: PixelizeRequest, result: PixelizeResult
+    target: Target,
+    data: bytes,
+    request: PixelizeRequest,
+    result: PixelizeResult,
+    image: Any = None,
 ) -> PixelizeOutcome:
-    """Write sprite, preview and sidecar all-or-nothing."""
+    """Write sprite, preview, comparison (`image` is the input) and sidecar all-or-nothing."""
     from comfy_nodes.pixel.atomic import write_files_atomic
+    from comfy_nodes.pixel.compare import pixelize_comparison
     from comfy_nodes.pixel.image_io import encode_png
     from comfy_nodes.pixel.upscale import upscale_nearest
 
     height, width = (int(v) for v in result.sprite.shape[:2])
-    files = target.files(width, height)
+    files = target.files(width, height, compare=request.compare)
     outputs = {Path(files.sprite): encode_png(result.sprite)}
     if files.preview is not None:
         factor = int(Path(files.preview).stem.rsplit("@", 1)[1].rstrip("x"))
         outputs[Path(files.preview)] = encode_png(upscale_nearest(result.sprite, factor))
+    if files.comparison is not None and image is not None:
+        colours = result.palette.colors if result.palette is not None else _own_colours(result)
+        row = pixelize_comparison(image, result.sprite, colours)
+        outputs[Path(files.comparison)] = encode_png(row)
     sidecar = _sidecar(target, data, request, result, files)
     outputs[Path(files.sidecar)] = (json.dumps(sidecar, indent=2) + "\n").encode()
     write_files_atomic(outputs)
     return PixelizeOutcome(target.name, files, (width, height), sidecar["qa_report"])
+
+
+def _own_colours(result: PixelizeResult) -> Any:
+    """The sprite's own visible colours (a sprite left unquantized has no palette)."""
+    import numpy as np
+
+    visible = result.sprite[result.sprite[..., 3] > 0][:, :3]
+    return np.unique(visible, axis=0)
 
 
 class Pixelizer:
@@ -344,7 +365,8 @@ class Pixelizer:
 
         source = target.source
         data = source if isinstance(source, bytes) else source.read_bytes()
-        return _write(target, data, request, pixelize(load_image(data), options))
+        image = load_image(data)
+        return _write(target, data, request, pixelize(image, options), image)
 
     def _lock_shared_palette(
         self, targets: list[Target], options: PixelizeOptions, progress: Progress | None

@@ -40,6 +40,7 @@ class PixelizeRequest:
         cleanup: Remove orphan (lone) pixels.
         seed: Palette k-means seed (same seed, same palette).
         preview_scale: Preview `NAME@Nx.png` factor; None picks one (~256 px), 0 or 1 none.
+        compare: Also write `NAME_compare.png`: input | sprite | palette swatch.
     """
 
     size: str = "auto"
@@ -53,6 +54,7 @@ class PixelizeRequest:
     cleanup: bool = False
     seed: int = 0
     preview_scale: int | None = None
+    compare: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The request as JSON (what the sidecar records); `colors` a number when it is one

@@ -43,6 +43,7 @@ with an own palette file and an 8x preview next to each sprite):
   dgx-pixels pixelize hero.png -o hero_32.png --size 32x32 --colors 8 --dither bayer-4
   dgx-pixels pixelize walk/ -o sprites/ --shared-palette --colors 12
   dgx-pixels pixelize tiles/ -o out/ --keep-bg --palette my.gpl --preview-scale 8
+  dgx-pixels pixelize potion.png -o sprites/ --compare
 
 Palettes: pico-8, gameboy, nes, endesga-32, sweetie-16, or a .hex / .gpl / .pal / .png file.
 """
@@ -77,6 +78,8 @@ def _show(step: PixelizeStep) -> None:
         warn(f"{outcome.source} -> {outcome.files.sprite}: {'; '.join(outcome.qa_warnings)}")
     else:
         note(f"✓ {Path(outcome.source).name} -> {outcome.files.sprite} ({width}x{height})")
+    if outcome.files.comparison:
+        note(f"  compare: {outcome.files.comparison}")
     emit_result(outcome.files.sprite)
 
 
@@ -174,6 +177,13 @@ def pixelize_command(
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Palette k-means seed (same seed, same palette).")
     ] = 0,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Also write NAME_compare.png: input | sprite (enlarged) | palette swatch.",
+        ),
+    ] = False,
 ) -> None:
     """Turn pictures into clean sprites (see the examples below)."""
     from orchestrator.composition import build_service
@@ -184,7 +194,7 @@ def pixelize_command(
         size=size, palette=palette, colors=colors, dither=dither,
         background=background if remove_bg else "none", key_color=key_color or None,
         outline=outline, outline_color=outline_color or None, cleanup=cleanup, seed=seed,
-        preview_scale=preview_scale,
+        preview_scale=preview_scale, compare=compare,
     )  # fmt: skip
     service = build_service(settings_from(ctx), backends=False)
     try:
