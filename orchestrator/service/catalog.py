@@ -38,11 +38,20 @@ class Catalog:
         self.settings = settings
 
     def models(self, folder: str) -> list[ModelInfo]:
-        """Files of `folder` on every healthy backend (first backend listing a name wins).
+        """Files of `folder` on every healthy backend (first backend listing a name wins);
+        LoRAs carry the trigger words of their cards in the local models folder.
 
         Raises:
             BackendError: No backend answered.
         """
+        listed = self._listed(folder)
+        if folder != "loras":
+            return listed
+        from orchestrator.service.lora_cards import with_cards
+
+        return with_cards(listed, self.settings.resolved_models_dir / "loras")
+
+    def _listed(self, folder: str) -> list[ModelInfo]:
         if not self.pool.urls:  # no backend started (e.g. `models list`): the local folder
             return self.local_models(folder)
         seen: dict[str, ModelInfo] = {}

@@ -76,6 +76,7 @@ class GenerationRequest:
         palette: Palette name or .gpl/.hex path.
         size: True sprite size (W, H); None lets the grid detector decide.
         backend: Pin the jobs to this backend URL.
+        add_triggers: Put each LoRA's trigger words (from its card) before the prompt.
     """
 
     template: str = "single_sprite"
@@ -87,6 +88,7 @@ class GenerationRequest:
     palette: str | None = None
     size: tuple[int, int] | None = None
     backend: str | None = None
+    add_triggers: bool = True
 
     def check(self) -> None:
         """Fail fast on values no template could accept.
@@ -154,6 +156,8 @@ class ModelInfo:
         backend: URL of the backend that lists it.
         sha256: Hex digest when the file is local to this machine, else "".
         demo: True for the tiny random demo model (pictures are meaningless).
+        triggers: A LoRA's trigger words, from its card (`training.registry`).
+        card_error: Why a LoRA's card could not be read ("" when fine or absent).
     """
 
     name: str
@@ -161,6 +165,8 @@ class ModelInfo:
     backend: str
     sha256: str = ""
     demo: bool = False
+    triggers: tuple[str, ...] = ()
+    card_error: str = ""
 
 
 @dataclass(frozen=True)

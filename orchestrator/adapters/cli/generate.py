@@ -158,6 +158,13 @@ def generate_command(
             help="LoRA, with or without .safetensors; repeatable (`dgx-pixels models list`).",
         ),
     ] = None,
+    no_trigger: Annotated[
+        bool,
+        typer.Option(
+            "--no-trigger",
+            help="Do not put the LoRAs' trigger words (from their cards) before the prompt.",
+        ),
+    ] = False,
     palette: Annotated[
         str | None,
         typer.Option(
@@ -210,6 +217,8 @@ def generate_command(
 
     Each sprite is written as a true-size PNG, a scaled preview, the raw render and a
     JSON sidecar with its full provenance, under `OUT/<date>/<prompt>_<job>_<n>.png`.
+    A LoRA trained here (`train run`) has a card with its trigger word, which is put before
+    the prompt unless --no-trigger.
 
     Example: dgx-pixels generate "a red potion" -n 4 -p pico-8 -s 32x32 > paths.txt
     """
@@ -230,6 +239,7 @@ def generate_command(
             loras=tuple(LoraSpec.parse(x) for x in lora or []),
             palette=palette,
             size=parse_size(size) if size else None,
+            add_triggers=not no_trigger,
         )
         failed = run_requests(settings, [request], timeout, as_json, backend or ())
     except DGXPixelsError as exc:

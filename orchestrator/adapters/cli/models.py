@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import emit_result, fail, note, stderr_console, warn
+
+if TYPE_CHECKING:
+    from orchestrator.service.values import ModelInfo
 
 __all__ = ["app"]
 
@@ -31,6 +34,8 @@ def list_command(
 ) -> None:
     """Checkpoints and LoRAs: asked from the configured backends, or read from the local
     models folder when the embedded engine is used (nothing is started to list them).
+    A LoRA with a card (trained here) shows its trigger words, which `generate --lora`
+    puts before the prompt.
 
     Example: dgx-pixels models list --json
     """
@@ -56,8 +61,18 @@ def list_command(
         )
         return
     for model in items:  # one line each: names stay whole at any width
-        remark = "\tdemo: tiny random weights, meaningless pictures" if model.demo else ""
-        emit_result(f"{model.folder}/{model.name}\t{model.backend}{remark}")
+        emit_result(f"{model.folder}/{model.name}\t{model.backend}{_remark(model)}")
+        if model.card_error:
+            warn(f"{model.name}: card unreadable ({model.card_error}); listed without triggers")
+
+
+def _remark(model: ModelInfo) -> str:
+    """The line's last column: the demo warning, or a LoRA's trigger words."""
+    if model.demo:
+        return "\tdemo: tiny random weights, meaningless pictures"
+    if model.triggers:
+        return f"\ttrigger: {', '.join(model.triggers)}"
+    return ""
 
 
 @app.command("demo")
