@@ -20,7 +20,10 @@ jobs one after another, and splits each job's wall time into contiguous stages:
                        preview, raw, sidecar, store, events)
 
 Then `back_to_back` submits `--jobs` jobs at once (as `generate -n`) and reports the
-engine's busy fraction and its idle time between prompts: what the GPU waits for.
+engine's device-busy fraction and its idle time between prompts: what the GPU waits for.
+The engine hands each prompt's host-side tail (pixelize, PNG writes) to another thread, so
+the device is busy from `started_at` to `released_at` and idle from one prompt's
+`released_at` to the next one's `started_at`.
 
 The stages add up to `e2e_s`; `engine_prompt_s` is the engine's execution of the prompt
 and `e2e_over_engine` their ratio (issue 14's target: <= 1.10). Times are epoch seconds
@@ -244,8 +247,8 @@ def _back_to_back(
             raise SystemExit(f"job {job.id} failed: {service.get_job(job.id).error}")
     wall = max(stamps.events[(j.id, JobEventKind.SUCCEEDED.value)] for j in queued) - t0
     runs = sorted((_engine_timings(service.get_job(j.id)) for j in queued), key=_started)
-    busy = sum(run["execution_s"] for run in runs)
-    gaps = [b["started_at"] - a["history_at"] for a, b in itertools.pairwise(runs)]
+    busy = sum(_released(run) - run["started_at"] for run in runs)
+    gaps = [b["started_at"] - _released(a) for a, b in itertools.pairwise(runs)]
     return {
         "jobs": jobs,
         "wall_s": round(wall, 3),
@@ -257,6 +260,11 @@ def _back_to_back(
 
 def _started(run: dict[str, Any]) -> float:
     return float(run["started_at"])
+
+
+def _released(run: dict[str, Any]) -> float:
+    """When the engine's device thread was done with the prompt (older engines: history)."""
+    return float(run.get("released_at", run["history_at"]))
 
 
 def _engine_timings(job: Any) -> dict[str, Any]:
@@ -281,11 +289,12 @@ def _engine_process(work: Path, models: Path, cpu: bool) -> Iterator[str]:
     command += ["--cpu"] if cpu else []
     env = {**os.environ, "DGXP_DATA_DIR": str(work / "engine-data")}
     work.mkdir(parents=True, exist_ok=True)
-    log_file = (work / "engine-serve.log").open("wb")
+    log_path = work / "engine-serve.log"
+    log_file = log_path.open("wb")
     process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_up(url, process)
+        _wait_up(url, process, log_path)
         yield url
     finally:
         process.terminate()
@@ -293,7 +302,7 @@ def _engine_process(work: Path, models: Path, cpu: bool) -> Iterator[str]:
         log_file.close()
 
 
-def _wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -301,7 +310,12 @@ def _wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
                 return
         except requests.ConnectionError:
             time.sleep(0.2)
-    raise SystemExit(f"`engine serve` did not come up at {url} (exit {process.poll()})")
+    # Its own words say why (a usage error, a missing package, a refused setting).
+    tail = log_path.read_text(errors="replace").splitlines()[-25:]
+    raise SystemExit(
+        f"`engine serve` did not come up at {url} (exit {process.poll()}, python "
+        f"{sys.executable}); last lines of {log_path}:\n" + "\n".join(tail)
+    )
 
 
 @contextmanager

@@ -34,6 +34,7 @@ __all__ = [
     "DEMO_METADATA_KEY",
     "LoadedCheckpoint",
     "build_modules",
+    "import_builders",
     "load_checkpoint",
     "read_header",
     "sgm_to_diffusers_names",
@@ -62,7 +63,8 @@ class LoadedCheckpoint:
     # shapes already compiled, so the first prompt of a new shape is logged as slow.
     compile_mode: str = "off"
     compiled_shapes: set[tuple[str, tuple[int, ...]]] = field(default_factory=set)
-    # Seconds per load step: header, read (to the device), build (convert + assign), names.
+    # Seconds per load step: header, imports (diffusers + transformers, first load of a
+    # process only), read (to the device), build (convert + assign), names.
     load_seconds: dict[str, float] = field(default_factory=dict)
     # Speed levers in force (see `engine.models.speed` / `compile.tune_checkpoint`): an fp8 or
     # QKV-fused UNet refuses LoRAs (they patch weights these no longer read); the VAE decodes
@@ -121,6 +123,21 @@ def _diffusers(module: str = "") -> Any:
 
 def _single_file_utils() -> Any:
     return _diffusers("loaders.single_file_utils")
+
+
+def import_builders() -> float:
+    """Import the model code of diffusers and transformers; the seconds it took.
+
+    Seconds on a first call (a process's first load pays it); the engine calls this on a
+    background thread when it starts, so the first prompt finds them imported.
+    """
+    began = time.perf_counter()
+    _single_file_utils()
+    for name in ("UNet2DConditionModel", "AutoencoderKL"):
+        getattr(_diffusers(), name)  # diffusers imports its model classes lazily
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection  # noqa: F401
+
+    return time.perf_counter() - began
 
 
 def sgm_to_diffusers_names(
@@ -280,6 +297,8 @@ def load_checkpoint(
             "%s is a DEMO checkpoint with random weights: its pictures are meaningless", path.name
         )
     seconds["header"], began = _lap(began, device)
+    import_builders()
+    seconds["imports"], began = _lap(began, device)
     tensors = _read_tensors(path, device)
     seconds["read"], began = _lap(began, device)
     unet, clip_l, clip_g, vae = build_modules(tensors, arch, path.name, dtype, vae_dtype)

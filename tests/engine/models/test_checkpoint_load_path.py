@@ -30,7 +30,7 @@ def test_assign_casts_only_when_the_dtype_differs() -> None:
 
 def test_load_records_the_seconds_of_each_step(tiny_sdxl_checkpoint: Path) -> None:
     loaded = load_checkpoint(tiny_sdxl_checkpoint, "cpu", torch.float32)
-    assert list(loaded.load_seconds) == ["header", "read", "build", "names"]
+    assert list(loaded.load_seconds) == ["header", "imports", "read", "build", "names"]
     assert all(seconds >= 0.0 for seconds in loaded.load_seconds.values())
     assert next(loaded.unet.parameters()).device.type == "cpu"
     assert not any(p.is_meta for p in loaded.unet.parameters())
