@@ -3,8 +3,9 @@
 ``assemble_sheet`` reads as the steps it takes:
 
 1. check the layout: ``directions`` x ``frames_per_direction`` frames, one row each;
-2. pixelize every frame with ONE grid and ONE palette (``sheets.pixelize_frames``);
-3. name the frames that cannot share that grid (``frame_grids``);
+2. find the ONE grid the frames share, naming the frames that cannot share it
+   (``frame_grids``);
+3. pixelize every frame on that grid with ONE palette (``sheets.pixelize_frames``);
 4. align the frames on one pivot: feet on one row, centre column (``pivot``);
 5. pack the sheet and its Aseprite atlas, tags ``<animation>_<direction>`` (``sheets``);
 6. describe it for Bevy's ``TextureAtlasLayout`` (``bevy_atlas``);
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 from .bevy_atlas import bevy_atlas
 from .errors import InvalidParameterError
-from .frame_grids import frames_off_grid
+from .frame_grids import shared_grid
 from .pivot import align_on_pivot
 from .qa import qa_report
 from .sheet_consistency import frame_label, measure
@@ -166,10 +167,12 @@ def assemble_sheet(
     # 1. layout
     layout.check(len(frames))
     tags = layout.tags()
-    # 2. one grid, one palette
-    batch = pixelize_frames(frames, options)
-    # 3. frames that cannot share the grid
-    off_grid = frames_off_grid(frames, batch.results[0].grid, options.size)
+    # 2. one grid, and the frames that cannot share it
+    shared = shared_grid(frames, options.size) if options.grid is None else None
+    off_grid = shared.problems if shared is not None else ()
+    # 3. every frame on that grid, one palette
+    grid = shared.grid if shared is not None else options.grid
+    batch = pixelize_frames(frames, replace(options, grid=grid))
     # 4. one pivot
     aligned = align_on_pivot(batch.sprites)
     # 5. sheet + Aseprite atlas

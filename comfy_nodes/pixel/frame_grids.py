@@ -1,10 +1,11 @@
-"""Whether every frame of a sheet can share the sheet's one pixel grid.
+"""One pixel grid for every frame of a sheet, and the frames that cannot share it.
 
-The frames of a sheet are read with one grid (``grid.detect_grid_frames``): their edges
-vote together, so all frames come out the same size and phase. A frame drawn at another
-pixel scale, or one with no pixel grid at all (a failed render, a photo-like frame), is
-outvoted silently and comes out as mush. ``frames_off_grid`` detects each frame's own grid
-as well and names the frames whose grid is weak or does not match the shared one.
+The frames of a sheet are read with one grid, so all come out the same size and phase.
+Detected over all frames at once (``grid.detect_grid_frames``), one odd frame can pull
+that grid off: a frame drawn at another pixel scale, or one with no pixel grid at all (a
+failed render), drags a lossless set to its own cell size. ``shared_grid`` detects each
+frame's own grid first, takes the cell size most frames agree on, names the frames whose
+grid is weak or off it, and detects the shared grid over the frames that agree.
 """
 
 from __future__ import annotations
@@ -16,55 +17,73 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .grid import GridEstimate, detect_grid
+from .grid import GridEstimate, detect_grid, detect_grid_frames
 
-__all__ = ["MAX_CELL_MISMATCH", "MIN_FRAME_CONFIDENCE", "FrameGridProblem", "frames_off_grid"]
+__all__ = [
+    "MAX_CELL_MISMATCH",
+    "MIN_FRAME_CONFIDENCE",
+    "FrameGridProblem",
+    "SharedGrid",
+    "shared_grid",
+]
 
 MIN_FRAME_CONFIDENCE: Final[float] = 0.5
 """A frame whose own grid is detected with less confidence has no clear pixel grid."""
 MAX_CELL_MISMATCH: Final[float] = 0.15
-"""A frame whose own cell size differs from the shared one by more (relative) is off-grid."""
+"""A frame whose own cell size is further (relative) from the frames' common one is off."""
 
 
 @dataclass(frozen=True)
 class FrameGridProblem:
-    """One frame that does not fit the sheet's shared grid, and why, in words."""
+    """One frame that does not fit the grid the other frames share, and why, in words."""
 
     index: int
     own: GridEstimate
     reason: str
 
 
-def _reason(own: GridEstimate, shared: GridEstimate) -> str | None:
-    if own.already_clean and shared.already_clean:
-        return None
+@dataclass(frozen=True)
+class SharedGrid:
+    """The grid every frame is read with, and the frames that do not fit it.
+
+    Attributes:
+        grid: Detected over the frames that agree (all frames when none do).
+        problems: The frames left out of that detection, in order.
+    """
+
+    grid: GridEstimate
+    problems: tuple[FrameGridProblem, ...]
+
+
+def _reason(own: GridEstimate, cell: float | None) -> str | None:
     if own.confidence < MIN_FRAME_CONFIDENCE:
         return f"no clear pixel grid of its own (confidence {own.confidence:.2f})"
-    mismatch = abs(own.cell_w / shared.cell_w - 1.0)
-    if mismatch > MAX_CELL_MISMATCH:
-        return (
-            f"its pixels are {own.cell_w:.1f} px wide, the sheet's {shared.cell_w:.1f} px "
-            f"({mismatch:.0%} apart)"
-        )
+    if cell is not None and abs(own.cell_w / cell - 1.0) > MAX_CELL_MISMATCH:
+        return f"its pixels are {own.cell_w:.1f} px wide, the other frames' {cell:.1f} px"
     return None
 
 
-def frames_off_grid(
-    frames: Sequence[npt.NDArray[np.uint8]],
-    shared: GridEstimate,
-    size_hint: tuple[int, int] | None = None,
-) -> tuple[FrameGridProblem, ...]:
-    """The frames whose own grid is weak or differs from ``shared``, in order.
+def shared_grid(
+    frames: Sequence[npt.NDArray[np.uint8]], size_hint: tuple[int, int] | None = None
+) -> SharedGrid:
+    """The one grid of a sheet's same-size frames (see the module doc).
 
     Args:
-        frames: The source frames (before pixelizing), uint8 ``[H, W, 3|4]``.
-        shared: The grid the frames were read with together.
-        size_hint: The sprite size asked for, passed to each frame's detection.
+        frames: The source frames (before pixelizing), uint8 ``[H, W, 3|4]``, one size.
+        size_hint: The sprite size asked for, a prior for every detection.
+
+    Raises:
+        InvalidImageError: no frames, a malformed frame, or frames of different sizes.
+        GridDoesNotFitError: the hint asks for more cells than pixels.
     """
+    owns = [detect_grid(frame, size_hint) for frame in frames]
+    confident = [g.cell_w for g in owns if g.confidence >= MIN_FRAME_CONFIDENCE]
+    cell = float(np.median(confident)) if confident else None
     problems = []
-    for index, frame in enumerate(frames):
-        own = detect_grid(frame, size_hint)
-        reason = _reason(own, shared)
+    for index, own in enumerate(owns):
+        reason = _reason(own, cell)
         if reason is not None:
             problems.append(FrameGridProblem(index, own, reason))
-    return tuple(problems)
+    off = {p.index for p in problems}
+    fitting = [f for i, f in enumerate(frames) if i not in off]
+    return SharedGrid(detect_grid_frames(fitting or frames, size_hint), tuple(problems))

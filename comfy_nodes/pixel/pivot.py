@@ -3,8 +3,9 @@
 A character drawn frame by frame drifts: one frame stands a pixel lower, the next leans
 right. Played in a game that jitters. ``align_on_pivot`` finds each frame's pivot (the
 lowest opaque row, the centre of its opaque columns) and moves every frame so all pivots
-land on one point of a common tile. The tile keeps the frames' size unless a shifted frame
-would be cut, in which case it grows just enough that no opaque pixel is lost.
+land on one point of a tile of the frames' own size. No opaque pixel is ever cut: the
+pivot column sits within one pixel of the middle of each frame's opaque columns, and the
+feet row keeps the smallest bottom margin, which leaves every frame's height room above.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ class Pivot:
 
 @dataclass(frozen=True)
 class _Extent:
-    """Opaque pixels around a pivot: columns left/right of it, rows above it."""
+    """Opaque columns left and right of a pivot."""
 
     left: int
     right: int
-    up: int
 
 
 def find_pivot(frame: RGBA) -> Pivot | None:
@@ -52,10 +52,8 @@ def find_pivot(frame: RGBA) -> Pivot | None:
 
 
 def _extent(frame: RGBA, pivot: Pivot) -> _Extent:
-    alpha = frame[..., 3] > 0
-    cols = np.flatnonzero(alpha.any(axis=0))
-    rows = np.flatnonzero(alpha.any(axis=1))
-    return _Extent(pivot.x - int(cols[0]), int(cols[-1]) - pivot.x, pivot.y - int(rows[0]))
+    cols = np.flatnonzero((frame[..., 3] > 0).any(axis=0))
+    return _Extent(pivot.x - int(cols[0]), int(cols[-1]) - pivot.x)
 
 
 @dataclass(frozen=True)
@@ -104,13 +102,13 @@ def align_on_pivot(frames: Sequence[RGBA]) -> Alignment:
     """Move every frame so its pivot lands on one common pivot.
 
     The common pivot keeps the smallest bottom margin the frames had (the feet stay where
-    the lowest-standing frame put them) and sits on the tile's centre column; the tile
-    grows only when a frame would otherwise lose opaque pixels.
+    the lowest-standing frame put them) and sits on the centre column, moved aside only
+    as far as a frame's opaque columns need to stay inside.
 
     Raises:
         InvalidParameterError: no frames, or frames of different sizes.
     """
-    # 1. check, 2. pivots and extents, 3. the tile and its pivot, 4. move each frame.
+    # 1. check, 2. pivots and extents, 3. the common pivot, 4. move each frame.
     checked = _checked(frames)
     height, width = checked[0].shape[:2]
     pivots = [find_pivot(f) for f in checked]
@@ -124,16 +122,16 @@ def align_on_pivot(frames: Sequence[RGBA]) -> Alignment:
     extents = [_extent(f, p) for f, p in placed]
     left = max(e.left for e in extents)
     right = max(e.right for e in extents)
-    up = max(e.up for e in extents)
     bottom = min(height - 1 - p.y for _, p in placed)
-    tile_w, tile_h = max(width, left + right + 1), max(height, up + 1 + bottom)
-    centre = (tile_w - 1) // 2
-    target = Pivot(x=max(left, min(centre, tile_w - 1 - right)), y=tile_h - 1 - bottom)
+    # Nothing is cut: left + right < width (a pivot halves its own frame's columns), and
+    # every frame's rows above its feet fit above the lowest feet row (its own bottom
+    # margin is at least the smallest one).
+    target = Pivot(x=max(left, min((width - 1) // 2, width - 1 - right)), y=height - 1 - bottom)
     out: list[RGBA] = []
     shifts: list[tuple[int, int]] = []
     for frame, pivot in zip(checked, pivots, strict=True):
         dx, dy = (0, 0) if pivot is None else (target.x - pivot.x, target.y - pivot.y)
-        out.append(_moved(frame, dx, dy, tile_w, tile_h))
+        out.append(_moved(frame, dx, dy, width, height))
         shifts.append((dx, dy))
     empty = tuple(i for i, p in enumerate(pivots) if p is None)
     return Alignment(tuple(out), target, tuple(shifts), tuple(pivots), empty)

@@ -156,7 +156,8 @@ class ImageScaleBy:
 class ImageBatch:
     """Two image batches as one (ComfyUI's "Batch Images"): `image2` is appended after
     `image1`, resized (bilinear, centre crop) to `image1`'s size when it differs; an RGB
-    side is padded with an opaque alpha when the other is RGBA."""
+    side is padded with an opaque alpha when the other is RGBA. The joined batch is one
+    image batch: over `max_pixels` it is refused (ComfyUI itself has no cap)."""
 
     CATEGORY = "image"
     RETURN_TYPES = ("IMAGE",)
@@ -175,9 +176,9 @@ class ImageBatch:
                 image2 = torch.nn.functional.pad(image2, (0, 1), mode="constant", value=1.0)
             else:
                 image1 = torch.nn.functional.pad(image1, (0, 1), mode="constant", value=1.0)
+        height, width = int(image1.shape[1]), int(image1.shape[2])
+        engine_limits().check_pixels(width, height, image1.shape[0] + image2.shape[0], "ImageBatch")
         if image1.shape[1:] != image2.shape[1:]:
-            height, width = int(image1.shape[1]), int(image1.shape[2])
-            engine_limits().check_pixels(width, height, image2.shape[0], "ImageBatch")
             samples = image2.movedim(-1, 1)
             image2 = common_upscale(samples, width, height, "bilinear", "center").movedim(1, -1)
         return (torch.cat((image1, image2), dim=0),)
