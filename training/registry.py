@@ -68,6 +68,8 @@ class LoraCard(BaseModel):
         spec: Every training knob of the run.
         dataset_sha256: The dataset's `manifest.json` hash.
         metrics: Final loss, steps, seconds, validation loss … (name -> number).
+        val_losses: The run's (step, validation loss) pairs (`TrainOutcome.val_losses`), for
+            `train eval`'s curve and convergence verdict; () when none were recorded.
         preview: A sample image made with it, if any.
         backend: "kohya" or "embedded".
         created: When it was registered (UTC).
@@ -85,6 +87,7 @@ class LoraCard(BaseModel):
     spec: TrainingSpec = Field(default_factory=TrainingSpec)
     dataset_sha256: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
+    val_losses: tuple[tuple[int, float], ...] = ()
     preview: str | None = None
     backend: str = ""
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -114,6 +117,7 @@ def card_from_run(
         spec=request.spec,
         dataset_sha256=dataset_sha256,
         metrics={**figures, **(metrics or {})},
+        val_losses=outcome.val_losses,
         preview=str(preview) if preview else None,
         backend=outcome.backend,
     )
