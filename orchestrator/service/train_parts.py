@@ -159,19 +159,19 @@ def _file_sha256(path: Path) -> str:
 
 
 def _choose_trainer(settings: Settings) -> TrainerBackend:
-    """sd-scripts when `settings.sd_scripts` is set, else the embedded trainer.
+    """sd-scripts when `settings.sd_scripts` is set, else the embedded trainer (the one rule:
+    `training.backend_choice.choose_backend`).
 
     Raises:
         SdScriptsError: the configured checkout or its Python is unusable.
     """
-    if settings.sd_scripts is not None:
-        from training.kohya import KohyaBackend, locate_sd_scripts
+    from training.backend_choice import choose_backend
 
-        install = locate_sd_scripts(settings.sd_scripts, settings.sd_scripts_python)
-        return KohyaBackend(install, settings.data_dir / "training" / "tokenizers")
-    from training.embedded import EmbeddedTrainer
-
-    return EmbeddedTrainer()
+    return choose_backend(
+        settings.sd_scripts,
+        settings.sd_scripts_python,
+        settings.data_dir / "training" / "tokenizers",
+    )
 
 
 def default_training_parts(settings: Settings) -> TrainingParts:
