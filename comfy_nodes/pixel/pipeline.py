@@ -273,8 +273,8 @@ def _palette(cells: Sequence[Rgba], options: PixelizeOptions) -> _PaletteStep:
     if options.n_colors <= found:
         return _PaletteStep(palette, asked)
     warning = (
-        f"colors={options.n_colors} is more than the about {found} distinct colours present: "
-        "shades of one colour get split; use colors auto"
+        f"colors={options.n_colors} is more than the about {found} distinct colours present "
+        f"({len(palette.colors)} used): shades of one colour get split; use colors auto"
     )
     return _PaletteStep(palette, asked, (warning,))
 

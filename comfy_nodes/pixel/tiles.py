@@ -1,12 +1,14 @@
 """Tileable textures: a wrap-around seam score per axis, make-seamless, and a tiled preview.
 
 The seam score asks "does the right edge continue into the left edge (and bottom into top)
-as smoothly as neighbouring columns continue into each other inside the tile?". It is the
-mean OKLab+alpha step across the wrap seam minus the step between interior neighbouring
-columns that only a tenth of them exceed (the 90th percentile of their mean steps),
-floored at 0: 0 means no visible seam, ~0.1 is a clearly visible one. The percentile,
-not the mean, so that a texture with sharp regular features (bricks, planks, a grid)
-whose wrap lands on one of them is not taken for a seam.
+as smoothly as the tile continues right next to it?". Row by row it takes the OKLab+alpha
+step across the wrap seam and, as what that step may be, the larger of the two steps just
+beside it (the last two columns, the first two); the score is the mean seam step minus
+the mean allowed step, floored at 0: 0 means no visible seam, ~0.1 is a clearly visible
+one. Comparing with the columns beside the seam, not with the tile's average step, keeps
+a sharp regular feature (bricks, a grid, a terrain border) that the wrap lands on from
+being taken for a seam, while a jump that the neighbouring columns do not make still
+counts. The same measure scores the join between two different tiles (`join_score`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ MAX_PREVIEW_REPEAT: Final[int] = 8
 SEAM_THRESHOLD: Final[float] = 0.02
 # Below this side the half-tile blend has too few pixels to hand one edge over to the other.
 MIN_SEAMLESS_SIDE: Final[int] = 4
-_INTERIOR_PERCENTILE: Final[float] = 90.0
 
 
 def _features(image: RGBA) -> Float64Array:
@@ -54,15 +55,14 @@ def _features(image: RGBA) -> Float64Array:
 
 
 def _join_excess(first: Float64Array, second: Float64Array) -> float:
-    """Step from ``first``'s last column into ``second``'s first column, minus the mean
-    step between neighbouring columns inside both (features ``[H, W, 4]``)."""
-    seam = np.linalg.norm(first[:, -1] - second[:, 0], axis=-1).mean()
-    # Mean step of each interior column boundary, of both tiles.
-    steps = [np.linalg.norm(np.diff(f, axis=1), axis=-1).mean(axis=0) for f in (first, second)]
-    boundaries = np.concatenate(steps)
-    interior = float(np.percentile(boundaries, _INTERIOR_PERCENTILE)) if boundaries.size else 0.0
+    """Mean step from ``first``'s last column into ``second``'s first column, minus the
+    mean of the larger step right beside it, per row (features ``[H, W, 4]``, W >= 2)."""
+    seam = np.linalg.norm(first[:, -1] - second[:, 0], axis=-1)
+    before = np.linalg.norm(first[:, -1] - first[:, -2], axis=-1)
+    after = np.linalg.norm(second[:, 1] - second[:, 0], axis=-1)
+    allowed = np.maximum(before, after)
     # Rounded: float noise must not turn a perfect join into a "tiny seam".
-    return round(float(max(0.0, seam - interior)), 6)
+    return round(float(max(0.0, seam.mean() - allowed.mean())), 6)
 
 
 def _axis_score(features: Float64Array) -> float:
@@ -88,6 +88,10 @@ def join_score(first: RGBA, second: RGBA, axis: int) -> float:
     b = _features(check_rgba(second, "second"))
     if axis == 0:
         a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
+    if min(a.shape[1], b.shape[1]) < 2:
+        raise InvalidParameterError(
+            "first and second need at least 2 px across the join to compare it with"
+        )
     if a.shape[0] != b.shape[0]:
         raise InvalidParameterError(
             f"first and second touch along sides of {a.shape[0]} and {b.shape[0]} px; "

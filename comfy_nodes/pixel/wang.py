@@ -85,7 +85,7 @@ def _periodic_noise(height: int, width: int, seed: int) -> Float64Array:
     u = (np.arange(width)[None, :] + 0.5) / width
     field = np.zeros((height, width))
     for _ in range(_NOISE_WAVES):
-        fx, fy = rng.integers(1, 4, size=2)
+        fx, fy = rng.integers(1, 3, size=2)
         phase = rng.uniform(0.0, 2.0 * np.pi)
         field += rng.uniform(0.5, 1.0) * np.cos(2.0 * np.pi * (fx * u + fy * v) + phase)
     peak = float(np.abs(field).max())

@@ -39,8 +39,11 @@ def test_a_single_detail_pixel_keeps_its_own_colour() -> None:
 def test_asking_more_colours_than_present_is_a_qa_warning() -> None:
     truth = sprite(16, 16, seed=4, n=4)
     img = degrade(upscale(truth, 8.0), seed=4)
-    report = pixelize(img, PixelizeOptions(n_colors=32, remove_background="none")).report
+    result = pixelize(img, PixelizeOptions(n_colors=32, remove_background="none"))
+    report = result.report
     assert any("colors=32 is more than the about 4" in w for w in report.warnings)
+    assert result.palette is not None  # the warning also says how many were used
+    assert any(f"({len(result.palette.colors)} used)" in w for w in report.warnings)
     forced = pixelize(img, PixelizeOptions(n_colors=4, remove_background="none")).report
     assert not any("colors=" in w for w in forced.warnings)
 

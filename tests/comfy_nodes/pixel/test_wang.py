@@ -121,6 +121,10 @@ def test_join_score_is_zero_for_a_continuation_and_large_for_a_jump() -> None:
     assert join_score(ramp[:, :4].transpose(1, 0, 2), ramp[:, 4:].transpose(1, 0, 2), 0) == 0.0
     with pytest.raises(InvalidParameterError, match="axis=2 is not 0"):
         join_score(ramp, ramp, 2)
+    with pytest.raises(InvalidParameterError, match="at least 2 px across the join"):
+        join_score(ramp[:, :1], ramp, 1)
+    with pytest.raises(InvalidParameterError, match="sides of 4 and 3 px"):
+        join_score(ramp, ramp[:3], 1)
 
 
 def test_a_regular_pattern_wrapping_onto_a_feature_is_not_a_seam() -> None:
