@@ -16,7 +16,6 @@ A refusal from `training` becomes the service's `InvalidRequest`, naming the sam
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from training.evaluate.assess import Evaluation, GridRow
     from training.evaluate.inputs import HeldOut
     from training.evaluate.report import ReportFiles
+    from training.registry import LoraCard
 
 __all__ = ["DEFAULT_EVAL_SEED", "EvalProgress", "EvalRequest", "EvalResult", "evaluate_lora"]
 
@@ -146,39 +146,13 @@ def _lora_name(service: Service, name: str) -> str:
     raise InvalidRequest("lora", name, f"no such LoRA on the backends (installed: {listed})")
 
 
-def _card(service: Service, lora: str) -> dict[str, Any]:
-    """The registry's card beside the LoRA file (`NAME.json`), or {} when there is none (a
-    LoRA copied in by hand) or it cannot be read (logged)."""
+def _card(service: Service, lora: str) -> LoraCard | None:
+    """The registry's card of `lora` (`NAME.json` beside it), or None for a LoRA copied in
+    by hand (raises `RegistryError` for a corrupt card, naming it)."""
+    from training.registry import read_card
+
     stem = lora[: -len(LORA_SUFFIX)] if lora.endswith(LORA_SUFFIX) else lora
-    path = service.settings.resolved_models_dir / "loras" / f"{stem}.json"
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        log.warning("LoRA card %s unreadable (%s); evaluating without it", path, exc)
-        return {}
-    return card if isinstance(card, dict) else {}
-
-
-def _card_losses(card: Mapping[str, Any]) -> tuple[tuple[int, float], ...]:
-    """The card's `val_losses` ([step, loss] pairs, `TrainOutcome.val_losses`), or ()."""
-    raw = card.get("val_losses")
-    if not isinstance(raw, list):
-        return ()
-    try:
-        return tuple((int(step), float(loss)) for step, loss in raw)
-    except (TypeError, ValueError):
-        log.warning("LoRA card val_losses unreadable (%r); none used", raw[:3])
-        return ()
-
-
-def _card_trigger(card: Mapping[str, Any]) -> str:
-    """The card's first trigger word (`trigger_words`), or ""."""
-    words = card.get("trigger_words")
-    if isinstance(words, list) and words and isinstance(words[0], str):
-        return words[0]
-    return ""
+    return read_card(service.settings.resolved_models_dir / "loras", stem)
 
 
 def _queue(
@@ -268,9 +242,13 @@ def evaluate_lora(
         inputs = _read_inputs(request)  # 1.
         lora = _lora_name(service, request.lora)  # 2.
         card = _card(service, lora)
-        losses = request.val_losses if request.val_losses is not None else _card_losses(card)
+        losses = request.val_losses
+        if losses is None:
+            losses = card.val_losses if card else ()
         convergence = convergence_verdict(losses)
-        trigger = request.trigger if request.trigger is not None else _card_trigger(card)
+        trigger = request.trigger
+        if trigger is None:
+            trigger = card.trigger_words[0] if card and card.trigger_words else ""
         prompts = [with_trigger(p, trigger) for p in inputs.prompts]
         pairs = _wait_all(
             service, _queue(service, request, lora, prompts), request.timeout_s, report

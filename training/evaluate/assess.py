@@ -169,11 +169,13 @@ class Evaluation:
 
     def headline(self) -> str:
         """The one-line verdict the report opens with."""
-        judged = [s for s in self.summary() if s.lora_better is not None]
-        wins = sum(bool(s.lora_better) for s in judged)
+        directed = [s for s in self.summary() if s.measure.better != "neither"]
+        wins = sum(s.lora_better is True for s in directed)
+        ties = sum(s.lora_better is None for s in directed)
+        tied = f", {ties} tied" if ties else ""
         return (
-            f"{self.convergence.verdict}; the LoRA beats the base model on {wins} of "
-            f"{len(judged)} measures with a better direction"
+            f"{self.convergence.verdict}; the LoRA does better than the base model on {wins} "
+            f"of {len(directed)} measures{tied}"
         )
 
 

@@ -63,11 +63,12 @@ def loss_plot(val_losses: Sequence[tuple[int, float]], convergence: Convergence)
 
 
 def measures_plot(summary: Sequence[MeasureSummary]) -> bytes:
-    """One bar chart per measure (base, LoRA), side by side, as PNG bytes."""
-    count = max(len(summary), 1)
-    figure = _figure(2.3 * count, 3.0)
+    """One bar chart per measure (base, LoRA), three to a row, as PNG bytes."""
+    columns = min(3, max(len(summary), 1))
+    rows = max(1, -(-len(summary) // columns))
+    figure = _figure(2.6 * columns, 2.6 * rows)
     for i, item in enumerate(summary):
-        axes = figure.add_subplot(1, count, i + 1)
+        axes = figure.add_subplot(rows, columns, i + 1)
         values = [item.base, item.lora]
         finite = [v if np.isfinite(v) else 0.0 for v in values]
         axes.bar(["base", "LoRA"], finite, color=[_BASE_COLOR, _LORA_COLOR])

@@ -41,7 +41,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px s
 .ok{background:#e6f4ea}.warn{background:#fdecea}.demo{background:#fff4e5;padding:.6rem 1rem}
 table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.35rem .6rem;
 text-align:left;vertical-align:top}th{background:#f4f4f6}
-img.sprite{image-rendering:pixelated;background:#eee}.num{text-align:right;
+img{max-width:100%;height:auto}img.sprite{image-rendering:pixelated;background:#eee}.num{text-align:right;
 font-variant-numeric:tabular-nums}.better{color:#137333}.worse{color:#a50e0e}
 """
 

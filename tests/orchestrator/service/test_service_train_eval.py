@@ -176,7 +176,9 @@ def test_the_report_folder_holds_the_page_its_plots_and_json(result: EvalResult)
     page = result.report.html.read_text()
     sources = re.findall(r'<img[^>]* src="([^"]+)"', page)
     assert sorted(sources) == sorted(n for n in names if n.endswith(".png"))
-    assert page.index("converged; the LoRA beats") < page.index("<h2>Base vs LoRA")
+    assert page.index("converged; the LoRA does better than the base model on") < page.index(
+        "<h2>Base vs LoRA"
+    )
     assert "LPIPS not computed:" in page
     record = json.loads(result.report.json.read_text())
     assert record["convergence"]["verdict"] == "converged" and len(record["rows"]) == 2
