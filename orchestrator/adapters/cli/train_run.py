@@ -39,8 +39,10 @@ on stderr shows step, loss, learning rate, it/s and the time left.
 
 Settings come from --spec train.toml (every key optional: rank, alpha, learning_rate,
 steps, batch_size, resolution, save_every_n_steps, validate_every_n_steps, ...), with
---steps on top. sd-scripts trains when DGXP_SD_SCRIPTS points at a checkout; otherwise the
-embedded trainer does, on DGXP_TRAIN_DEVICE (auto: the GPU when there is one).
+--steps on top. sd-scripts trains when DGXP_SD_SCRIPTS (or --sd-scripts, for a run this
+command trains; a serving daemon uses its own setting) points at a checkout, run by its
+venv's Python; otherwise the embedded trainer does, on DGXP_TRAIN_DEVICE (auto: the GPU
+when there is one).
 
 --max-hours guards the time: a run of a shape measured before (same trainer, device, base,
 resolution, rank, batch) is refused when steps x measured s/step exceeds it; a running job
@@ -54,6 +56,7 @@ Examples:
   dgx-pixels train run datasets/knight --name knight --steps 1500 --max-hours 2
   dgx-pixels train run ds/ --name knight --spec train.toml --base sd_xl_base_1.0 --overwrite
   dgx-pixels train run ds/ --name knight --no-wait    # prints the job id; see `jobs show`
+  dgx-pixels train run ds/ --name knight --sd-scripts ~/sd-scripts
 """
 
 
@@ -89,6 +92,22 @@ def run_command(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue it, print the job id, return.")
     ] = False,
+    sd_scripts: Annotated[
+        Path | None,
+        typer.Option(
+            "--sd-scripts",
+            metavar="DIR",
+            help="Train with this kohya sd-scripts checkout (DGXP_SD_SCRIPTS).",
+        ),
+    ] = None,
+    sd_scripts_python: Annotated[
+        Path | None,
+        typer.Option(
+            "--sd-scripts-python",
+            metavar="PY",
+            help="Its Python (default: DIR/venv or DIR/.venv; DGXP_SD_SCRIPTS_PYTHON).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON record on stdout.")] = False,
 ) -> None:
     """Train a LoRA on a prepared dataset (see the examples below)."""
@@ -100,7 +119,11 @@ def run_command(
         dataset_dir=dataset, name=name, trigger=trigger, spec_path=spec, steps=steps,
         base=base, max_hours=max_hours, overwrite=overwrite,
     )  # fmt: skip
-    service = build_service(settings_from(ctx), backends=False, claim_scope="own")
+    settings = settings_from(ctx)
+    if sd_scripts is not None or sd_scripts_python is not None:  # this command's own trainer
+        chosen = {"sd_scripts": sd_scripts, "sd_scripts_python": sd_scripts_python}
+        settings = settings.model_copy(update={k: v for k, v in chosen.items() if v})
+    service = build_service(settings, backends=False, claim_scope="own")
     try:
         service.start()
         try:
