@@ -25,11 +25,17 @@ from orchestrator.deploy.manifest import MANIFEST_NAME, LoraRecord, ManifestEntr
 from orchestrator.deploy.nofollow import open_nofollow, read_nofollow
 from orchestrator.deploy.paths import asset_name, resolve_destination
 from orchestrator.deploy.projects import BevyProject, ProjectRegistry
-from orchestrator.deploy.sources import DeployLimits, SourceFile, read_atlas, read_sprite
+from orchestrator.deploy.sources import (
+    DeployLimits,
+    SourceFile,
+    read_atlas,
+    read_bevy_atlas,
+    read_sprite,
+)
 
 __all__ = ["DeployPlan", "DeployRequest", "DeployResult", "Deployer", "PlannedWrite", "Provenance"]
 
-WriteRole = Literal["sprite", "atlas", "manifest"]
+WriteRole = Literal["sprite", "atlas", "bevy_atlas", "manifest"]
 WriteAction = Literal["create", "overwrite"]
 
 
@@ -54,6 +60,8 @@ class DeployRequest:
         name: Asset path under `assets/` (`potion` means `generated/potion.png`).
         sprite: The sprite PNG to copy.
         atlas: Optional atlas JSON (sprite sheets), deployed next to it as `<name>.json`.
+        bevy_atlas: Optional Bevy atlas JSON (animation sheets), deployed next to it as
+            `<name>.bevy.json`.
         provenance: Recorded in the manifest.
         overwrite: Replace existing files (they are backed up first).
     """
@@ -63,6 +71,7 @@ class DeployRequest:
     sprite: Path
     atlas: Path | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    bevy_atlas: Path | None = None
     overwrite: bool = False
 
 
@@ -86,7 +95,7 @@ class PlannedWrite:
 
 @dataclass(frozen=True)
 class DeployPlan:
-    """Every write of one deploy, in the order they happen (atlas, sprite, manifest)."""
+    """Every write of one deploy, in the order they happen (atlases, sprite, manifest)."""
 
     project: BevyProject
     writes: tuple[PlannedWrite, ...]
@@ -194,6 +203,9 @@ class Deployer:
             # The atlas goes first, so it exists when Bevy sees the new sprite.
             atlas = read_atlas(request.atlas, rel.name, self.limits)
             files.insert(0, ("atlas", rel.with_suffix(".json"), atlas))
+        if request.bevy_atlas is not None:
+            bevy = read_bevy_atlas(request.bevy_atlas, rel.name, self.limits)
+            files.insert(0, ("bevy_atlas", rel.with_suffix(".bevy.json"), bevy))
         return _Checked(files=tuple(files))
 
     def _prepare(
@@ -275,7 +287,7 @@ def _entry(
     atlas = checked.source("atlas")
     assert sprite is not None  # _check always reads the sprite
     prov = request.provenance
-    sources = [str(request.sprite)] + ([str(request.atlas)] if request.atlas else [])
+    sources = [str(p) for p in (request.sprite, request.atlas, request.bevy_atlas) if p]
     backup = by_role["sprite"].backup
     return ManifestEntry(
         asset=by_role["sprite"].asset,

@@ -2,8 +2,8 @@
 
 Files are checked before a byte is written: a sprite must be a PNG under the byte and
 dimension limits, an atlas must be a JSON object under its byte limit. The atlas's
-Aseprite `meta.image` is pointed at the deployed sprite's file name so Bevy-side loaders
-that follow it find the right image.
+Aseprite `meta.image` (and a Bevy atlas's `image`) is pointed at the deployed sprite's
+file name so Bevy-side loaders that follow it find the right image.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.deploy.errors import AssetTooLargeError, InvalidSourceError
 
-__all__ = ["DeployLimits", "SourceFile", "read_atlas", "read_sprite"]
+__all__ = ["DeployLimits", "SourceFile", "read_atlas", "read_bevy_atlas", "read_sprite"]
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -96,6 +96,29 @@ def read_sprite(path: Path, limits: DeployLimits) -> SourceFile:
     return SourceFile.of(data, path)
 
 
+def _read_json_object(path: Path, what: str, limits: DeployLimits) -> dict[str, Any]:
+    raw = _read_limited(path, what, limits.max_atlas_bytes)
+    try:
+        atlas: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidSourceError(f"{what}={str(path)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(atlas, dict):
+        raise InvalidSourceError(f"{what}={str(path)!r} must hold a JSON object.")
+    return atlas
+
+
+def read_bevy_atlas(path: Path, image_name: str, limits: DeployLimits) -> SourceFile:
+    """Read an animation sheet's Bevy atlas JSON and point its `image` at the sprite.
+
+    Raises:
+        InvalidSourceError: missing, not JSON, or not a JSON object.
+        AssetTooLargeError: over the byte limit.
+    """
+    atlas = _read_json_object(path, "bevy_atlas", limits)
+    atlas["image"] = image_name
+    return SourceFile.of((json.dumps(atlas, indent=2) + "\n").encode(), path)
+
+
 def read_atlas(path: Path, image_name: str, limits: DeployLimits) -> SourceFile:
     """Read an atlas JSON and point its `meta.image` at the deployed sprite.
 
@@ -103,13 +126,7 @@ def read_atlas(path: Path, image_name: str, limits: DeployLimits) -> SourceFile:
         InvalidSourceError: missing, not JSON, or not a JSON object.
         AssetTooLargeError: over the byte limit.
     """
-    raw = _read_limited(path, "atlas", limits.max_atlas_bytes)
-    try:
-        atlas: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidSourceError(f"atlas={str(path)!r} is not valid JSON: {exc}") from exc
-    if not isinstance(atlas, dict):
-        raise InvalidSourceError(f"atlas={str(path)!r} must hold a JSON object.")
+    atlas = _read_json_object(path, "atlas", limits)
     meta = atlas.get("meta")
     if isinstance(meta, dict):
         meta["image"] = image_name

@@ -50,6 +50,7 @@ class _Source:
     sprite: Path
     atlas: Path | None
     provenance: Provenance
+    bevy_atlas: Path | None = None
 
 
 class AssetDeploy:
@@ -95,6 +96,7 @@ class AssetDeploy:
             name=name,
             sprite=source.sprite,
             atlas=source.atlas,
+            bevy_atlas=source.bevy_atlas,
             provenance=source.provenance,
             overwrite=overwrite,
         )
@@ -111,7 +113,8 @@ class AssetDeploy:
             raise InvalidRequest("index", index, f"job {job.id} has {len(job.files)} sprite(s)")
         files = job.files[index]
         atlas = Path(files.atlas) if files.atlas else None
-        return _Source(Path(files.sprite), atlas, provenance_of(job))
+        bevy = Path(files.bevy_atlas) if files.bevy_atlas else None
+        return _Source(Path(files.sprite), atlas, provenance_of(job), bevy)
 
     def _file(self, path: str | Path | None) -> _Source:
         """A file the service wrote (pixelize); anything outside its outputs is refused."""

@@ -197,6 +197,8 @@ async def test_sprite_sheet_comes_with_its_atlas_and_deploys_with_it(
     assert (bevy["columns"], bevy["rows"], bevy["tile_size"]) == (2, 1, [8, 8])
     assert [a["name"] for a in bevy["animations"]] == ["walk_down"]
     assert Path(files["animation"]).suffix == ".gif"
+    deployed_bevy = json.loads((bevy_project / "assets/chars/knight.bevy.json").read_text())
+    assert deployed_bevy == {**bevy, "image": "knight.png"}  # next to the sheet it names
     text = " ".join(c.text for c in result.content if hasattr(c, "text"))
     assert "Bevy atlas:" in text and "animation:" in text
 
