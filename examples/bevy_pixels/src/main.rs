@@ -6,6 +6,7 @@
 //! handle, so they show the new pixels without any code). The remote protocol plugins let
 //! `bevy_brp_mcp` query and drive the running game from the same AI agent.
 
+mod animation;
 mod autotile;
 
 use bevy::asset::LoadedFolder;
@@ -48,6 +49,8 @@ fn main() {
         .add_plugins((RemotePlugin::default(), RemoteHttpPlugin::default()))
         // A map from the corner tile set deployed as generated/autotile.{png,json}.
         .add_plugins(autotile::AutotilePlugin { name: "autotile".into() })
+        // The walk sheet deployed as generated/walk.{png,json,bevy.json}; arrow keys turn it.
+        .add_plugins(animation::WalkAnimationPlugin { name: "walk".into() })
         .add_systems(Startup, setup)
         .add_systems(Update, (rebuild_grid, log_reloads))
         .run();

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from comfy_nodes.pixel.bevy_atlas import bevy_atlas
@@ -9,6 +12,7 @@ from comfy_nodes.pixel.errors import InvalidParameterError
 from comfy_nodes.pixel.pivot import Pivot
 from comfy_nodes.pixel.sheets import FrameTag
 
+REPO = Path(__file__).resolve().parents[3]
 TAGS = (FrameTag("walk_down", 0, 3), FrameTag("walk_up", 4, 7))
 
 
@@ -56,3 +60,22 @@ def test_a_grid_that_cannot_hold_the_frames_is_refused(
     }  # fmt: skip
     with pytest.raises(InvalidParameterError, match=message):
         bevy_atlas(**{**args, **changes})  # type: ignore[arg-type]
+
+
+def _rust_fields(struct: str) -> set[str]:
+    """Field names of a serde struct in the Bevy example (`type` for a renamed `kind`)."""
+    source = (REPO / "examples/bevy_pixels/src/animation.rs").read_text(encoding="utf-8")
+    body = re.search(rf"struct {struct} \{{(.*?)\n\}}", source, re.S)
+    assert body is not None, f"struct {struct} not found in the example"
+    names = set(re.findall(r"^\s*(?:pub )?([a-z_]+):", body.group(1), re.M))
+    return {"type" if n == "kind" else n for n in names}
+
+
+def test_the_bevy_example_reads_exactly_the_keys_the_atlas_has() -> None:
+    atlas = bevy_atlas(
+        image="k.png", tile_size=(8, 8), columns=4, rows=2, frame_count=8,
+        tags=TAGS, frame_ms=100, pivot=Pivot(3, 7),
+    )  # fmt: skip
+
+    assert _rust_fields("BevyAtlas") == set(atlas) - {"version", "pivot"}
+    assert _rust_fields("AnimationRange") == set(atlas["animations"][0])
