@@ -13,6 +13,7 @@ group (TERM, then KILL) and raises `StopRequested`; the `-state` folders it save
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from training.backend import (
     TrainProgress,
     TrainRequest,
 )
-from training.errors import DatasetError, TrainerCrashed, TrainingError
+from training.errors import DatasetError, SdScriptsError, TrainerCrashed, TrainingError
 from training.kohya.install import SdScripts
 from training.kohya.progress import BarLine, parse_bar, phase_message, read_scalars, split_console
 from training.kohya.render import (
@@ -246,21 +247,15 @@ class KohyaBackend:
         )
         log.info("kohya: %s", " ".join(command))
         with files.log.open("w", encoding="utf-8") as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=self.install.root,
-                env=_child_env(request.device),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: a stop ends accelerate's child too
-            )
+            process = self._launch(command, request.device)
             assert process.stdout is not None
             console = _Console(process.stdout, log_file)
             reader = threading.Thread(target=console.pump, name="kohya-console", daemon=True)
             reader.start()
             try:
                 self._follow(console, follow, files, on_progress, should_stop, process)
+                with contextlib.suppress(subprocess.TimeoutExpired):  # its console closed:
+                    process.wait(timeout=60.0)  # let it exit by itself before `_end`
             finally:
                 self._end(process)
                 reader.join(timeout=5.0)
@@ -271,6 +266,23 @@ class KohyaBackend:
             TrainProgress(outcome.steps, follow.total, outcome.final_loss, lr, message="finished")
         )
         return outcome
+
+    def _launch(self, command: list[str], device: str) -> subprocess.Popen[bytes]:
+        """Start the run in its own process group (a stop ends accelerate's child too)."""
+        try:
+            return subprocess.Popen(
+                command,
+                cwd=self.install.root,
+                env=_child_env(device),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:  # removed or broken since `locate_sd_scripts` checked it
+            raise SdScriptsError(
+                "sd_scripts_python", str(self.install.python), f"cannot be started ({exc})"
+            ) from exc
 
     def _follow(
         self,
@@ -313,6 +325,9 @@ class KohyaBackend:
     def _end(self, process: subprocess.Popen[bytes]) -> None:
         """Make sure the process group is gone: TERM, a grace period, then KILL."""
         if process.poll() is not None:
+            # The launcher is gone; a child it left (holding the console pipe open) goes too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
             return
         for sig, wait_s in ((signal.SIGTERM, self.stop_grace_s), (signal.SIGKILL, 10.0)):
             try:

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from training.backend import StopRequested, TrainOutcome, TrainProgress, TrainRequest
-from training.errors import DatasetError, RegistryError, TrainerCrashed, TrainingError
+from training.errors import (
+    DatasetError,
+    RegistryError,
+    SdScriptsError,
+    TrainerCrashed,
+    TrainingError,
+)
 from training.kohya import KohyaBackend, locate_sd_scripts
 from training.kohya.launcher import newest_state
 from training.lora_io import read_lora
@@ -161,3 +167,16 @@ def test_bad_inputs_are_refused_before_anything_is_launched(
         backend.train(bad, lambda p: None, lambda: False)
     assert refused.value.field == field
     assert not (request_.work_dir / "sd-scripts.log").exists()
+
+
+def test_a_python_removed_after_the_check_is_named_when_the_run_starts(
+    tmp_path: Path, request_: TrainRequest
+) -> None:
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    backend = KohyaBackend(locate_sd_scripts(FAKE, python), tmp_path / "tok")
+    python.unlink()
+    with pytest.raises(SdScriptsError) as refused:
+        backend.train(request_, lambda p: None, lambda: False)
+    assert (refused.value.field, refused.value.value) == ("sd_scripts_python", str(python))
