@@ -156,7 +156,8 @@ def training_config(spec: TrainingSpec, files: RunFiles, inputs: RunInputs) -> d
         "network_train_unet_only": True,
         "cache_text_encoder_outputs": spec.cache_text_encoder_outputs,
         "cache_latents": spec.cache_latents,
-        "cache_latents_to_disk": spec.cache_latents,
+        # In memory: on disk, sd-scripts writes .npz files beside the dataset's images.
+        "cache_latents_to_disk": False,
         "tokenizer_cache_dir": str(inputs.tokenizer_cache_dir.absolute()),
         "resize_interpolation": spec.resize_interpolation,
         "learning_rate": spec.learning_rate,

@@ -189,6 +189,7 @@ def test_pixel_art_choices_are_rendered(tmp_path: Path) -> None:
         "network_train_unet_only": True,
         "cache_text_encoder_outputs": True,
         "cache_latents": True,
+        "cache_latents_to_disk": False,  # no .npz files written into the dataset folder
         "save_model_as": "safetensors",
         "save_precision": "fp16",
         "max_train_steps": 1200,
