@@ -49,7 +49,7 @@ class WangComposite:
                 "roughness": (
                     "FLOAT",
                     {
-                        "default": 0.2,
+                        "default": 0.1,
                         "min": 0.0,
                         "max": 0.45,
                         "step": 0.01,

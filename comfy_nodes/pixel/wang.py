@@ -12,7 +12,8 @@ which is what a tilemap's texture index counts (bevy_ecs_tilemap's ``TileTexture
 Bevy's ``TextureAtlasLayout::from_grid`` with 4 columns and 4 rows).
 
 Why the tiles fit together: each mask comes from one field over the whole map, the
-bilinear blend of the corner values plus a smooth noise that repeats every tile. Along a
+bilinear blend of the corner values plus a smooth noise that repeats every tile (scaled
+by how close the blend is to the border, so it bends the border but cuts no islands). Along a
 tile's edge the field depends only on that edge's two corners, and both terrains are
 seamless, so any two tiles that agree on the corners they share continue into each other.
 `edge_scores` measures that on the finished tiles.
@@ -93,7 +94,7 @@ def _periodic_noise(height: int, width: int, seed: int) -> Float64Array:
 
 
 def corner_masks(
-    height: int, width: int, *, seed: int = 0, roughness: float = 0.2, softness: float = 0.08
+    height: int, width: int, *, seed: int = 0, roughness: float = 0.1, softness: float = 0.08
 ) -> Float64Array:
     """Weights of the upper terrain for all 16 tiles, ``[16, H, W]`` in 0..1.
 
@@ -125,7 +126,10 @@ def corner_masks(
     masks = np.empty((WANG_TILES, height, width))
     for index in range(WANG_TILES):
         bits = np.array([(index >> bit) & 1 for bit in range(4)], dtype=np.float64)
-        field = np.tensordot(bits, weights, axes=1) + noise
+        blend = np.tensordot(bits, weights, axes=1)
+        # The noise acts only near the border (most at blend 0.5, none at 0 or 1), so it
+        # bends the border without cutting islands out of either terrain.
+        field = blend + noise * 4.0 * blend * (1.0 - blend)
         if softness == 0:
             masks[index] = field > 0.5
         else:
@@ -146,7 +150,7 @@ def _check_pair(lower: RGBA, upper: RGBA) -> tuple[RGBA, RGBA]:
 
 
 def composite_wang(
-    lower: RGBA, upper: RGBA, *, seed: int = 0, roughness: float = 0.2, softness: float = 0.08
+    lower: RGBA, upper: RGBA, *, seed: int = 0, roughness: float = 0.1, softness: float = 0.08
 ) -> list[RGBA]:
     """The 16 tiles of a corner set, in index order, mixed in linear light.
 

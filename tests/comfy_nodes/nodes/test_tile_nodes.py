@@ -26,7 +26,7 @@ def test_composite_lock_pack_and_report_chain(
     lower, upper = _flat((40, 160, 40)), _flat((40, 60, 200))
     tiles, mask = WangComposite().composite(as_image(lower), as_image(upper), 3, 0.2, 0.08)
     assert tuple(tiles.shape) == (16, 64, 64, 4) and tuple(mask.shape) == (16, 64, 64)
-    expected = composite_wang(lower, upper, seed=3)
+    expected = composite_wang(lower, upper, seed=3, roughness=0.2, softness=0.08)
     np.testing.assert_array_equal(to_rgba(tiles)[5], expected[5])
 
     blended = as_image(*[np.full((64, 64, 4), 255, dtype=np.uint8)] * 16)
