@@ -58,6 +58,7 @@ def _request(tmp_path: Path) -> TrainJobRequest:
     return TrainJobRequest(dataset_dir=dataset_dir(tmp_path / "ds"), name="knight", steps=4)
 
 
+@pytest.mark.slow  # the CLI test (test_cli_train_sd_scripts) runs this path by default
 def test_a_train_job_runs_sd_scripts_and_registers_its_lora(
     tmp_path: Path, make_service: MakeService, models: Path
 ) -> None:

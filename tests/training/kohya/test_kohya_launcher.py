@@ -97,6 +97,7 @@ def test_a_crash_mid_run_raises_with_the_tail_of_its_output(
     assert not (request_.work_dir / "output" / "knight.safetensors").exists()
 
 
+@pytest.mark.slow  # one more launch (~3 s of accelerate start-up) for a small branch
 def test_an_exit_without_the_lora_file_is_a_crash_too(
     backend: KohyaBackend, request_: TrainRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
