@@ -130,7 +130,7 @@ class TrainerBackend(Protocol):
         Raises:
             StopRequested: the caller asked to stop (cancel, time guard); checkpoints stay.
             TrainingError: bad input (dataset, spec, paths), named.
-            TrainerCrashed: (defined by the backend's module) the run died; carries the
-                tail of its log.
+            TrainerCrashed: (`training.errors`, one class for every backend) the run
+                died; carries the tail of its log.
         """
         ...
