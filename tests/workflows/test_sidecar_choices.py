@@ -106,6 +106,10 @@ def test_a_sampler_the_backend_lacks_is_refused_with_the_backend_list(
     assert f"'sparkle' is not in the list {engine_samplers}" in str(info.value)
 
 
+# The nodes that pixelize a template's renders (an animation sheet pixelizes in its assembler).
+_PIXELIZERS = ("DGXP_PixelizeSprite", "DGXP_AssembleAnimationSheet")
+
+
 def test_every_offered_background_mode_renders_to_a_graph_the_engine_accepts(
     library: TemplateLibrary, engine_client: ComfyClient
 ) -> None:
@@ -122,6 +126,6 @@ def test_every_offered_background_mode_renders_to_a_graph_the_engine_accepts(
         for mode in background.choices or ():
             graph = template.render({**values, "remove_background": mode, "key_color": "#ff00ff"})
             validate_against_object_info(graph, object_info)
-            pixelizers = [n for n in graph.values() if n["class_type"] == "DGXP_PixelizeSprite"]
+            pixelizers = [n for n in graph.values() if n["class_type"] in _PIXELIZERS]
             assert pixelizers
             assert all(n["inputs"]["key_color"] == "#ff00ff" for n in pixelizers), name
