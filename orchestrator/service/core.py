@@ -597,9 +597,11 @@ class Service:
     def training_parts(self) -> TrainingParts:
         """Trainer choice, LoRA registry and device (as the settings say, unless given)."""
         if self._training is None:
+            from orchestrator.service.train_eval import after_training
             from orchestrator.service.train_parts import default_training_parts
 
-            self._training = default_training_parts(self.settings)
+            parts = default_training_parts(self.settings)
+            self._training = replace(parts, evaluate=after_training(self))
         return self._training
 
     def train(self, request: TrainJobRequest) -> Job:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from orchestrator.errors import BackendError, InvalidRequest
+from orchestrator.errors import BackendError, DGXPixelsError, InvalidRequest
 from orchestrator.jobs.states import JobState
 from orchestrator.service.catalog import is_demo_model
 from orchestrator.service.values import CompareVariant, LoraSpec
@@ -34,12 +34,20 @@ if TYPE_CHECKING:
 
     from orchestrator.jobs.models import Job
     from orchestrator.service.core import Service
+    from orchestrator.service.train_jobs import TrainParams, TrainResult
     from training.evaluate.assess import Evaluation, GridRow
     from training.evaluate.inputs import HeldOut
     from training.evaluate.report import ReportFiles
     from training.registry import LoraCard
 
-__all__ = ["DEFAULT_EVAL_SEED", "EvalProgress", "EvalRequest", "EvalResult", "evaluate_lora"]
+__all__ = [
+    "DEFAULT_EVAL_SEED",
+    "EvalProgress",
+    "EvalRequest",
+    "EvalResult",
+    "after_training",
+    "evaluate_lora",
+]
 
 log = logging.getLogger(__name__)
 
@@ -264,3 +272,44 @@ def evaluate_lora(
         raise InvalidRequest(exc.field, exc.value, exc.reason) from exc
     log.info("evaluation of %s: %s -> %s", lora, evaluation.headline(), files.html)
     return EvalResult(files, evaluation)
+
+
+def _new_folder(parent: Path, name: str) -> Path:
+    """`parent/name`, or `name-2`, `name-3` … when it is taken (a resumed run evaluates again)."""
+    candidate, number = parent / name, 1
+    while candidate.exists():
+        number += 1
+        candidate = parent / f"{name}-{number}"
+    return candidate
+
+
+def after_training(
+    service: Service, params: Mapping[str, Any] | None = None
+) -> Callable[[TrainResult, TrainParams, Path], TrainResult]:
+    """The training runner's `evaluate` step (`TrainingParts.evaluate`): a registered LoRA
+    evaluated against the checkpoint it was trained on, with its training dataset, the
+    card's validation losses and the default prompts; the report goes to the run folder's
+    `eval/`. A failed evaluation is logged and leaves the result as it was: the LoRA stands.
+
+    Args:
+        service: The service whose workers run the generations.
+        params: Template parameters for every generation (default: the template's).
+    """
+    extra = dict(params or {})
+
+    def evaluate(result: TrainResult, run: TrainParams, work_dir: Path) -> TrainResult:
+        request = EvalRequest(
+            lora=Path(result.lora_path).name,
+            out=_new_folder(work_dir, "eval"),
+            dataset=run.dataset_dir,
+            trigger=run.trigger or None,
+            params={"checkpoint": run.base_checkpoint.name, **extra},
+        )
+        try:
+            done = evaluate_lora(service, request)
+        except DGXPixelsError as exc:
+            log.warning("evaluation of %s failed: %s", run.name, exc)
+            return result
+        return replace(result, report_path=str(done.report.html))
+
+    return evaluate

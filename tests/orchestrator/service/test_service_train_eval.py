@@ -255,3 +255,28 @@ def test_bad_input_is_refused_by_name_before_anything_is_queued(
     assert len(setup.service.list_jobs()) == before
     assert not (tmp_path / "out").exists()
     assert (tmp_path / "not_empty" / "keep.txt").read_text() == "mine"
+
+
+def test_after_training_reports_into_the_run_folder_and_never_fails_the_run(
+    setup: Setup, result: EvalResult, tmp_path: Path
+) -> None:
+    from orchestrator.service.train_eval import after_training
+    from orchestrator.service.train_jobs import TrainParams, TrainResult
+    from training.spec import TrainingSpec
+
+    lora = setup.models / "loras" / "knight_style.safetensors"
+    trained = TrainResult(str(lora), None, "embedded", 10, 0.2)
+    params = TrainParams(
+        "knight_style", setup.dataset, setup.models / "checkpoints" / "tiny_sdxl.safetensors",
+        TrainingSpec(), trigger="pxlknight",
+    )  # fmt: skip
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "old.txt").write_text("an earlier report")
+    evaluate = after_training(setup.service, FAST)
+    done = evaluate(trained, params, tmp_path)
+    assert done.report_path == str(tmp_path / "eval-2" / "report.html")
+    saved = json.loads((tmp_path / "eval-2" / "report.json").read_text())
+    assert saved["checkpoint"] == "tiny_sdxl.safetensors" and saved["val_losses"] == CURVE
+    assert len(saved["rows"]) == 4  # the default prompts
+    missing = replace(trained, lora_path=str(lora.with_name("gone.safetensors")))
+    assert evaluate(missing, params, tmp_path) == missing  # logged; the LoRA stands
