@@ -109,16 +109,23 @@ def _child_env(device: str) -> dict[str, str]:
     return env
 
 
-def _check_inputs(request: TrainRequest) -> None:
+def _check_inputs(request: TrainRequest) -> int:
+    """Refuse a bad name, dataset or checkpoint; returns how many images the dataset has."""
     check_name(request.output_name)
-    if not (request.dataset_dir / _MANIFEST).is_file():
+    manifest = request.dataset_dir / _MANIFEST
+    try:
+        images = json.loads(manifest.read_text(encoding="utf-8")).get("images", [])
+    except FileNotFoundError as exc:
         raise DatasetError(
             "dataset_dir",
             str(request.dataset_dir),
             "holds no manifest.json; prepare it with `dgx-pixels train dataset`",
-        )
+        ) from exc
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DatasetError("dataset_dir", str(manifest), f"unreadable manifest ({exc})") from exc
     if not request.base_checkpoint.is_file():
         raise TrainingError("base_checkpoint", str(request.base_checkpoint), "no such file")
+    return len(images) if isinstance(images, list) else 0
 
 
 @dataclass
@@ -155,10 +162,20 @@ class _Follow:
     total: int
     lr: float
     last: BarLine | None = None
-    messages: list[str] = field(default_factory=list)
+    val: tuple[int, float] | None = None
+    val_reported: int = -1
+
+    def read_events(self, files: RunFiles) -> None:
+        """The latest learning rate and validation loss from the TensorBoard events."""
+        scalars = read_scalars(files.logging_dir)
+        self.lr = scalars.lr[-1][1] if scalars.lr else self.lr
+        self.val = scalars.val_loss[-1] if scalars.val_loss else self.val
 
     def progress(self, bar: BarLine) -> TrainProgress:
         self.last = bar
+        val_loss = None
+        if self.val is not None and self.val[0] != self.val_reported:
+            val_loss, self.val_reported = self.val[1], self.val[0]
         return TrainProgress(
             step=self.base_step + bar.done,
             total_steps=self.total,
@@ -166,6 +183,7 @@ class _Follow:
             lr=self.lr,
             it_per_s=bar.it_per_s,
             eta_s=bar.eta_s,
+            val_loss=val_loss,
         )
 
 
@@ -202,7 +220,7 @@ class KohyaBackend:
         Raises:
             TrainingError: a bad name, dataset, checkpoint or spec (named); nothing started.
         """
-        _check_inputs(request)
+        images = _check_inputs(request)
         files = RunFiles.in_folder(request.work_dir)
         state = newest_state(files.output_dir, request.output_name) if request.resume else None
         inputs = RunInputs(
@@ -212,9 +230,10 @@ class KohyaBackend:
             tokenizer_cache_dir=self.tokenizer_cache_dir,
             has_bitsandbytes=self.install.has_bitsandbytes,
             resume_state=state[0] if state else None,
+            images=images,
         )
         config = training_config(request.spec, files, inputs)
-        dataset = dataset_config(request.spec, request.dataset_dir)
+        dataset = dataset_config(request.spec, request.dataset_dir, images)
         request.work_dir.mkdir(parents=True, exist_ok=True)
         files.dataset.write_text(to_toml(dataset), encoding="utf-8")
         files.config.write_text(to_toml(config), encoding="utf-8")
@@ -261,9 +280,17 @@ class KohyaBackend:
                 reader.join(timeout=5.0)
                 process.stdout.close()
         outcome = self._collect(request, files, follow, console, process.returncode, began)
-        lr = _latest_lr(files, follow.lr)
+        follow.read_events(files)
+        last_val = outcome.val_losses[-1][1] if outcome.val_losses else None
         on_progress(
-            TrainProgress(outcome.steps, follow.total, outcome.final_loss, lr, message="finished")
+            TrainProgress(
+                outcome.steps,
+                follow.total,
+                outcome.final_loss,
+                follow.lr,
+                val_loss=last_val,
+                message="finished",
+            )
         )
         return outcome
 
@@ -294,7 +321,7 @@ class KohyaBackend:
         process: subprocess.Popen[bytes],
     ) -> None:
         """Hand on every new bar state and phase line until the console closes."""
-        lr_read = time.monotonic()
+        events_read = time.monotonic()
         while True:
             if should_stop():
                 self._end(process)
@@ -308,9 +335,9 @@ class KohyaBackend:
             console.tail.append(line)
             bar = parse_bar(line)
             if bar is not None and (follow.last is None or bar.done != follow.last.done):
-                if time.monotonic() - lr_read > 5.0:  # the lr comes from the events file
-                    follow.lr = _latest_lr(files, follow.lr)
-                    lr_read = time.monotonic()
+                if time.monotonic() - events_read > 5.0:  # lr and validation loss
+                    follow.read_events(files)
+                    events_read = time.monotonic()
                 on_progress(follow.progress(bar))
             elif bar is None and (message := phase_message(line)) is not None:
                 on_progress(
@@ -377,8 +404,3 @@ class KohyaBackend:
 
 def _done(follow: _Follow) -> int:
     return follow.last.done if follow.last else 0
-
-
-def _latest_lr(files: RunFiles, fallback: float) -> float:
-    series = read_scalars(files.logging_dir).lr
-    return series[-1][1] if series else fallback

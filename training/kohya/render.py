@@ -32,6 +32,7 @@ __all__ = [
     "RunFiles",
     "RunInputs",
     "dataset_config",
+    "held_out_count",
     "optimizer_type",
     "to_toml",
     "training_config",
@@ -97,8 +98,30 @@ def _check_for_sd_scripts(spec: TrainingSpec) -> None:
         )
 
 
-def dataset_config(spec: TrainingSpec, dataset_dir: Path) -> dict[str, object]:
+def held_out_count(images: int) -> int:
+    """Images held out for the validation loss: a tenth, at least one from 5 images on, none
+    below (the embedded trainer's rule, so both backends' validation losses compare)."""
+    return max(1, images // 10) if images >= 5 else 0
+
+
+def _validation_split(images: int) -> float:
+    """The `validation_split` that makes sd-scripts hold out exactly `held_out_count` images.
+
+    sd-scripts trains on the first `ceil(n * (1 - split))` shuffled images and validates on
+    the last `round(n * split)`; a tenth of an image above the count keeps both exact
+    against float rounding (7 * (1 - 1/7) is 6.000000000000001).
+    """
+    return (held_out_count(images) + 0.1) / images
+
+
+def dataset_config(spec: TrainingSpec, dataset_dir: Path, images: int = 0) -> dict[str, object]:
     """The dataset TOML's table: `[general]` and one dataset with one subset.
+
+    Args:
+        spec: The run's spec.
+        dataset_dir: The prepared dataset folder.
+        images: How many images it holds (its manifest's count); from 5 on, some are held
+            out for the validation loss (`held_out_count`).
 
     Raises:
         SpecError: colour augmentation or random crop together with cached latents.
@@ -119,13 +142,16 @@ def dataset_config(spec: TrainingSpec, dataset_dir: Path) -> dict[str, object]:
         "random_crop": spec.random_crop,
         "flip_aug": False,
     }
+    if held_out_count(images):
+        general["validation_split"] = _validation_split(images)
+        general["validation_seed"] = spec.seed
     subset: dict[str, TomlValue] = {"image_dir": str(dataset_dir.absolute()), "num_repeats": 1}
     return {"general": general, "datasets": [{"subsets": [subset]}]}
 
 
 @dataclass(frozen=True)
 class RunInputs:
-    """What `training_config` needs besides the spec."""
+    """What `training_config` needs besides the spec (`images`: the dataset's count)."""
 
     base_checkpoint: Path
     output_name: str
@@ -133,6 +159,7 @@ class RunInputs:
     tokenizer_cache_dir: Path
     has_bitsandbytes: bool
     resume_state: Path | None = None
+    images: int = 0
 
 
 def training_config(spec: TrainingSpec, files: RunFiles, inputs: RunInputs) -> dict[str, object]:
@@ -183,6 +210,8 @@ def training_config(spec: TrainingSpec, files: RunFiles, inputs: RunInputs) -> d
     }
     if spec.min_snr_gamma is not None:
         table["min_snr_gamma"] = spec.min_snr_gamma
+    if held_out_count(inputs.images):  # the dataset TOML holds those images out
+        table["validate_every_n_steps"] = spec.validate_every_n_steps
     if inputs.resume_state is not None:
         table["resume"] = str(inputs.resume_state.absolute())
     return dict(table)

@@ -3,7 +3,8 @@
 It reads the same `--config_file` and dataset TOML, prints the log and tqdm bar lines the
 real script prints (`steps:  12%|█▏   | 360/3000 [05:12<38:01,  1.16it/s, avr_loss=0.0912]`,
 redrawn with `\\r` on stderr), writes TensorBoard scalars under `logging_dir` as accelerate's
-tracker does (`loss/current`, `loss/average`, `lr/unet`), saves `-stepNNNNNNNN-state` folders
+tracker does (`loss/current`, `loss/average`, `lr/unet`, and with a `validation_split`
+`loss/validation/step_average` every `validate_every_n_steps`), saves `-stepNNNNNNNN-state` folders
 with `train_state.json` every `save_every_n_steps`, continues from `resume`, and ends with a
 small kohya-format LoRA at `output_dir/output_name.safetensors`.
 
@@ -113,6 +114,10 @@ def main() -> int:
     total, start = int(config["max_train_steps"]), resume_step(config)
     writer = tb_writer(config.get("logging_dir"))
     lr = float(config["learning_rate"])
+    general = dataset.get("general", {})
+    validate_every = int(config.get("validate_every_n_steps", 0))
+    if validate_every and not general.get("validation_split"):
+        validate_every = 0  # sd-scripts validates only with a validation split
     sys.stderr.write(f"\rsteps:   0%|          | 0/{total - start} [00:00<?, ?it/s]")
     for done in range(1, total - start + 1):
         step = start + done
@@ -126,6 +131,8 @@ def main() -> int:
         sys.stderr.write(bar(done, total - start, loss))
         sys.stderr.flush()
         tb_scalars(writer, step, {"loss/current": loss, "loss/average": loss, "lr/unet": lr})
+        if validate_every and step % validate_every == 0:
+            tb_scalars(writer, step, {"loss/validation/step_average": loss * 1.5})
         if step % int(config["save_every_n_steps"]) == 0:
             save_state(out, name, step)
     sys.stderr.write("\n")

@@ -41,10 +41,14 @@ def request_(tmp_path: Path) -> TrainRequest:
     for name in ("a", "b"):
         (dataset / f"{name}.png").write_bytes(b"png")
         (dataset / f"{name}.txt").write_text("pxlknight, a knight")
-    (dataset / "manifest.json").write_text(json.dumps({"version": 1, "images": []}))
+    images = [{"name": f"s{i}.png"} for i in range(5)]  # 5 listed: one is held out
+    (dataset / "manifest.json").write_text(json.dumps({"version": 1, "images": images}))
     checkpoint = tmp_path / "base.safetensors"
     checkpoint.write_bytes(b"weights")
-    spec = TrainingSpec(rank=4, alpha=2.0, steps=6, save_every_n_steps=3, learning_rate=2e-4)
+    spec = TrainingSpec(
+        rank=4, alpha=2.0, steps=6, save_every_n_steps=3, validate_every_n_steps=2,
+        learning_rate=2e-4,
+    )  # fmt: skip
     return TrainRequest(spec, dataset, checkpoint, tmp_path / "work", "knight", "pxlknight")
 
 
@@ -69,8 +73,13 @@ def test_a_run_reports_every_step_and_collects_a_kohya_lora(
     final = seen[-1]
     assert (final.step, final.message, final.lr) == (6, "finished", pytest.approx(2e-4))
     assert outcome.backend == "kohya" and outcome.steps == 6 and outcome.resumed_from == 0
-    # the final loss comes from the TensorBoard events (float32 there)
+    # the final loss and the validation losses come from the TensorBoard events (float32)
     assert outcome.final_loss == pytest.approx(_expected_loss(6), rel=1e-6)
+    assert [step for step, _ in outcome.val_losses] == [2, 4, 6]
+    assert outcome.val_losses[-1][1] == pytest.approx(1.5 * _expected_loss(6), rel=1e-6)
+    assert final.val_loss == pytest.approx(1.5 * _expected_loss(6), rel=1e-6)
+    dataset = tomllib.loads((request_.work_dir / "dataset.toml").read_text())
+    assert dataset["general"]["validation_seed"] == request_.spec.seed
     assert outcome.lora_path == request_.work_dir / "output" / "knight.safetensors"
     contents = read_lora(outcome.lora_path)
     assert {w.rank for w in contents.modules.values()} == {4}

@@ -16,6 +16,7 @@ these lists would be ignored silently: that is what these tests guard against.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from training.kohya.render import (
     RunFiles,
     RunInputs,
     dataset_config,
+    held_out_count,
     optimizer_type,
     to_toml,
     training_config,
@@ -145,6 +147,7 @@ def _inputs(tmp_path: Path, **changes: object) -> RunInputs:
         "tokenizer_cache_dir": tmp_path / "tokenizers",
         "has_bitsandbytes": False,
         "resume_state": tmp_path / "run/output/knight-step00000500-state",
+        "images": 50,
     }
     values.update(changes)
     return RunInputs(**values)  # type: ignore[arg-type]
@@ -153,7 +156,7 @@ def _inputs(tmp_path: Path, **changes: object) -> RunInputs:
 def test_every_rendered_training_key_is_an_sd_scripts_option(tmp_path: Path) -> None:
     spec = TrainingSpec(min_snr_gamma=5.0)  # the optional keys rendered too
     table = training_config(spec, _files(tmp_path), _inputs(tmp_path))
-    assert "resume" in table and "min_snr_gamma" in table
+    assert {"resume", "min_snr_gamma", "validate_every_n_steps"} <= set(table)
     unknown = sorted(set(table) - ARGPARSE_OPTIONS)
     assert not unknown, f"not options of sd-scripts @ {SD_SCRIPTS_COMMIT[:10]}: {unknown}"
 
@@ -165,7 +168,8 @@ def test_booleans_go_only_to_store_true_flags_and_flags_get_booleans(tmp_path: P
 
 
 def test_every_dataset_key_is_in_sd_scripts_dataset_schema(tmp_path: Path) -> None:
-    table = dataset_config(TrainingSpec(), tmp_path / "ds")
+    table = dataset_config(TrainingSpec(), tmp_path / "ds", images=50)
+    assert "validation_split" in table["general"]  # type: ignore[operator]
     general, datasets = table.pop("general"), table.pop("datasets")
     assert not table  # nothing but [general] and [[datasets]]
     assert isinstance(general, dict) and isinstance(datasets, list)
@@ -237,3 +241,29 @@ def test_both_tables_read_back_exactly(tmp_path: Path) -> None:
     dataset = dataset_config(spec, odd)
     assert tomllib.loads(to_toml(config)) == config
     assert tomllib.loads(to_toml(dataset)) == dataset
+
+
+def _sd_scripts_split(images: int, split: float) -> tuple[int, int]:
+    """(training, validation) image counts as library/train_util.split_train_val makes them."""
+    # training: the first ceil(n * (1 - split)) shuffled paths; validation: the last
+    # round(n * split). Together exactly n means no image is in both or in neither.
+    return math.ceil(images * (1 - split)), round(images * split)
+
+
+@pytest.mark.parametrize("images", range(1, 201))
+def test_sd_scripts_holds_out_exactly_the_embedded_trainers_count(images: int) -> None:
+    general = dataset_config(TrainingSpec(), Path("ds"), images)["general"]
+    assert isinstance(general, dict)
+    held = held_out_count(images)
+    assert held == (max(1, images // 10) if images >= 5 else 0)
+    if not held:
+        assert "validation_split" not in general
+        return
+    assert _sd_scripts_split(images, general["validation_split"]) == (images - held, held)
+
+
+def test_validation_is_asked_for_only_when_images_are_held_out(tmp_path: Path) -> None:
+    few = training_config(TrainingSpec(), _files(tmp_path), _inputs(tmp_path, images=4))
+    many = training_config(TrainingSpec(), _files(tmp_path), _inputs(tmp_path, images=5))
+    assert "validate_every_n_steps" not in few
+    assert many["validate_every_n_steps"] == TrainingSpec().validate_every_n_steps
