@@ -4,8 +4,9 @@ The frames of a sheet are read with one grid, so all come out the same size and 
 Detected over all frames at once (``grid.detect_grid_frames``), one odd frame can pull
 that grid off: a frame drawn at another pixel scale, or one with no pixel grid at all (a
 failed render), drags a lossless set to its own cell size. ``shared_grid`` detects each
-frame's own grid first, takes the cell size most frames agree on, names the frames whose
-grid is weak or off it, and detects the shared grid over the frames that agree.
+frame's own grid first; when most frames have a clear one, it takes the cell size they
+agree on, names the frames whose grid is weak or off it, and detects the shared grid over
+the frames that agree.
 """
 
 from __future__ import annotations
@@ -56,9 +57,13 @@ class SharedGrid:
 
 
 def _reason(own: GridEstimate, cell: float | None) -> str | None:
+    """Why a frame is off the grid of the others (`cell`: their common cell size, None
+    when most frames have no clear grid: then no frame is the odd one out)."""
+    if cell is None:
+        return None
     if own.confidence < MIN_FRAME_CONFIDENCE:
         return f"no clear pixel grid of its own (confidence {own.confidence:.2f})"
-    if cell is not None and abs(own.cell_w / cell - 1.0) > MAX_CELL_MISMATCH:
+    if abs(own.cell_w / cell - 1.0) > MAX_CELL_MISMATCH:
         return f"its pixels are {own.cell_w:.1f} px wide, the other frames' {cell:.1f} px"
     return None
 
@@ -78,7 +83,9 @@ def shared_grid(
     """
     owns = [detect_grid(frame, size_hint) for frame in frames]
     confident = [g.cell_w for g in owns if g.confidence >= MIN_FRAME_CONFIDENCE]
-    cell = float(np.median(confident)) if confident else None
+    # Most frames must agree on a grid before any frame can be the odd one out; a sheet of
+    # weak grids gets the QA report's own "low grid confidence" warning instead.
+    cell = float(np.median(confident)) if 2 * len(confident) > len(owns) else None
     problems = []
     for index, own in enumerate(owns):
         reason = _reason(own, cell)
