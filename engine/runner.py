@@ -274,10 +274,6 @@ class RunningEngine:
             EngineError: the server could not bind or did not come up within `timeout`.
         """
         self._thread.start()
-        # The first checkpoint load would otherwise import diffusers and transformers
-        # (seconds) on the first prompt's path; the import lock makes a prompt that comes
-        # sooner wait for this import instead of doing it twice.
-        threading.Thread(target=_import_model_code, name="dgxp-engine-imports", daemon=True).start()
         if not self._ready.wait(timeout):
             raise EngineError(f"the engine did not start listening within {timeout} s")
         if self._error is not None:
@@ -329,15 +325,6 @@ class RunningEngine:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def _import_model_code() -> None:
-    from engine.models.checkpoint import import_builders
-
-    try:
-        logger.info("model code imported in %.1f s", import_builders())
-    except Exception:  # a broken install shows again, with its cause, at the first load
-        logger.warning("importing the model code failed", exc_info=True)
 
 
 def _bound_port(runner: object) -> int:

@@ -128,8 +128,9 @@ def _single_file_utils() -> Any:
 def import_builders() -> float:
     """Import the model code of diffusers and transformers; the seconds it took.
 
-    Seconds on a first call (a process's first load pays it); the engine calls this on a
-    background thread when it starts, so the first prompt finds them imported.
+    Seconds on a first call (a process's first load pays it), about 0 after. Never on a
+    background thread: diffusers' lazy module, imported from two threads at once, answers
+    the other thread `module 'diffusers' has no attribute 'AutoencoderKL'` (seen here).
     """
     began = time.perf_counter()
     _single_file_utils()
