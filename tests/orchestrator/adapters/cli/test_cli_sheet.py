@@ -95,3 +95,12 @@ def test_unknown_directions_and_sheets_past_the_caps_are_refused_before_anything
     too_many = _run(["generate-sheet", "a knight", *base], few)
     assert too_many.exit_code == 1 and "max_outputs" in too_many.stderr
     assert json.loads(_run(["jobs", "list", "--json"], env).stdout) == []
+
+
+def test_the_help_names_exactly_the_directions_the_template_knows() -> None:
+    # The help text is written out so `--help` loads no pydantic; this keeps it the registry.
+    from orchestrator.adapters.cli.sheet import _DIRECTIONS_HELP
+    from orchestrator.service.sheet_request import SHEET_DIRECTIONS
+
+    listed = _DIRECTIONS_HELP.split("from:")[1].rstrip(".").replace(" ", "").split(",")
+    assert listed == list(SHEET_DIRECTIONS)
