@@ -51,8 +51,8 @@ RULES: dict[str, frozenset[str]] = {
         "training",
         "comfy_nodes.pixel",
     },
-    # The wire knows job state names only, never the job store or the service.
-    "orchestrator.wire": _ORCH_COMMON | {"orchestrator.jobs.states"},
+    # The wire knows job state and kind names only, never the job store or the service.
+    "orchestrator.wire": _ORCH_COMMON | {"orchestrator.jobs.states", "orchestrator.jobs.kinds"},
     "orchestrator.adapters": frozenset(),
     # The CLI is the process entry point, so it is the one adapter that calls the composition
     # root (which builds the service and, when asked, the in-process engine).

@@ -2,8 +2,8 @@
 
 `state` is typed by `orchestrator.jobs.states.JobState`, so a new state reaches every
 client and schema without a second list. Field names are the ZeroMQ protocol's
-(`docs/zmq-protocol.md`, "Job"); `type`, `files` and `label` are optional additions that
-old clients ignore.
+(`docs/zmq-protocol.md`, "Job"); `type`, `files`, `label` and `kind` are optional additions
+that old clients ignore.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.states import JobState
 from orchestrator.wire.model import WireModel
 
@@ -62,6 +63,10 @@ class JobView(WireModel):
         default_factory=list,
         description="What QA flagged in its sprites (fully transparent, off-palette, no "
         "clear grid); a succeeded job with warnings is not a clean success.",
+    )
+    kind: JobKind = Field(
+        default=JobKind.GENERATE,
+        description="generate (a template on a backend) or train (a LoRA training run).",
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from orchestrator.wire.job_view import JobView
 from orchestrator.wire.model import WireModel
+from orchestrator.wire.train_view import TrainProgressView
 from orchestrator.wire.zmq_messages import type_tags
 
 __all__ = [
@@ -53,11 +54,15 @@ class JobStartedEvent(_JobEvent):
 
 
 class JobProgressEvent(_JobEvent):
-    """Sampler progress: `value` of `max` steps."""
+    """Sampler progress: `value` of `max` steps. A training job's events carry its report
+    in `train` (step, loss, lr, it/s, ETA, validation loss, sample); when the report names a
+    sample image, its PNG is the fourth frame (`image_size` bytes)."""
 
     type: Literal["job_progress"] = "job_progress"
     value: int
     max: int
+    train: TrainProgressView | None = None
+    image_size: int | None = None
 
 
 class JobPreviewEvent(_JobEvent):

@@ -16,6 +16,7 @@ from orchestrator.bounds import MAX_SEED
 from orchestrator.jobs.states import JobState
 from orchestrator.wire.job_view import JobView
 from orchestrator.wire.model import WireModel
+from orchestrator.wire.train_view import TrainingStatusView
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -55,6 +56,8 @@ __all__ = [
     "SnapshotResult",
     "SubmitRequest",
     "TemplatesResult",
+    "TrainingStatusRequest",
+    "TrainingStatusView",
     "WireBackendStatus",
     "WireCompareVariant",
     "WireGpu",
@@ -238,6 +241,13 @@ class CompareRequest(_Request):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class TrainingStatusRequest(_Request):
+    """A training job with its loss curves, latest report, samples and result."""
+
+    type: Literal["training_status"] = "training_status"
+    job_id: JobId
+
+
 class GetOutputRequest(_Request):
     """A finished job's sprite PNG, sent as the reply's fourth frame."""
 
@@ -259,7 +269,8 @@ Request = Annotated[
     | ListPalettesRequest
     | SnapshotRequest
     | CompareRequest
-    | GetOutputRequest,
+    | GetOutputRequest
+    | TrainingStatusRequest,
     Field(discriminator="type"),
 ]
 REQUEST_TYPES: frozenset[str] = type_tags(Request)
@@ -396,7 +407,8 @@ Result = Annotated[
     | TemplatesResult
     | NamesResult
     | SnapshotResult
-    | OutputResult,
+    | OutputResult
+    | TrainingStatusView,
     Field(discriminator="type"),
 ]
 

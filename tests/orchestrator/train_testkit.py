@@ -38,11 +38,13 @@ class StepTrainer:
         step_s: Seconds each step sleeps.
         name: Its backend name.
         it_per_s: The rate it reports (default: 1 / step_s).
+        sample_every: Write a 4x4 sample PNG every this many steps (0: none).
     """
 
     step_s: float = 0.0
     name: str = "steps"
     it_per_s: float | None = None
+    sample_every: int = 0
 
     def train(
         self,
@@ -75,6 +77,7 @@ class StepTrainer:
                     it_per_s=rate,
                     eta_s=(spec.steps - step) / rate,
                     val_loss=loss * 1.1 if step % spec.validate_every_n_steps == 0 else None,
+                    sample=self._sample(request.work_dir, step),
                 )
             )
         lora = write_tiny_lora(request.work_dir / f"{request.output_name}.safetensors")
@@ -86,6 +89,16 @@ class StepTrainer:
             final_loss=loss,
             resumed_from=start,
         )
+
+    def _sample(self, work_dir: Path, step: int) -> Path | None:
+        if not self.sample_every or step % self.sample_every:
+            return None
+        from PIL import Image
+
+        path = work_dir / "samples" / f"step-{step}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4), (step % 256, 0, 0)).save(path)
+        return path
 
 
 def dataset_dir(root: Path, trigger: str = "pxlknight") -> Path:

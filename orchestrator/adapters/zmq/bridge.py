@@ -41,9 +41,11 @@ from orchestrator.errors import DGXPixelsError
 from orchestrator.service.job_events import JobEvent, JobEventKind
 from orchestrator.service.log_limit import RateLimitedLogger
 from orchestrator.settings import Settings
+from orchestrator.wire.train_view import train_progress_view
 from orchestrator.wire.zmq_protocol import (
     JOB_EVENT_MODELS,
     MAX_BODY_BYTES,
+    MAX_PNG_BYTES,
     PROTOCOL_FRAME,
     ErrorCode,
     ErrorReply,
@@ -342,7 +344,7 @@ class ZmqBridge:
             "message": event.message or None,
         }
         if event.kind is JobEventKind.PROGRESS:
-            self._publish(JobProgressEvent(**common, value=event.value, max=event.max))
+            self._publish_progress(event, common)
         elif event.kind is JobEventKind.PREVIEW:
             image = event.preview_png or b""
             mime = event.preview_mime or "image/png"
@@ -350,8 +352,37 @@ class ZmqBridge:
         else:
             self._publish(JOB_EVENT_MODELS[event.kind](**common))
 
+    def _publish_progress(self, event: JobEvent, common: dict[str, Any]) -> None:
+        """Sampler progress, or a training report with its sample image (if any) attached."""
+        if event.train is None:
+            self._publish(JobProgressEvent(**common, value=event.value, max=event.max))
+            return
+        image = _sample_png(event.train.sample)
+        self._publish(
+            JobProgressEvent(
+                **common,
+                value=event.value,
+                max=event.max,
+                train=train_progress_view(event.train),
+                image_size=None if image is None else len(image),
+            ),
+            image,
+        )
+
     def _publish(self, model: Any, image: bytes | None = None) -> None:
         self._pub.send_multipart(encode_message(model, image), zmq.NOBLOCK)
+
+
+def _sample_png(path: Path | None) -> bytes | None:
+    """A training sample's bytes for the event's image frame (None: none, gone or too big)."""
+    if path is None:
+        return None
+    try:
+        if path.stat().st_size > MAX_PNG_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _guarded(what: str, step: Callable[..., None], *args: Any) -> None:

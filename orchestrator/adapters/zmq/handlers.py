@@ -31,6 +31,7 @@ from orchestrator.service.remote_paths import Origin
 from orchestrator.service.snapshot import DaemonSnapshot
 from orchestrator.service.values import CompareVariant, GenerationRequest, LoraSpec
 from orchestrator.wire.jsonable import jsonable
+from orchestrator.wire.train_view import training_status_view
 from orchestrator.wire.zmq_protocol import (
     MAX_PNG_BYTES,
     CancelRequest,
@@ -50,6 +51,7 @@ from orchestrator.wire.zmq_protocol import (
     RetryRequest,
     SubmitRequest,
     TemplatesResult,
+    TrainingStatusRequest,
     WireBackendStatus,
     WireGpu,
     WireHealth,
@@ -99,6 +101,7 @@ class BridgeService(Protocol):
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]: ...
     def health(self) -> Health: ...
     def status(self) -> DaemonSnapshot: ...
+    def training_status(self, job_id: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,11 @@ def _get_output(service: BridgeService, req: Request) -> HandlerOutcome:
     return HandlerOutcome(_ok(req, result), data)
 
 
+def _training_status(service: BridgeService, req: Request) -> OkReply:
+    assert isinstance(req, TrainingStatusRequest)
+    return _ok(req, training_status_view(service.training_status(req.job_id)))
+
+
 def _ok(req: Request, result: Any) -> OkReply:
     return OkReply(request_id=req.request_id, request=req.type, result=result)
 
@@ -266,6 +274,7 @@ _HANDLERS: Mapping[str, _Handler] = {
     "list_loras": _list_names,
     "list_palettes": _list_names,
     "compare": _compare,
+    "training_status": _training_status,
 }
 SERVICE_REQUEST_TYPES = frozenset({*_HANDLERS, "get_output"})
 

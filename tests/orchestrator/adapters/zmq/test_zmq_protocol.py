@@ -157,5 +157,6 @@ def test_wire_job_carries_every_field_of_the_job() -> None:
         "batch_id": "b1",
         "label": None,
         "qa_warnings": [],
+        "kind": "generate",
     }
     assert msgpack.unpackb(msgpack.packb(wire))["seed"] == 2**64 - 1  # uint 64 on the wire
