@@ -17,6 +17,7 @@ from orchestrator.adapters.mcp.tools_deploy import register_deploy_tools
 from orchestrator.adapters.mcp.tools_generate import register_generation_tools
 from orchestrator.adapters.mcp.tools_jobs import register_job_tools
 from orchestrator.adapters.mcp.tools_pixelize import register_pixelize_tool
+from orchestrator.adapters.mcp.tools_train import register_train_tools
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,5 +58,6 @@ def build_mcp_server(
     register_pixelize_tool(mcp, service)
     register_job_tools(mcp, service)
     register_deploy_tools(mcp, service)
+    register_train_tools(mcp, service)
     register_resources(mcp, service, service.deployer)
     return mcp

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastmcp import FastMCP
 from fastmcp.tools.base import ToolResult
@@ -11,14 +12,27 @@ from pydantic import Field
 from orchestrator.adapters.mcp.args import JobId
 from orchestrator.adapters.mcp.errors import client_errors
 from orchestrator.adapters.mcp.results import job_result
-from orchestrator.adapters.mcp.views import ItemList, item_list
+from orchestrator.adapters.mcp.views import ItemList, item_list, jsonable
 from orchestrator.service import JobState
 from orchestrator.wire.job_view import JobView, job_view
 
 if TYPE_CHECKING:
-    from orchestrator.service import Service
+    from orchestrator.service import ModelInfo, Service
 
 __all__ = ["register_job_tools"]
+
+
+def _with_card(info: ModelInfo, cards: Mapping[str, Any]) -> dict[str, Any]:
+    """A listed LoRA with its card (None: none, e.g. a downloaded LoRA); `cards` maps a
+    LoRA's name to `Service.lora_cards()`'s entry."""
+    item: dict[str, Any] = jsonable(info)
+    found = cards.get(info.name.removesuffix(".safetensors"))
+    card = found.card if found else None
+    item["trigger_words"] = list(card.trigger_words) if card else []
+    item["card"] = None if card is None else card.model_dump(mode="json")
+    if found and found.card_error:
+        item["card_error"] = found.card_error
+    return item
 
 
 def register_job_tools(mcp: FastMCP, service: Service) -> None:
@@ -60,9 +74,11 @@ def register_job_tools(mcp: FastMCP, service: Service) -> None:
 
     @mcp.tool
     def list_loras() -> ItemList:
-        """LoRAs the backends can load (names for `loras`)."""
+        """LoRAs the backends can load (names for `loras`), each with its card when it was
+        trained here: trigger words, base model, training spec and metrics."""
         with client_errors():
-            return item_list("loras", service.loras())
+            cards = {lora.name: lora for lora in service.lora_cards()}
+            return ItemList(kind="loras", items=[_with_card(i, cards) for i in service.loras()])
 
     @mcp.tool
     def list_palettes() -> ItemList:

@@ -32,6 +32,8 @@ TOOLS = {
     "list_palettes",
     "list_projects",
     "deploy_asset",
+    "train_lora",
+    "training_status",
 }
 
 
