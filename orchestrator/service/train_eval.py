@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from orchestrator.service.train_jobs import TrainParams, TrainResult
     from training.evaluate.assess import Evaluation, GridRow
     from training.evaluate.inputs import HeldOut
+    from training.evaluate.lpips import LpipsNet
     from training.evaluate.report import ReportFiles
     from training.registry import LoraCard
 
@@ -74,6 +75,8 @@ class EvalRequest:
         strength: The LoRA's strength.
         params: Other template parameters (`checkpoint`, `steps`, `width` …).
         timeout_s: How long to wait for all generations.
+        lpips_weights: LPIPS weight files (AlexNet backbone and linear layers,
+            `training.evaluate.lpips`); none: no LPIPS figure, and the report says why.
     """
 
     lora: str
@@ -87,6 +90,7 @@ class EvalRequest:
     strength: float = 1.0
     params: Mapping[str, Any] = field(default_factory=dict)
     timeout_s: float = 3600.0
+    lpips_weights: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class _Inputs:
     references: tuple[HeldOut | None, ...]
     colors: NDArray[uint8] | None
     notes: tuple[str, ...]
+    lpips: LpipsNet | None = None
 
 
 def _read_inputs(request: EvalRequest) -> _Inputs:
@@ -126,22 +131,29 @@ def _read_inputs(request: EvalRequest) -> _Inputs:
     from training.evaluate.report import check_out
 
     check_out(request.out)
-    notes = [LPIPS_NOT_COMPUTED]
+    lpips = None
+    if request.lpips_weights:
+        from training.evaluate.lpips import load_lpips
+
+        lpips = load_lpips(request.lpips_weights)
+    notes = [] if lpips else [LPIPS_NOT_COMPUTED]
     held = read_held_out(request.held_out) if request.held_out is not None else []
     if request.prompts_file is not None:
         prompts = read_prompts(request.prompts_file)
     else:
         prompts = tuple(h.prompt for h in held) or DEFAULT_PROMPTS
     if request.prompts_file is not None and held:
-        notes.append("SSIM/PSNR not computed: --prompts replaces the held-out images' prompts")
+        notes.append(
+            "SSIM/PSNR/LPIPS not computed: --prompts replaces the held-out images' prompts"
+        )
         held = []
     if request.held_out is None:
-        notes.append("SSIM/PSNR not computed: no held-out images given (--held-out)")
+        notes.append("SSIM/PSNR/LPIPS not computed: no held-out images given (--held-out)")
     colors = training_colors(request.dataset) if request.dataset is not None else None
     if colors is None:
         notes.append("palette distance not computed: no training dataset given (--dataset)")
     references = tuple(held) if held else (None,) * len(prompts)
-    return _Inputs(prompts, references, colors, tuple(notes))
+    return _Inputs(prompts, references, colors, tuple(notes), lpips)
 
 
 def _lora_name(service: Service, name: str) -> str:
@@ -227,9 +239,10 @@ def _measure(
     rows = []
     for prompt, (base, lora), reference in zip(prompts, pairs, inputs.references, strict=True):
         base_files, lora_files = _files(service, base), _files(service, lora)
-        rows.append(
-            assess_row(prompt, request.seed, base_files, lora_files, reference, inputs.colors)
+        row = assess_row(
+            prompt, request.seed, base_files, lora_files, reference, inputs.colors, inputs.lpips
         )
+        rows.append(row)
     return tuple(rows)
 
 

@@ -21,6 +21,7 @@ from comfy_nodes.pixel.image_io import load_image
 from training.errors import EvaluationError
 from training.evaluate.convergence import Convergence
 from training.evaluate.inputs import HeldOut
+from training.evaluate.lpips import LpipsNet
 from training.evaluate.pixel_metrics import PixelMetrics, pixel_metrics
 from training.evaluate.similarity import Similarity, similarity
 
@@ -36,9 +37,9 @@ __all__ = [
 ]
 
 LPIPS_NOT_COMPUTED: Final[str] = (
-    "LPIPS not computed: it needs pretrained backbone weights (AlexNet or VGG and the LPIPS "
-    "linear layers); none can be downloaded on this machine and this build has no option to "
-    "give them, so no LPIPS figure is shown rather than a made-up one."
+    "LPIPS not computed: no LPIPS weights were given (--lpips-weights: torchvision's AlexNet "
+    "weights and the lpips package's alex.pth); none can be downloaded on this machine, so "
+    "no LPIPS figure is shown rather than a made-up one."
 )
 
 Better = Literal["higher", "lower", "neither"]
@@ -84,9 +85,10 @@ class Measure:
     value: Callable[[Generation], float | None]
 
 
-def _held_out(generation: Generation, name: Literal["ssim", "psnr"]) -> float | None:
+def _held_out(generation: Generation, name: Literal["ssim", "psnr", "lpips"]) -> float | None:
     found = generation.similarity
-    return None if found is None else float(getattr(found, name))
+    value = None if found is None else getattr(found, name)
+    return None if value is None else float(value)
 
 
 MEASURES: Final[tuple[Measure, ...]] = (
@@ -106,6 +108,7 @@ MEASURES: Final[tuple[Measure, ...]] = (
     ),
     Measure("ssim", "SSIM vs held-out", "higher", lambda g: _held_out(g, "ssim")),
     Measure("psnr", "PSNR vs held-out (dB)", "higher", lambda g: _held_out(g, "psnr")),
+    Measure("lpips", "LPIPS vs held-out", "lower", lambda g: _held_out(g, "lpips")),
 )
 """The figures compared base vs LoRA, in report order (the one list the report reads)."""
 
@@ -191,11 +194,12 @@ def _generation(
     files: tuple[Path, Path],
     reference: HeldOut | None,
     training_colors: NDArray[np.uint8] | None,
+    lpips: LpipsNet | None,
 ) -> Generation:
     sprite_path, render_path = files
     sprite = _load(sprite_path, f"{label}.sprite")
     render = _load(render_path, f"{label}.render")
-    sim = None if reference is None else similarity(sprite, reference.rgba)
+    sim = None if reference is None else similarity(sprite, reference.rgba, lpips)
     return Generation(
         label, sprite_path, render_path, pixel_metrics(render, sprite, training_colors), sim
     )
@@ -208,6 +212,7 @@ def assess_row(
     lora: tuple[Path, Path],
     reference: HeldOut | None = None,
     training_colors: NDArray[np.uint8] | None = None,
+    lpips: LpipsNet | None = None,
 ) -> GridRow:
     """Measure one prompt's pair.
 
@@ -218,6 +223,7 @@ def assess_row(
         lora: (sprite, render) files of the LoRA's generation.
         reference: The held-out image this prompt came from, if any.
         training_colors: [N, 3] colours of the training set, or None.
+        lpips: The LPIPS network (user-given weights), or None: no LPIPS figure.
 
     Raises:
         EvaluationError: A generated file is missing or unreadable (named).
@@ -225,7 +231,7 @@ def assess_row(
     return GridRow(
         prompt,
         seed,
-        _generation("base", base, reference, training_colors),
-        _generation("lora", lora, reference, training_colors),
+        _generation("base", base, reference, training_colors, lpips),
+        _generation("lora", lora, reference, training_colors, lpips),
         None if reference is None else reference.path,
     )

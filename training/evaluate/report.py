@@ -152,7 +152,8 @@ def _measures_section(evaluation: Evaluation, files: dict[str, bytes]) -> str:
         "distance of the sprite's colours to the nearest training colour (the pixel core "
         f"merges colours closer than {DEFAULT_JND}). Round-trip error: the render against "
         "itself pixelized and painted back, mean absolute error per channel. SSIM/PSNR: the "
-        "sprite against the held-out image its prompt came from, at that image's size.</p>"
+        "sprite against the held-out image its prompt came from, at that image's size; "
+        "LPIPS (AlexNet, from the weights given) the same pair, lower is closer.</p>"
     )
     table = f"<table>{head}<th>closer to the goal</th></tr>{rows}</table>"
     return f"<h2>Measures</h2>{legend}{_img('measures.png', 'measures, base vs LoRA')}{table}"

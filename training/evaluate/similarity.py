@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from comfy_nodes.pixel.image_io import check_rgba
+from training.evaluate.lpips import LpipsNet, lpips_distance
 
 __all__ = ["BACKGROUND", "Similarity", "similarity"]
 
@@ -34,10 +35,12 @@ class Similarity:
     Attributes:
         ssim: Structural similarity, -1..1 (1: identical).
         psnr: Peak signal-to-noise ratio in dB (`inf`: identical pixels).
+        lpips: LPIPS distance (0: identical), or None without LPIPS weights.
     """
 
     ssim: float
     psnr: float
+    lpips: float | None = None
 
 
 def _flatten(rgba: Rgba) -> NDArray[np.float64]:
@@ -52,8 +55,9 @@ def _nearest(rgb: NDArray[np.float64], height: int, width: int) -> NDArray[np.fl
     return np.asarray(rgb[rows][:, cols], dtype=np.float64)
 
 
-def similarity(generated: Rgba, reference: Rgba) -> Similarity:
-    """SSIM and PSNR of `generated` against `reference` (both RGBA uint8).
+def similarity(generated: Rgba, reference: Rgba, lpips: LpipsNet | None = None) -> Similarity:
+    """SSIM and PSNR (and LPIPS, given its network) of `generated` against `reference`
+    (both RGBA uint8).
 
     Raises:
         InvalidImageError: Either is not an RGBA uint8 image.
@@ -62,12 +66,13 @@ def similarity(generated: Rgba, reference: Rgba) -> Similarity:
 
     ref = _flatten(check_rgba(reference, "reference"))
     gen = _nearest(_flatten(check_rgba(generated, "generated")), *ref.shape[:2])
+    perceptual = None if lpips is None else lpips_distance(lpips, gen, ref)
     factor = math.ceil(_SSIM_WINDOW / min(ref.shape[:2]))
     if factor > 1:
         ref = np.repeat(np.repeat(ref, factor, 0), factor, 1)
         gen = np.repeat(np.repeat(gen, factor, 0), factor, 1)
     ssim = float(structural_similarity(gen, ref, channel_axis=2, data_range=255.0))  # type: ignore[no-untyped-call]
     if np.array_equal(gen, ref):  # the library divides by a zero error here
-        return Similarity(ssim, math.inf)
+        return Similarity(ssim, math.inf, perceptual)
     psnr = peak_signal_noise_ratio(ref, gen, data_range=255.0)  # type: ignore[no-untyped-call]
-    return Similarity(ssim, float(psnr))
+    return Similarity(ssim, float(psnr), perceptual)

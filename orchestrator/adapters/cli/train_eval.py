@@ -28,8 +28,9 @@ Every prompt is drawn twice with one seed, by the base checkpoint alone and with
 count, palette distance to the training set (--dataset), pixelize round-trip error, and
 SSIM/PSNR against held-out images the LoRA never saw (--held-out; each image's prompt is
 NAME.txt beside it, or its file name). The run's validation losses (from the LoRA's card,
-or --val-losses) get a convergence verdict. LPIPS is not computed (it needs pretrained
-weights this build cannot get); the report says so.
+or --val-losses) get a convergence verdict. LPIPS is computed only from weights you give
+(--lpips-weights twice: torchvision's AlexNet file and the lpips package's alex.pth);
+without them the report says it was not computed.
 
 DIR gets report.html (open it in a browser), its PNG plots and report.json, all at once;
 its path is printed on stdout.
@@ -123,6 +124,10 @@ def eval_command(
         list[str] | None,
         typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
     ] = None,
+    lpips_weights: Annotated[
+        list[Path] | None,
+        typer.Option("--lpips-weights", metavar="FILE", help="LPIPS weights, repeatable."),
+    ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", help="Give up after this long.")
     ] = 3600.0,
@@ -143,7 +148,7 @@ def eval_command(
         request = EvalRequest(
             lora, out, prompts, held_out, dataset, _losses(val_losses), trigger,
             DEFAULT_EVAL_SEED if seed is None else seed,
-            strength, params, timeout,
+            strength, params, timeout, tuple(lpips_weights or ()),
         )  # fmt: skip
         result = _run(settings, request)
     except DGXPixelsError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from fixtures.lpips_weights import write_lpips_weights
 from PIL import Image
 from safetensors import safe_open
 
@@ -27,7 +28,6 @@ from orchestrator.service import Service
 from orchestrator.service.train_eval import EvalRequest, EvalResult
 from orchestrator.settings import Settings
 from training.dataset import DatasetOptions, prepare_dataset
-from training.evaluate.assess import LPIPS_NOT_COMPUTED
 from training.evaluate.convergence import Verdict
 from training.lora_io import LoraMetadata, LoraWeights, init_lora, kohya_unet_targets, write_lora
 
@@ -111,7 +111,7 @@ def setup(
 def result(setup: Setup) -> EvalResult:
     request = EvalRequest(
         "knight_style", setup.root / "report", held_out=setup.held_out, dataset=setup.dataset,
-        params=FAST, timeout_s=300,
+        params=FAST, timeout_s=300, lpips_weights=write_lpips_weights(setup.root / "lpips"),
     )  # fmt: skip
     steps: list[tuple[int, int]] = []
     done = setup.service.evaluate_lora(request, lambda p: steps.append((p.done, p.total)))
@@ -151,6 +151,7 @@ def test_every_measure_is_computed_and_the_curve_judged(result: EvalResult) -> N
         assert row.reference is not None
         for gen in (row.base, row.lora):
             assert gen.similarity is not None and -1.0 <= gen.similarity.ssim <= 1.0
+            assert gen.similarity.lpips is not None and gen.similarity.lpips > 0.0
             assert gen.pixels.palette_distance is not None and gen.pixels.palette_distance >= 0
             assert 0.0 <= gen.pixels.grid_confidence <= 1.0 and gen.pixels.colors >= 1
     keys = [s.measure.key for s in evaluation.summary()]
@@ -161,8 +162,9 @@ def test_every_measure_is_computed_and_the_curve_judged(result: EvalResult) -> N
         "roundtrip_error",
         "ssim",
         "psnr",
+        "lpips",
     ]
-    assert evaluation.notes == (LPIPS_NOT_COMPUTED,)
+    assert evaluation.notes == ()  # LPIPS weights were given: nothing left out
 
 
 def test_the_report_folder_holds_the_page_its_plots_and_json(result: EvalResult) -> None:
@@ -179,7 +181,7 @@ def test_the_report_folder_holds_the_page_its_plots_and_json(result: EvalResult)
     assert page.index("converged; the LoRA does better than the base model on") < page.index(
         "<h2>Base vs LoRA"
     )
-    assert "LPIPS not computed:" in page
+    assert "LPIPS vs held-out" in page and "not computed" not in page
     record = json.loads(result.report.json.read_text())
     assert record["convergence"]["verdict"] == "converged" and len(record["rows"]) == 2
 
