@@ -5,13 +5,14 @@ The pure parts live here; the generations they measure are run by the service
 
 - `convergence`: the validation-loss verdict (slope over the last evaluations);
 - `similarity`: SSIM/PSNR of a generated sprite against a held-out image (scikit-image);
+- `lpips`: LPIPS (AlexNet) from weights the user gives, in plain torch; none: no figure;
 - `pixel_metrics`: grid confidence, colour count, palette distance to the training set and
   pixelize round-trip error, all from the pixel core;
 - `inputs`: the prompts file, the held-out folder and the training palette, checked;
 - `assess`: every measurement of one base-vs-LoRA grid, as one `Evaluation`;
 - `report`: `report.html` with its PNG plots and `report.json`, in one folder.
 
-Importing the package loads nothing heavy (scikit-image and matplotlib load on use).
+Importing the package loads nothing heavy (scikit-image, matplotlib and torch load on use).
 """
 
 from __future__ import annotations
