@@ -194,28 +194,37 @@ def _queue(
     return pairs
 
 
+def _cancel_unfinished(service: Service, jobs: Sequence[Job], reason: str) -> None:
+    for job in jobs:
+        if not service.get_job(job.id).state.is_terminal:
+            service.cancel(job.id, reason)
+
+
 def _wait_all(
     service: Service,
     pairs: Sequence[tuple[Job, Job]],
     timeout_s: float,
     progress: Callable[[EvalProgress], None],
 ) -> list[tuple[Job, Job]]:
-    """Step 4: every job final and succeeded (else cancel the rest, raise `BackendError`)."""
+    """Step 4: every job final and succeeded; on a failure, the timeout or an interrupt the
+    jobs not yet final are cancelled (none is left behind) and the error goes on."""
     deadline = time.monotonic() + timeout_s
     jobs = [job for pair in pairs for job in pair]
     done: dict[str, Job] = {}
-    for job in jobs:
-        final = service.wait(job.id, max(0.0, deadline - time.monotonic()))
-        if final.state is not JobState.SUCCEEDED:
-            for other in jobs:
-                if not service.get_job(other.id).state.is_terminal:
-                    service.cancel(other.id, f"evaluation stopped: job {job.id[:8]} {final.state}")
-            why = final.error or f"still {final.state} after {timeout_s:g} s"
-            raise BackendError(
-                f"evaluation: generation job {job.id[:8]} ended {final.state}: {why}"
-            )
-        done[job.id] = final
-        progress(EvalProgress(len(done), len(jobs), f"{final.params.get('prompt', '')}"))
+    try:
+        for job in jobs:
+            final = service.wait(job.id, max(0.0, deadline - time.monotonic()))
+            if final.state is not JobState.SUCCEEDED:
+                why = final.error if final.state.is_terminal else f"not done after {timeout_s:g} s"
+                raise BackendError(
+                    f"evaluation: generation job {job.id[:8]} is {final.state} ({why}); "
+                    "no report was written"
+                )
+            done[job.id] = final
+            progress(EvalProgress(len(done), len(jobs), str(final.params.get("prompt", ""))))
+    except BaseException as exc:  # cleanup only: the error itself goes on unchanged
+        _cancel_unfinished(service, jobs, f"evaluation stopped: {type(exc).__name__}")
+        raise
     return [(done[a.id], done[b.id]) for a, b in pairs]
 
 

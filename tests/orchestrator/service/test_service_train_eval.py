@@ -23,7 +23,8 @@ from safetensors import safe_open
 
 from comfy_nodes.pixel.image_io import load_image
 from orchestrator.composition import build_service
-from orchestrator.errors import InvalidRequest
+from orchestrator.errors import BackendError, InvalidRequest
+from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
 from orchestrator.service.train_eval import EvalRequest, EvalResult
 from orchestrator.settings import Settings
@@ -282,3 +283,16 @@ def test_after_training_reports_into_the_run_folder_and_never_fails_the_run(
     assert len(saved["rows"]) == 4  # the default prompts
     missing = replace(trained, lora_path=str(lora.with_name("gone.safetensors")))
     assert evaluate(missing, params, tmp_path) == missing  # logged; the LoRA stands
+
+
+def test_a_generation_past_the_timeout_cancels_the_rest_and_writes_nothing(
+    setup: Setup, result: EvalResult, tmp_path: Path
+) -> None:
+    before = {j.id for j in setup.service.list_jobs()}
+    request = EvalRequest("knight_style", tmp_path / "out", params=FAST, timeout_s=0.0)
+    with pytest.raises(BackendError, match="not done after 0 s"):
+        setup.service.evaluate_lora(request)
+    new = [j for j in setup.service.list_jobs() if j.id not in before]
+    assert len(new) == 8 and all(j.state.is_terminal for j in new)
+    assert any(j.state is JobState.CANCELLED for j in new)
+    assert not (tmp_path / "out").exists()
