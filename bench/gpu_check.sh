@@ -10,6 +10,11 @@
 #   bench/gpu_check.sh e2e        # (b) + bench/e2e.py --full-size: generate jobs end to end,
 #                                 #   stage by stage, in-process engine and `engine serve`,
 #                                 #   batch 1 and 8 (JOBS each, default 5)          (~5-7 min)
+#   bench/gpu_check.sh speed      # bench/throughput.py: the engine beside plain diffusers in
+#                                 #   one process (eager, levers one by one, VAE, fp8 vs bf16,
+#                                 #   compiled, few-step lcm/sgm_uniform), each section written
+#                                 #   as it ends; sections past SPEED_BUDGET s (480) are skipped
+#                                 #   and say so                                     (~8-9 min)
 #   bench/gpu_check.sh load       # (b) + bench/checkpoint_load.py: the checkpoint's load
 #                                 #   steps from a warm page cache (3 loads)          (~1 min)
 #   bench/gpu_check.sh pixelnode  # bench/pixelize_node.py: the pixelize node on 1024² IMAGE
@@ -19,7 +24,10 @@
 #                                 #   reads the compile caches)                      (~3-4 min)
 #   bench/gpu_check.sh tests|model|eager   # one part; several may be given (`eager compile`)
 #
-# Results: $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
+# Issue 14 fits in two device calls of <= 9.5 min: `speed` (Deliver 2, 4, 5: ratios to
+# diffusers, levers, few-step, fp8), then `tests e2e` (GPU tests + Deliver 1's user path).
+#
+# Results: $OUT/throughput-<gpu>.json (`speed`), $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
 # bench/baselines/latest.json after each run), $OUT/e2e-<gpu>.json (bench/e2e.py's
 # baseline, also left in bench/baselines/), $OUT/gpu-tests.txt and every step's full log
 # $OUT/gpu-check-<step>.log ($OUT defaults to $GPU_CHECK_DIR/out). The ~7 GB checkpoint is
@@ -129,6 +137,14 @@ warmstart() {
         --out "$results/warm_start.json"
 }
 
+# speed: bench/throughput.py, its JSON copied to $results after every section.
+speed() {
+    local size_args=()
+    [ "${FULL_SIZE:-1}" = 0 ] && size_args=(--tiny)
+    "$PYTHON" bench/throughput.py "${size_args[@]}" --budget-s "${SPEED_BUDGET:-480}" \
+        --copy-to "$results" ${SPEED_ARGS:-}
+}
+
 summary() {
     local name
     for name in latest-eager.json latest-compile.json; do
@@ -136,6 +152,10 @@ summary() {
         "$PYTHON" -c "import json, sys; d = json.load(open(sys.argv[1])); \
 keys = ('exit_code', 'images', 'wall_s', 'images_per_s', 'latency_s', 'peak_gpu_memory_mib'); \
 print(sys.argv[2], {k: d.get(k) for k in keys})" "$results/$name" "$name"
+    done
+    for name in "$results"/throughput-*.json; do
+        [ -f "$name" ] || continue
+        "$PYTHON" bench/throughput_summary.py "$name"
     done
     for name in "$results"/e2e-*.json; do
         [ -f "$name" ] || continue
@@ -155,9 +175,9 @@ for what in "$@"; do
     default) steps+=(tests model eager) ;;
     all) steps+=(tests model eager compile) ;;
     compile) steps+=(model compile) ;;
-    tests | model | eager | e2e | load | pixelnode | warmstart) steps+=("$what") ;;
+    tests | model | eager | e2e | load | pixelnode | warmstart | speed) steps+=("$what") ;;
     *)
-        echo "unknown step '$what'; use: default, all, tests, model, eager, compile, e2e, load, pixelnode, warmstart" >&2
+        echo "unknown step '$what'; use: default, all, tests, model, eager, compile, e2e, load, pixelnode, warmstart, speed" >&2
         exit 2
         ;;
     esac
@@ -172,6 +192,7 @@ for step in "${steps[@]}"; do
     load) run_step load load ;;
     pixelnode) run_step pixelnode pixelnode ;;
     warmstart) run_step warmstart warmstart ;;
+    speed) run_step speed speed ;;
     esac
 done
 summary

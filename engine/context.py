@@ -71,6 +71,8 @@ class EngineObserver(Protocol):
 
     def compile_cache_hit(self, part: str) -> None: ...
 
+    def compile_failed(self, part: str) -> None: ...
+
 
 class _NullObserver:
     """Hears nothing: the engine run without metrics (tests, the bench)."""
@@ -85,6 +87,9 @@ class _NullObserver:
         pass
 
     def compile_cache_hit(self, part: str) -> None:
+        pass
+
+    def compile_failed(self, part: str) -> None:
         pass
 
 

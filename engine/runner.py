@@ -23,13 +23,14 @@ from engine.limits import DEFAULT_LIMITS, EngineLimits
 if TYPE_CHECKING:
     from engine.models.compile_cache import CompileCache
     from engine.warmup import WarmupProgress
+from engine.models.precision import Precision
 
 __all__ = ["EngineConfig", "RunningEngine", "serve_forever", "start_engine"]
 
 logger = logging.getLogger(__name__)
 
 DeviceRequest = Literal["auto", "cpu", "cuda"]
-PrecisionRequest = Literal["auto", "fp16", "bf16", "fp32"]
+PrecisionRequest = Precision  # the one vocabulary: engine.models.precision
 CompileRequest = Literal["off", "default", "reduce-overhead", "max-autotune"]
 PreviewMethod = Literal["none", "latent2rgb"]
 PREVIEW_METHODS: tuple[str, ...] = get_args(PreviewMethod)
@@ -52,8 +53,9 @@ class EngineConfig:
         max_pixels, max_outputs, max_prompt_chars: the caps of `engine.limits.EngineLimits`
             (pixels of one latent/image batch, output nodes per prompt, characters of one
             text input); over a cap, `/prompt` answers 400 naming the node and input.
-        precision: model dtype on a GPU: "auto" (fp16), "fp16", "bf16" or "fp32"; a CPU
-            always runs fp32.
+        precision: model dtype on a GPU: "auto" (fp16), "fp16", "bf16", "fp32", or "fp8"
+            (bf16 with the UNet's transformer Linear layers in float8; GPUs of compute
+            capability >= 8.9 with torchao only, refused elsewhere); a CPU runs fp32.
         compile: "off", or the torch.compile mode ("default", "reduce-overhead",
             "max-autotune") applied once per loaded checkpoint to the UNet and VAE decoder
             (channels_last). The first prompt of each new size/batch is slow while it
@@ -66,6 +68,13 @@ class EngineConfig:
         warmup_checkpoint: the checkpoint file to warm (default: the only one there is).
         compile_cache_dir: where torch.compile's caches persist between starts (default
             `<base_dir>/compile-cache`; `engine.models.compile_cache`). Used when compile is on.
+        cuda_graphs, fuse_qkv: "auto", "on" or "off" (`engine.models.speed`): replay the
+            eager UNet step as a CUDA graph (auto: on with CUDA and compile off); fuse
+            self-attention's q/k/v projections (auto: off; a fused UNet takes no LoRA).
+            "on" on a CPU is refused at start.
+        attention: SDPA backend of the UNet: "auto", "flash", "cudnn", "efficient", "math".
+        vae_slice: decode at most this many latents at once (0 = the whole batch; default 4
+            keeps batch 8 at 1024² within 20 GiB).
     """
 
     base_dir: Path | None = None
@@ -85,6 +94,10 @@ class EngineConfig:
     warmup: str = ""
     warmup_checkpoint: str | None = None
     compile_cache_dir: Path | None = None
+    cuda_graphs: str = "auto"
+    fuse_qkv: str = "auto"
+    attention: str = "auto"
+    vae_slice: int = 4
     max_pixels: int = DEFAULT_LIMITS.max_pixels
     max_outputs: int = DEFAULT_LIMITS.max_outputs
     max_prompt_chars: int = DEFAULT_LIMITS.max_prompt_chars
@@ -152,6 +165,7 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
             compilation asked for on a CPU (refused, not ignored: the message says what to set).
     """
     from engine.models.cache import ModelCache
+    from engine.models.speed import SpeedOptions
 
     limits = config.limits()
     if (
@@ -170,7 +184,10 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
             f"valid: {', '.join(PREVIEW_METHODS)}"
         )
     try:
-        models = ModelCache(device, config.precision, compile_mode=config.compile)
+        speed = SpeedOptions(
+            config.cuda_graphs, config.fuse_qkv, config.attention, config.vae_slice
+        )
+        models = ModelCache(device, config.precision, compile_mode=config.compile, speed=speed)
     except ValueError as exc:
         raise EngineError(f"engine settings refused: {exc}") from exc
     extras = {
@@ -179,12 +196,19 @@ def _build_context(config: EngineConfig, paths: EnginePaths) -> EngineContext:
         "preview_method": config.preview_method,
     }
     choice = models.choice
+    if choice.fp8 and config.compile == "off":
+        logger.warning(
+            "precision fp8 without compile runs the UNet ~1.7x SLOWER than bf16 (the per-call "
+            "quantization is not fused); use it with compile (e.g. --compile-mode default)"
+        )
     logger.info(
-        "engine on %s: %s weights, VAE %s, compile %s, previews %s",
+        "engine on %s: %s weights%s, VAE %s, compile %s, %s, previews %s",
         choice.device,
         str(choice.dtype).removeprefix("torch."),
+        " (fp8 UNet)" if choice.fp8 else "",
         str(choice.vae_dtype).removeprefix("torch."),
         config.compile,
+        models.speed,
         config.preview_method,
     )
     return EngineContext(paths=paths, models=models, device=device, extras=extras, limits=limits)

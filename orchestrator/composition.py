@@ -126,6 +126,10 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         precision=settings.engine_precision,
         compile=settings.engine_compile,
         preview_method=settings.engine_preview,
+        cuda_graphs=settings.engine_cuda_graphs,
+        fuse_qkv=settings.engine_fuse_qkv,
+        attention=settings.engine_attention,
+        vae_slice=settings.engine_vae_slice,
         # One set of caps: the engine refuses at /prompt what admission would refuse.
         max_pixels=settings.max_pixels,
         max_outputs=settings.max_outputs,

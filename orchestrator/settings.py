@@ -128,9 +128,30 @@ class Settings(BaseSettings):
     # --- embedded engine ---------------------------------------------------------------------
     engine_host: str = Field(default="127.0.0.1", description="Bind address of `engine serve`.")
     engine_port: int = Field(default=8188, description="Port of `engine serve`.")
-    engine_precision: Literal["auto", "fp16", "bf16", "fp32"] = Field(
+    engine_precision: Literal["auto", "fp16", "bf16", "fp32", "fp8"] = Field(
         default="auto",
-        description="Model dtype of the embedded engine on a GPU (auto = fp16); a CPU runs fp32.",
+        description="Model dtype of the embedded engine on a GPU (auto = fp16); a CPU runs fp32. "
+        "fp8: bf16 with the UNet's transformer layers in float8 (torchao; compute capability "
+        ">= 8.9, refused elsewhere).",
+    )
+    engine_cuda_graphs: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Replay the eager UNet step as a CUDA graph (auto: on with CUDA and "
+        "engine_compile off; 'on' on a CPU is refused).",
+    )
+    engine_fuse_qkv: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Fuse the UNet's q/k/v projections (auto: off; a fused UNet refuses LoRAs).",
+    )
+    engine_attention: Literal["auto", "flash", "cudnn", "efficient", "math"] = Field(
+        default="auto",
+        description="SDPA backend the engine's UNet must use (auto: PyTorch picks).",
+    )
+    engine_vae_slice: int = Field(
+        default=4,
+        ge=0,
+        description="VAE-decode at most this many images at once (0 = the whole batch); 4 "
+        "keeps batch 8 at 1024² within 20 GiB for ~5% more decode time.",
     )
     engine_compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
         default="off",

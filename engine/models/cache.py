@@ -17,11 +17,12 @@ from pathlib import Path
 import torch
 
 from engine.models.checkpoint import LoadedCheckpoint, load_checkpoint
-from engine.models.compile import compile_checkpoint, validate_compile_mode
+from engine.models.compile import tune_checkpoint, validate_compile_mode
 from engine.models.device import DeviceChoice, select_device
 from engine.models.hashing import FileHasher
 from engine.models.lora import LoraFile, load_lora
 from engine.models.sdxl import SDXLClip, SDXLModel, SDXLVae, Tokenizers
+from engine.models.speed import Speed, SpeedOptions, resolve_speed
 from engine.sampling.discrete import DiscreteSchedule
 
 __all__ = ["LoadedModels", "ModelCache"]
@@ -50,15 +51,17 @@ class ModelCache:
 
     Args:
         device: "auto", "cpu", "cuda" or "cuda:N".
-        precision: "auto", "fp16", "bf16" or "fp32" (see `select_device`).
+        precision: "auto", "fp16", "bf16", "fp32" or "fp8" (see `select_device`).
         max_loaded: Checkpoints kept at once, least recently used dropped first. Default:
             1 on a CPU (a real SDXL is ~14 GB in fp32), 3 on a GPU.
         compile_mode: "off", or a torch.compile mode applied to each checkpoint once, when it
             is loaded (CUDA only; see `engine.models.compile`).
+        speed: The speed levers asked for (`engine.models.speed`), resolved for the device.
 
     Raises:
-        ValueError: Unknown precision or compile mode, CUDA asked for but missing, or
-            compilation asked for on a CPU.
+        ValueError: Unknown precision, compile mode or speed lever, CUDA asked for but
+            missing, compilation or a GPU-only lever asked for on a CPU, fp8 where it
+            cannot run.
     """
 
     def __init__(
@@ -67,9 +70,13 @@ class ModelCache:
         precision: str = "auto",
         max_loaded: int | None = None,
         compile_mode: str = "off",
+        speed: SpeedOptions | None = None,
     ) -> None:
         self.choice: DeviceChoice = select_device(device, precision)
         self.compile_mode = validate_compile_mode(compile_mode, self.choice.device.type)
+        self.speed: Speed = resolve_speed(
+            speed or SpeedOptions(), self.choice.device.type, self.compile_mode
+        )
         self.max_loaded = max_loaded or (3 if self.choice.device.type == "cuda" else 1)
         self.hasher = FileHasher()
         self._checkpoints: OrderedDict[_Key, LoadedCheckpoint] = OrderedDict()
@@ -110,8 +117,9 @@ class ModelCache:
                 gc.collect()
                 c = self.choice
                 loaded = load_checkpoint(path, str(c.device), c.dtype, c.vae_dtype)
-                # Once per loaded checkpoint: the compiled forward lives on the cached modules.
-                compile_checkpoint(loaded, self.compile_mode)
+                # Once per loaded checkpoint: the compiled forward, the CUDA graphs and the
+                # fp8 weights live on the cached modules.
+                tune_checkpoint(loaded, self.compile_mode, self.speed, fp8=c.fp8)
                 self._checkpoints[key] = loaded
             self._checkpoints.move_to_end(key)
             return self._checkpoints[key]

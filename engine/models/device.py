@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import torch
 
-__all__ = ["DeviceChoice", "Precision", "select_device"]
+from engine.models.precision import PRECISIONS, Precision
 
-Precision = Literal["auto", "fp16", "bf16", "fp32"]
+__all__ = ["DeviceChoice", "Precision", "select_device"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +18,7 @@ class DeviceChoice:
     device: torch.device
     dtype: torch.dtype
     vae_dtype: torch.dtype
+    fp8: bool = False  # the UNet's transformer Linear layers in float8 (engine.models.speed)
 
 
 def select_device(device: str = "auto", precision: str = "auto") -> DeviceChoice:
@@ -26,20 +26,25 @@ def select_device(device: str = "auto", precision: str = "auto") -> DeviceChoice
 
     Args:
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-        precision: "auto" (fp16 on CUDA, fp32 on CPU), "fp16", "bf16" or "fp32".
+        precision: One of `engine.models.precision.PRECISIONS`: "auto" (fp16 on CUDA, fp32
+            on CPU), "fp16", "bf16", "fp32" or "fp8" (bf16 with a float8 UNet).
 
     Raises:
-        ValueError: Unknown precision, or CUDA requested but not available.
+        ValueError: Unknown precision, CUDA requested but not available, or "fp8" where it
+            cannot run (a CPU, a GPU below compute capability 8.9, no torchao).
     """
-    if precision not in get_args(Precision):
-        raise ValueError(
-            f"unknown precision={precision!r}; valid: {', '.join(get_args(Precision))}"
-        )
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision={precision!r}; valid: {', '.join(PRECISIONS)}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} requested but CUDA is not available; use device='cpu'")
+    if precision == "fp8":
+        from engine.models.speed import check_fp8_support
+
+        check_fp8_support(dev)
+        return DeviceChoice(dev, torch.bfloat16, torch.bfloat16, fp8=True)
     if dev.type != "cuda":
         return DeviceChoice(dev, torch.float32, torch.float32)
     dtype = {

@@ -77,9 +77,19 @@ class SDXLModel:
     @contextmanager
     def patched(self) -> Iterator[SDXLModel]:
         """Apply the LoRA stack to the shared UNet for the block; restore afterwards."""
-        keys = {"unet": unet_key_map(self.checkpoint.unet, self.checkpoint.unet_names)}
+        ckpt = self.checkpoint
+        if self.patches and (ckpt.fp8 or ckpt.qkv_fused):
+            from engine.errors import ModelLoadError
+
+            lever = "precision fp8" if ckpt.fp8 else "fuse_qkv on"
+            raise ModelLoadError(
+                f"LoRA {self.patches[0].lora.path.name!r} cannot patch the UNet of "
+                f"{ckpt.path.name} loaded with {lever} (the weights it reads are no longer "
+                "the ones a LoRA patches); use precision fp16/bf16 and fuse_qkv off for LoRAs"
+            )
+        keys = {"unet": unet_key_map(ckpt.unet, ckpt.unet_names)}
         matched, _ = match_lora(self.patches, keys)
-        with applied(self.checkpoint.unet, matched["unet"]):
+        with applied(ckpt.unet, matched["unet"]):
             yield self
 
     def predict_eps(
@@ -193,12 +203,19 @@ class SDXLVae:
         param = next(vae.parameters())
         compiling = note_compiled_shape(self.checkpoint, "VAE decoder", tuple(latent.shape))
         began = time.perf_counter()
+        latent = latent.to(device=param.device, dtype=param.dtype)
+        step = self.checkpoint.vae_slice or latent.shape[0]
         with compile_observed(compiling, "vae"), torch.no_grad():
-            image = vae.decode(latent.to(device=param.device, dtype=param.dtype)).sample
-        out: torch.Tensor = ((image.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
-        # Channels-last in memory before it leaves the device (free on a GPU): pixelize and
-        # SaveImage then read it row by row instead of striding across colour planes.
-        out = out.contiguous().cpu()  # waits for the GPU, so the time below is the decode's own
+            # In slices of `vae_slice` latents: the decoder's activations dominate peak VRAM.
+            # Each slice becomes a new tensor at once: a CUDA-graph replay (compile mode
+            # reduce-overhead) overwrites its output on the next call.
+            out = torch.cat(
+                [
+                    _to_image(vae.decode(latent[i : i + step]).sample)
+                    for i in range(0, latent.shape[0], step)
+                ]
+            )
+        out = out.cpu()  # waits for the GPU, so the time below is the decode's own
         engine_observer().vae_decode(time.perf_counter() - began)
         return out
 
@@ -217,3 +234,13 @@ class SDXLVae:
         with torch.no_grad():
             latent: torch.Tensor = vae.encode(x).latent_dist.mode()
         return latent.float().cpu()
+
+
+def _to_image(decoded: torch.Tensor) -> torch.Tensor:
+    """VAE output in -1..1, BCHW → float32 0..1, BHWC, contiguous (a new tensor).
+
+    Channels-last in memory before it leaves the device (free on a GPU): pixelize and
+    SaveImage then read it row by row instead of striding across colour planes.
+    """
+    image = ((decoded.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
+    return image.contiguous()

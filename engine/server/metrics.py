@@ -86,6 +86,12 @@ COMPILE_HITS = Family(
     "Calls of a compiled part at a shape already compiled (no recompile).",
     ("part",),
 )
+COMPILE_FALLBACKS = Family(
+    "dgxp_engine_compile_fallbacks_total",
+    "counter",
+    "torch.compile failures of a part; each one runs that part eagerly from then on.",
+    ("part",),
+)
 NODE_DURATION = Family(
     "dgxp_engine_node_duration_seconds",
     "histogram",
@@ -107,6 +113,7 @@ FAMILIES: tuple[Family, ...] = (
     PEAK_VRAM,
     COMPILE_DURATION,
     COMPILE_HITS,
+    COMPILE_FALLBACKS,
     NODE_DURATION,
     QUEUE_DEPTH,
 )
@@ -148,6 +155,12 @@ class EngineMetrics:
         self._hits = Counter(
             COMPILE_HITS.name, COMPILE_HITS.help, COMPILE_HITS.labels, registry=registry
         )
+        self._fallbacks = Counter(
+            COMPILE_FALLBACKS.name,
+            COMPILE_FALLBACKS.help,
+            COMPILE_FALLBACKS.labels,
+            registry=registry,
+        )
         self._nodes = Histogram(
             NODE_DURATION.name,
             NODE_DURATION.help,
@@ -175,6 +188,10 @@ class EngineMetrics:
     def compile_cache_hit(self, part: str) -> None:
         """A compiled `part` ran at a shape it had compiled before."""
         self._hits.labels(part).inc()
+
+    def compile_failed(self, part: str) -> None:
+        """torch.compile of `part` failed; it runs eagerly from now on."""
+        self._fallbacks.labels(part).inc()
 
     # --- the worker -------------------------------------------------------------------------
     def prompt_done(

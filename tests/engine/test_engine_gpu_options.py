@@ -76,7 +76,7 @@ def test_in_process_engine_refuses_compile_on_cpu(tmp_path: Path, engine_models_
 @pytest.mark.parametrize(
     ("field", "value", "valid"),
     [
-        ("precision", "fp8", "valid: auto, fp16, bf16, fp32"),
+        ("precision", "fp4", "valid: auto, fp16, bf16, fp32, fp8"),
         ("preview_method", "taesd", "valid: none, latent2rgb"),
         ("compile", "turbo", "valid: off, default, reduce-overhead, max-autotune"),
     ],
@@ -109,10 +109,10 @@ def test_engine_serve_with_compile_on_cpu_exits_with_the_reason(tmp_path: Path) 
 
 def test_engine_serve_rejects_an_unknown_precision(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["engine", "serve", "--precision", "fp8"], env={"DGXP_DATA_DIR": str(tmp_path)}
+        app, ["engine", "serve", "--precision", "fp4"], env={"DGXP_DATA_DIR": str(tmp_path)}
     )
     assert result.exit_code == 2
-    assert "fp8" in result.output
+    assert "fp4" in result.output
 
 
 @pytest.mark.parametrize(("method", "frames"), [("latent2rgb", 2), ("none", 0)])

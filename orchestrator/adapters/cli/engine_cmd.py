@@ -25,6 +25,7 @@ class Precision(StrEnum):
     FP16 = "fp16"
     BF16 = "bf16"
     FP32 = "fp32"
+    FP8 = "fp8"
 
 
 class CompileMode(StrEnum):
@@ -95,7 +96,8 @@ def serve_command(
         Precision | None,
         typer.Option(
             metavar=choices_metavar(Precision),
-            help="GPU model dtype (auto = fp16). Default: settings engine_precision.",
+            help="GPU model dtype (auto = fp16; fp8 = bf16 with a float8 UNet, GPUs of compute "
+            "capability >= 8.9 only). Default: settings engine_precision.",
         ),
     ] = None,
     compile_flag: Annotated[
@@ -207,6 +209,10 @@ def serve_command(
         precision=cast(Any, precision.value if precision else settings.engine_precision),
         compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
+        cuda_graphs=settings.engine_cuda_graphs,
+        fuse_qkv=settings.engine_fuse_qkv,
+        attention=settings.engine_attention,
+        vae_slice=settings.engine_vae_slice,
         max_pixels=settings.max_pixels if max_pixels is None else max_pixels,
         max_outputs=settings.max_outputs if max_outputs is None else max_outputs,
         max_prompt_chars=(

@@ -22,8 +22,8 @@ def test_cpu_runs_fp32_everywhere() -> None:
 
 
 def test_unknown_precision_lists_valid_values() -> None:
-    with pytest.raises(ValueError, match=r"precision='fp8'.*bf16"):
-        select_device("cpu", "fp8")
+    with pytest.raises(ValueError, match=r"precision='fp4'.*bf16, fp32, fp8"):
+        select_device("cpu", "fp4")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
