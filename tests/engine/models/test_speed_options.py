@@ -21,7 +21,7 @@ from engine.models.compile import CompiledWithFallback, _compiled
 from engine.models.device import select_device
 from engine.models.precision import PRECISIONS
 from engine.models.sdxl import SDXLVae
-from engine.models.speed import SpeedOptions, resolve_speed
+from engine.models.speed import GRAPH_MAX_BATCH, CudaGraphForward, SpeedOptions, resolve_speed
 from engine.runner import EngineConfig, PrecisionRequest, start_engine
 from engine.server.metrics import EngineMetrics
 from orchestrator.adapters.cli.app import app
@@ -182,3 +182,11 @@ def test_a_lora_on_a_unet_it_cannot_patch_is_refused_by_name(
     assert tiny_lora.name in str(info.value)
     with loaded.model.patched():  # no LoRA: the same UNet runs
         pass
+
+
+def test_a_batch_over_the_graph_limit_runs_eagerly_without_touching_cuda() -> None:
+    net = torch.nn.Linear(4, 2)
+    graphed = CudaGraphForward(net.forward, max_batch=4)
+    x = torch.randn(GRAPH_MAX_BATCH + 1, 4)
+    torch.testing.assert_close(graphed(x), net(x))  # on a CPU: a capture would raise
+    assert graphed.captured == 0
