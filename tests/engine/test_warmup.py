@@ -155,3 +155,43 @@ def test_engine_serve_refuses_a_bad_warmup_shape_naming_it(tmp_path: Path) -> No
     )
     assert result.exit_code == 1
     assert "--warmup shape '1000x7'" in result.output
+
+
+_COMPILE_ONCE = """
+import os, sys
+from pathlib import Path
+from engine.models.compile_cache import prepare_compile_cache, save_mega_cache
+cache = prepare_compile_cache(Path(sys.argv[1]))
+import torch
+from torch._dynamo.utils import counters
+torch.compile(lambda x: (x.sin() * 2 + 1).relu())(torch.randn(16, 16))
+save_mega_cache(cache)
+print(cache.mega_cache_loaded, counters["inductor"]["fxgraph_cache_hit"])
+"""
+
+
+@pytest.mark.slow
+def test_a_second_process_compiles_from_the_persistent_cache(tmp_path: Path) -> None:
+    """Inductor on the CPU (a C++ compiler, about a minute here): the first process fills
+    the cache folder and writes the mega-cache; the second loads it and hits the FX graph
+    cache instead of compiling."""
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
+    }
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _COMPILE_ONCE, str(tmp_path / "cc")],
+            env=env, capture_output=True, text=True, timeout=600, check=True,
+        ).stdout.split()[-2:]
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs[0] == ["False", "0"]
+    assert runs[1][0] == "True" and int(runs[1][1]) >= 1
+    assert (tmp_path / "cc" / "mega-cache.bin").is_file()
+    assert any((tmp_path / "cc" / "inductor").iterdir())
