@@ -244,7 +244,11 @@ class CudaGraphForward:
         return _clone_output(found.output)
 
     def _capture(self, leaves: list[Any], spec: Any) -> _Captured:
-        static = [x.clone() if isinstance(x, torch.Tensor) else x for x in leaves]
+        # Plain (not inference) tensors: the engine runs nodes under inference_mode, a
+        # warm-up or a benchmark may not, and an inference tensor cannot be updated in place
+        # outside it.
+        with torch.inference_mode(False):
+            static = [x.clone() if isinstance(x, torch.Tensor) else x for x in leaves]
         args, kwargs = pytree.tree_unflatten(static, spec)
         side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
         side.wait_stream(torch.cuda.current_stream())
