@@ -236,9 +236,15 @@ class PromptExecutor:
         run.states = ProgressStates(self.sink, prompt_id, run.client_id)
         self._message(run, "execution_start", {"prompt_id": prompt_id}, broadcast=False)
         run.started = time.perf_counter()
-        with torch.inference_mode():
-            self._run_head(run, list(outputs))
-        self.current_node = None
+        try:
+            with torch.inference_mode():
+                self._run_head(run, list(outputs))
+        except BaseException:  # the executor itself broke: never pin this run's cache keys
+            with self._lock:
+                self._live.pop(prompt_id, None)
+            raise
+        finally:
+            self.current_node = None
         return PendingPrompt(self, run)
 
     def _finish(self, run: _Run) -> ExecutionOutcome:
