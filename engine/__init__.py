@@ -1,6 +1,7 @@
 """Embedded ComfyUI-compatible engine: runs API-format workflows in-process on diffusers.
 
-The public API is `__all__`: start or serve an engine (`engine.runner`), its error base,
+The public API is `__all__`: start or serve an engine (`engine.runner`), a supervised group
+of engine processes (`engine.supervisor`), its error base,
 the demo checkpoint writers, and a checkpoint's modules for LoRA training
 (`load_trainable_sdxl`). Code outside `engine/` imports only these names (checked
 by `tests/test_layering.py`). They load lazily, so `import engine` does not import torch.
@@ -17,15 +18,29 @@ if TYPE_CHECKING:
     from engine.errors import EngineError
     from engine.models.trainable import TrainableSDXL, load_trainable_sdxl
     from engine.runner import EngineConfig, RunningEngine, serve_forever, start_engine
+    from engine.supervisor import (
+        EngineGroup,
+        GroupMember,
+        MemberSlot,
+        group_file,
+        parse_gpus,
+        read_group_members,
+    )
 
 __all__ = [
     "DEMO_STAGES",
     "DemoResult",
     "EngineConfig",
     "EngineError",
+    "EngineGroup",
+    "GroupMember",
+    "MemberSlot",
     "RunningEngine",
     "TrainableSDXL",
+    "group_file",
     "load_trainable_sdxl",
+    "parse_gpus",
+    "read_group_members",
     "serve_forever",
     "start_engine",
     "write_demo_checkpoint",
@@ -43,6 +58,12 @@ _HOMES: dict[str, tuple[str, str]] = {
     "RunningEngine": ("engine.runner", "RunningEngine"),
     "serve_forever": ("engine.runner", "serve_forever"),
     "start_engine": ("engine.runner", "start_engine"),
+    "EngineGroup": ("engine.supervisor", "EngineGroup"),
+    "GroupMember": ("engine.supervisor", "GroupMember"),
+    "MemberSlot": ("engine.supervisor", "MemberSlot"),
+    "group_file": ("engine.supervisor", "group_file"),
+    "parse_gpus": ("engine.supervisor", "parse_gpus"),
+    "read_group_members": ("engine.supervisor", "read_group_members"),
     "TrainableSDXL": ("engine.models.trainable", "TrainableSDXL"),
     "load_trainable_sdxl": ("engine.models.trainable", "load_trainable_sdxl"),
 }

@@ -8,12 +8,14 @@ orchestrator module that imports the engine, and only through its public API (`e
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BackendError
-from orchestrator.service.backend_pool import BackendPool, RunningEngineLike
+from orchestrator.service.backend_pool import GROUP_SCHEME, BackendPool, RunningEngineLike
+from orchestrator.service.dispatch_policy import DispatchPolicy
 from orchestrator.settings import Settings
 from orchestrator.workflows import TemplateLibrary, default_templates_dir
 
@@ -29,7 +31,9 @@ __all__ = [
     "build_templates",
     "demo_model_stages",
     "engine_config",
+    "engine_group_members",
     "serve_engine",
+    "serve_engine_group",
     "start_in_process_engine",
     "write_demo_model",
     "write_fullsize_demo_model",
@@ -149,20 +153,83 @@ def build_pool(settings: Settings) -> BackendPool:
     Raises:
         BackendError: Neither URLs nor the in-process engine: nothing could run a job.
     """
-    pool = BackendPool(settings.request_timeout_s, settings.health_interval_s)
+    policy = DispatchPolicy(settings.backend_max_in_flight, settings.backend_sticky_slack)
+    pool = BackendPool(settings.request_timeout_s, settings.health_interval_s, policy)
     for url in settings.backends:
-        pool.add_url(url)
+        if url.startswith(GROUP_SCHEME):
+            name = url.removeprefix(GROUP_SCHEME).strip("/")
+            pool.add_group(name, engine_group_members(settings.data_dir, name))
+        else:
+            pool.add_url(url)
     in_process = settings.engine_in_process
     if in_process is None:
         in_process = not settings.backends
     if in_process:
         pool.add_engine(start_in_process_engine(settings))
-    if not pool.urls:
+    if not pool.urls and not pool.groups:
         raise BackendError(
             "no backend: set DGXP_BACKENDS (or --backend URL), or allow the embedded engine "
             "(engine_in_process is false)"
         )
     return pool
+
+
+def engine_group_members(data_dir: Path, name: str) -> Callable[[], list[str]]:
+    """What the pool asks for `engine://<name>`: the member URLs in the group's members
+    file under `data_dir` (written by `dgx-pixels engine serve --gpus`), read anew each call.
+
+    Raises:
+        BackendError: `name` is not a valid group name (now), or the file is unreadable
+            (when called).
+    """
+    from engine import EngineError, group_file, read_group_members
+
+    try:
+        path = group_file(data_dir, name)
+    except EngineError as exc:
+        raise BackendError(f"backend {GROUP_SCHEME}{name}: {exc}") from exc
+
+    def members() -> list[str]:
+        try:
+            return [m.url for m in read_group_members(path)]
+        except EngineError as exc:
+            raise BackendError(str(exc)) from exc
+
+    return members
+
+
+def serve_engine_group(
+    config: EngineConfig,
+    gpus: str,
+    data_dir: Path,
+    name: str,
+    stop: threading.Event,
+    on_start: Callable[[list[str]], None] | None = None,
+) -> None:
+    """Run one supervised engine process per slot of `gpus` until `stop` is set, published
+    as `engine://<name>` under `data_dir`; `on_start` is told the members' URLs first.
+
+    Raises:
+        BackendError: A malformed `gpus`, a bad base port or group name.
+    """
+    from engine import EngineError, EngineGroup, group_file, parse_gpus
+
+    try:
+        slots = parse_gpus(gpus, config.port)
+        group = EngineGroup(config, slots, group_file(data_dir, name))
+    except EngineError as exc:
+        raise BackendError(str(exc)) from exc
+    logger.info(
+        "engine group %s%s: %d member(s) on ports %d..%d",
+        GROUP_SCHEME,
+        name,
+        len(slots),
+        slots[0].port,
+        slots[-1].port,
+    )
+    if on_start is not None:
+        on_start([m.url for m in group.views()])
+    group.serve(stop)
 
 
 def demo_model_stages() -> tuple[str, ...]:

@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     # --- backends --------------------------------------------------------------------------
     backends: list[str] = Field(
         default_factory=list,
-        description="ComfyUI (or engine) server URLs. Empty: start the embedded engine in-process.",
+        description="ComfyUI (or engine) server URLs, and/or engine groups as engine://NAME "
+        "(`engine serve --gpus`, same data dir). Empty: start the embedded engine in-process.",
     )
     engine_in_process: bool | None = Field(
         default=None,
@@ -98,6 +99,18 @@ class Settings(BaseSettings):
     )
     health_interval_s: float = Field(
         default=5.0, gt=0, description="Seconds between backend health checks."
+    )
+    backend_max_in_flight: int = Field(
+        default=2,
+        ge=0,
+        description="Jobs one backend may have in flight at once (0: no limit); more wait "
+        "in the job queue, where any backend can still take them.",
+    )
+    backend_sticky_slack: int = Field(
+        default=1,
+        ge=0,
+        description="A job goes to the backend that last ran the same checkpoint + LoRAs "
+        "unless it has more than this many jobs more than the least-loaded one.",
     )
 
     # --- caps on one request (the embedded engine's names and defaults: engine.limits) -------

@@ -32,7 +32,8 @@ from orchestrator.errors import BackendError, InvalidRequest, JobStateError
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.states import JobState
 from orchestrator.jobs.store import JobStore
-from orchestrator.service.backend_pool import Backend, BackendPool, backoff_delay
+from orchestrator.service.backend_pool import Backend, BackendPool, Slot, backoff_delay
+from orchestrator.service.dispatch_policy import model_key
 from orchestrator.service.follow import (
     FollowHooks,
     PromptCancelled,
@@ -138,10 +139,10 @@ class JobRunner:
         # Model digests for the sidecar are read while the backend loads and samples, so
         # hashing a 7 GB checkpoint never sits on the job's path.
         self.hasher.prefetch(self._model_paths(graph).values())
-        # 2. Pick a backend (one the job asked for, if it did); none healthy: give the job
-        #    back and wait.
+        # 2. Pick a backend (one the job asked for, if it did; else by the dispatch policy,
+        #    waiting for a free slot); none healthy: give the job back and wait.
         try:
-            backend = self._choose(job)
+            slot = self._choose(job, model_key(model_files(graph)))
         except InvalidRequest as exc:  # a stored URL that is not http(s): it never will be
             self._fail(job.id, str(exc), retryable=False)
             return
@@ -153,6 +154,12 @@ class JobRunner:
             self.store.release(job.id, worker)
             time.sleep(backoff_delay(2))
             return
+        with slot:  # the slot is held until the job leaves the backend (or fails here)
+            self._send(job, slot, graph)
+
+    def _send(self, job: Job, slot: Slot, graph: dict[str, Any]) -> None:
+        """Steps 3 to 5 of `run` on the backend `slot` holds."""
+        backend = slot.backend
         # 3. Validate against what this backend can run; nothing is sent if it does not fit.
         try:
             object_info = self._validate(graph, backend)
@@ -169,11 +176,12 @@ class JobRunner:
         except JobStateError:  # cancelled meanwhile
             return
         # 5. Send with the graph's UI twin for the PNGs (`extra_pnginfo.workflow`), follow.
-        self._execute(job, backend, (graph, submit_extra_data(job.id, graph, object_info)))
+        self._execute(job, slot, (graph, submit_extra_data(job.id, graph, object_info)))
 
-    def _choose(self, job: Job) -> Backend:
-        """The backend to run `job` on: one it asked for (added to this process's pool if
-        the pool does not know it), else the least-loaded one.
+    def _choose(self, job: Job, model: str) -> Slot:
+        """A slot on the backend to run `job` on: one it asked for (added to this process's
+        pool if the pool does not know it), else the one the dispatch policy picks among
+        those it allows (waiting while all of them are at their in-flight limit).
 
         Raises:
             InvalidRequest: An asked-for URL is not http(s).
@@ -181,8 +189,9 @@ class JobRunner:
         """
         wanted = [self.pool.add_url(url).url for url in job.wanted_backends]
         if job.pinned_backend:
-            return self.pool.choose(pinned=wanted[0])
-        return self.pool.choose(exclude=[u for u in self.pool.urls if wanted and u not in wanted])
+            return self.pool.hold(self.pool.choose(pinned=wanted[0]))
+        exclude = [u for u in self.pool.urls if wanted and u not in wanted]
+        return self.pool.acquire(model, exclude, self.stopping.is_set)
 
     @staticmethod
     def _validate(graph: dict[str, Any], backend: Backend) -> dict[str, Any]:
@@ -218,25 +227,30 @@ class JobRunner:
             self._finish(job, backend, entry)
             return
         logger.info("job %s: still on %s; following it again", job.short_id, backend.url)
-        self._execute(job, backend, send=None)
+        self._execute(job, self.pool.hold(backend), send=None)
 
     # --- steps ----------------------------------------------------------------------------
     def _execute(
-        self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
+        self, job: Job, slot: Slot, send: tuple[dict[str, Any], dict[str, Any]] | None
     ) -> None:
         """Send `(graph, extra_data)` (None: re-attaching) and follow; map every outcome
-        to a state. Every log line meanwhile names the job and the backend."""
-        with job_context(job.id, backend.url):
-            self._execute_on(job, backend, send)
+        to a state. Every log line meanwhile names the job and the backend. The slot is
+        released once the backend is done with the job (before its files are written)."""
+        with job_context(job.id, slot.backend.url), slot:
+            self._execute_on(job, slot, send)
 
-    def _execute_on(
-        self, job: Job, backend: Backend, send: tuple[dict[str, Any], dict[str, Any]] | None
-    ) -> None:
+    def _follow_on(
+        self, job: Job, slot: Slot, send: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> HistoryEntry:
+        """Send (unless re-attaching) and follow to the history entry, in the slot; the
+        backend's figures count the outcome (a cancel or detach counts nothing)."""
         assert job.prompt_id is not None
+        backend = slot.backend
         deadline = time.monotonic() + self.config.job_timeout_s
         stream = self._stream(backend)
+        began = time.monotonic()
         try:
-            with self.pool.lease(backend):
+            with slot:
                 if not stream.connected:
                     stream.connect()
                 if send is not None:
@@ -247,6 +261,21 @@ class JobRunner:
                 entry = follow_prompt(
                     backend.client, stream, job.prompt_id, self._hooks(job), deadline
                 )
+        except (ComfyError, PromptLost, PromptTimedOut):
+            self.pool.record(backend, succeeded=False)
+            raise
+        seconds = time.monotonic() - began if send is not None else None
+        self.pool.record(backend, entry.succeeded, seconds)
+        return entry
+
+    def _execute_on(
+        self, job: Job, slot: Slot, send: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> None:
+        assert job.prompt_id is not None
+        backend = slot.backend
+        stream = self._stream(backend)
+        try:
+            entry = self._follow_on(job, slot, send)
         except PromptRejected as exc:
             self._fail(job.id, str(exc), retryable=False)
             return

@@ -134,6 +134,18 @@ PIXELIZE_DURATION = Family(
 BACKEND_UP = Family(
     "dgxp_backend_up", "gauge", "1 if the backend's last health check passed.", ("backend",)
 )
+BACKEND_JOBS = Family(
+    "dgxp_backend_jobs_total",
+    "counter",
+    "Jobs this daemon ran on the backend, by outcome (done; failed: failed or lost there).",
+    ("backend", "outcome"),
+)
+BACKEND_MEAN_JOB = Family(
+    "dgxp_backend_job_mean_seconds",
+    "gauge",
+    "Mean time from send to done of the jobs done on the backend.",
+    ("backend",),
+)
 BACKEND_CHECK = Family(
     "dgxp_backend_health_check_duration_seconds",
     "histogram",
@@ -189,6 +201,8 @@ FAMILIES: tuple[Family, ...] = (
     IMAGES_GENERATED,
     PIXELIZE_DURATION,
     BACKEND_UP,
+    BACKEND_JOBS,
+    BACKEND_MEAN_JOB,
     BACKEND_CHECK,
     DAEMON_HEALTHY,
     DISK_USED,
@@ -334,11 +348,25 @@ def _service_families(snapshot: DaemonSnapshot) -> Iterator[Metric]:
     healthy = _gauge(DAEMON_HEALTHY)
     healthy.add_metric([], 1.0 if snapshot.health_ok else 0.0)
     yield from (queued, in_flight, up, healthy)
+    yield from _backend_job_families(snapshot)
     if snapshot.disk is not None:
         used, total = _gauge(DISK_USED), _gauge(DISK_TOTAL)
         used.add_metric([], snapshot.disk.used_bytes)
         total.add_metric([], snapshot.disk.total_bytes)
         yield from (used, total)
+
+
+def _backend_job_families(snapshot: DaemonSnapshot) -> Iterator[Metric]:
+    from prometheus_client.core import CounterMetricFamily
+
+    jobs = CounterMetricFamily(BACKEND_JOBS.name, BACKEND_JOBS.help, labels=BACKEND_JOBS.labels)
+    mean = _gauge(BACKEND_MEAN_JOB)
+    for backend in snapshot.backends:
+        jobs.add_metric([backend.url, "done"], backend.done)
+        jobs.add_metric([backend.url, "failed"], backend.failed)
+        if backend.mean_job_s is not None:
+            mean.add_metric([backend.url], backend.mean_job_s)
+    yield from (jobs, mean)
 
 
 def _gpu_families(snapshot: DaemonSnapshot) -> Iterator[Metric]:

@@ -171,7 +171,12 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class BackendInfo:
-    """Health of one backend as the pool last saw it."""
+    """Health and figures of one backend as the pool last saw it.
+
+    `done`/`failed` count the jobs this process ran there, `mean_job_s` their mean time from
+    send to finished; `last_model` is the model key (checkpoint + LoRAs) of the last job
+    sent there; `group` the engine group (`engine://<name>`) that lists it.
+    """
 
     url: str
     healthy: bool
@@ -181,3 +186,8 @@ class BackendInfo:
     last_error: str | None = None
     last_checked: float | None = None
     devices: tuple[str, ...] = ()
+    group: str | None = None
+    last_model: str | None = None
+    done: int = 0
+    failed: int = 0
+    mean_job_s: float | None = None

@@ -305,6 +305,11 @@ class WireBackendStatus(WireModel):
     last_error: str | None = None
 
 
+    group: str | None = None  # the engine group (engine://NAME) that lists it
+    last_model: str | None = None  # checkpoint + LoRA files of the last job sent ("|"-joined)
+    done: int = 0  # jobs this daemon ran there to the end
+    failed: int = 0  # jobs that failed there or were lost with it
+    mean_job_s: float | None = None  # mean seconds from send to done of those jobs
 class WireGpu(WireModel):
     """One GPU at the daemon's last sample; a figure NVML cannot give is nil."""
 

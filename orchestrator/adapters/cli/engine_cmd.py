@@ -178,6 +178,24 @@ def serve_command(
             "E.g. --max-upload-mb 20. Default: 100.",
         ),
     ] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            metavar="all|0,1,…|cpu:N",
+            help="Run one engine process per GPU instead of one engine here: 'all', GPU "
+            "indexes (0,0 = two engines on GPU 0) or cpu:N. Member i listens on --port + i, "
+            "pinned with CUDA_VISIBLE_DEVICES, and is restarted if it dies. The daemon "
+            "reaches the group as DGXP_BACKENDS=engine://GROUP (same data dir).",
+        ),
+    ] = None,
+    group: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="With --gpus: the group's name in engine://NAME (members file "
+            "DATA_DIR/engine/groups/NAME.json).",
+        ),
+    ] = "local",
 ) -> None:
     """Serve the engine until Ctrl-C.
 
@@ -186,7 +204,9 @@ def serve_command(
     `comfy_nodes` pack is always loaded; `--custom-nodes DIR` adds ComfyUI-style packs.
 
     Example: `dgx-pixels engine serve --port 8188 --models ~/models`, then point any
-    ComfyUI client at http://127.0.0.1:8188. `--max-pixels`, `--max-outputs`,
+    ComfyUI client at http://127.0.0.1:8188. One engine per GPU: `dgx-pixels engine serve
+    --gpus all --port 8188`, then `DGXP_BACKENDS=engine://local dgx-pixels serve`.
+    `--max-pixels`, `--max-outputs`,
     `--max-prompt-chars` and `--max-upload-mb` cap what one request may ask for.
     """
     from orchestrator.adapters.cli.warmup_progress import WarmupBar
@@ -236,9 +256,34 @@ def serve_command(
             "compile is on: the first prompt of each size/batch compiles for minutes; "
             "later ones are about 2x faster."
         )
+    if gpus is not None:
+        _serve_group(config, gpus, group, settings.data_dir)
+        return
     try:
         with WarmupBar() as bar:
             serve_engine(config, on_warmup=bar)
+    except BackendError as exc:
+        raise fail(exc) from exc
+
+
+def _serve_group(config: Any, gpus: str, group: str, data_dir: Path) -> None:
+    """`--gpus`: supervise one engine process per slot until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from orchestrator.composition import serve_engine_group
+    from orchestrator.errors import BackendError
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def started(urls: list[str]) -> None:
+        note(f"engine group engine://{group}: {len(urls)} member(s): {', '.join(urls)}")
+        note(f"point the daemon at it: DGXP_BACKENDS=engine://{group} (same DGXP_DATA_DIR)")
+
+    try:
+        serve_engine_group(config, gpus, data_dir, group, stop, on_start=started)
     except BackendError as exc:
         raise fail(exc) from exc
 

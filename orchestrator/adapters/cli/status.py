@@ -92,11 +92,16 @@ def _summary(pong: PongResult, endpoint: str) -> Table:
 def _backends(status: WireStatus) -> Table:
     from rich.table import Table
 
-    table = Table("backend", "kind", "up", "in flight", "queue", "last error")
+    table = Table(
+        "backend", "kind", "up", "in flight", "queue", "done", "failed", "mean job", "model",
+        "last error",
+    )  # fmt: skip
     for b in status.backends:
         up = "yes" if b.healthy else "DOWN"
-        row = (b.url, b.kind, up, str(b.in_flight), str(b.queue_remaining), b.last_error or "")
-        table.add_row(*row)
+        where = f"{b.url} ({b.group})" if b.group else b.url
+        row = (where, b.kind, up, str(b.in_flight), str(b.queue_remaining), str(b.done))
+        mean = _figure(b.mean_job_s, "s", digits=1)
+        table.add_row(*row, str(b.failed), mean, b.last_model or "", b.last_error or "")
     return table
 
 

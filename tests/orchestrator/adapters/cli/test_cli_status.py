@@ -56,11 +56,14 @@ def test_status_reports_health_backends_queue_rate_and_why_no_gpu(
     assert record["images_per_minute"] == 60 / 300  # one sprite in the last 5 minutes
     (backend,) = record["backends"]
     assert (backend["url"], backend["healthy"], backend["kind"]) == (url, True, "engine")
+    # per-backend figures: the daemon ran the job there (dispatch, `dgx-pixels status`)
+    assert (backend["done"], backend["failed"]) == (1, 0)
+    assert backend["last_model"] == "tiny_sdxl.safetensors" and backend["mean_job_s"] > 0
     assert record["gpus"] == [] and "NVML" in record["gpu_note"]
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert any("health" in ln and " ok " in ln for ln in lines)
-    assert any(url in ln and " yes " in ln for ln in lines)  # the URL whole at 40 columns
+    assert any(url in ln and " yes " in ln and "tiny_sdxl" in ln for ln in lines)  # whole
     assert any(ln.startswith("GPUs: none reported (NVML is not available") for ln in lines)
 
 
