@@ -29,6 +29,7 @@ from engine.models.architecture import (
     SDXLArchitecture,
     infer_architecture,
 )
+from engine.models.unet_build import build_unet
 
 __all__ = [
     "DEMO_METADATA_KEY",
@@ -190,7 +191,7 @@ def _build_unet(
 ) -> Any:
     config = arch.unet.diffusers_config()
     with torch.device("meta"):
-        unet = _diffusers().UNet2DConditionModel(**config)
+        unet = build_unet(arch.unet)
     _assign(
         unet, _single_file_utils().convert_ldm_unet_checkpoint(ckpt, config), "UNet", source, dtype
     )
@@ -309,10 +310,11 @@ def load_checkpoint(
     names = sgm_to_diffusers_names(list(shapes), arch.unet.diffusers_config())
     seconds["names"], _ = _lap(began, device)
     log.info(
-        "loaded %s (UNet %s×%s, device %s, %s) in %.2f s (%s)",
+        "loaded %s (UNet %s×%s, ComfyUI layout %s, device %s, %s) in %.2f s (%s)",
         path.name,
         arch.unet.model_channels,
         list(arch.unet.channel_mult),
+        arch.unet.comfy_layout or "none (custom SDXL-shaped)",
         device,
         dtype,
         sum(seconds.values()),

@@ -42,6 +42,10 @@ class SyntheticSpec:
     channel_mult: tuple[int, ...] = (1, 2, 2)
     num_res_blocks: int = 2
     transformer_depth: tuple[int, ...] = (0, 1, 2)  # per level; level 0 has none, like SDXL
+    # Per level (top first), each output block's depth in file order; None: the input depth.
+    transformer_depth_output: tuple[tuple[int, ...], ...] | None = None
+    # The middle transformer's depth; None: the last level's; -1: one res block; -2: none.
+    middle_depth: int | None = None
     clip_l_width: int = 32
     clip_g_width: int = 32
     clip_l_layers: int = 2
@@ -52,6 +56,12 @@ class SyntheticSpec:
     std: float = 0.02
     seed: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+
+    def output_depths(self, level: int) -> tuple[int, ...]:
+        """The transformer depth of each of `level`'s output blocks, in file order."""
+        if self.transformer_depth_output is None:
+            return (self.transformer_depth[level],) * (self.num_res_blocks + 1)
+        return self.transformer_depth_output[level]
 
 
 # The real SDXL base 1.0 sizes (for shape-only checks; 2.6 B UNet parameters if built).
@@ -130,6 +140,19 @@ def _unet_down(add: Add, s: SyntheticSpec, ctx: int) -> list[int]:
     return skips
 
 
+def _middle(add: Add, s: SyntheticSpec, ch: int, ctx: int) -> None:
+    """ComfyUI's middle block: res block, transformer, res block; or one res block (-1);
+    or nothing (-2)."""
+    p, emb = UNET_PREFIX, s.model_channels * 4
+    depth = s.transformer_depth[-1] if s.middle_depth is None else s.middle_depth
+    if depth == -2:
+        return
+    _resblock(add, p + "middle_block.0", ch, ch, emb)
+    if depth >= 1:
+        _transformer(add, p + "middle_block.1", ch, depth, ctx)
+        _resblock(add, p + "middle_block.2", ch, ch, emb)
+
+
 def _unet(add: Add, s: SyntheticSpec) -> None:
     p, mc, emb = UNET_PREFIX, s.model_channels, s.model_channels * 4
     ctx = s.clip_l_width + s.clip_g_width
@@ -143,17 +166,15 @@ def _unet(add: Add, s: SyntheticSpec) -> None:
     add(p + "label_emb.0.2.bias", (emb,))
     skips = _unet_down(add, s, ctx)
     ch = mc * s.channel_mult[-1]
-    _resblock(add, p + "middle_block.0", ch, ch, emb)
-    _transformer(add, p + "middle_block.1", ch, s.transformer_depth[-1], ctx)
-    _resblock(add, p + "middle_block.2", ch, ch, emb)
+    _middle(add, s, ch, ctx)
     k = 0
     for level in reversed(range(len(s.channel_mult))):
         out = mc * s.channel_mult[level]
-        for i in range(s.num_res_blocks + 1):
+        for i, depth in enumerate(s.output_depths(level)):
             _resblock(add, f"{p}output_blocks.{k}.0", ch + skips.pop(), out, emb)
             ch, slot = out, 1
-            if s.transformer_depth[level]:
-                _transformer(add, f"{p}output_blocks.{k}.1", ch, s.transformer_depth[level], ctx)
+            if depth:
+                _transformer(add, f"{p}output_blocks.{k}.1", ch, depth, ctx)
                 slot = 2
             if level and i == s.num_res_blocks:
                 add(f"{p}output_blocks.{k}.{slot}.conv.weight", (ch, ch, 3, 3))
