@@ -9,7 +9,7 @@ that old clients ignore.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import Field
 
@@ -17,7 +17,21 @@ from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.states import JobState
 from orchestrator.wire.model import WireModel
 
-__all__ = ["JobView", "OutputsLike", "SpriteFilesView", "files_view", "job_view"]
+__all__ = [
+    "IMAGE_FILES",
+    "ImageFile",
+    "JobView",
+    "OutputsLike",
+    "SpriteFilesView",
+    "files_view",
+    "job_view",
+]
+
+ImageFile = Literal["sprite", "preview", "raw", "comparison", "tiled_preview", "animation"]
+"""The image files of one sprite a client can fetch (`get_output`'s `file`), each named
+by its `SpriteFilesView` field: a sheet's looping GIF is `animation`, a tileset's 3x3
+repeat or an autotile set's random map is `tiled_preview`."""
+IMAGE_FILES: Final[tuple[ImageFile, ...]] = get_args(ImageFile)
 
 
 class SpriteFilesView(WireModel):

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from orchestrator.bounds import MAX_SEED
 from orchestrator.jobs.states import JobState
-from orchestrator.wire.job_view import JobView
+from orchestrator.wire.job_view import ImageFile, JobView
 from orchestrator.wire.model import WireModel
 from orchestrator.wire.train_view import TrainingStatusView
 
@@ -170,6 +170,7 @@ class SubmitRequest(_Request):
     palette: str | None = Field(default=None, max_length=512)
     size: tuple[int, int] | None = None
     backend: str | None = Field(default=None, max_length=512)
+    add_triggers: bool = True  # put each LoRA's trigger words before the prompt (--no-trigger)
 
 
 class CancelRequest(_Request):
@@ -254,6 +255,7 @@ class GetOutputRequest(_Request):
     type: Literal["get_output"] = "get_output"
     job_id: JobId
     index: int = Field(default=0, ge=0, le=1023)
+    file: ImageFile = "sprite"  # which image of that sprite (its `SpriteFiles` field)
 
 
 Request = Annotated[
@@ -303,13 +305,13 @@ class WireBackendStatus(WireModel):
     in_flight: int  # jobs this daemon has sent to it
     queue_remaining: int  # its own queue, at its last health check
     last_error: str | None = None
-
-
     group: str | None = None  # the engine group (engine://NAME) that lists it
     last_model: str | None = None  # checkpoint + LoRA files of the last job sent ("|"-joined)
     done: int = 0  # jobs this daemon ran there to the end
     failed: int = 0  # jobs that failed there or were lost with it
     mean_job_s: float | None = None  # mean seconds from send to done of those jobs
+
+
 class WireGpu(WireModel):
     """One GPU at the daemon's last sample; a figure NVML cannot give is nil."""
 
@@ -396,13 +398,15 @@ class SnapshotResult(WireModel):
 
 
 class OutputResult(WireModel):
-    """Result of `get_output` (the PNG is the next frame)."""
+    """Result of `get_output` (the image is the next frame; `mime` says its format)."""
 
     type: Literal["output"] = "output"
     job_id: str
     index: int
     path: str
-    png_size: int
+    png_size: int  # the image frame's size in bytes, whatever its format
+    file: ImageFile = "sprite"  # a daemon from before `file` sends only sprites
+    mime: str = "image/png"
 
 
 Result = Annotated[

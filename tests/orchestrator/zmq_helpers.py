@@ -113,14 +113,16 @@ class StoreService:
         return self.hub.subscribe(callback)
 
     # --- test drivers: what a worker does to a job ------------------------------------
-    def run(self, job_id: str, steps: int, sprite: Path) -> Job:
+    def run(self, job_id: str, steps: int, sprite: Path, files: SpriteFiles | None = None) -> Job:
+        """Run a job to success with `sprite` (and `files`, when given, as its record)."""
         job = self.store.mark_submitted(job_id, "p-" + job_id[:6], "http://test")
         self.hub.publish(JobEventKind.STARTED, job_id, job=self.store.mark_running(job_id))
         for step in range(1, steps + 1):
             self.store.set_progress(job_id, step, steps)
             self.hub.publish(JobEventKind.PROGRESS, job_id, value=step, maximum=steps)
         self.hub.publish(JobEventKind.PREVIEW, job_id, preview=sprite.read_bytes())
-        job = self.store.mark_succeeded(job_id, [SpriteFiles(str(sprite), str(sprite) + ".json")])
+        files = files or SpriteFiles(str(sprite), str(sprite) + ".json")
+        job = self.store.mark_succeeded(job_id, [files])
         self.hub.publish(JobEventKind.SUCCEEDED, job_id, job=job)
         return job
 

@@ -24,13 +24,14 @@ from orchestrator.adapters.tui.book import Applied, JobBook
 from orchestrator.adapters.tui.daemon_client import DaemonClient
 from orchestrator.adapters.tui.errors import DaemonRefused, DaemonUnavailable, TuiError
 from orchestrator.adapters.tui.figures import FiguresPanel
+from orchestrator.adapters.tui.flipbook import Flipbook
 from orchestrator.adapters.tui.graphics import GraphicsMode
+from orchestrator.adapters.tui.job_media import fetch_media
 from orchestrator.adapters.tui.screens import CompareScreen, HelpScreen
 from orchestrator.adapters.tui.widgets import Gallery, JobItem, JobList, PreviewPane, Thumb
 from orchestrator.wire.zmq_protocol import (
     CancelRequest,
     CompareRequest,
-    GetOutputRequest,
     ListLorasRequest,
     ListModelsRequest,
     ListPalettesRequest,
@@ -92,7 +93,8 @@ class PixelsApp(App[None]):
         self.retry_s = retry_s
         self.figures_s = figures_s
         self.book = JobBook()
-        self.outputs: dict[str, bytes] = {}
+        self.outputs: dict[str, bytes] = {}  # each finished job's still picture
+        self.animations: dict[str, Flipbook] = {}  # animation sheets' frames, by job id
         self.models: list[str] = []
         self.loras: list[str] = []
         self.connected = False
@@ -247,14 +249,12 @@ class PixelsApp(App[None]):
     async def _fetch_output(self, job: WireJob) -> None:
         if job.id in self.outputs or not job.outputs:
             return
-        try:
-            _, png = await self.client.request(GetOutputRequest(job_id=job.id))
-        except TuiError as exc:
-            logger.info("no output for job %s: %s", job.id, exc)
+        media = await fetch_media(self.client, job)  # a sheet's animation, a tileset tiled
+        if media is None:
             return
-        if png is None:
-            return
-        self.outputs[job.id] = png
+        png = self.outputs[job.id] = media.still
+        if media.animation is not None:
+            self.animations[job.id] = media.animation
         await self.query_one(Gallery).add(job, png)
         if isinstance(self.screen, CompareScreen):
             await self.screen.update_job(job, png)
@@ -273,7 +273,7 @@ class PixelsApp(App[None]):
 
     async def _show(self, job: WireJob, live: bytes | None = None) -> None:
         png = self.outputs.get(job.id) or live or self.book.previews.get(job.id)
-        await self.query_one(PreviewPane).show(_caption(job), png)
+        await self.query_one(PreviewPane).show(_caption(job), png, self.animations.get(job.id))
 
     def _cursor_moved(self, job: WireJob) -> None:
         # The caption follows in the same frame as the highlight; the picture right after.

@@ -14,11 +14,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, ListItem, ListView, Static
 
+from orchestrator.adapters.tui.flipbook import Flipbook
 from orchestrator.adapters.tui.graphics import GraphicsMode, decode_png, enlarge_for_terminal
-from orchestrator.adapters.tui.halfcell import HalfCellImage
+from orchestrator.adapters.tui.halfcell import RGBA, HalfCellImage
 from orchestrator.wire.zmq_protocol import WireJob
 
 __all__ = ["Gallery", "JobItem", "JobList", "PreviewPane", "StepBar", "Thumb", "job_label"]
@@ -195,13 +197,17 @@ class JobList(ListView):
 
 
 class PreviewPane(Vertical):
-    """The selected sprite, drawn with the detected graphics mode."""
+    """The selected sprite, drawn with the detected graphics mode; an animation sheet's
+    frames play in turn, each for its own duration, on a Textual timer."""
 
     def __init__(self, graphics: GraphicsMode, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.graphics = graphics
         self.image: HalfCellImage | None = None
         self._png: bytes | None = None
+        self.flipbook: Flipbook | None = None  # the animation playing, if any
+        self.frame_index = 0  # the flipbook's frame on screen
+        self.timer: Timer | None = None  # shows the next frame when it fires
 
     def compose(self) -> ComposeResult:
         yield Label("No sprite selected", classes="preview-caption")
@@ -211,32 +217,85 @@ class PreviewPane(Vertical):
         """Change only the caption line."""
         self.query_one(".preview-caption", Label).update(text, layout=False)
 
-    async def show(self, caption: str, png: bytes | None) -> None:
-        """Show an image (or only the caption when `png` is None or unreadable)."""
+    async def show(
+        self, caption: str, png: bytes | None, animation: Flipbook | None = None
+    ) -> None:
+        """Show an image (or only the caption when `png` is None or unreadable), or play
+        `animation` when one is given (`png` is then unused)."""
         self.caption(caption)
-        if png == self._png:  # same picture (or still none): only the caption changed
+        if animation is not None:
+            await self._play(animation)
             return
+        if png == self._png and self.flipbook is None:  # same picture: only the caption
+            return
+        self._stop()
         self._png = png
         body = self.query_one(".preview-body", Static)
-        graphics = self.query(".preview-graphic")
-        if graphics:
-            await graphics.remove()
-        self.image = None
         # The body's size comes from the layout, never from its content: skip relayouts.
         if png is None:
+            await self._clear()
             body.update("", layout=False)
             return
         try:
             rgba = decode_png(png)
         except ValueError as exc:
+            await self._clear()
             body.update(Text(str(exc), style="red"), layout=False)
             return
+        await self._draw(rgba, fresh=True)
+
+    async def _clear(self) -> None:
+        graphics = self.query(".preview-graphic")
+        if graphics:
+            await graphics.remove()
+        self.image = None
+
+    async def _draw(self, rgba: RGBA, *, fresh: bool) -> None:
+        """Draw one picture; `fresh=False` reuses a terminal-graphics widget in place (an
+        animation's next frame)."""
+        body = self.query_one(".preview-body", Static)
         if self.graphics in (GraphicsMode.KITTY, GraphicsMode.SIXEL):
+            graphics = self.query(".preview-graphic")
+            if graphics and not fresh:
+                graphics.first().image = enlarge_for_terminal(rgba)  # type: ignore[attr-defined]
+                return
+            await self._clear()
             body.update("", layout=False)
             await self.mount(_terminal_image(self.graphics, enlarge_for_terminal(rgba)))
             return
+        if fresh:
+            await self._clear()
         self.image = HalfCellImage(rgba)
         body.update(self.image, layout=False)
+
+    async def _play(self, animation: Flipbook) -> None:
+        if animation is self.flipbook:  # already playing: only the caption changed
+            return
+        self._stop()
+        self._png = None
+        self.flipbook, self.frame_index = animation, 0
+        await self._draw(animation.frames[0], fresh=True)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        book = self.flipbook
+        if book is not None and len(book.frames) > 1:
+            self.timer = self.set_timer(book.delay_s(self.frame_index), self.next_frame)
+
+    def _stop(self) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+        self.timer, self.flipbook, self.frame_index = None, None, 0
+
+    async def next_frame(self) -> None:
+        """Show the animation's next frame (looping) and time the one after it: the
+        timer's callback, one frame per call."""
+        book = self.flipbook
+        if book is None:
+            return
+        self.frame_index = (self.frame_index + 1) % len(book.frames)
+        await self._draw(book.frames[self.frame_index], fresh=False)
+        self._schedule()
 
 
 def _terminal_image(mode: GraphicsMode, image: Any) -> Widget:

@@ -192,6 +192,7 @@ def _submit(service: BridgeService, req: Request) -> OkReply:
             palette=req.palette,
             size=req.size,
             backend=req.backend,
+            add_triggers=req.add_triggers,
         ),
         origin="remote",  # a socket client: palette files only from the allowed folders
     )
@@ -233,23 +234,54 @@ def _compare(service: BridgeService, req: Request) -> OkReply:
     return _ok(req, JobsResult(jobs=jobs, labels=comparison.labels))
 
 
+_MIME_TYPES: Mapping[str, str] = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+def _output_path(job: Job, index: int, file: str) -> Path:
+    """The path of one image of a job's sprite (`file` names its `SpriteFiles` field)."""
+    if index >= len(job.outputs):
+        raise ProtocolError(
+            ErrorCode.NOT_FOUND,
+            f"index={index}: job {job.id} has {len(job.outputs)} output(s) "
+            f"in state {job.state!s}; wait for job_succeeded",
+        )
+    if file == "sprite":
+        return Path(job.outputs[index])
+    path = getattr(job.files[index], file, None) if index < len(job.files) else None
+    if path is None:
+        raise ProtocolError(
+            ErrorCode.NOT_FOUND,
+            f"file={file!r}: sprite {index} of job {job.id} ({job.template}) has none "
+            "(animation: animation sheets; tiled_preview: tileset and autotile jobs)",
+        )
+    return Path(path)
+
+
 def _get_output(service: BridgeService, req: Request) -> HandlerOutcome:
     assert isinstance(req, GetOutputRequest)
     job = service.get_job(req.job_id)
-    if req.index >= len(job.outputs):
-        raise ProtocolError(
-            ErrorCode.NOT_FOUND,
-            f"index={req.index}: job {req.job_id} has {len(job.outputs)} output(s) "
-            f"in state {job.state!s}; wait for job_succeeded",
-        )
-    path = Path(job.outputs[req.index])
+    path = _output_path(job, req.index, req.file)
     if not path.is_file() or path.stat().st_size > MAX_PNG_BYTES:
         raise ProtocolError(
             ErrorCode.NOT_FOUND,
             f"output {path}: missing or larger than {MAX_PNG_BYTES} bytes on the daemon",
         )
     data = path.read_bytes()
-    result = OutputResult(job_id=job.id, index=req.index, path=str(path), png_size=len(data))
+    mime = _MIME_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    result = OutputResult(
+        job_id=job.id,
+        index=req.index,
+        path=str(path),
+        png_size=len(data),
+        file=req.file,
+        mime=mime,
+    )
     return HandlerOutcome(_ok(req, result), data)
 
 
