@@ -28,6 +28,7 @@ from orchestrator.adapters.tui.flipbook import Flipbook
 from orchestrator.adapters.tui.graphics import GraphicsMode
 from orchestrator.adapters.tui.job_media import fetch_media
 from orchestrator.adapters.tui.screens import CompareScreen, HelpScreen
+from orchestrator.adapters.tui.training import TrainingScreen
 from orchestrator.adapters.tui.widgets import Gallery, JobItem, JobList, PreviewPane, Thumb
 from orchestrator.wire.zmq_protocol import (
     CancelRequest,
@@ -40,6 +41,7 @@ from orchestrator.wire.zmq_protocol import (
     RetryRequest,
     SnapshotRequest,
     SubmitRequest,
+    TrainingStatusRequest,
     WireJob,
     WireLora,
 )
@@ -74,6 +76,7 @@ class PixelsApp(App[None]):
         Binding("r", "retry_job", "Retry"),
         Binding("m", "compare", "Compare"),
         Binding("g", "gallery", "Gallery"),
+        Binding("t", "training", "Training"),
         Binding("escape", "focus_jobs", "Jobs", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -199,6 +202,8 @@ class PixelsApp(App[None]):
                 return
             if applied is Applied.APPLIED:
                 await self._on_job_event(event.type, event.job, image)
+                if isinstance(self.screen, TrainingScreen):
+                    await self.screen.show_event(event, image)
 
     async def _on_job_event(self, kind: str, job: WireJob, image: bytes | None) -> None:
         jobs = self.query_one(JobList)
@@ -343,6 +348,31 @@ class PixelsApp(App[None]):
         job = self.query_one(JobList).selected_job()
         if job is not None:
             self._job_action(CancelRequest(job_id=job.id))
+
+    def action_cancel_job_id(self, job_id: str) -> None:
+        """Cancel one job by id (the training screen's `c`)."""
+        self._job_action(CancelRequest(job_id=job_id))
+
+    def action_training(self) -> None:
+        """Open the training screen on the selected training job, else the newest one."""
+        if isinstance(self.screen, TrainingScreen):
+            return
+        selected = self.query_one(JobList).selected_job()
+        trains = [j for j in self.book.ordered() if j.kind == "train"]
+        job = selected if selected is not None and selected.kind == "train" else None
+        job = job or (trains[0] if trains else None)
+        if job is None:
+            self.notify("no training job yet: start one with `dgx-pixels train run`")
+            return
+        screen = TrainingScreen(job, self.graphics)
+        self.push_screen(screen)
+        self._load_training(screen)
+
+    @work(group="requests")
+    async def _load_training(self, screen: TrainingScreen) -> None:
+        result = await self._request(TrainingStatusRequest(job_id=screen.job.id))
+        if result is not None and screen.is_attached:
+            screen.load(result)
 
     def action_retry_job(self) -> None:
         job = self.query_one(JobList).selected_job()

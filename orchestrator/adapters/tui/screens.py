@@ -28,6 +28,7 @@ HELP_KEYS: tuple[tuple[str, str], ...] = (
     ("r", "retry the selected (failed or cancelled) job"),
     ("m", "compare one prompt and seed across 2-4 models or LoRAs"),
     ("g", "jump to the gallery of recent sprites (enter shows one)"),
+    ("t", "training screen of the selected (or newest) LoRA run: loss, samples, c cancels"),
     ("?", "this help"),
     ("escape", "leave the prompt / close a screen"),
     ("q", "quit (jobs keep running in the daemon)"),
