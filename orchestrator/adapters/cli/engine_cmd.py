@@ -44,6 +44,24 @@ class PreviewMethod(StrEnum):
     LATENT2RGB = "latent2rgb"
 
 
+class Toggle(StrEnum):
+    """`--cuda-graphs` / `--fuse-qkv` choices (engine.models.speed.TOGGLES)."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+class Attention(StrEnum):
+    """`--attention` choices (engine.models.speed.ATTENTION_BACKENDS)."""
+
+    AUTO = "auto"
+    FLASH = "flash"
+    CUDNN = "cudnn"
+    EFFICIENT = "efficient"
+    MATH = "math"
+
+
 app = typer.Typer(
     help=(
         "The embedded engine: runs ComfyUI API-format workflows on diffusers and serves "
@@ -122,6 +140,41 @@ def serve_command(
         typer.Option(
             metavar=choices_metavar(PreviewMethod),
             help="Sampler step previews. Default: settings engine_preview (none).",
+        ),
+    ] = None,
+    cuda_graphs: Annotated[
+        Toggle | None,
+        typer.Option(
+            metavar=choices_metavar(Toggle),
+            help="Replay the eager UNet step as a CUDA graph (auto: on with CUDA and no "
+            "compile, for 1-2 images per batch; 'on' on a CPU is refused). Default: "
+            "settings engine_cuda_graphs (auto).",
+        ),
+    ] = None,
+    fuse_qkv: Annotated[
+        Toggle | None,
+        typer.Option(
+            metavar=choices_metavar(Toggle),
+            help="Fuse the UNet's q/k/v projections (auto = off; a fused UNet refuses "
+            "LoRAs). Default: settings engine_fuse_qkv (auto).",
+        ),
+    ] = None,
+    attention: Annotated[
+        Attention | None,
+        typer.Option(
+            metavar=choices_metavar(Attention),
+            help="SDPA backend the UNet must use (auto: PyTorch picks; a forced backend that "
+            "cannot run fails the prompt, it never falls back). Default: settings "
+            "engine_attention (auto).",
+        ),
+    ] = None,
+    vae_slice: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="VAE-decode at most N images at once (0 = the whole batch; 4 keeps batch 8 "
+            "at 1024² within 20 GiB). Default: settings engine_vae_slice (4).",
         ),
     ] = None,
     max_pixels: Annotated[
@@ -229,10 +282,10 @@ def serve_command(
         precision=cast(Any, precision.value if precision else settings.engine_precision),
         compile=cast(Any, _compile_choice(compile_flag, compile_mode, settings.engine_compile)),
         preview_method=cast(Any, preview.value if preview else settings.engine_preview),
-        cuda_graphs=settings.engine_cuda_graphs,
-        fuse_qkv=settings.engine_fuse_qkv,
-        attention=settings.engine_attention,
-        vae_slice=settings.engine_vae_slice,
+        cuda_graphs=cuda_graphs.value if cuda_graphs else settings.engine_cuda_graphs,
+        fuse_qkv=fuse_qkv.value if fuse_qkv else settings.engine_fuse_qkv,
+        attention=attention.value if attention else settings.engine_attention,
+        vae_slice=settings.engine_vae_slice if vae_slice is None else vae_slice,
         max_pixels=settings.max_pixels if max_pixels is None else max_pixels,
         max_outputs=settings.max_outputs if max_outputs is None else max_outputs,
         max_prompt_chars=(

@@ -190,3 +190,35 @@ def test_a_batch_over_the_graph_limit_runs_eagerly_without_touching_cuda() -> No
     x = torch.randn(GRAPH_MAX_BATCH + 1, 4)
     torch.testing.assert_close(graphed(x), net(x))  # on a CPU: a capture would raise
     assert graphed.captured == 0
+
+
+def test_engine_serve_flags_name_the_engines_lever_values() -> None:
+    from engine.models.speed import ATTENTION_BACKENDS, TOGGLES
+    from orchestrator.adapters.cli.engine_cmd import Attention, Toggle
+
+    assert tuple(t.value for t in Toggle) == TOGGLES
+    assert tuple(a.value for a in Attention) == ATTENTION_BACKENDS
+    result = CliRunner().invoke(app, ["engine", "serve", "--help"])
+    for flag in ("--cuda-graphs", "--fuse-qkv", "--attention", "--vae-slice"):
+        assert flag in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--cuda-graphs", "on"], 1, "cuda_graphs='on' needs a CUDA GPU"),
+        (["--attention", "flash"], 1, "attention='flash' needs a CUDA GPU"),
+        (["--vae-slice", "-1"], 2, "--vae-slice"),
+        (["--attention", "sage"], 2, "sage"),
+    ],
+)
+def test_engine_serve_refuses_a_lever_the_cpu_cannot_run(
+    tmp_path: Path, args: list[str], code: int, says: str
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["engine", "serve", "--cpu", "--port", "0", *args],
+        env={"DGXP_DATA_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == code
+    assert says in result.output
