@@ -11,10 +11,12 @@
 #                                 #   stage by stage, in-process engine and `engine serve`,
 #                                 #   batch 1 and 8 (JOBS each, default 5)          (~5-7 min)
 #   bench/gpu_check.sh speed      # bench/throughput.py: the engine beside plain diffusers in
-#                                 #   one process (eager, levers one by one, VAE, fp8 vs bf16,
-#                                 #   compiled, few-step lcm/sgm_uniform), each section written
-#                                 #   as it ends; sections past SPEED_BUDGET s (480) are skipped
-#                                 #   and say so                                     (~8-9 min)
+#                                 #   one process, sections in this order: eager, compiled,
+#                                 #   few-step lcm/sgm_uniform, levers one by one, VAE, fp8 vs
+#                                 #   bf16; each written as it ends; one that would end past
+#                                 #   SPEED_BUDGET s (440) is skipped and says so (402 s on an
+#                                 #   H100, fp8 skipped); SPEED_ARGS="--sections fp8" measures
+#                                 #   fp8 alone                              (~7 min; fp8 ~2.5)
 #   bench/gpu_check.sh load       # (b) + bench/checkpoint_load.py: the checkpoint's load
 #                                 #   steps from a warm page cache (3 loads)          (~1 min)
 #   bench/gpu_check.sh pixelnode  # bench/pixelize_node.py: the pixelize node on 1024² IMAGE
@@ -24,8 +26,10 @@
 #                                 #   reads the compile caches)                      (~3-4 min)
 #   bench/gpu_check.sh tests|model|eager   # one part; several may be given (`eager compile`)
 #
-# Issue 14 fits in two device calls of <= 9.5 min: `speed` (Deliver 2, 4, 5: ratios to
-# diffusers, levers, few-step, fp8), then `tests e2e` (GPU tests + Deliver 1's user path).
+# Issue 14 in two device calls of <= 9.5 min: (1) `speed` (Deliver 2 and 4: ratios to
+# diffusers, levers, few-step); (2) `tests e2e`, then SPEED_ARGS="--sections fp8" `speed`
+# (GPU tests, Deliver 1's user path, Deliver 5's fp8). `load`, `pixelnode` and `warmstart`
+# (Deliver 1 and 3) need a third call when they are wanted as well.
 #
 # Results: $OUT/throughput-<gpu>.json (`speed`), $OUT/latest-eager.json and $OUT/latest-compile.json (copies of
 # bench/baselines/latest.json after each run), $OUT/e2e-<gpu>.json (bench/e2e.py's
@@ -141,7 +145,7 @@ warmstart() {
 speed() {
     local size_args=()
     [ "${FULL_SIZE:-1}" = 0 ] && size_args=(--tiny)
-    "$PYTHON" bench/throughput.py "${size_args[@]}" --budget-s "${SPEED_BUDGET:-480}" \
+    "$PYTHON" bench/throughput.py "${size_args[@]}" --budget-s "${SPEED_BUDGET:-440}" \
         --copy-to "$results" ${SPEED_ARGS:-}
 }
 
