@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.errors import EngineError, InterruptedByUser
+from engine.extra_model_paths import ExtraModelPaths
 from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 __all__ = [
@@ -45,14 +46,26 @@ class EnginePaths:
     temp: Path
     extra_checkpoints: tuple[Path, ...] = ()
     extra_loras: tuple[Path, ...] = ()
+    # The extra_model_paths.yaml entries (engine.extra_model_paths.ExtraModelPaths).
+    extra_model_paths: ExtraModelPaths = field(default_factory=ExtraModelPaths)
+
+    def folder_dirs(self, folder: str) -> tuple[Path, ...]:
+        """Where a model folder (`checkpoints`, `loras`, `vae`…) is searched, in order:
+        the engine's own folder(s), with the extra_model_paths.yaml entries placed as
+        ComfyUI places them."""
+        own = {
+            "checkpoints": (self.models / "checkpoints", *self.extra_checkpoints),
+            "loras": (self.models / "loras", self.output / "loras", *self.extra_loras),
+        }.get(folder, (self.models / folder,))
+        return self.extra_model_paths.arrange(folder, own)
 
     @property
     def checkpoint_dirs(self) -> tuple[Path, ...]:
-        return (self.models / "checkpoints", *self.extra_checkpoints)
+        return self.folder_dirs("checkpoints")
 
     @property
     def lora_dirs(self) -> tuple[Path, ...]:
-        return (self.models / "loras", self.output / "loras", *self.extra_loras)
+        return self.folder_dirs("loras")
 
     def ensure(self) -> None:
         folders = (self.models / "checkpoints", self.models / "loras", self.input, self.output)

@@ -1,6 +1,7 @@
 """Errors of the embedded engine.
 
 EngineError
+├── ExtraModelPathsError       a malformed or unreadable extra_model_paths.yaml
 ├── InterruptedByUser          the user interrupted the running prompt
 ├── LimitExceeded              a prompt asks for more than the engine's caps allow
 ├── ModelLoadError             missing, corrupt or unrecognised model / LoRA file
@@ -15,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "EngineError",
+    "ExtraModelPathsError",
     "InterruptedByUser",
     "LimitExceeded",
     "ModelLoadError",
@@ -26,6 +28,10 @@ __all__ = [
 
 class EngineError(Exception):
     """Root of every error the engine raises on purpose."""
+
+
+class ExtraModelPathsError(EngineError):
+    """An `extra_model_paths.yaml` is missing, not YAML, or has a malformed section or key."""
 
 
 class InterruptedByUser(EngineError):

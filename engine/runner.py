@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from engine.context import EngineContext, EnginePaths, bind_engine_context
 from engine.errors import EngineError
+from engine.extra_model_paths import YAML_NAME, load_extra_model_paths
 from engine.limits import DEFAULT_LIMITS, EngineLimits
 
 if TYPE_CHECKING:
@@ -75,6 +76,11 @@ class EngineConfig:
         attention: SDPA backend of the UNet: "auto", "flash", "cudnn", "efficient", "math".
         vae_slice: decode at most this many latents at once (0 = the whole batch; default 4
             keeps batch 8 at 1024² within 20 GiB).
+        extra_model_paths_configs: ComfyUI `extra_model_paths.yaml` files whose folders the
+            model loaders and `/object_info` also search (`engine.extra_model_paths`), read
+            after `<base_dir>/extra_model_paths.yaml` when that exists (as ComfyUI reads the
+            one beside its main.py, then `--extra-model-paths-config`). A missing or
+            malformed file is refused at start, naming the file, section and key.
     """
 
     base_dir: Path | None = None
@@ -101,6 +107,7 @@ class EngineConfig:
     max_pixels: int = DEFAULT_LIMITS.max_pixels
     max_outputs: int = DEFAULT_LIMITS.max_outputs
     max_prompt_chars: int = DEFAULT_LIMITS.max_prompt_chars
+    extra_model_paths_configs: tuple[Path, ...] = ()
 
     def limits(self) -> EngineLimits:
         """The caps as one object.
@@ -119,6 +126,7 @@ class EngineConfig:
 
         Raises:
             EngineError: a folder is neither given nor derivable from `base_dir`.
+            ExtraModelPathsError: an extra_model_paths.yaml is missing or malformed.
         """
         folders: dict[str, Path] = {}
         for name, given in (
@@ -136,7 +144,13 @@ class EngineConfig:
             input=resolved["input"],
             output=resolved["output"],
             temp=resolved["temp"],
+            extra_model_paths=load_extra_model_paths(self.extra_model_path_files()),
         )
+
+    def extra_model_path_files(self) -> tuple[Path, ...]:
+        """`<base_dir>/extra_model_paths.yaml` when it exists, then the configured files."""
+        beside = (self.base_dir / YAML_NAME,) if self.base_dir is not None else ()
+        return (*(p for p in beside if p.is_file()), *self.extra_model_paths_configs)
 
     def node_dirs(self) -> tuple[Path, ...]:
         """`<base>/custom_nodes` (when there is a base) plus the extra folders."""

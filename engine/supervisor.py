@@ -190,6 +190,7 @@ def config_to_json(config: EngineConfig) -> str:
     """An `EngineConfig` as JSON (paths as strings) for a member's command line."""
     values = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
     values["custom_node_dirs"] = [str(p) for p in config.custom_node_dirs]
+    values["extra_model_paths_configs"] = [str(p) for p in config.extra_model_paths_configs]
     return json.dumps(values)
 
 
@@ -206,6 +207,9 @@ def config_from_json(text: str) -> EngineConfig:
             if values[name] is not None:
                 values[name] = Path(values[name])
         values["custom_node_dirs"] = tuple(Path(p) for p in values.get("custom_node_dirs", ()))
+        values["extra_model_paths_configs"] = tuple(
+            Path(p) for p in values.get("extra_model_paths_configs", ())
+        )
         return EngineConfig(**values)
     except (ValueError, TypeError, AttributeError) as exc:
         raise EngineError(f"member config is not an EngineConfig in JSON: {exc}") from exc

@@ -134,6 +134,7 @@ def start_in_process_engine(settings: Settings) -> RunningEngineLike:
         fuse_qkv=settings.engine_fuse_qkv,
         attention=settings.engine_attention,
         vae_slice=settings.engine_vae_slice,
+        extra_model_paths_configs=tuple(settings.engine_extra_model_paths),
         # One set of caps: the engine refuses at /prompt what admission would refuse.
         max_pixels=settings.max_pixels,
         max_outputs=settings.max_outputs,

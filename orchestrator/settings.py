@@ -166,6 +166,12 @@ class Settings(BaseSettings):
         description="VAE-decode at most this many images at once (0 = the whole batch); 4 "
         "keeps batch 8 at 1024² within 20 GiB for ~5% more decode time.",
     )
+    engine_extra_model_paths: list[Path] = Field(
+        default_factory=list,
+        description="ComfyUI extra_model_paths.yaml files whose model folders the embedded "
+        "engine also searches (ComfyUI's --extra-model-paths-config; base_path, is_default, "
+        "one path per line). Env: a JSON list.",
+    )
     engine_compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
         default="off",
         description="torch.compile mode for the embedded engine's UNet + VAE decoder (CUDA "

@@ -44,10 +44,9 @@ _FOLDERS = (
 def model_folders(state: ServerState) -> dict[str, tuple[Path, ...]]:
     """Folder name -> directories searched, as the loaders see them."""
     paths = state.context.paths
-    folders: dict[str, tuple[Path, ...]] = {name: (paths.models / name,) for name in _FOLDERS}
-    folders["checkpoints"] = tuple(paths.checkpoint_dirs)
-    folders["loras"] = tuple(paths.lora_dirs)
-    return folders
+    # ComfyUI's /models also lists folders only an extra_model_paths.yaml names.
+    names = dict.fromkeys((*_FOLDERS, *paths.extra_model_paths.folders))
+    return {name: paths.folder_dirs(name) for name in names}
 
 
 def _list_files(dirs: tuple[Path, ...]) -> list[str]:

@@ -231,6 +231,18 @@ def serve_command(
             "E.g. --max-upload-mb 20. Default: 100.",
         ),
     ] = None,
+    extra_model_paths_config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--extra-model-paths-config",
+            metavar="FILE",
+            help="A ComfyUI extra_model_paths.yaml (repeatable; ComfyUI's flag): its "
+            "sections' folders are searched for checkpoints, LoRAs etc. and listed in "
+            "/object_info. base_path and relative paths count from the file's folder, "
+            "is_default: true searches them first. Added after the engine_extra_model_paths "
+            "setting's files. A malformed file stops the start, naming the section and key.",
+        ),
+    ] = None,
     gpus: Annotated[
         str | None,
         typer.Option(
@@ -286,6 +298,10 @@ def serve_command(
         fuse_qkv=fuse_qkv.value if fuse_qkv else settings.engine_fuse_qkv,
         attention=attention.value if attention else settings.engine_attention,
         vae_slice=settings.engine_vae_slice if vae_slice is None else vae_slice,
+        extra_model_paths_configs=(
+            *settings.engine_extra_model_paths,
+            *(extra_model_paths_config or ()),
+        ),
         max_pixels=settings.max_pixels if max_pixels is None else max_pixels,
         max_outputs=settings.max_outputs if max_outputs is None else max_outputs,
         max_prompt_chars=(
