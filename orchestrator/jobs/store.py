@@ -220,16 +220,16 @@ class JobStore:
             ).fetchall()
         return [row_to_job(r) for r in rows]
 
-    def count(self, state: JobState | None = None) -> int:
-        """How many jobs (in this state)."""
+    def count(self, state: JobState | None = None, kind: JobKind | None = None) -> int:
+        """How many jobs (in this state, of this kind)."""
+        where = [("state = ?", state.value)] if state is not None else []
+        if kind is not None:
+            where.append(("kind = ?", JobKind(kind).value))
+        query = "SELECT count(*) FROM jobs"
+        if where:
+            query += " WHERE " + " AND ".join(clause for clause, _ in where)
         with self._tx(write=False) as db:
-            if state is None:
-                return int(db.execute("SELECT count(*) FROM jobs").fetchone()[0])
-            return int(
-                db.execute("SELECT count(*) FROM jobs WHERE state = ?", (state.value,)).fetchone()[
-                    0
-                ]
-            )
+            return int(db.execute(query, tuple(value for _, value in where)).fetchone()[0])
 
     # --- writes -----------------------------------------------------------------------------
     def create(self, new_jobs: Sequence[NewJob]) -> list[Job]:

@@ -18,6 +18,7 @@ import time
 from orchestrator.errors import JobStateError, StoreError
 from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job
+from orchestrator.jobs.states import JobState
 from orchestrator.service.backend_pool import backoff_delay
 from orchestrator.service.claims import Claims
 from orchestrator.service.log_context import job_context
@@ -80,6 +81,11 @@ class TrainWorker:
                 self._limited.warning("store", "trainer: %s; retrying", exc)
                 self.runner.stopping.wait(backoff_delay(failures, cap_s=_RETRY_CAP_S))
                 continue
+            except Exception:  # outer edge of the trainer thread: a bug here must not kill it
+                failures += 1
+                logger.exception("trainer: unexpected error; still serving")
+                self.runner.stopping.wait(backoff_delay(failures, cap_s=_RETRY_CAP_S))
+                continue
             failures = 0
             if not ran:
                 with self._wake:
@@ -91,6 +97,10 @@ class TrainWorker:
         if job is not None:
             self._guarded(job, resume=True)
             return True
+        # A read first: claiming takes the store's write lock, which an idle poll every half
+        # second would contend for with the backend workers.
+        if not self.store.count(JobState.QUEUED, kind=JobKind.TRAIN):
+            return False
         job = self.claims.claim("trainer", kind=JobKind.TRAIN)
         if job is None:
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -245,3 +246,30 @@ def test_training_status_of_a_generate_job_is_refused(
 def test_run_shape_key_names_everything_a_step_time_depends_on() -> None:
     shape = RunShape.of("embedded", "cuda", Path("/m/sdxl.safetensors"), TrainingSpec(rank=16))
     assert shape.key == "embedded|cuda|sdxl.safetensors|1024px|rank 16|batch 1"
+
+
+def test_an_unexpected_error_in_the_trainer_thread_is_logged_and_it_keeps_serving(
+    tmp_path: Path,
+    make_train_service: MakeTrainService,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = make_train_service(StepTrainer(), start=False)
+    real = service.store.claim_next_queued
+    calls: list[object] = []
+
+    def broken_once(*args: object, **kwargs: object) -> object:
+        if kwargs.get("kind") is JobKind.TRAIN:  # the trainer's claims only
+            calls.append(kwargs["kind"])
+            if len(calls) == 1:
+                raise RuntimeError("a bug in claiming")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service.store, "claim_next_queued", broken_once)
+    caplog.set_level(logging.ERROR, logger="orchestrator.service.train_worker")
+    job = service.train(_request(tmp_path, steps=2))
+    service.start()
+    assert service.wait(job.id, 60).state is JobState.SUCCEEDED
+    assert len(calls) >= 2  # the broken claim, then the one that ran it
+    (record,) = [r for r in caplog.records if "still serving" in r.getMessage()]
+    assert record.exc_info is not None and "a bug in claiming" in str(record.exc_info[1])
