@@ -153,9 +153,15 @@ class EngineConfig:
         return (*(p for p in beside if p.is_file()), *self.extra_model_paths_configs)
 
     def node_dirs(self) -> tuple[Path, ...]:
-        """`<base>/custom_nodes` (when there is a base) plus the extra folders."""
+        """`<base>/custom_nodes` (when there is a base) with the extra_model_paths.yaml
+        `custom_nodes` entries placed as ComfyUI places them, plus the extra folders.
+
+        Raises:
+            ExtraModelPathsError: an extra_model_paths.yaml is missing or malformed.
+        """
         base = (self.base_dir / "custom_nodes",) if self.base_dir is not None else ()
-        return (*base, *self.custom_node_dirs)
+        extra = load_extra_model_paths(self.extra_model_path_files())
+        return (*extra.arrange("custom_nodes", base), *self.custom_node_dirs)
 
 
 def _resolve_device(request: str) -> str:

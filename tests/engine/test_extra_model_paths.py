@@ -19,6 +19,7 @@ from engine.nodes.sdxl import NODE_CLASS_MAPPINGS
 from engine.runner import EngineConfig, start_engine
 from orchestrator.adapters.cli.app import app
 
+NODE_PACKS = Path(__file__).parent / "node_packs"
 A1111_STYLE = """\
 a1111:
     base_path: ../webui/
@@ -147,7 +148,8 @@ def test_object_info_and_the_loader_see_the_extra_folders(
     )
     _write(
         tmp_path / "conf" / "extra.yaml",
-        "mine:\n  base_path: ../shared\n  checkpoints: ckpt\n  loras: |\n    lora\n",
+        "mine:\n  base_path: ../shared\n  checkpoints: ckpt\n  loras: |\n    lora\n"
+        f"  custom_nodes: {NODE_PACKS}\n",  # absolute: base_path does not apply
     )
     config = EngineConfig(
         base_dir=tmp_path / "engine",
@@ -161,6 +163,7 @@ def test_object_info_and_the_loader_see_the_extra_folders(
         loras = info["LoraLoader"]["input"]["required"]["lora_name"][0]
         assert "from_yaml.safetensors" in ckpts
         assert "styles/style.safetensors" in loras
+        assert "DGXPTest_SolidImage" in info  # a node pack from the yaml's custom_nodes
         listed = requests.get(f"{engine.url}/models/checkpoints", timeout=30).json()
         assert "from_yaml.safetensors" in listed
         folders = requests.get(f"{engine.url}/models", timeout=30).json()
