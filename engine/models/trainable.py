@@ -9,6 +9,7 @@ injects its adapters, switches modes and enables gradient checkpointing itself.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,18 @@ class TrainableSDXL:
             torch.cuda.empty_cache()
 
 
+@functools.cache
+def _tokenizers() -> Tokenizers:
+    """Both SDXL tokenizers, built once per process from the shipped BPE file (~1 s)."""
+    from engine.configs.tokenizer import build_clip_tokenizer, clip_vocab_and_merges
+
+    parsed = clip_vocab_and_merges()
+    return Tokenizers(
+        build_clip_tokenizer(True, vocab_and_merges=parsed),
+        build_clip_tokenizer(False, vocab_and_merges=parsed),
+    )
+
+
 def _alphas_cumprod() -> torch.Tensor:
     sigmas = DiscreteSchedule().sigmas.double()
     return (1.0 / (1.0 + sigmas**2)).float()  # σ² = (1 - ᾱ) / ᾱ
@@ -103,11 +116,8 @@ def load_trainable_sdxl(
     Raises:
         ModelLoadError: A missing, corrupt, truncated or non-SDXL file (named).
     """
-    from engine.configs.tokenizer import build_clip_tokenizer, clip_vocab_and_merges
-
     shapes, _ = read_header(path)
     loaded = load_checkpoint(path, device, dtype, vae_dtype)
-    parsed = clip_vocab_and_merges()
     unet_shapes = {
         key[len(UNET_PREFIX) :]: shape
         for key, shape in shapes.items()
@@ -119,10 +129,7 @@ def load_trainable_sdxl(
         text_encoder_l=loaded.text_encoder_l,
         text_encoder_g=loaded.text_encoder_g,
         vae=loaded.vae,
-        tokenizers=Tokenizers(
-            build_clip_tokenizer(True, vocab_and_merges=parsed),
-            build_clip_tokenizer(False, vocab_and_merges=parsed),
-        ),
+        tokenizers=_tokenizers(),
         unet_names=dict(loaded.unet_names),
         unet_shapes=unet_shapes,
         alphas_cumprod=_alphas_cumprod(),

@@ -317,7 +317,8 @@ class EmbeddedTrainer:
         while run.step < spec.steps:
             if should_stop():
                 run.checkpoint()
-                raise StopRequested(f"stopped at step {run.step}; checkpoint saved")
+                saved = "checkpoint saved" if run.step else "nothing trained yet"
+                raise StopRequested(f"stopped at step {run.step}; {saved}")
             run.step += 1
             meter.add(self._step(run))
             self._after_step(run, meter, on_progress)
