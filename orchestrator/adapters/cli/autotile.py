@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestrator.adapters.cli.generate import _parse_params, _report, _seed_option, _settings
+from orchestrator.adapters.cli.job_command import (
+    command_settings,
+    parse_params,
+    report_jobs,
+    seed_option,
+)
 from orchestrator.adapters.cli.output import emit_result, fail, note, stderr_console
 
 if TYPE_CHECKING:
@@ -50,7 +55,7 @@ def generate_autotile_command(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", metavar="SEED", callback=_seed_option, help="Seed, 0..2**64-1 (random)."
+            "--seed", metavar="SEED", callback=seed_option, help="Seed, 0..2**64-1 (random)."
         ),
     ] = None,
     palette: Annotated[
@@ -102,9 +107,9 @@ def generate_autotile_command(
     from orchestrator.service.autotile import autotile_request
     from orchestrator.service.values import parse_size
 
-    settings = _settings(ctx, out, backend)
+    settings = command_settings(ctx, out, backend)
     try:
-        params = _parse_params(param or [])
+        params = parse_params(param or [])
         if steps is not None:
             params["steps"] = steps
         request = autotile_request(
@@ -124,7 +129,7 @@ def generate_autotile_command(
         )
     except DGXPixelsError as exc:
         raise fail(exc) from exc
-    failed = _report(final, settings, as_json)
+    failed = report_jobs(final, settings, as_json)
     for job in final:
         _figures(job)
         for files in [] if as_json else job.files:  # the atlas PNG is already out

@@ -13,86 +13,25 @@ yet final (see `own_jobs`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestrator.adapters.cli.context import settings_from
-from orchestrator.adapters.cli.output import (
-    emit_record,
-    emit_result,
-    fail,
-    note,
-    stderr_console,
-    warn,
+from orchestrator.adapters.cli.job_command import (
+    command_settings,
+    parse_params,
+    report_jobs,
+    seed_option,
 )
+from orchestrator.adapters.cli.output import fail, stderr_console
 
 if TYPE_CHECKING:  # the service stack loads when a command runs, not at CLI start
-    from orchestrator.service import Job
     from orchestrator.service.values import GenerationRequest
     from orchestrator.settings import Settings
 
 __all__ = ["batch_command", "generate_command", "run_requests"]
-
-_DEMO_NOTE = (
-    "checkpoint {name!r} is the tiny random-weight demo model: the pipeline runs end to end, "
-    "but the pictures are meaningless. Put a real SDXL checkpoint in {models}/checkpoints "
-    "and pass `--param checkpoint=NAME`."
-)
-
-
-def _settings(ctx: typer.Context, out: Path | None, backend: Sequence[str] | None) -> Settings:
-    settings = settings_from(ctx)
-    update: dict[str, Any] = {}
-    if out is not None:
-        update["output_dir"] = out
-    if backend:
-        update["backends"] = list(backend)
-    return settings.model_copy(update=update) if update else settings
-
-
-def _seed_option(value: int | None) -> int | None:
-    """`--seed`: the service's own check (0..2**64-1), before any engine starts."""
-    from orchestrator.errors import InvalidRequest
-    from orchestrator.service.values import check_seed
-
-    if value is None:
-        return None
-    try:
-        return check_seed(value)
-    except InvalidRequest as exc:
-        raise typer.BadParameter(exc.reason) from exc
-
-
-def _report(jobs: Sequence[Job], settings: Settings, as_json: bool) -> int:
-    """Results on stdout (paths, or one JSON record per job), failures on stderr."""
-    from orchestrator.adapters.cli.jobs import job_dict
-    from orchestrator.service import JobState
-    from orchestrator.service.catalog import is_demo_model
-
-    failed = 0
-    demo = set()
-    for job in jobs:
-        checkpoint = str(job.params.get("checkpoint", ""))
-        if is_demo_model(checkpoint):
-            demo.add(checkpoint)
-        if job.state is not JobState.SUCCEEDED:
-            failed += 1
-            note(f"job {job.short_id} {job.state.value}: {job.error or 'no reason recorded'}")
-        for files in job.files:  # the QA report's findings, next to the sprite they concern
-            if files.qa_warnings:
-                warn(f"{files.sprite}: {'; '.join(files.qa_warnings)}")
-        if as_json:
-            emit_record(job_dict(job))
-            continue
-        for files in job.files:
-            emit_result(str(files.sprite))
-    for name in sorted(demo):
-        warn(_DEMO_NOTE.format(name=name, models=settings.resolved_models_dir))
-    return failed
 
 
 def run_requests(
@@ -118,7 +57,7 @@ def run_requests(
         stderr_console(),
         timeout_s,
     )
-    return _report(final, settings, as_json)
+    return report_jobs(final, settings, as_json)
 
 
 def generate_command(
@@ -146,7 +85,7 @@ def generate_command(
         typer.Option(
             "--seed",
             metavar="SEED",
-            callback=_seed_option,
+            callback=seed_option,
             help="First seed, 0..2**64-1 (random if left out).",
         ),
     ] = None,
@@ -225,9 +164,9 @@ def generate_command(
     from orchestrator.errors import DGXPixelsError
     from orchestrator.service.values import GenerationRequest, LoraSpec, parse_size
 
-    settings = _settings(ctx, out, backend)
+    settings = command_settings(ctx, out, backend)
     try:
-        params = _parse_params(param or [])
+        params = parse_params(param or [])
         if steps is not None:
             params["steps"] = steps
         request = GenerationRequest(
@@ -246,21 +185,6 @@ def generate_command(
         raise fail(exc) from exc
     if failed:
         raise typer.Exit(code=1)
-
-
-def _parse_params(items: Sequence[str]) -> dict[str, Any]:
-    from orchestrator.errors import InvalidRequest
-
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidRequest("--param", item, "expected KEY=VALUE")
-        try:
-            params[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key.strip()] = raw  # plain strings need no quotes
-    return params
 
 
 def batch_command(
@@ -307,7 +231,7 @@ def batch_command(
     from orchestrator.errors import DGXPixelsError
     from orchestrator.service.batch_file import read_batch_file
 
-    settings = _settings(ctx, out, backend)
+    settings = command_settings(ctx, out, backend)
     try:
         requests = read_batch_file(file, {"template": template} if template else None)
         failed = run_requests(settings, requests, timeout, as_json, backend or (), "batch")

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrator.adapters.cli.generate import _parse_params, _report, _seed_option, _settings
+from orchestrator.adapters.cli.job_command import (
+    command_settings,
+    parse_params,
+    report_jobs,
+    seed_option,
+)
 from orchestrator.adapters.cli.output import emit_result, fail, note, stderr_console
 
 if TYPE_CHECKING:
@@ -99,7 +104,7 @@ def generate_sheet_command(
         typer.Option(
             "--seed",
             metavar="SEED",
-            callback=_seed_option,
+            callback=seed_option,
             help="Seed of frame 0, 0..2**64-1 (random); frame i uses seed+i.",
         ),
     ] = None,
@@ -157,9 +162,9 @@ def generate_sheet_command(
     from orchestrator.service.sheet_request import sheet_request
     from orchestrator.service.values import LoraSpec, parse_size
 
-    settings = _settings(ctx, out, backend)
+    settings = command_settings(ctx, out, backend)
     try:
-        params = _parse_params(param or [])
+        params = parse_params(param or [])
         if steps is not None:
             params["steps"] = steps
         request = sheet_request(
@@ -184,7 +189,7 @@ def generate_sheet_command(
         )
     except DGXPixelsError as exc:
         raise fail(exc) from exc
-    failed = _report(final, settings, as_json)
+    failed = report_jobs(final, settings, as_json)
     for job in final:
         _figures(job)
         for files in [] if as_json else job.files:  # the sheet PNG is already out

@@ -134,7 +134,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON record on stdout.")] = False,
 ) -> None:
     """Evaluate a LoRA against its base model (see the examples below)."""
-    from orchestrator.adapters.cli.generate import _parse_params
+    from orchestrator.adapters.cli.job_command import parse_params
     from orchestrator.errors import DGXPixelsError
     from orchestrator.service.train_eval import DEFAULT_EVAL_SEED, EvalRequest
 
@@ -142,7 +142,7 @@ def eval_command(
     if backend:
         settings = settings.model_copy(update={"backends": list(backend)})
     try:
-        params: dict[str, Any] = _parse_params(param or [])
+        params: dict[str, Any] = parse_params(param or [])
         if steps is not None:
             params["steps"] = steps
         request = EvalRequest(
