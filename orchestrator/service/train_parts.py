@@ -159,19 +159,16 @@ def _file_sha256(path: Path) -> str:
 
 
 def _choose_trainer(settings: Settings) -> TrainerBackend:
-    """sd-scripts when `settings.sd_scripts` is set, else the embedded trainer (the one rule:
-    `training.backend_choice.choose_backend`).
+    """sd-scripts when `settings.sd_scripts` is set, else the embedded trainer
+    (`training.backend_choice`, the one rule).
 
     Raises:
         SdScriptsError: the configured checkout or its Python is unusable.
     """
     from training.backend_choice import choose_backend
 
-    return choose_backend(
-        settings.sd_scripts,
-        settings.sd_scripts_python,
-        settings.data_dir / "training" / "tokenizers",
-    )
+    tokenizers = settings.data_dir / "training" / "tokenizers"
+    return choose_backend(settings.sd_scripts, settings.sd_scripts_python, tokenizers)
 
 
 def default_training_parts(settings: Settings) -> TrainingParts:

@@ -151,11 +151,20 @@ def _check_not_training(store: JobStore, name: str) -> None:
             )
 
 
-def _check_time_guard(params: TrainParams, parts: TrainingParts) -> None:
+def _trainer_name(parts: TrainingParts) -> str:
+    """The trainer that will run it, chosen now so a configured but unusable sd-scripts
+    checkout is refused before anything is queued."""
+    try:
+        return parts.choose_trainer().name
+    except TrainingError as exc:
+        raise _refused(exc) from exc
+
+
+def _check_time_guard(params: TrainParams, parts: TrainingParts, trainer: str) -> None:
     if params.max_hours is None:
         return
-    trainer = parts.choose_trainer()
-    shape = RunShape.of(trainer.name, parts.device, params.base_checkpoint, params.spec)
+    device = parts.resolved_device()
+    shape = RunShape.of(trainer, device, params.base_checkpoint, params.spec)
     measured = parts.speeds.seconds_per_step(shape)
     if measured is None:
         return
@@ -190,10 +199,7 @@ def new_train_job(
         max_hours=request.max_hours,
         evaluate=request.evaluate,
     )
-    try:
-        _check_time_guard(params, parts)
-    except TrainingError as exc:  # the trainer cannot be set up (sd-scripts path, Python)
-        raise _refused(exc) from exc
+    _check_time_guard(params, parts, _trainer_name(parts))
     return NewJob(TRAIN_TEMPLATE, params.to_params(), spec.seed, kind=JobKind.TRAIN)
 
 

@@ -273,3 +273,16 @@ def test_an_unexpected_error_in_the_trainer_thread_is_logged_and_it_keeps_servin
     assert len(calls) >= 2  # the broken claim, then the one that ran it
     (record,) = [r for r in caplog.records if "still serving" in r.getMessage()]
     assert record.exc_info is not None and "a bug in claiming" in str(record.exc_info[1])
+
+
+def test_an_unusable_sd_scripts_checkout_is_refused_before_anything_is_queued(
+    tmp_path: Path, models: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models, sd_scripts=tmp_path / "no")
+    service = build_service(settings, backends=False)  # the settings' own trainer choice
+    try:
+        with pytest.raises(InvalidRequest, match=r"sd_scripts.*no"):
+            service.train(_request(tmp_path))
+        assert service.store.count() == 0
+    finally:
+        service.stop()
