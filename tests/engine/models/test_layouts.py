@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from fixtures.tiny_sdxl import COMFY_LAYOUT_SPECS, TINY_SPEC, tiny_layout_spec
+from fixtures.tiny_sdxl import COMFY_LAYOUT_SPECS, TINY_SPEC, tiny_layout_spec, write_tiny_lora
 from safetensors.torch import load_file
 
 from engine.context import EngineContext, EnginePaths, bind_engine_context
@@ -22,6 +22,7 @@ from engine.errors import ModelLoadError
 from engine.models.architecture import infer_architecture
 from engine.models.cache import ModelCache
 from engine.models.checkpoint import load_checkpoint
+from engine.models.lora import load_lora
 from engine.models.synthetic import build_shapes, write_checkpoint
 from engine.nodes.sdxl import NODE_CLASS_MAPPINGS
 
@@ -107,7 +108,7 @@ def _check_tensors_in_place(ckpt: Any, path: Path, layout: str) -> None:
 
 
 @pytest.mark.parametrize("layout", NEW_LAYOUTS)
-def test_tiny_layout_loads_in_place_and_renders_through_the_core_nodes(
+def test_tiny_layout_loads_in_place_takes_loras_and_renders(
     layout_models: Path, layout: str
 ) -> None:
     base = layout_models.parent / f"run-{layout}"
@@ -119,6 +120,13 @@ def test_tiny_layout_loads_in_place_and_renders_through_the_core_nodes(
             f"{layout}.safetensors"
         )
         _check_tensors_in_place(model.checkpoint, model.checkpoint.path, layout)
+        for naming in ("sgm", "diffusers"):  # kohya LoRAs name modules either way
+            lora = write_tiny_lora(
+                base / f"{naming}.safetensors", naming, tiny_layout_spec(layout), alpha=None
+            )
+            lora_model, misses = model.with_lora(load_lora(lora), 0.5)
+            assert [k for k in misses if not k.startswith("lora_te")] == [], naming
+        model = lora_model
         positive = NODES["CLIPTextEncode"]().encode(clip, "a red potion, pixel art")[0]
         negative = NODES["CLIPTextEncode"]().encode(clip, "blurry")[0]
         latent = NODES["EmptyLatentImage"]().generate(64, 64, 1)[0]
