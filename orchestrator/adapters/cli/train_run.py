@@ -55,6 +55,7 @@ Examples:
   dgx-pixels train run datasets/knight --name knight
   dgx-pixels train run datasets/knight --name knight --steps 1500 --max-hours 2
   dgx-pixels train run ds/ --name knight --spec train.toml --base sd_xl_base_1.0 --overwrite
+  dgx-pixels train run ds/ --name knight --eval       # then report.html: base vs LoRA
   dgx-pixels train run ds/ --name knight --no-wait    # prints the job id; see `jobs show`
   dgx-pixels train run ds/ --name knight --sd-scripts ~/sd-scripts
 """
@@ -89,6 +90,10 @@ def run_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a LoRA of that name (backed up).")
     ] = False,
+    evaluate: Annotated[
+        bool,
+        typer.Option("--eval", help="Then evaluate it (report.html in the run folder's eval/)."),
+    ] = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue it, print the job id, return.")
     ] = False,
@@ -117,7 +122,7 @@ def run_command(
 
     request = TrainJobRequest(
         dataset_dir=dataset, name=name, trigger=trigger, spec_path=spec, steps=steps,
-        base=base, max_hours=max_hours, overwrite=overwrite,
+        base=base, max_hours=max_hours, overwrite=overwrite, evaluate=evaluate,
     )  # fmt: skip
     settings = settings_from(ctx)
     if sd_scripts is not None or sd_scripts_python is not None:  # this command's own trainer
@@ -209,4 +214,6 @@ def _report(status: TrainingStatus, as_json: bool) -> None:
     note(f"✓ {job.params['name']}: {result.steps} steps with {result.backend}, final loss {loss}")
     if result.backup_path:
         note(f"the previous LoRA is kept as {result.backup_path}")
+    if result.report_path:
+        note(f"evaluation report: {result.report_path}")
     emit_result(result.lora_path)

@@ -71,6 +71,9 @@ def register_train_tools(mcp: FastMCP, service: Service) -> None:
         overwrite: Annotated[
             bool, Field(description="Replace a LoRA of that name (the old one is backed up).")
         ] = False,
+        evaluate: Annotated[
+            bool, Field(description="Then evaluate it against the base model (report.html).")
+        ] = False,
     ) -> ToolResult:
         """Train a pixel-art style LoRA on a prepared dataset; returns once it is queued.
 
@@ -81,7 +84,7 @@ def register_train_tools(mcp: FastMCP, service: Service) -> None:
             job = service.train(
                 TrainJobRequest(
                     dataset_dir=Path(dataset_dir), name=name, trigger=trigger, steps=steps,
-                    base=base, max_hours=max_hours, overwrite=overwrite,
+                    base=base, max_hours=max_hours, overwrite=overwrite, evaluate=evaluate,
                 )
             )  # fmt: skip
             view = training_status_view(service.training_status(job.id))
