@@ -195,10 +195,14 @@ def _finish(store_service: Any, tmp: Path, prompt: str, **files: Path) -> str:
 
 
 async def _picked(
-    app: PixelsApp, pilot: Pilot[Any], job_id: str, ready: Callable[[PreviewPane], bool]
+    app: PixelsApp,
+    pilot: Pilot[Any],
+    job_id: str,
+    ready: Callable[[PreviewPane], bool],
+    timeout_s: float = 10.0,
 ) -> PreviewPane:
     """Wait for the job's thumbnail, pick it with enter and wait until the preview is `ready`."""
-    await _until(pilot, lambda: app.query_one(Gallery).shown() == [job_id])
+    await _until(pilot, lambda: app.query_one(Gallery).shown() == [job_id], timeout_s)
     app.query_one(Thumb).focus()
     await pilot.press("enter")
     pane = app.query_one(PreviewPane)
@@ -284,3 +288,34 @@ async def test_a_missing_animation_leaves_the_still_sheet(
         assert job_id not in app.animations and app.outputs[job_id] == _png(sheet)
         assert pane.flipbook is None and _shown(pane) == sheet.tolist()
         assert app.connected  # the refused fetch is not a daemon outage
+
+
+@pytest.mark.slow  # ~20 s on 2 cores: the daemon's own engine renders the 4-frame sheet
+async def test_a_real_sheet_job_plays_in_the_preview_of_the_tui(
+    real_bridge: ZmqBridge, real_service: Any, bridge_settings: Any
+) -> None:
+    from orchestrator.service.sheet_request import sheet_request
+
+    fast = {"steps": 2, "width": 64, "height": 64, "checkpoint": "tiny_sdxl.safetensors"}
+    request = sheet_request(
+        "a knight", directions="down,left", frames=2, frame_ms=150, seed=5, params=fast
+    )
+    client = DaemonClient(bridge_settings.zmq_router, bridge_settings.zmq_pub, timeout_s=20)
+    app = PixelsApp(client, GraphicsMode.HALFCELL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.connected)
+        (job,) = real_service.submit(request)
+        real_service.start()
+        pane = await _picked(app, pilot, job.id, lambda p: p.flipbook is not None, timeout_s=240)
+        done = real_service.get_job(job.id)
+        assert done.files[0].animation is not None
+        book = pane.flipbook
+        assert book is not None and book.durations_ms == (150, 150)  # two walk frames
+        with Image.open(done.files[0].sprite) as sheet:  # frames at the sheet's scale
+            cell_h = sheet.height // 2
+        assert book.frames[0].shape[0] == cell_h
+        assert pane.timer is not None
+        pane.timer.pause()
+        first = pane.frame_index
+        await pane.next_frame()
+        assert pane.frame_index == (first + 1) % 2
