@@ -11,8 +11,9 @@ the first training step on (the load and the caching peak is recorded beside it)
 
 Recorded per variant: s/step, images/s, peak VRAM (GiB), the projected 3000-step time, and
 the GB10 projection by FLOP ratio (790 / 125 TFLOP/s dense bf16: H200-class measured
-against GB10's spec). Variants: `eager` (default levers), `channels_last`, `compile`
-(torch.compile of the UNet; its compile time is in the warm-up). The JSON is rewritten
+against GB10's spec). Variants: `eager` (default levers), `no_checkpointing` (the lever
+that trades VRAM for the recomputed forward), `channels_last`, `compile` (torch.compile of
+the UNet; its compile time is in the warm-up). The JSON is rewritten
 after every variant, so a crash or the time budget keeps what was done.
 
     python3 bench/train_speed.py                                # GPU: eager b1, b4, compile b1
@@ -58,10 +59,12 @@ H200_TFLOPS = 790.0  # H200 dense bf16, measured on the lent machines (8192³ ma
 REFERENCE_STEPS = 3000
 TARGET_S_PER_STEP = 0.45  # issue 13, H200, batch 1
 TARGET_VRAM_GIB = 24.0
-VARIANTS = {
-    "eager": EmbeddedOptions(report_every=1),
-    "channels_last": EmbeddedOptions(channels_last=True, report_every=1),
-    "compile": EmbeddedOptions(compile_unet=True, report_every=1),
+# name -> (trainer options, gradient checkpointing)
+VARIANTS: dict[str, tuple[EmbeddedOptions, bool]] = {
+    "eager": (EmbeddedOptions(report_every=1), True),
+    "no_checkpointing": (EmbeddedOptions(report_every=1), False),
+    "channels_last": (EmbeddedOptions(channels_last=True, report_every=1), True),
+    "compile": (EmbeddedOptions(compile_unet=True, report_every=1), True),
 }
 
 
@@ -134,6 +137,7 @@ def measure(
     """One fresh run of `warmup + steps + 1` steps; the timed window excludes the last
     step (its validation pass)."""
     total = args.warmup + args.steps + 1
+    options, checkpointing = VARIANTS[variant]
     spec = TrainingSpec(
         rank=args.rank,
         alpha=args.rank / 2,
@@ -141,7 +145,7 @@ def measure(
         batch_size=batch,
         resolution=args.resolution,
         mixed_precision="bf16",
-        gradient_checkpointing=True,
+        gradient_checkpointing=checkpointing,
         save_every_n_steps=100_000,
         validate_every_n_steps=100_000,
     )
@@ -168,7 +172,7 @@ def measure(
         elif progress.loss is not None:
             stamps[progress.step] = time.perf_counter()
 
-    EmbeddedTrainer(VARIANTS[variant]).train(request, on_progress, lambda: False)
+    EmbeddedTrainer(options).train(request, on_progress, lambda: False)
     first, last = args.warmup, args.warmup + args.steps
     peak = torch.cuda.max_memory_allocated() if cuda else 0
     return Timing(
@@ -184,6 +188,7 @@ def _entry(variant: str, batch: int, timing: Timing) -> dict[str, Any]:
     return {
         "variant": variant,
         "batch": batch,
+        "gradient_checkpointing": VARIANTS[variant][1],
         "s_per_step": round(timing.s_per_step, 4),
         "images_per_s": round(batch / timing.s_per_step, 3),
         "peak_vram_gib": timing.peak_train_gib,
@@ -231,7 +236,7 @@ def _report(
         "rank": args.rank,
         "alpha": args.rank / 2,
         "precision": "bf16 autocast, bf16 base weights, float32 adapters",
-        "gradient_checkpointing": True,
+        "gradient_checkpointing": "on, except in variant no_checkpointing",
         "optimizer": "AdamW8bit (bitsandbytes)"
         if importlib.util.find_spec("bitsandbytes")
         else "AdamW (torch, fused)",
