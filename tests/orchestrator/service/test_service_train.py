@@ -286,3 +286,28 @@ def test_an_unusable_sd_scripts_checkout_is_refused_before_anything_is_queued(
         assert service.store.count() == 0
     finally:
         service.stop()
+
+
+def test_a_stopped_service_leaves_the_run_running_and_the_next_one_resumes_it(
+    tmp_path: Path, make_train_service: MakeTrainService
+) -> None:
+    from train_testkit import latest_checkpoint
+
+    from orchestrator.service.train_jobs import read_result, work_dir_for
+
+    first = make_train_service(StepTrainer(step_s=0.02))
+    job = first.train(
+        _request(tmp_path, spec_path=_spec_file(tmp_path, "steps = 400\nsave_every_n_steps = 5\n"))
+    )
+    work_dir = work_dir_for(first.settings.data_dir, job.id)
+    deadline = time.monotonic() + 30
+    while latest_checkpoint(work_dir) < 10:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first.stop()  # SIGTERM's path: the run stops at its next step, its lease ends at once
+    assert first.store.path.exists()
+    second = make_train_service(StepTrainer())
+    done = second.wait(job.id, 60)
+    assert done.state is JobState.SUCCEEDED, done.error
+    result = read_result(work_dir)
+    assert result is not None and 10 <= result.resumed_from < 400
