@@ -84,6 +84,12 @@ def test_job_counters_and_phase_histograms_after_real_jobs(
     assert value(samples, "dgxp_daemon_healthy") == 1
     assert (value(samples, "dgxp_data_dir_disk_total_bytes") or 0) > 0
     _wait_for(lambda: value(scrape(exporter.url), "dgxp_jobs_queued") == 0)
+    # per-backend figures of the pool, from the next status sample
+    done = {"backend": url, "outcome": "done"}
+    _wait_for(lambda: value(scrape(exporter.url), "dgxp_backend_jobs_total", **done) == 2)
+    samples = scrape(exporter.url)
+    assert value(samples, "dgxp_backend_jobs_total", backend=url, outcome="failed") == 0
+    assert (value(samples, "dgxp_backend_job_mean_seconds", backend=url) or 0) > 0
 
 
 def test_a_cancelled_job_counts_under_its_final_state_and_queue_depth_follows_the_store(
