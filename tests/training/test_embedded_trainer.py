@@ -426,3 +426,41 @@ def test_an_unreadable_checkpoint_state_is_refused_naming_its_folder(
     with pytest.raises(CheckpointError, match=r"state\.json") as caught:
         train(request)
     assert caught.value.value == str(broken)
+
+
+# -- the objective ---------------------------------------------------------------------------
+
+
+def test_min_snr_weighting_lowers_the_loss_and_validation_is_repeatable(
+    demo_checkpoint: Path,
+) -> None:
+    from engine import load_trainable_sdxl
+    from training.embedded.data import CachedSample, SampleBatch
+    from training.embedded.objective import Objective
+
+    model = load_trainable_sdxl(demo_checkpoint)
+    gen = torch.Generator().manual_seed(0)
+    context, pooled = model.encode_prompt("pxtest, knight")
+    sample = CachedSample(
+        "a", torch.randn(4, 8, 8, generator=gen), context[0], pooled[0],
+        torch.tensor([64.0, 64, 0, 0, 64, 64]),
+    )  # fmt: skip
+    batch = SampleBatch(
+        *(
+            torch.stack([getattr(sample, f)] * 8)
+            for f in ("latent", "context", "pooled", "time_ids")
+        )
+    )
+
+    def objective(gamma: float | None) -> Objective:
+        return Objective(model.unet, model.alphas_cumprod, None, seed=1, min_snr_gamma=gamma)
+
+    with torch.no_grad():
+        plain = float(objective(None).training_loss(batch, step=7))
+        weighted = float(objective(1.0).training_loss(batch, step=7))
+        again = float(objective(None).training_loss(batch, step=7))
+    assert plain == again  # a step's noise and timesteps are a function of (seed, step)
+    # min(SNR, γ) / SNR <= 1, and < 1 for every timestep whose SNR exceeds γ = 1.
+    assert 0 < weighted < plain
+    first = objective(None).validation_loss([sample])
+    assert objective(None).validation_loss([sample]) == first  # fixed noise and timesteps
