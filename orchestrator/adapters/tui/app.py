@@ -260,7 +260,7 @@ class PixelsApp(App[None]):
         png = self.outputs[job.id] = media.still
         if media.animation is not None:
             self.animations[job.id] = media.animation
-        await self.query_one(Gallery).add(job, png)
+        await self.query_one(Gallery).add(job, png, animation=media.animation)
         if isinstance(self.screen, CompareScreen):
             await self.screen.update_job(job, png)
 

@@ -23,7 +23,16 @@ from orchestrator.adapters.tui.graphics import GraphicsMode, decode_png, enlarge
 from orchestrator.adapters.tui.halfcell import RGBA, HalfCellImage
 from orchestrator.wire.zmq_protocol import WireJob
 
-__all__ = ["Gallery", "JobItem", "JobList", "PreviewPane", "StepBar", "Thumb", "job_label"]
+__all__ = [
+    "FramePlayer",
+    "Gallery",
+    "JobItem",
+    "JobList",
+    "PreviewPane",
+    "StepBar",
+    "Thumb",
+    "job_label",
+]
 
 _STATE_STYLE = {
     "queued": "dim",
@@ -196,18 +205,61 @@ class JobList(ListView):
         return True
 
 
-class PreviewPane(Vertical):
+class FramePlayer(Widget):
+    """Plays a `Flipbook`: each frame in turn for its own duration, on a Textual timer.
+
+    Mixed into the widgets that show animation sheets; each draws a frame its own way
+    (`draw_frame`).
+    """
+
+    flipbook: Flipbook | None = None  # the animation playing, if any
+    frame_index = 0  # the flipbook's frame on screen
+    timer: Timer | None = None  # shows the next frame when it fires
+
+    async def draw_frame(self, rgba: RGBA, *, first: bool) -> None:
+        """Draw one frame (`first`: the animation's first, drawn from scratch)."""
+        raise NotImplementedError
+
+    async def play(self, animation: Flipbook) -> None:
+        """Start playing `animation` from its first frame (unless it is already playing)."""
+        if animation is self.flipbook:
+            return
+        self.stop_playing()
+        self.flipbook, self.frame_index = animation, 0
+        await self.draw_frame(animation.frames[0], first=True)
+        self._schedule()
+
+    def stop_playing(self) -> None:
+        """Stop the animation (its last frame stays until something else is drawn)."""
+        if self.timer is not None:
+            self.timer.stop()
+        self.timer, self.flipbook, self.frame_index = None, None, 0
+
+    def _schedule(self) -> None:
+        book = self.flipbook
+        if book is not None and len(book.frames) > 1:
+            self.timer = self.set_timer(book.delay_s(self.frame_index), self.next_frame)
+
+    async def next_frame(self) -> None:
+        """Show the animation's next frame (looping) and time the one after it: the
+        timer's callback, one frame per call."""
+        book = self.flipbook
+        if book is None:
+            return
+        self.frame_index = (self.frame_index + 1) % len(book.frames)
+        await self.draw_frame(book.frames[self.frame_index], first=False)
+        self._schedule()
+
+
+class PreviewPane(Vertical, FramePlayer):
     """The selected sprite, drawn with the detected graphics mode; an animation sheet's
-    frames play in turn, each for its own duration, on a Textual timer."""
+    frames play in turn, each for its own duration."""
 
     def __init__(self, graphics: GraphicsMode, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.graphics = graphics
         self.image: HalfCellImage | None = None
         self._png: bytes | None = None
-        self.flipbook: Flipbook | None = None  # the animation playing, if any
-        self.frame_index = 0  # the flipbook's frame on screen
-        self.timer: Timer | None = None  # shows the next frame when it fires
 
     def compose(self) -> ComposeResult:
         yield Label("No sprite selected", classes="preview-caption")
@@ -224,11 +276,12 @@ class PreviewPane(Vertical):
         `animation` when one is given (`png` is then unused)."""
         self.caption(caption)
         if animation is not None:
-            await self._play(animation)
+            self._png = None
+            await self.play(animation)
             return
         if png == self._png and self.flipbook is None:  # same picture: only the caption
             return
-        self._stop()
+        self.stop_playing()
         self._png = png
         body = self.query_one(".preview-body", Static)
         # The body's size comes from the layout, never from its content: skip relayouts.
@@ -268,34 +321,8 @@ class PreviewPane(Vertical):
         self.image = HalfCellImage(rgba)
         body.update(self.image, layout=False)
 
-    async def _play(self, animation: Flipbook) -> None:
-        if animation is self.flipbook:  # already playing: only the caption changed
-            return
-        self._stop()
-        self._png = None
-        self.flipbook, self.frame_index = animation, 0
-        await self._draw(animation.frames[0], fresh=True)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        book = self.flipbook
-        if book is not None and len(book.frames) > 1:
-            self.timer = self.set_timer(book.delay_s(self.frame_index), self.next_frame)
-
-    def _stop(self) -> None:
-        if self.timer is not None:
-            self.timer.stop()
-        self.timer, self.flipbook, self.frame_index = None, None, 0
-
-    async def next_frame(self) -> None:
-        """Show the animation's next frame (looping) and time the one after it: the
-        timer's callback, one frame per call."""
-        book = self.flipbook
-        if book is None:
-            return
-        self.frame_index = (self.frame_index + 1) % len(book.frames)
-        await self._draw(book.frames[self.frame_index], fresh=False)
-        self._schedule()
+    async def draw_frame(self, rgba: RGBA, *, first: bool) -> None:
+        await self._draw(rgba, fresh=first)
 
 
 def _terminal_image(mode: GraphicsMode, image: Any) -> Widget:
@@ -305,8 +332,11 @@ def _terminal_image(mode: GraphicsMode, image: Any) -> Widget:
     return cls(image, classes="preview-graphic")
 
 
-class Thumb(Static, can_focus=True):
-    """A small image of one finished job in the gallery."""
+_THUMB_BOX = {"max_cols": 12, "max_rows": 6}
+
+
+class Thumb(Static, FramePlayer, can_focus=True):
+    """A small image of one finished job in the gallery; an animation sheet's plays."""
 
     class Picked(Message):
         """The user chose this thumbnail."""
@@ -315,10 +345,18 @@ class Thumb(Static, can_focus=True):
             super().__init__()
             self.job_id = job_id
 
-    def __init__(self, job: WireJob, png: bytes) -> None:
-        super().__init__(HalfCellImage(decode_png(png), max_cols=12, max_rows=6), classes="thumb")
+    def __init__(self, job: WireJob, png: bytes, animation: Flipbook | None = None) -> None:
+        super().__init__(HalfCellImage(decode_png(png), **_THUMB_BOX), classes="thumb")
         self.job_id = job.id
         self.tooltip = job.prompt
+        self.animation = animation
+
+    async def on_mount(self) -> None:
+        if self.animation is not None:  # an animation sheet walks in the gallery too
+            await self.play(self.animation)
+
+    async def draw_frame(self, rgba: RGBA, *, first: bool) -> None:
+        self.update(HalfCellImage(rgba, **_THUMB_BOX), layout=first)
 
     def on_click(self) -> None:
         self.post_message(self.Picked(self.job_id))
@@ -334,12 +372,15 @@ class Gallery(HorizontalScroll):
         """Job ids in display order."""
         return [thumb.job_id for thumb in self.query(Thumb)]
 
-    async def add(self, job: WireJob, png: bytes, limit: int = 12) -> None:
-        """Put a finished job first; keep at most `limit` thumbnails."""
+    async def add(
+        self, job: WireJob, png: bytes, limit: int = 12, animation: Flipbook | None = None
+    ) -> None:
+        """Put a finished job first (playing `animation`, if given); keep at most `limit`
+        thumbnails."""
         if job.id in self.shown():
             return
         try:
-            thumb = Thumb(job, png)
+            thumb = Thumb(job, png, animation)
         except ValueError:
             return  # an unreadable image has no thumbnail; the preview says why
         await self.mount(thumb, before=0 if self.children else None)

@@ -236,9 +236,13 @@ async def test_a_finished_sheet_plays_in_the_preview_at_the_atlas_durations(
             await pane.next_frame()
             index = (start + step) % 4
             assert pane.frame_index == index and _shown(pane) == expected[index].tolist()
-        thumb = app.query_one(Thumb)  # the gallery keeps the whole sheet as its thumbnail
+        thumb = app.query_one(Thumb)  # the gallery's thumbnail walks too
+        assert thumb.flipbook is pane.flipbook and thumb.timer is not None
+        thumb.timer.pause()
+        shown = thumb.frame_index
+        await thumb.next_frame()
         assert isinstance(thumb.content, HalfCellImage)
-        assert thumb.content.rgba.tolist() == sheet.tolist()
+        assert thumb.content.rgba.tolist() == expected[(shown + 1) % 4].tolist()
 
 
 async def test_a_finished_tileset_is_shown_tiled_in_the_gallery_and_preview(
