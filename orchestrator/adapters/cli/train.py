@@ -18,6 +18,7 @@ from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import choices_metavar, emit_result, fail, note, warn
 from orchestrator.adapters.cli.train_eval import eval_command
 from orchestrator.adapters.cli.train_run import run_command
+from orchestrator.adapters.cli.train_status import status_command
 from orchestrator.service.train_dataset import DATASET_ALPHA_MODES
 
 if TYPE_CHECKING:
@@ -128,4 +129,5 @@ def dataset_command(
 dataset_command.__doc__ = _DATASET_HELP
 app.command("dataset")(dataset_command)
 app.command("run")(run_command)
+app.command("status")(status_command)
 app.command("eval")(eval_command)

@@ -88,6 +88,13 @@ def test_dataset_then_train_run_then_generate_with_the_lora(
     assert "✓ knight: 4 steps with embedded, final loss" in trained.stderr
     card = json.loads(lora.with_suffix(".json").read_text())
     assert (card["trigger_words"], card["backend"]) == (["pxlknight"], "embedded")
+    with JobStore(Path(env["DGXP_DATA_DIR"]) / "jobs.sqlite3") as store:
+        (job,) = store.list_jobs()
+    shown = _run(["train", "status", job.id[:8], "--json"], env)
+    assert shown.exit_code == 0, shown.output
+    status = json.loads(shown.stdout)
+    assert (status["job"]["state"], status["result"]["lora_path"]) == ("succeeded", str(lora))
+    assert [step for step, _ in status["losses"]][-1] == 4
 
     base = _run(["generate", "a knight", *_GENERATE, "-o", str(tmp_path / "base")], env)
     assert base.exit_code == 0, base.output
@@ -171,3 +178,16 @@ def test_no_wait_prints_the_queued_job_id(tmp_path: Path, env: dict[str, str]) -
         job = store.get(job_id)
     assert (job.kind, job.params["name"]) == (JobKind.TRAIN, "knight")
     assert "queued" in done.stderr
+
+
+def test_train_status_of_an_unknown_or_generate_job_is_one_error_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from orchestrator.jobs import NewJob
+
+    missing = _run(["train", "status", "ffffffff"], env)
+    assert missing.exit_code == 1 and "job_id='ffffffff'" in missing.stderr
+    with JobStore(Path(env["DGXP_DATA_DIR"]) / "jobs.sqlite3") as store:
+        (job,) = store.create([NewJob("single_sprite", {"prompt": "p"}, 1)])
+    other = _run(["train", "status", job.id], env)
+    assert other.exit_code == 1 and "is a generate job, not a training run" in other.stderr
