@@ -56,7 +56,7 @@ Examples:
   dgx-pixels train run datasets/knight --name knight --steps 1500 --max-hours 2
   dgx-pixels train run ds/ --name knight --spec train.toml --base sd_xl_base_1.0 --overwrite
   dgx-pixels train run ds/ --name knight --eval       # then report.html: base vs LoRA
-  dgx-pixels train run ds/ --name knight --no-wait    # prints the job id; see `jobs show`
+  dgx-pixels train run ds/ --name knight --no-wait    # prints the job id; see `train status`
   dgx-pixels train run ds/ --name knight --sd-scripts ~/sd-scripts
 """
 
@@ -152,7 +152,9 @@ def _queued(service: Service, job: Job, as_json: bool) -> None:
     if as_json:
         emit_record({"job_id": job.id, "state": str(job.state)})
         return
-    note(f"queued {job.short_id} ({where}); follow it with `dgx-pixels jobs show {job.short_id}`")
+    note(
+        f"queued {job.short_id} ({where}); follow it with `dgx-pixels train status {job.short_id}`"
+    )
     emit_result(job.id)
 
 
