@@ -174,11 +174,15 @@ def _progress_record(progress: TrainProgress) -> dict[str, Any]:
 
 
 def append_progress(work_dir: Path, progress: TrainProgress) -> None:
-    """Add one progress report to the run's log (one JSON line, flushed)."""
+    """Add one progress report to the run's log (one JSON line)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(_progress_record(progress), separators=(",", ":"))
-    with (work_dir / _PROGRESS_FILE).open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    line = json.dumps(_progress_record(progress), separators=(",", ":")) + "\n"
+    with (work_dir / _PROGRESS_FILE).open("a+b") as handle:
+        if handle.tell() > 0:  # a kill -9 mid-write leaves a torn line: start a new one
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                line = "\n" + line
+        handle.write(line.encode("utf-8"))
 
 
 def _progress_from(record: Mapping[str, Any]) -> TrainProgress:
@@ -197,7 +201,11 @@ def _progress_from(record: Mapping[str, Any]) -> TrainProgress:
 
 
 def _opt_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    raise TypeError(f"expected a number or null, got {value!r}")
 
 
 def read_progress(work_dir: Path) -> tuple[TrainProgress, ...]:

@@ -311,3 +311,14 @@ def test_a_stopped_service_leaves_the_run_running_and_the_next_one_resumes_it(
     assert done.state is JobState.SUCCEEDED, done.error
     result = read_result(work_dir)
     assert result is not None and 10 <= result.resumed_from < 400
+
+
+def test_a_torn_or_damaged_progress_line_is_skipped_not_fatal(tmp_path: Path) -> None:
+    from orchestrator.service.train_jobs import append_progress, read_progress
+    from training.backend import TrainProgress
+
+    append_progress(tmp_path, TrainProgress(step=1, total_steps=3, loss=0.5))
+    with (tmp_path / "progress.jsonl").open("a") as log:
+        log.write('{"step": 2, "total_steps": 3, "loss": "high"}\n{"step": 3, "tot')  # kill -9
+    append_progress(tmp_path, TrainProgress(step=2, total_steps=3, loss=0.4))
+    assert [(p.step, p.loss) for p in read_progress(tmp_path)] == [(1, 0.5), (2, 0.4)]
