@@ -131,12 +131,14 @@ class TrainRunner:
         self._train(job, backend, request, params, shape)
 
     def _start(self, job: Job, trainer: str) -> bool:
-        """queued -> submitted -> running with our lease; False if it was cancelled meanwhile."""
+        """queued -> submitted -> running with our lease (a taken-over job is already one of
+        the later two); False if it was cancelled meanwhile."""
         if job.state is JobState.RUNNING:
             return True
         try:
-            lease = self.leases.lease()
-            self.store.mark_submitted(job.id, uuid.uuid4().hex, f"trainer:{trainer}", lease)
+            if job.state is JobState.QUEUED:
+                lease = self.leases.lease()
+                self.store.mark_submitted(job.id, uuid.uuid4().hex, f"trainer:{trainer}", lease)
             running = self.store.mark_running(job.id)
         except JobStateError:
             return False

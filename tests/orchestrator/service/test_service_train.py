@@ -322,3 +322,20 @@ def test_a_torn_or_damaged_progress_line_is_skipped_not_fatal(tmp_path: Path) ->
         log.write('{"step": 2, "total_steps": 3, "loss": "high"}\n{"step": 3, "tot')  # kill -9
     append_progress(tmp_path, TrainProgress(step=2, total_steps=3, loss=0.4))
     assert [(p.step, p.loss) for p in read_progress(tmp_path)] == [(1, 0.5), (2, 0.4)]
+
+
+def test_a_run_left_submitted_by_a_dead_process_is_taken_over_and_run(
+    tmp_path: Path, make_train_service: MakeTrainService
+) -> None:
+    from orchestrator.jobs import Lease
+
+    service = make_train_service(StepTrainer(), start=False, lease_s=1.0, heartbeat_s=0.2)
+    job = service.train(_request(tmp_path, steps=3))
+    # A process claimed and recorded it, then died before it started training.
+    claimed = service.store.claim_next_queued("dead", kind=JobKind.TRAIN, lease=Lease("dead", 1.0))
+    assert claimed is not None
+    service.store.mark_submitted(job.id, "p", "trainer:steps", Lease("dead", 1.0))
+    service.start()
+    done = service.wait(job.id, 60)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert done.attempts == 1
