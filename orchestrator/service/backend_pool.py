@@ -271,7 +271,8 @@ class BackendPool:
             self.checked(backend.url, time.monotonic() - began)
 
     def check_all(self) -> list[BackendInfo]:
-        """Probe every backend now."""
+        """Probe every backend now (engine groups re-read first)."""
+        self.refresh_groups()
         for backend in self._snapshot():
             self.check(backend)
         return self.infos()
