@@ -344,17 +344,22 @@ def _serve_group(config: Any, gpus: str, group: str, data_dir: Path) -> None:
     from orchestrator.errors import BackendError
 
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def started(urls: list[str]) -> None:
+        # Only a group that is about to start takes the signals: they stop all its members.
+        for sig in previous:
+            signal.signal(sig, lambda *_: stop.set())
         note(f"engine group engine://{group}: {len(urls)} member(s): {', '.join(urls)}")
         note(f"point the daemon at it: DGXP_BACKENDS=engine://{group} (same DGXP_DATA_DIR)")
 
     try:
         serve_engine_group(config, gpus, data_dir, group, stop, on_start=started)
     except BackendError as exc:
-        raise fail(exc) from exc
+        raise fail(exc, code=2) from exc
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _compile_choice(flag: bool, mode: CompileMode | None, configured: str) -> str:
