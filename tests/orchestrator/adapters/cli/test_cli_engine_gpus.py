@@ -3,7 +3,13 @@ engine process starts, naming the flag's value (exit 2); the help teaches the gr
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,3 +50,73 @@ def test_the_help_says_how_the_daemon_finds_the_group(tmp_path: Path) -> None:
     assert code == 0
     flat = " ".join(output.split())
     assert "--gpus" in flat and "--group" in flat and "engine://" in flat
+
+
+def _free_base_port() -> int:
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        try:
+            with socket.socket() as other:
+                other.bind(("127.0.0.1", base + 1))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no two consecutive free ports")
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _start_group(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    data_dir = tmp_path / "data"
+    command = [
+        sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()",
+        "engine", "serve", "--gpus", "cpu:2", "--port", str(_free_base_port()),
+        "--models", str(tmp_path / "models"),
+    ]  # fmt: skip
+    env = {**os.environ, "DGXP_DATA_DIR": str(data_dir)}
+    with (tmp_path / "group.log").open("wb") as log:  # members write there too
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    members = data_dir / "engine" / "groups" / "local.json"
+    _wait(lambda: members.exists() or process.poll() is not None, 60, "the members file")
+    assert process.poll() is None, (tmp_path / "group.log").read_text()
+    return process, members
+
+
+def _pids(members: Path) -> list[int]:
+    return [int(m["pid"]) for m in json.loads(members.read_text())["members"] if m["pid"]]
+
+
+def test_sigterm_to_the_supervisor_stops_every_member_and_unpublishes(tmp_path: Path) -> None:
+    process, members = _start_group(tmp_path)
+    pids = _pids(members)
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0, (tmp_path / "group.log").read_text()
+    assert not members.exists()
+    _wait(lambda: not any(_alive(p) for p in pids), 10, "the members to exit")
+
+
+@pytest.mark.slow
+def test_members_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    process, members = _start_group(tmp_path)
+    pids = _pids(members)
+    process.kill()  # no cleanup runs: the members learn it from PR_SET_PDEATHSIG
+    process.wait(10)
+    _wait(lambda: not any(_alive(p) for p in pids), 60, "the orphaned members to exit")
