@@ -13,7 +13,8 @@ Recorded per variant: s/step, images/s, peak VRAM (GiB), the projected 3000-step
 the GB10 projection by FLOP ratio (790 / 125 TFLOP/s dense bf16: H200-class measured
 against GB10's spec). Variants: `eager` (default levers), `no_checkpointing` (the lever
 that trades VRAM for the recomputed forward), `channels_last`, `compile` (torch.compile of
-the UNet; its compile time is in the warm-up). The JSON is rewritten
+the UNet; its compile time is in the warm-up), `compile_blocks` (each transformer and ResNet
+block compiled: a few shared graphs), `compile_blocks_no_checkpointing`. The JSON is rewritten
 after every variant, so a crash or the time budget keeps what was done.
 
     python3 bench/train_speed.py                                # GPU: eager b1, b4, compile b1
@@ -65,6 +66,11 @@ VARIANTS: dict[str, tuple[EmbeddedOptions, bool]] = {
     "no_checkpointing": (EmbeddedOptions(report_every=1), False),
     "channels_last": (EmbeddedOptions(channels_last=True, report_every=1), True),
     "compile": (EmbeddedOptions(compile_unet=True, report_every=1), True),
+    "compile_blocks": (EmbeddedOptions(compile_blocks=True, report_every=1), True),
+    "compile_blocks_no_checkpointing": (
+        EmbeddedOptions(compile_blocks=True, report_every=1),
+        False,
+    ),
 }
 
 
@@ -291,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("dataset and checkpoint ready after %.1f s", time.perf_counter() - began)
     results: list[dict[str, Any]] = []
     for variant in args.variants:
-        batches = [1] if variant == "compile" else args.batches
+        batches = [1] if variant.startswith("compile") else args.batches
         for batch in batches:
             spent = time.perf_counter() - began
             if spent > args.budget_s:

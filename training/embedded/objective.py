@@ -91,7 +91,15 @@ class Objective:
 
     @torch.no_grad()
     def validation_loss(self, samples: Sequence[CachedSample]) -> float:
-        """Mean ε-MSE over `samples` × `VALIDATION_TIMESTEPS`, with fixed noise."""
+        """Mean ε-MSE over `samples` × `VALIDATION_TIMESTEPS`, with fixed noise.
+
+        Runs eagerly even where blocks are compiled: no_grad and its own batch size would
+        compile a second set of graphs for a pass made once every few hundred steps.
+        """
+        with torch.compiler.set_stance("force_eager"):
+            return self._validation_loss(samples)
+
+    def _validation_loss(self, samples: Sequence[CachedSample]) -> float:
         total = 0.0
         for index, sample in enumerate(samples):
             count = len(VALIDATION_TIMESTEPS)
