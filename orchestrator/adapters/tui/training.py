@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Sparkline, Static
 
@@ -68,7 +69,7 @@ class TrainingScreen(Screen[None]):
         super().__init__()
         self.job = job
         self.graphics = graphics
-        self.losses: list[float] = []
+        self._points: dict[int, float] = {}  # step -> loss: history and events merge by step
         self.latest: TrainProgressView | None = None
         self.samples_shown = 0
         self._sample: tuple[str, bytes] | None = None  # the newest, until it is drawn
@@ -102,11 +103,18 @@ class TrainingScreen(Screen[None]):
         name = self.job.params.get("name", "?")
         return f"training LoRA {name} — job {self.job.id[:8]} ({self.job.state})"
 
+    @property
+    def losses(self) -> list[float]:
+        """The newest `MAX_SPARK_POINTS` losses, in step order (what the sparkline draws)."""
+        return [self._points[step] for step in sorted(self._points)][-MAX_SPARK_POINTS:]
+
     def load(self, status: TrainingStatusView) -> None:
-        """Start from the run's history (the `training_status` reply)."""
-        self.job = status.job
-        self.losses = [loss for _, loss in status.losses][-MAX_SPARK_POINTS:]
-        self.latest = status.latest
+        """Merge in the run's history (the `training_status` reply); events that came
+        first keep their steps, so a step is never drawn twice."""
+        self._points = {**dict(status.losses), **self._points}
+        if self.latest is None or (status.latest and status.latest.step >= self.latest.step):
+            self.latest = status.latest
+            self.job = status.job
         self._redraw()
 
     async def show_event(self, event: Any, image: bytes | None) -> None:
@@ -117,7 +125,9 @@ class TrainingScreen(Screen[None]):
         if isinstance(event, JobProgressEvent) and event.train is not None:
             self.latest = event.train
             if event.train.loss is not None:
-                self.losses = [*self.losses, event.train.loss][-MAX_SPARK_POINTS:]
+                self._points[event.train.step] = event.train.loss
+                if len(self._points) > 2 * MAX_SPARK_POINTS:  # keep memory bounded
+                    self._points = dict(sorted(self._points.items())[-MAX_SPARK_POINTS:])
             if image is not None:
                 self._sample = (f"sample at step {event.train.step}", image)
                 await self._draw_sample()
@@ -134,9 +144,12 @@ class TrainingScreen(Screen[None]):
     def _redraw(self) -> None:
         if not self._ready:  # on_mount draws the state gathered until then
             return
-        self.query_one("#training-title", Label).update(self._title())
-        self.query_one(Sparkline).data = list(self.losses)
-        self.query_one("#training-figures", Static).update(figures_line(self.latest, self.job))
+        try:
+            self.query_one("#training-title", Label).update(self._title())
+            self.query_one(Sparkline).data = self.losses
+            self.query_one("#training-figures", Static).update(figures_line(self.latest, self.job))
+        except NoMatches:  # the screen is being taken down: nothing left to draw
+            return
 
     def action_cancel_run(self) -> None:
         """Ask the app to cancel this run (the daemon stops it at its next step)."""

@@ -123,3 +123,29 @@ async def test_reopening_loads_the_history_of_a_finished_run(
         await _until(pilot, lambda: "step 10/10" in str(figures.render()))
         assert str(figures.render()).startswith("succeeded")
         assert list(screen.query_one(Sparkline).data or []) == screen.losses
+
+
+async def test_history_and_live_events_merge_by_step_never_twice() -> None:
+    from orchestrator.wire.job_view import JobView
+    from orchestrator.wire.train_view import TrainingStatusView, TrainProgressView
+    from orchestrator.wire.zmq_protocol import JobProgressEvent
+
+    job = JobView(id="a" * 32, state=JobState.RUNNING, template="train_lora", seed=0,
+                  created_at=1.0, kind="train", params={"name": "knight"})  # fmt: skip
+    screen = TrainingScreen(job, GraphicsMode.HALFCELL)
+
+    def event(step: int, seq: int) -> JobProgressEvent:
+        report = TrainProgressView(step=step, total_steps=9, loss=1 / step)
+        return JobProgressEvent(seq=seq, time=0.0, job_id=job.id, job=job, value=step, max=9,
+                                train=report)  # fmt: skip
+
+    await screen.show_event(event(3, 1), None)  # arrived before the history reply
+    history = TrainingStatusView(
+        job=job, name="knight", dataset_dir="/ds", base_checkpoint="/b", steps=9,
+        losses=[(s, 1 / s) for s in (1, 2, 3)], latest=TrainProgressView(step=3, total_steps=9),
+    )  # fmt: skip
+    screen.load(history)
+    await screen.show_event(event(4, 2), None)
+    await screen.show_event(event(4, 3), None)  # a resumed run repeats a step
+    assert screen.losses == [1 / s for s in (1, 2, 3, 4)]
+    assert screen.latest is not None and screen.latest.step == 4
