@@ -604,13 +604,19 @@ class Service:
             self._training = replace(parts, evaluate=after_training(self))
         return self._training
 
-    def train(self, request: TrainJobRequest) -> Job:
+    def train(self, request: TrainJobRequest, *, origin: Origin = "local") -> Job:
         """Check and queue a LoRA training run: a `train` job, run one at a time by the
         trainer thread of the process that runs jobs (the daemon, or this CLI).
 
         Everything is checked before anything is stored (see `train_service`); on success
         the LoRA is registered as `models/loras/<name>.safetensors` with its card. Cancel it
         with `cancel`; follow it with `training_status` or the job's progress events.
+
+        Args:
+            request: What to train.
+            origin: `remote` for ZMQ/MCP clients: the dataset folder must lie under the
+                data dir or the outputs folder, the base is a checkpoint file name, and no
+                spec file is read (`train_service.check_remote`).
 
         Raises:
             InvalidRequest: A refused field, named: no such dataset, a bad spec or step
@@ -621,7 +627,7 @@ class Service:
         from orchestrator.service.train_service import new_train_job
 
         self._jobs.check_store_file()
-        new = new_train_job(request, self.store, self._catalog, self.training_parts)
+        new = new_train_job(request, self.store, self._catalog, self.training_parts, origin)
         out_dir = str(self.settings.resolved_output_dir.expanduser().absolute())
         (job,) = self.store.create([replace(new, out_dir=out_dir)])
         self.hub.publish(JobEventKind.QUEUED, job.id, job=job)

@@ -11,7 +11,7 @@ naming the field and value. Nothing is written under `models/loras/` until a run
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.errors import InvalidRequest
@@ -19,6 +19,7 @@ from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.models import Job
 from orchestrator.jobs.store import JobStore, NewJob
 from orchestrator.service.catalog import Catalog
+from orchestrator.service.remote_paths import Origin
 from orchestrator.service.train_guard import RunShape, projection_refusal
 from orchestrator.service.train_jobs import (
     TRAIN_TEMPLATE,
@@ -29,10 +30,11 @@ from orchestrator.service.train_jobs import (
     work_dir_for,
 )
 from orchestrator.service.train_parts import TrainingParts
+from orchestrator.settings import Settings
 from training.errors import TrainingError
 from training.spec import TrainingSpec
 
-__all__ = ["TrainJobRequest", "new_train_job", "training_status"]
+__all__ = ["TrainJobRequest", "check_remote", "new_train_job", "training_status"]
 
 _MAX_HOURS_CAP = 24 * 30  # a month: anything longer is a typo
 
@@ -173,14 +175,52 @@ def _check_time_guard(params: TrainParams, parts: TrainingParts, trainer: str) -
         raise InvalidRequest("max_hours", params.max_hours, refusal)
 
 
+def check_remote(request: TrainJobRequest, settings: Settings) -> None:
+    """What a remote caller (ZMQ, MCP) may name: a dataset folder under the data dir or the
+    outputs folder, a base checkpoint by file name, no spec file. Checked before any path
+    is looked at, so a refusal says nothing about what exists elsewhere.
+
+    Raises:
+        InvalidRequest: naming the field, the value and what is allowed.
+    """
+    roots = (settings.data_dir, settings.resolved_output_dir)
+    folder = Path(request.dataset_dir).expanduser()
+    real = (folder if folder.is_absolute() else settings.data_dir / folder).resolve()
+    if not any(real.is_relative_to(root.resolve()) for root in roots):
+        where = " or ".join(str(root) for root in roots)
+        raise InvalidRequest(
+            "dataset",
+            str(request.dataset_dir),
+            f"remote clients may only name dataset folders under {where}; make it there with "
+            f"`dgx-pixels train dataset SRC -o {settings.data_dir / 'datasets' / 'NAME'}`",
+        )
+    if request.base is not None and Path(request.base).name != request.base:
+        raise InvalidRequest(
+            "base", request.base, "remote clients name a checkpoint by its file name only"
+        )
+    if request.spec_path is not None:
+        raise InvalidRequest(
+            "spec", str(request.spec_path), "remote clients cannot name a spec file; give steps"
+        )
+
+
 def new_train_job(
-    request: TrainJobRequest, store: JobStore, catalog: Catalog, parts: TrainingParts
+    request: TrainJobRequest,
+    store: JobStore,
+    catalog: Catalog,
+    parts: TrainingParts,
+    origin: Origin = "local",
 ) -> NewJob:
     """Check `request` completely and return the job to queue (nothing is stored here).
 
     Raises:
         InvalidRequest: A field is refused (named with its value and what to do).
     """
+    if origin == "remote":
+        check_remote(request, catalog.settings)
+        folder = Path(request.dataset_dir).expanduser()
+        if not folder.is_absolute():
+            request = replace(request, dataset_dir=catalog.settings.data_dir / folder)
     _check_limits(request)
     dataset_dir, dataset_trigger = _dataset(request.dataset_dir)
     spec = _spec(request)

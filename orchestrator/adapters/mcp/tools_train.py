@@ -85,7 +85,8 @@ def register_train_tools(mcp: FastMCP, service: Service) -> None:
                 TrainJobRequest(
                     dataset_dir=Path(dataset_dir), name=name, trigger=trigger, steps=steps,
                     base=base, max_hours=max_hours, overwrite=overwrite, evaluate=evaluate,
-                )
+                ),
+                origin="remote",
             )  # fmt: skip
             view = training_status_view(service.training_status(job.id))
         return ToolResult(

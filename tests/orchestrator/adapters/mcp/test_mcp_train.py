@@ -49,10 +49,10 @@ def server(service: Service) -> Any:
 async def test_train_lora_then_training_status_then_list_loras_with_its_card(
     tmp_path: Path, server: Any
 ) -> None:
-    dataset = dataset_dir(tmp_path / "ds", trigger="pxlknight")
+    dataset_dir(tmp_path / "data" / "datasets" / "knight", trigger="pxlknight")
     async with Client(server) as client:
-        queued = await client.call_tool(
-            "train_lora", {"dataset_dir": str(dataset), "name": "knight", "steps": 8}
+        queued = await client.call_tool(  # relative: under the data dir
+            "train_lora", {"dataset_dir": "datasets/knight", "name": "knight", "steps": 8}
         )
         status = queued.structured_content
         assert status is not None and status["type"] == "training_status"
@@ -88,6 +88,7 @@ async def test_train_lora_then_training_status_then_list_loras_with_its_card(
         (False, {"name": "knight"}, "dataset='.*nowhere': is not a folder"),
         (True, {"name": "../knight"}, "name='../knight'"),
         (True, {"name": "knight", "base": "nope"}, "base='nope': no such checkpoint"),
+        (True, {"name": "knight", "base": "/etc/passwd"}, "base='/etc/passwd': remote"),
         (True, {"name": "knight", "steps": 0}, "steps"),
     ],
 )
@@ -99,11 +100,23 @@ async def test_bad_train_lora_input_is_a_tool_error_naming_the_argument(
     arguments: dict[str, Any],
     match: str,
 ) -> None:
-    dataset = dataset_dir(tmp_path / "ds") if prepared else tmp_path / "nowhere"
+    data = tmp_path / "data"
+    dataset = dataset_dir(data / "datasets" / "ds") if prepared else data / "nowhere"
     async with Client(server) as client:
         with pytest.raises(ToolError, match=match):
             await client.call_tool("train_lora", {"dataset_dir": str(dataset), **arguments})
         with pytest.raises(ToolError, match=r"job_id=.ffffffff.: no such job"):
             await client.call_tool("training_status", {"job_id": "ffffffff"})
         assert (await client.call_tool("list_loras", {})).structured_content is not None
+    assert service.store.count() == 0
+
+
+async def test_a_dataset_outside_the_data_dir_is_refused_before_it_is_looked_at(
+    tmp_path: Path, server: Any, service: Service
+) -> None:
+    outside = dataset_dir(tmp_path / "elsewhere")
+    async with Client(server) as client:
+        for path in (str(outside), "../elsewhere", "/etc"):
+            with pytest.raises(ToolError, match="remote clients may only name dataset folders"):
+                await client.call_tool("train_lora", {"dataset_dir": path, "name": "knight"})
     assert service.store.count() == 0
