@@ -9,12 +9,16 @@ JPEG-compressed and rarely aligned to (0, 0). ``detect_grid`` recovers that latt
    circular concentration ``R(p)`` for every period at once (``grid_edges``). True cells
    and their sub-multiples score high, multiples do not; the largest period scoring within
    10 % of the best is the fundamental. Both axes vote, since cells are square.
-2. A 2/4/8-px winner is JPEG's block grid: the per-phase block background is removed from
-   the profiles and the search runs again.
+2. A 2/2.67/4/8-px winner is JPEG's block grid (or a harmonic of it): the per-phase block
+   background is removed from the profiles and the search runs again.
 3. Least-squares refinement of period and phase per axis; cut-off border cells count when
    at least half inside and different from their neighbour; each line snaps to its own
    edge peak (small wobble).
-4. Small pictures whose lattice is weak or whose cells are not uniform inside are taken
+4. The lattice is checked against the picture's own luma steps (``grid_verify``): a half
+   or doubled cell, a JPEG harmonic, or a near period that fits a flat icon's frame but
+   drifts through its middle gives way to the spectrum candidate that puts every step on a
+   line, made as coarse as a passing multiple allows.
+5. Small pictures whose lattice is weak or whose cells are not uniform inside are taken
    as already clean.
 
 A requested size is a prior: it narrows the search to periods near ``image / size`` and
@@ -31,6 +35,7 @@ from numpy.typing import NDArray
 
 from .errors import GridDoesNotFitError, InvalidImageError, InvalidParameterError
 from .grid_edges import (
+    AutoFit,
     FloatArray,
     Peaks,
     auto_fit,
@@ -45,6 +50,7 @@ from .grid_edges import (
 )
 from .grid_lossless import lossless_lattice
 from .grid_multiple import coarser_multiple
+from .grid_verify import StepMarks, off_lattice_share, step_marks, verified_period
 
 __all__ = ["GridEstimate", "detect_grid", "detect_grid_frames", "grid_from_size"]
 
@@ -58,6 +64,8 @@ _PARTIAL_ALWAYS = 0.8
 _DISTINCT_L1 = 45
 _DISTINCT_SHARE = 0.03
 _BLOCK_RETRY_CONFIDENCE = 0.35
+#: A candidate whose plain lattice leaves this share of steps off is not refined.
+_QUICK_REJECT = 0.2
 
 
 @dataclass(frozen=True)
@@ -288,6 +296,7 @@ def _detect_auto(
         width, height, (fit.fx, fit.fy), (fit.px, fit.py), fit.confidence, None, frames
     )
     grid = _coarsened(grid, (fit.px, fit.py), width, height, frames)
+    grid = _verified(grid, fit, width, height, frames)
     if max(width, height) <= _CLEAN_MAX_SIDE and (
         fit.confidence < _CLEAN_CONFIDENCE or _uniformity(frames, grid) < _CLEAN_UNIFORMITY
     ):
@@ -313,6 +322,69 @@ def _coarsened(
         (grid.cell_h * m, float(ys[first_y]), grid.confidence),
     )
     return _assemble(width, height, fits, peaks, grid.confidence, None, frames)
+
+
+def _marks(frames: Sequence[NDArray[np.uint8]], axis: int) -> StepMarks:
+    return StepMarks(np.concatenate([step_marks(f, axis).pos for f in frames]))
+
+
+def _off_share(grid: GridEstimate, marks: tuple[StepMarks, StepMarks]) -> float:
+    """The larger of the two axes' off-lattice step shares. A step near either the snapped
+    line or the regular lattice's counts as on it (a line can snap to the wrong peak)."""
+    plain = GridEstimate(
+        grid.cell_w, grid.cell_h, grid.offset_x, grid.offset_y, grid.cols, grid.rows, 1.0
+    )
+    xs = np.sort(np.concatenate([grid.lines_x(), plain.lines_x()]))
+    ys = np.sort(np.concatenate([grid.lines_y(), plain.lines_y()]))
+    return max(
+        off_lattice_share(marks[0], xs, grid.cell_w),
+        off_lattice_share(marks[1], ys, grid.cell_h),
+    )
+
+
+def _quick_off_share(
+    period: float, fit: AutoFit, size: tuple[int, int], marks: tuple[StepMarks, StepMarks]
+) -> float:
+    """``_off_share`` of a plain lattice at ``period`` phased on the peaks' circular mean:
+    no refinement, so a candidate far off the picture's steps is dropped cheaply."""
+    shares = []
+    for peaks, length, axis_marks in zip((fit.px, fit.py), size, marks, strict=True):
+        if peaks.pos.size == 0:
+            return 1.0
+        turn = np.sum(peaks.weight * np.exp(2j * np.pi * peaks.pos / period))
+        phase = float(np.angle(turn)) / (2.0 * np.pi) * period % period
+        lines = phase - period + np.arange(int(length / period) + 3, dtype=np.float64) * period
+        shares.append(off_lattice_share(axis_marks, lines, period))
+    return max(shares)
+
+
+def _verified(
+    grid: GridEstimate,
+    fit: AutoFit,
+    width: int,
+    height: int,
+    frames: Sequence[NDArray[np.uint8]],
+) -> GridEstimate:
+    """The lattice the picture's colour steps support (``grid_verify``): a fitted half or
+    doubled cell, or a near period that drifts, gives way to the candidate that puts every
+    step on a line."""
+    marks = (_marks(frames, 1), _marks(frames, 0))
+    built: dict[float, GridEstimate] = {}
+
+    def judge(period: float) -> tuple[float, float]:
+        quick = _quick_off_share(period, fit, (width, height), marks)
+        if quick > _QUICK_REJECT:
+            return period, quick
+        fx, fy = refine(fit.px, period), refine(fit.py, period)
+        nx, ny = float(fit.px.weight.sum()), float(fit.py.weight.sum())
+        conf = float(np.clip((fx[2] * nx + fy[2] * ny) / max(nx + ny, 1e-9), 0.0, 1.0))
+        built[period] = _assemble(width, height, (fx, fy), (fit.px, fit.py), conf, None, frames)
+        return built[period].cell_w, _off_share(built[period], marks)
+
+    fit_period = 0.5 * (grid.cell_w + grid.cell_h)
+    summary = (fit_period, _off_share(grid, marks), looks_like_block_grid(fit_period))
+    chosen = verified_period(summary, fit.periods, fit.joint, judge)
+    return grid if chosen is None else built[chosen]
 
 
 def _uniformity(frames: Sequence[NDArray[np.uint8]], grid: GridEstimate) -> float:

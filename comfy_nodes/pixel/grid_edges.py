@@ -89,9 +89,10 @@ def suppress_block_grid(prof: FloatArray, modulus: int) -> FloatArray:
 
 
 def looks_like_block_grid(period: float) -> bool:
-    """Whether a period is JPEG's 8-px block size or a sub-multiple (chroma ripple). Any
-    phase counts: a cropped JPEG keeps its blocks but not their alignment to (0, 0)."""
-    return any(abs(period - m) <= _BLOCK_PERIOD_TOL for m in (2.0, 4.0, 8.0))
+    """Whether a period is JPEG's 8-px block size or a harmonic of it (8/2, 8/3, 8/4:
+    block edges and chroma ripple). Any phase counts: a cropped JPEG keeps its blocks but
+    not their alignment to (0, 0)."""
+    return any(abs(period - m) <= _BLOCK_PERIOD_TOL for m in (2.0, 8.0 / 3.0, 4.0, 8.0))
 
 
 def find_peaks(prof: FloatArray) -> Peaks:
@@ -200,11 +201,17 @@ def snap_lines(lines: FloatArray, peaks: Peaks, period: float) -> FloatArray:
 
 @dataclass(frozen=True)
 class AutoFit:
+    """Both axes' fits ``(period, phase, R)``, their peaks, the joint confidence, and the
+    joint spectrum (``periods``, ``joint``) the period was picked from, for a later check
+    of other candidates against the picture."""
+
     fx: tuple[float, float, float]
     fy: tuple[float, float, float]
     px: Peaks
     py: Peaks
     confidence: float
+    periods: FloatArray
+    joint: FloatArray
 
 
 def auto_fit(prof_x: FloatArray, prof_y: FloatArray, length: int, lo: float, hi: float) -> AutoFit:
@@ -217,4 +224,4 @@ def auto_fit(prof_x: FloatArray, prof_y: FloatArray, length: int, lo: float, hi:
     p0 = pick_fundamental(periods, joint)
     fx, fy = refine(px, p0), refine(py, p0)
     confidence = float(np.clip((fx[2] * nx + fy[2] * ny) / max(nx + ny, 1e-9), 0.0, 1.0))
-    return AutoFit(fx, fy, px, py, confidence)
+    return AutoFit(fx, fy, px, py, confidence, periods, joint)
