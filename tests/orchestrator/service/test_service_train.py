@@ -339,3 +339,31 @@ def test_a_run_left_submitted_by_a_dead_process_is_taken_over_and_run(
     done = service.wait(job.id, 60)
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.attempts == 1
+
+
+def test_a_cancel_from_another_process_stops_the_run_within_a_second_or_so(
+    tmp_path: Path, make_train_service: MakeTrainService
+) -> None:
+    service = make_train_service(StepTrainer(step_s=0.02))
+    job = service.train(_request(tmp_path, steps=5000))
+    deadline = time.monotonic() + 30
+    while service.get_job(job.id).progress[0] < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    # `dgx-pixels jobs cancel` from a shell: its own service on the same data dir.
+    other = build_service(service.settings, backends=False)
+    try:
+        other.cancel(job.id)
+    finally:
+        other.stop()
+    stopped_by = time.monotonic() + 10
+    step = service.training_status(job.id).history[-1].step
+    while True:  # no new step once the trainer has seen the cancel in the store
+        time.sleep(0.3)
+        now = service.training_status(job.id).history[-1].step
+        if now == step:
+            break
+        step = now
+        assert time.monotonic() < stopped_by, "the run kept training after the cancel"
+    assert service.get_job(job.id).state is JobState.CANCELLED
+    assert step < 5000
