@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from comfy_nodes.pixel.atomic import write_atomic
 from engine.errors import EngineError
 from engine.runner import EngineConfig
 
@@ -410,6 +411,4 @@ class EngineGroup:
         }
         with self._lock:
             self.members_file.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.members_file.with_name(f".{self.members_file.name}.{os.getpid()}.tmp")
-            temp.write_text(json.dumps(document, indent=1), encoding="utf-8")
-            os.replace(temp, self.members_file)
+            write_atomic(self.members_file, json.dumps(document, indent=1).encode("utf-8"))

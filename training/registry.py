@@ -14,14 +14,12 @@ wrong file. A taken name is refused unless `overwrite=True`, which keeps the old
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import re
-import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from comfy_nodes.pixel.atomic import write_files_atomic
 from training.errors import RegistryError
 from training.spec import TrainingSpec
 
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 LORA_SUFFIX: Final[str] = ".safetensors"
 CARD_SUFFIX: Final[str] = ".json"
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_TEMP: Final[str] = ".{name}.{token}{suffix}.tmp"
 
 
 class LoraCard(BaseModel):
@@ -174,14 +172,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _backup_name(path: Path, stamp: str) -> Path:
     candidate = path.with_name(f"{path.name}.bak-{stamp}")
     n = 1
@@ -196,42 +186,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:  # a filesystem without hard links
         shutil.copy2(source, target)
-
-
-@contextlib.contextmanager
-def _staged(
-    folder: Path, name: str, lora_file: Path, card_text: str
-) -> Iterator[tuple[Path, Path]]:
-    """Both files under hidden temp names in `folder`, synced; removed again on the way out."""
-    token = secrets.token_hex(4)
-    lora_tmp = folder / _TEMP.format(name=name, token=token, suffix=LORA_SUFFIX)
-    card_tmp = folder / _TEMP.format(name=name, token=token, suffix=CARD_SUFFIX)
-    try:
-        shutil.copyfile(lora_file, lora_tmp)
-        _fsync(lora_tmp)
-        card_tmp.write_text(card_text, encoding="utf-8")
-        _fsync(card_tmp)
-        yield lora_tmp, card_tmp
-    finally:
-        lora_tmp.unlink(missing_ok=True)
-        card_tmp.unlink(missing_ok=True)
-
-
-def _publish(
-    staged: tuple[Path, Path], targets: tuple[Path, Path], backups: tuple[Path, ...]
-) -> None:
-    """Rename the card, then the LoRA, into place; on failure put the folder back as it was."""
-    (lora_tmp, card_tmp), (lora_path, card_path) = staged, targets
-    card_backup = next((b for b in backups if b.name.startswith(card_path.name)), None)
-    os.replace(card_tmp, card_path)
-    try:
-        os.replace(lora_tmp, lora_path)
-    except BaseException:
-        if card_backup is not None:
-            os.replace(card_backup, card_path)  # the old card, back under its name
-        else:
-            card_path.unlink(missing_ok=True)
-        raise
 
 
 def register_lora(
@@ -274,21 +228,22 @@ def register_lora(
     final = card.model_copy(
         update={"name": name, "created": datetime.now(UTC), "lora_sha256": _sha256(lora_file)}
     )
-    # 3. Stage both files, keep the old pair as backups (hard links: the old files stay in
-    #    place until the renames replace them), then publish card and LoRA.
+    # 3. Keep the old pair as backups (hard links: the old files stay in place until the
+    #    renames replace them), then write LoRA and card all or nothing.
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     backups: list[Path] = []
-    with _staged(loras_dir, name, lora_file, final.model_dump_json(indent=2) + "\n") as staged:
-        try:
-            for old in taken:
-                backups.append(_backup_name(old, stamp))
-                _link_or_copy(old, backups[-1])
-            _publish(staged, (lora_path, card_path), tuple(backups))
-        except BaseException:
-            for backup in backups:  # the old pair is still (or again) in place
-                backup.unlink(missing_ok=True)
-            raise
-    _fsync(loras_dir)
+    card_text = final.model_dump_json(indent=2) + "\n"
+    try:
+        for old in taken:
+            backups.append(_backup_name(old, stamp))
+            _link_or_copy(old, backups[-1])
+        write_files_atomic(
+            {lora_path: lora_file.read_bytes(), card_path: card_text.encode("utf-8")}
+        )
+    except BaseException:
+        for backup in backups:  # the old pair is still in place
+            backup.unlink(missing_ok=True)
+        raise
     log.info("registered LoRA %s at %s (backups: %d)", name, lora_path, len(backups))
     return Registration(lora_path, card_path, final, tuple(backups))
 

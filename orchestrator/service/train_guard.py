@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.errors import StoreError
 from training.backend import TrainProgress
 from training.spec import TrainingSpec
@@ -115,11 +115,8 @@ class SpeedBook:
             return
         book = self._read()
         book[shape.key] = seconds_per_step
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f".{self.path.name}.partial")
         try:
-            partial.write_text(json.dumps(book, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(partial, self.path)
+            write_atomic(self.path, json.dumps(book, indent=2, sort_keys=True).encode("utf-8"))
         except OSError as exc:
             raise StoreError(f"speed book {str(self.path)!r}: cannot be written ({exc})") from exc
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.jobs.models import Job
 from training.backend import TrainProgress
 from training.spec import TrainingSpec
@@ -230,10 +231,7 @@ def read_progress(work_dir: Path) -> tuple[TrainProgress, ...]:
 
 def write_result(work_dir: Path, result: TrainResult) -> None:
     """Record where the LoRA went (atomically: a reader sees all of it or nothing)."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    partial = work_dir / f".{_RESULT_FILE}.partial"
-    partial.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
-    os.replace(partial, work_dir / _RESULT_FILE)
+    write_atomic(work_dir / _RESULT_FILE, json.dumps(asdict(result), indent=2).encode("utf-8"))
 
 
 def read_result(work_dir: Path) -> TrainResult | None:

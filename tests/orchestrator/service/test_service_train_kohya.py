@@ -14,6 +14,7 @@ import pytest
 from train_testkit import dataset_dir
 
 from orchestrator.composition import build_service
+from orchestrator.errors import InvalidRequest
 from orchestrator.jobs import JobState
 from orchestrator.service import Service
 from orchestrator.service.train_service import TrainJobRequest
@@ -85,11 +86,13 @@ def test_an_sd_scripts_crash_fails_the_job_with_its_tail_and_registers_nothing(
     assert not (models / "loras").exists() or not any((models / "loras").iterdir())
 
 
-def test_a_wrong_sd_scripts_checkout_fails_the_run_naming_the_path(
+def test_a_wrong_sd_scripts_checkout_is_refused_naming_the_path_before_anything_is_stored(
     tmp_path: Path, make_service: MakeService, models: Path
 ) -> None:
     service = make_service(sd_scripts=tmp_path / "no-such-checkout")
-    done = service.wait(service.train(_request(tmp_path)).id, timeout_s=60)
-    assert done.state is JobState.FAILED and done.error is not None
-    assert "sd_scripts=" in done.error and str(tmp_path / "no-such-checkout") in done.error
+    with pytest.raises(InvalidRequest) as refused:
+        service.train(_request(tmp_path))
+    assert "sd_scripts=" in str(refused.value)
+    assert str(tmp_path / "no-such-checkout") in str(refused.value)
+    assert service.list_jobs() == []
     assert not (models / "loras").exists() or not any((models / "loras").iterdir())
