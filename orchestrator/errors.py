@@ -16,7 +16,9 @@ Every error class under `orchestrator/`, in one tree (where it lives, when it is
     │   ├── DataDirInUse                  `serve` on a data dir another process already serves
     │   │                                 (service/worker_pool.py; names that process's PID)
     │   ├── BackendError                  no healthy backend, or a backend answered garbage
-    │   │   └── BackendUnavailable        refused / timed out: retryable on another backend
+    │   │   ├── BackendUnavailable        refused / timed out: retryable on another backend
+    │   │   └── BackendsBusy              every healthy backend is at its in-flight limit
+    │   │                                 (service/backend_pool.py)
     │   ├── DeployError (ValueError)      a refused or failed Bevy deploy (deploy/errors.py)
     │   │   ├── UnknownProjectError       the project is not registered in `bevy_projects`
     │   │   ├── UnsafeDestinationError    the asset name leaves `assets/`

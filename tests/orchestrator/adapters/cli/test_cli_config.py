@@ -102,7 +102,7 @@ def test_dgxp_config_naming_a_missing_file_is_refused(tmp_path: Path) -> None:
     [
         ("DGXP_WORKERS", "many", "valid integer"),
         ("DGXP_BACKENDS", "http://box:8188", "not valid JSON"),
-        ("DGXP_ENGINE_PRECISION", "fp8", "'auto', 'fp16', 'bf16' or 'fp32'"),
+        ("DGXP_ENGINE_PRECISION", "fp4", "'auto', 'fp16', 'bf16', 'fp32' or 'fp8'"),
     ],
 )
 def test_a_bad_environment_value_is_one_line_naming_the_variable(
