@@ -20,7 +20,7 @@ from typing import Any
 
 from comfy_nodes.pixel.atomic import write_atomic
 from orchestrator.jobs.models import Job
-from training.backend import TrainProgress
+from training.backend import TrainProgress, TrainRequest
 from training.spec import TrainingSpec
 
 __all__ = [
@@ -100,6 +100,25 @@ class TrainParams:
             overwrite=bool(params.get("overwrite", False)),
             max_hours=None if max_hours is None else float(max_hours),
             evaluate=bool(params.get("evaluate", False)),
+        )
+
+    def request(self, work_dir: Path, *, resume: bool = False, device: str = "cpu") -> TrainRequest:
+        """The trainer's request for this run.
+
+        Args:
+            work_dir: The run folder (`work_dir_for(data_dir, job id)`).
+            resume: Continue from the newest checkpoint in `work_dir`.
+            device: Torch device for the embedded trainer.
+        """
+        return TrainRequest(
+            spec=self.spec,
+            dataset_dir=self.dataset_dir,
+            base_checkpoint=self.base_checkpoint,
+            work_dir=work_dir,
+            output_name=self.name,
+            trigger=self.trigger,
+            resume=resume,
+            device=device,
         )
 
 

@@ -17,7 +17,7 @@ from orchestrator.service.outputs import FileHasher
 from orchestrator.service.train_guard import SpeedBook
 from orchestrator.service.train_jobs import TrainParams, TrainResult, read_progress
 from orchestrator.settings import Settings
-from training.backend import TrainerBackend, TrainOutcome, TrainRequest
+from training.backend import TrainerBackend, TrainOutcome
 from training.errors import RegistryError
 
 __all__ = [
@@ -121,14 +121,7 @@ class RegistryDoor:
         from training.registry import card_from_run, register_lora
 
         work_dir = outcome.lora_path.parent
-        request = TrainRequest(
-            spec=params.spec,
-            dataset_dir=params.dataset_dir,
-            base_checkpoint=params.base_checkpoint,
-            work_dir=work_dir,
-            output_name=params.name,
-            trigger=params.trigger,
-        )
+        request = params.request(work_dir)
         samples = [p.sample for p in read_progress(work_dir) if p.sample is not None]
         card = card_from_run(
             request,

@@ -116,13 +116,8 @@ class TrainRunner:
         work_dir = work_dir_for(self.parts.data_dir, job.id)
         if not self._start(job, backend.name):
             return
-        request = TrainRequest(
-            spec=params.spec,
-            dataset_dir=params.dataset_dir,
-            base_checkpoint=params.base_checkpoint,
-            work_dir=work_dir,
-            output_name=params.name,
-            trigger=params.trigger,
+        request = params.request(
+            work_dir,
             resume=resume or job.attempts > 0,  # a retried run resumes too
             device=self.parts.resolved_device(),
         )
