@@ -10,17 +10,27 @@ import argparse
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
 from comfy_nodes.pixel.atomic import write_atomic
 
-__all__ = ["add_note_argument", "machine", "write_baseline"]
+__all__ = ["add_note_argument", "device_slug", "machine", "write_baseline"]
 
 
 def add_note_argument(parser: argparse.ArgumentParser) -> None:
     """`--note TEXT`: free text stored in the JSON (e.g. 'a test run shared the CPU')."""
     parser.add_argument("--note", default="", help="Free text stored in the result JSON.")
+
+
+def device_slug() -> str:
+    """CUDA device 0's name as a file-name part (`nvidia-h100-80gb-hbm3`); `cpu` without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
 
 
 def machine(load_before: tuple[float, float, float], note: str, **versions: str) -> dict[str, Any]:

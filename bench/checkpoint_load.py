@@ -18,7 +18,6 @@ import argparse
 import gc
 import logging
 import os
-import re
 import statistics
 import sys
 import time
@@ -28,21 +27,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baseline import add_note_argument, machine, write_baseline
+from baseline import add_note_argument, device_slug, machine, write_baseline
 
 __all__ = ["TARGET_S", "main"]
 
 log = logging.getLogger("checkpoint_load")
 HERE = Path(__file__).resolve().parent
 TARGET_S = 5.0
-
-
-def _device_name(device: str) -> str:
-    import torch
-
-    if device == "cpu":
-        return "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
 
 
 def _one_load(path: Path, device: str) -> dict[str, Any]:
@@ -89,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warm = loads[1:] or loads
     report = {
         "benchmark": "checkpoint_load",
-        "device": _device_name(device),
+        "device": "cpu" if device == "cpu" else device_slug(),
         "checkpoint": args.checkpoint.name,
         "file_gib": round(args.checkpoint.stat().st_size / 2**30, 2),
         "target_warm_s": TARGET_S,

@@ -41,7 +41,6 @@ import argparse
 import itertools
 import logging
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -61,7 +60,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baseline import add_note_argument, machine, write_baseline
+from baseline import add_note_argument, device_slug, machine, write_baseline
 
 import orchestrator.service.follow as follow
 from orchestrator.comfy.events import ExecutingEvent
@@ -360,14 +359,6 @@ def _ensure_model(models: Path, full_size: bool) -> str:
     return name
 
 
-def _device() -> str:
-    import torch
-
-    if not torch.cuda.is_available():
-        return "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = p.add_mutually_exclusive_group(required=True)
@@ -404,7 +395,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.steps or (30 if args.full_size else 2),
         args.save_raw,
     )
-    device = _device()
+    device = device_slug()
     stamps = _Stamps()
     _stamp_final_events(stamps)
     runs = []

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baseline import add_note_argument, machine, write_baseline
+from baseline import add_note_argument, device_slug, machine, write_baseline
 from pixel_speed import make_input
 
 from comfy_nodes.nodes.pixelize import PixelizeSprite
@@ -118,14 +117,6 @@ def measure(image: Any, sprite_size: str, runs: int) -> dict[str, Any]:
     return parts
 
 
-def _device() -> str:
-    import torch
-
-    if not torch.cuda.is_available():
-        return "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Time every input x sprite size and write the baseline JSON; returns the report."""
     import torch
@@ -150,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             }
             log.info("%s", result)
             cases.append(result)
-    device = _device()
+    device = device_slug()
     art = next(c for c in cases if c["input"] == "pixel_art" and c["sprite_size"] == "auto")
     report = {
         "benchmark": "pixelize_node",

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baseline import add_note_argument, machine, write_baseline
+from baseline import add_note_argument, device_slug, machine, write_baseline
 
 from engine.warmup import parse_warmup_shapes, warmup_graph
 
@@ -113,14 +112,6 @@ def _only_checkpoint(models: Path) -> str:
     return name
 
 
-def _device() -> str:
-    import torch
-
-    if not torch.cuda.is_available():
-        return "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Two starts on one data dir; writes and returns the report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -143,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         starts.append(result)
     report = {
         "benchmark": "warm_start",
-        "device": _device(),
+        "device": device_slug(),
         "shape": args.shape,
         "steps": args.steps,
         "compile_mode": args.compile_mode,
