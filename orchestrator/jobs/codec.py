@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from orchestrator.errors import StoreError
 from orchestrator.jobs.kinds import JobKind
@@ -18,6 +19,7 @@ from orchestrator.jobs.states import JobState
 
 __all__ = ["COLUMNS", "dump_json", "row_to_job", "seed_from_db", "seed_to_db"]
 
+_Member = TypeVar("_Member", bound=StrEnum)
 _SEED_SPAN = 1 << 64  # seeds are 0..2**64-1 (ComfyUI's range); SQLite INTEGER is signed 64-bit
 
 COLUMNS = (
@@ -69,20 +71,13 @@ def _files(job_id: str, raw: Any) -> tuple[SpriteFiles, ...]:
         raise StoreError(f"job {job_id}: column 'files' has a malformed entry: {exc}") from exc
 
 
-def _state(job_id: str, raw: object) -> JobState:
+def _member(vocabulary: type[_Member], job_id: str, column: str, raw: object) -> _Member:
+    """`raw` as a member of `vocabulary`, or a StoreError naming the job, column and value."""
     try:
-        return JobState(str(raw))
+        return vocabulary(str(raw))
     except ValueError as exc:
-        valid = ", ".join(s.value for s in JobState)
-        raise StoreError(f"job {job_id}: unknown state {raw!r} (valid: {valid})") from exc
-
-
-def _kind(job_id: str, raw: object) -> JobKind:
-    try:
-        return JobKind(str(raw))
-    except ValueError as exc:
-        valid = ", ".join(k.value for k in JobKind)
-        raise StoreError(f"job {job_id}: unknown kind {raw!r} (valid: {valid})") from exc
+        valid = ", ".join(member.value for member in vocabulary)
+        raise StoreError(f"job {job_id}: unknown {column} {raw!r} (valid: {valid})") from exc
 
 
 def row_to_job(row: sqlite3.Row) -> Job:
@@ -103,7 +98,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
     try:
         return Job(
             id=job_id,
-            state=_state(job_id, row["state"]),
+            state=_member(JobState, job_id, "state", row["state"]),
             template=str(row["template"]),
             params=params,
             seed=seed_from_db(row["seed"]),
@@ -126,7 +121,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             preferred_backends=tuple(preferred),
             out_dir=row["out_dir"],
             lease=_lease(row["lease_owner"], row["lease_expires"]),
-            kind=_kind(job_id, row["kind"]),
+            kind=_member(JobKind, job_id, "kind", row["kind"]),
         )
     except (TypeError, ValueError) as exc:
         raise StoreError(f"job {job_id}: a column has a value of the wrong type: {exc}") from exc
