@@ -7,7 +7,6 @@ name."""
 
 from __future__ import annotations
 
-import errno
 import itertools
 import json
 import logging
@@ -26,6 +25,7 @@ import numpy as np
 import pytest
 import requests
 import torch
+from fixtures.full_disk import fill, mounted_tmpfs
 from fixtures.sdxl_graphs import txt2img_graph
 from PIL import Image
 
@@ -336,34 +336,8 @@ def test_a_stop_request_saves_a_checkpoint_and_resume_finishes(
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real 2 MiB tmpfs (needs root); skipped where it cannot be mounted."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
-    try:
+    with mounted_tmpfs(tmp_path, "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    """Write zeros into `folder/filler` until the file system is full."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_a_full_disk_during_a_checkpoint_is_named_and_keeps_the_previous_one(
@@ -375,7 +349,7 @@ def test_a_full_disk_during_a_checkpoint_is_named_and_keeps_the_previous_one(
 
     def fill_after_first_checkpoint(progress: TrainProgress) -> None:
         if progress.message == "checkpoint saved at 2":
-            filler.append(_fill(small_tmpfs))
+            filler.append(fill(small_tmpfs))
 
     request = request_for(dataset4, demo_checkpoint, work, spec)
     with pytest.raises(CheckpointError, match="disk is full") as caught:

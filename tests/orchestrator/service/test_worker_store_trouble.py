@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from fixtures.full_disk import fill, mounted_tmpfs
 from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.errors import StoreError
@@ -90,34 +91,8 @@ def test_a_store_locked_by_another_process_degrades_health_and_the_workers_survi
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB tmpfs (needs root); skipped where it cannot be mounted."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
-    try:
+    with mounted_tmpfs(tmp_path, "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(folder: Path) -> Path:
-    """Write zeros into `folder/filler` until the file system is full."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_a_full_output_disk_fails_the_job_clearly_and_the_worker_serves_the_retry(
@@ -126,7 +101,7 @@ def test_a_full_output_disk_fails_the_job_clearly_and_the_worker_serves_the_retr
     out = small_tmpfs / "outputs"
     out.mkdir()
     service = make_service([orch_engine.url], workers=1, output_dir=out)
-    filler = _fill(small_tmpfs)
+    filler = fill(small_tmpfs)
 
     (job,) = service.submit(tiny_request())
     failed = service.wait(job.id, 120)
