@@ -3,8 +3,9 @@
 The public API is `__all__`: start or serve an engine (`engine.runner`), a supervised group
 of engine processes (`engine.supervisor`), its error base,
 the demo checkpoint writers, and a checkpoint's modules for LoRA training
-(`load_trainable_sdxl`). Code outside `engine/` imports only these names (checked
-by `tests/test_layering.py`). They load lazily, so `import engine` does not import torch.
+(`load_trainable_sdxl`; SDXL's two tokenizers, built offline: `build_sdxl_tokenizers`).
+Code outside `engine/` imports only these names (checked by `tests/test_layering.py`).
+They load lazily, so `import engine` does not import torch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.configs.tokenizer import build_sdxl_tokenizers
     from engine.demo_model import STAGES as DEMO_STAGES
     from engine.demo_model import DemoResult, write_demo_checkpoint, write_fullsize_demo_checkpoint
     from engine.errors import EngineError
@@ -37,6 +39,7 @@ __all__ = [
     "MemberSlot",
     "RunningEngine",
     "TrainableSDXL",
+    "build_sdxl_tokenizers",
     "group_file",
     "load_trainable_sdxl",
     "parse_gpus",
@@ -66,6 +69,7 @@ _HOMES: dict[str, tuple[str, str]] = {
     "read_group_members": ("engine.supervisor", "read_group_members"),
     "TrainableSDXL": ("engine.models.trainable", "TrainableSDXL"),
     "load_trainable_sdxl": ("engine.models.trainable", "load_trainable_sdxl"),
+    "build_sdxl_tokenizers": ("engine.configs.tokenizer", "build_sdxl_tokenizers"),
 }
 
 

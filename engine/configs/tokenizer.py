@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
 
-__all__ = ["bpe_vocab_path", "build_clip_tokenizer", "bytes_to_unicode", "clip_vocab_and_merges"]
+__all__ = [
+    "bpe_vocab_path",
+    "build_clip_tokenizer",
+    "build_sdxl_tokenizers",
+    "bytes_to_unicode",
+    "clip_vocab_and_merges",
+]
 
 _BPE_NAME = "bpe_simple_vocab_16e6.txt.gz"
 _N_MERGES = 49152 - 256 - 2
@@ -104,4 +110,20 @@ def build_clip_tokenizer(
         merges=merges,  # type: ignore[arg-type]  # tokenizers' BPE takes (a, b) pairs too
         pad_token="<|endoftext|>" if pad_with_end else "!",
         model_max_length=77,
+    )
+
+
+def build_sdxl_tokenizers(bpe_path: Path | None = None) -> tuple[CLIPTokenizer, CLIPTokenizer]:
+    """SDXL's two tokenizers from one parse of the BPE file.
+
+    Args:
+        bpe_path: The BPE file; found in the `openai-clip` install when omitted.
+
+    Returns:
+        CLIP-L's tokenizer (pads with `<|endoftext|>`) and CLIP-G's (pads with `!`).
+    """
+    parsed = clip_vocab_and_merges(bpe_path)
+    return (
+        build_clip_tokenizer(True, vocab_and_merges=parsed),
+        build_clip_tokenizer(False, vocab_and_merges=parsed),
     )

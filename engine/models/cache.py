@@ -87,14 +87,10 @@ class ModelCache:
 
     def tokenizers(self) -> Tokenizers:
         """Both SDXL tokenizers, built once from the shipped BPE file."""
-        from engine.configs.tokenizer import build_clip_tokenizer, clip_vocab_and_merges
+        from engine.configs.tokenizer import build_sdxl_tokenizers
 
         if self._tokenizers is None:
-            parsed = clip_vocab_and_merges()
-            self._tokenizers = Tokenizers(
-                build_clip_tokenizer(True, vocab_and_merges=parsed),
-                build_clip_tokenizer(False, vocab_and_merges=parsed),
-            )
+            self._tokenizers = Tokenizers(*build_sdxl_tokenizers())
         return self._tokenizers
 
     def checkpoint(self, path: Path) -> LoadedCheckpoint:

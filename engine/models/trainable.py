@@ -85,13 +85,9 @@ class TrainableSDXL:
 @functools.cache
 def _tokenizers() -> Tokenizers:
     """Both SDXL tokenizers, built once per process from the shipped BPE file (~1 s)."""
-    from engine.configs.tokenizer import build_clip_tokenizer, clip_vocab_and_merges
+    from engine.configs.tokenizer import build_sdxl_tokenizers
 
-    parsed = clip_vocab_and_merges()
-    return Tokenizers(
-        build_clip_tokenizer(True, vocab_and_merges=parsed),
-        build_clip_tokenizer(False, vocab_and_merges=parsed),
-    )
+    return Tokenizers(*build_sdxl_tokenizers())
 
 
 def _alphas_cumprod() -> torch.Tensor:

@@ -46,6 +46,7 @@ from training.kohya.render import (
     to_toml,
     training_config,
 )
+from training.kohya.tokenizers import fill_tokenizer_cache
 from training.registry import check_name
 
 __all__ = ["KohyaBackend", "launch_command", "newest_state"]
@@ -192,8 +193,8 @@ class KohyaBackend:
 
     Args:
         install: A checked checkout and Python (`locate_sd_scripts`).
-        tokenizer_cache_dir: Where sd-scripts keeps the CLIP tokenizers (fetched once, then
-            read offline).
+        tokenizer_cache_dir: Where sd-scripts reads the CLIP tokenizers; filled from the
+            engine's offline tokenizer data before each run (`fill_tokenizer_cache`).
         stop_grace_s: How long a stopped process may take to exit before it is killed.
         poll_s: How often the run checks `should_stop` while the trainer is quiet.
     """
@@ -221,6 +222,7 @@ class KohyaBackend:
             TrainingError: a bad name, dataset, checkpoint or spec (named); nothing started.
         """
         images = _check_inputs(request)
+        fill_tokenizer_cache(self.tokenizer_cache_dir)  # sd-scripts then needs no hub
         files = RunFiles.in_folder(request.work_dir)
         state = newest_state(files.output_dir, request.output_name) if request.resume else None
         inputs = RunInputs(

@@ -10,7 +10,8 @@ Pixel-art choices: `resize_interpolation = "nearest"` (never resample smoothly),
 `bucket_no_upscale` with 64-px steps (the prepared sizes are buckets already, so nothing is
 resized), no colour augmentation, random crop, flips or caption shuffling; the UNet alone is
 trained (`network_train_unet_only`) against text-encoder outputs cached once; the tokenizers
-are read from `tokenizer_cache_dir`, so a run works offline once they are there.
+are read from `tokenizer_cache_dir`, which the backend fills from the engine's offline
+tokenizer data (`training.kohya.tokenizers`), so a run needs no hub.
 
 Pure: no process, no file written here (the backend writes what `to_toml` returns).
 """

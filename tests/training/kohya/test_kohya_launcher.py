@@ -78,6 +78,11 @@ def test_a_run_reports_every_step_and_collects_a_kohya_lora(
     assert [step for step, _ in outcome.val_losses] == [2, 4, 6]
     assert outcome.val_losses[-1][1] == pytest.approx(1.5 * _expected_loss(6), rel=1e-6)
     assert final.val_loss == pytest.approx(1.5 * _expected_loss(6), rel=1e-6)
+    # sd-scripts finds both tokenizers under tokenizer_cache_dir, so it never asks the hub
+    assert sorted(p.name for p in backend.tokenizer_cache_dir.iterdir()) == [
+        "laion_CLIP-ViT-bigG-14-laion2B-39B-b160k",
+        "openai_clip-vit-large-patch14",
+    ]
     dataset = tomllib.loads((request_.work_dir / "dataset.toml").read_text())
     assert dataset["general"]["validation_seed"] == request_.spec.seed
     assert outcome.lora_path == request_.work_dir / "output" / "knight.safetensors"
