@@ -1,7 +1,8 @@
 """Every Prometheus metric family the daemon exports, defined once (`FAMILIES`).
 
 Names carry the `dgxp_` prefix and their unit; labels take only bounded values: template
-names from the template library (anything else is `other`), final job states
+names from the template library (anything else is `other`; a LoRA training job is
+`train_lora`, `TRAIN_TEMPLATE`, whatever the library holds), final job states
 (`FINAL_STATES`), job phases (`Phase`), backend URLs of the pool, GPU indexes, memory
 sources (`MEMORY_SOURCES`), throttle reasons (`THROTTLE_REASONS`) and NVML query names
 (`NVML_QUERIES`). Never a prompt, never a job id.
@@ -28,8 +29,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from orchestrator.jobs.kinds import JobKind
 from orchestrator.jobs.states import TERMINAL_STATES, JobState
 from orchestrator.service.job_events import JobEventKind
+from orchestrator.service.train_jobs import TRAIN_TEMPLATE
 
 if TYPE_CHECKING:  # prometheus_client is the daemon extra's: imported where families are built
     from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -276,13 +279,20 @@ class DaemonMetrics:
         """`name` when the library listed it, else `other` (keeps the label bounded)."""
         return name if name in self._templates else OTHER_TEMPLATE
 
+    def job_label(self, job: Job) -> str:
+        """A job's `template` label: `train_lora` for a training run (no template of the
+        library), else `template_label` of its template."""
+        if job.kind is JobKind.TRAIN:
+            return TRAIN_TEMPLATE
+        return self.template_label(job.template)
+
     # --- fed by the service -----------------------------------------------------------------
     def observe_event(self, event: JobEvent) -> None:
         """Count a job event (a `EventHub` subscriber: quick, never raises on a bad job)."""
         job = event.job
         if job is None:
             return
-        template = self.template_label(job.template)
+        template = self.job_label(job)
         if event.kind is JobEventKind.QUEUED:
             self.jobs_submitted.labels(template).inc()
         elif event.kind in _FINAL_EVENTS and job.state.is_terminal:

@@ -6,6 +6,7 @@ A service built with a registry (as `serve` builds it) runs jobs on the real eng
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +17,15 @@ import requests
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from service_testkit import FAST, tiny_request
+from train_testkit import StepTrainer, dataset_dir
 
 from orchestrator.adapters.metrics import MetricsServer, start_metrics_server
 from orchestrator.composition import build_service
 from orchestrator.jobs.states import JobState
 from orchestrator.service import Service
+from orchestrator.service.outputs import FileHasher
+from orchestrator.service.train_parts import RegistryDoor, TrainingParts
+from orchestrator.service.train_service import TrainJobRequest
 from orchestrator.settings import Settings
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -121,6 +126,39 @@ def test_a_template_outside_the_library_is_labelled_other() -> None:
     metrics = DaemonMetrics(CollectorRegistry(), templates=["single_sprite"])
     assert metrics.template_label("single_sprite") == "single_sprite"
     assert metrics.template_label("a prompt someone typed") == OTHER_TEMPLATE
+
+
+def test_train_jobs_count_under_train_lora_not_other(
+    tmp_path: Path, tiny_sdxl_checkpoint: Path
+) -> None:
+    models = tmp_path / "models"
+    (models / "checkpoints").mkdir(parents=True)
+    os.link(tiny_sdxl_checkpoint, models / "checkpoints" / "tiny_sdxl.safetensors")
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models, health_interval_s=0.5)
+    parts = TrainingParts(
+        choose_trainer=StepTrainer,
+        registry=RegistryDoor(models / "loras", FileHasher()),
+        device="cpu",
+        data_dir=settings.data_dir,
+    )
+    registry = CollectorRegistry()
+    service = build_service(settings, backends=False, training=parts, registry=registry)
+    exporter = start_metrics_server(registry, "127.0.0.1", 0)
+    try:
+        service.start()
+        request = TrainJobRequest(dataset_dir=dataset_dir(tmp_path / "ds"), name="knight", steps=2)
+        job = service.train(request)
+        assert service.wait(job.id, timeout_s=60).state is JobState.SUCCEEDED
+        samples = scrape(exporter.url)
+    finally:
+        service.stop()
+        exporter.stop()
+    done = {"template": "train_lora", "state": "succeeded"}
+    assert value(samples, "dgxp_jobs_finished_total", **done) == 1
+    assert value(samples, "dgxp_jobs_submitted_total", template="train_lora") == 1
+    count = "dgxp_job_phase_duration_seconds_count"
+    assert value(samples, count, template="train_lora", phase="running") == 1
+    assert value(samples, "dgxp_jobs_submitted_total", template="other") is None
 
 
 def test_status_reports_img_per_minute_from_succeeded_jobs(
