@@ -8,7 +8,9 @@ the tiny SDXL model (`fixtures.tiny_sdxl.write_tiny_lora`). It exercises the job
 (claims, leases, kill -9 take-over, cancel, the time guard, the registry) at a chosen pace;
 the embedded trainer's own tests cover the training itself.
 
-`dataset_dir` writes the smallest folder the service accepts as a prepared dataset.
+`dataset_dir` writes the smallest folder the service accepts as a prepared dataset;
+`stub_models` the smallest models folder (a `base` checkpoint no `StepTrainer` reads);
+`train_service` builds a service without image backends whose train jobs run one trainer.
 """
 
 from __future__ import annotations
@@ -19,9 +21,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.backend import StopRequested, TrainOutcome, TrainProgress, TrainRequest
+from orchestrator.composition import build_service
+from orchestrator.service import Service
+from orchestrator.service.outputs import FileHasher
+from orchestrator.service.train_parts import RegistryDoor, TrainingParts
+from orchestrator.settings import Settings
+from training.backend import (
+    StopRequested,
+    TrainerBackend,
+    TrainOutcome,
+    TrainProgress,
+    TrainRequest,
+)
 
-__all__ = ["StepTrainer", "dataset_dir", "latest_checkpoint"]
+__all__ = [
+    "StepTrainer",
+    "dataset_dir",
+    "latest_checkpoint",
+    "stub_models",
+    "train_service",
+]
 
 
 def latest_checkpoint(work_dir: Path) -> int:
@@ -107,3 +126,33 @@ def dataset_dir(root: Path, trigger: str = "pxlknight") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "manifest.json").write_text(json.dumps({"trigger": trigger, "images": []}))
     return root
+
+
+def stub_models(folder: Path) -> Path:
+    """`folder` as a models/ folder holding `checkpoints/base.safetensors`: a few bytes,
+    enough for a train request to name `base` (`StepTrainer` never opens it)."""
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "base.safetensors").write_bytes(b"base")
+    return folder
+
+
+def train_service(
+    models: Path, data_dir: Path, trainer: TrainerBackend, **fields: object
+) -> Service:
+    """A service (not started) without image backends whose train jobs all run `trainer`
+    on the CPU and register their LoRAs under `models/loras`.
+
+    Args:
+        models: The models folder (`stub_models`, or one with a real checkpoint).
+        data_dir: The service's data folder.
+        trainer: What every train job runs.
+        **fields: More `Settings` fields.
+    """
+    settings = Settings(data_dir=data_dir, models_dir=models, health_interval_s=0.5, **fields)
+    parts = TrainingParts(
+        choose_trainer=lambda: trainer,
+        registry=RegistryDoor(models / "loras", FileHasher()),
+        device="cpu",
+        data_dir=settings.data_dir,
+    )
+    return build_service(settings, backends=False, training=parts)

@@ -10,15 +10,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from train_testkit import StepTrainer, dataset_dir
+from train_testkit import StepTrainer, dataset_dir, train_service
 
 from orchestrator.composition import build_service
 from orchestrator.errors import InvalidRequest
 from orchestrator.jobs import JobKind, JobState
 from orchestrator.service import JobEvent, JobEventKind, Service
-from orchestrator.service.outputs import FileHasher
 from orchestrator.service.train_guard import RunShape
-from orchestrator.service.train_parts import RegistryDoor, TrainingParts
 from orchestrator.service.train_service import TrainJobRequest
 from orchestrator.settings import Settings
 from training.spec import TrainingSpec
@@ -39,16 +37,7 @@ def make_train_service(tmp_path: Path, models: Path) -> Iterator[MakeTrainServic
     services: list[Service] = []
 
     def make(trainer: StepTrainer, *, start: bool = True, **fields: object) -> Service:
-        settings = Settings(
-            data_dir=tmp_path / "data", models_dir=models, health_interval_s=0.5, **fields
-        )
-        parts = TrainingParts(
-            choose_trainer=lambda: trainer,
-            registry=RegistryDoor(models / "loras", FileHasher()),
-            device="cpu",
-            data_dir=settings.data_dir,
-        )
-        service = build_service(settings, backends=False, training=parts)
+        service = train_service(models, tmp_path / "data", trainer, **fields)
         services.append(service)
         return service.start() if start else service
 

@@ -12,31 +12,18 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
-from train_testkit import StepTrainer, dataset_dir
+from train_testkit import StepTrainer, dataset_dir, stub_models, train_service
 
 from orchestrator.adapters.mcp import build_mcp_server
-from orchestrator.composition import build_service
 from orchestrator.service import Service
-from orchestrator.service.outputs import FileHasher
-from orchestrator.service.train_parts import RegistryDoor, TrainingParts
-from orchestrator.settings import Settings
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    models = tmp_path / "models"
-    (models / "checkpoints").mkdir(parents=True)
-    (models / "checkpoints" / "base.safetensors").write_bytes(b"base")
+    models = stub_models(tmp_path / "models")
     (models / "loras").mkdir()
     (models / "loras" / "downloaded.safetensors").write_bytes(b"no card")
-    settings = Settings(data_dir=tmp_path / "data", models_dir=models, health_interval_s=0.5)
-    parts = TrainingParts(
-        choose_trainer=lambda: StepTrainer(step_s=0.01),
-        registry=RegistryDoor(models / "loras", FileHasher()),
-        device="cpu",
-        data_dir=settings.data_dir,
-    )
-    running = build_service(settings, backends=False, training=parts).start()
+    running = train_service(models, tmp_path / "data", StepTrainer(step_s=0.01)).start()
     yield running
     running.stop()
 

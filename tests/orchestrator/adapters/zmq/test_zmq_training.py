@@ -12,33 +12,22 @@ from typing import Any
 import msgpack
 import pytest
 import zmq
-from train_testkit import StepTrainer, dataset_dir
+from train_testkit import StepTrainer, dataset_dir, stub_models, train_service
 from zmq_helpers import Sockets, raw_request
 
 from orchestrator.adapters.zmq.bridge import BridgeConfig, ZmqBridge
-from orchestrator.composition import build_service
 from orchestrator.jobs import JobState
 from orchestrator.service import Service
-from orchestrator.service.outputs import FileHasher
-from orchestrator.service.train_parts import RegistryDoor, TrainingParts
 from orchestrator.service.train_service import TrainJobRequest
-from orchestrator.settings import Settings
 from orchestrator.wire.zmq_protocol import JobProgressEvent, decode_event
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    models = tmp_path / "models"
-    (models / "checkpoints").mkdir(parents=True)
-    (models / "checkpoints" / "base.safetensors").write_bytes(b"base")
-    settings = Settings(data_dir=tmp_path / "data", models_dir=models, health_interval_s=0.5)
-    parts = TrainingParts(
-        choose_trainer=lambda: StepTrainer(step_s=0.02, sample_every=5),
-        registry=RegistryDoor(models / "loras", FileHasher()),
-        device="cpu",
-        data_dir=settings.data_dir,
-    )
-    running = build_service(settings, backends=False, training=parts).start()
+    models = stub_models(tmp_path / "models")
+    running = train_service(
+        models, tmp_path / "data", StepTrainer(step_s=0.02, sample_every=5)
+    ).start()
     yield running
     running.stop()
 
