@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..pixel.animation_sheet import SheetLayout, assemble_sheet, parse_directions
+from ..pixel.animation_sheet import SheetLayout, assemble_sheet
 from ..pixel.pipeline import options_from_widgets
 from ..pixel.sheets import pack_sheet, parse_tags, slice_sheet
 from ..pixel.tensors import image_tensor_to_rgba, rgba_to_image_tensor
@@ -99,9 +99,7 @@ class AssembleAnimationSheet:
         **widgets: Any,
     ) -> dict[str, Any]:
         """Assemble the sheet; `ui` carries the atlases and the report as JSON text."""
-        layout = SheetLayout(
-            parse_directions(directions), frames_per_direction, animation, frame_ms
-        )
+        layout = SheetLayout.parse(directions, frames_per_direction, animation, frame_ms)
         options = options_from_widgets(**widgets)
         made = assemble_sheet(image_tensor_to_rgba(frames), layout, options, image_name=image_name)
         sheet, mask = rgba_to_image_tensor([made.sheet])

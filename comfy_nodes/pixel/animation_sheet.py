@@ -34,7 +34,7 @@ from .sheets import FrameTag, pack_sheet, pixelize_frames
 if TYPE_CHECKING:
     from .pipeline import PixelizeOptions
 
-__all__ = ["AnimationSheet", "SheetLayout", "assemble_sheet", "parse_directions"]
+__all__ = ["AnimationSheet", "SheetLayout", "assemble_sheet", "pack_layout", "parse_directions"]
 
 RGBA = npt.NDArray[np.uint8]
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -84,6 +84,21 @@ class SheetLayout:
     animation: str = "walk"
     frame_ms: int = 150
 
+    @classmethod
+    def parse(
+        cls,
+        directions: str,
+        frames_per_direction: int,
+        animation: str = "walk",
+        frame_ms: int = 150,
+    ) -> SheetLayout:
+        """The layout a sheet's text parameters describe (the node's widgets, a job's params).
+
+        Raises:
+            InvalidParameterError: a malformed ``directions`` (``parse_directions``).
+        """
+        return cls(parse_directions(directions), frames_per_direction, animation, frame_ms)
+
     @property
     def frame_count(self) -> int:
         return len(self.directions) * self.frames_per_direction
@@ -113,6 +128,23 @@ class SheetLayout:
                 f"{self.frames_per_direction} frame(s) = {self.frame_count}; render one image "
                 "per frame, direction by direction"
             )
+
+
+def pack_layout(
+    frames: Sequence[RGBA], layout: SheetLayout, *, image_name: str = "sheet.png"
+) -> tuple[RGBA, dict[str, Any]]:
+    """Pack frames one row per direction with the layout's tags and timing.
+
+    Returns:
+        The sheet and its Aseprite atlas (``pack_sheet``), tags ``<animation>_<direction>``.
+
+    Raises:
+        InvalidParameterError: a layout that does not fit the frames, or unusable frames.
+    """
+    layout.check(len(frames))
+    return pack_sheet(
+        frames, layout.frames_per_direction, layout.frame_ms, layout.tags(), image_name=image_name
+    )
 
 
 @dataclass(frozen=True)
@@ -177,7 +209,7 @@ def assemble_sheet(
     aligned = align_on_pivot(batch.sprites)
     # 5. sheet + Aseprite atlas
     per = layout.frames_per_direction
-    sheet, aseprite = pack_sheet(aligned.frames, per, layout.frame_ms, tags, image_name=image_name)
+    sheet, aseprite = pack_layout(aligned.frames, layout, image_name=image_name)
     # 6. Bevy atlas
     bevy = bevy_atlas(
         image=image_name,

@@ -115,18 +115,24 @@ def local_qa_report(png: bytes) -> dict[str, Any] | None:
 def local_atlas(
     frames: Sequence[RenderedImage], params: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    """Rebuild a sprite sheet's Aseprite atlas from its frames and the job's parameters,
-    with the same pixel-core function the sheet node uses (fallback for a backend whose
-    DGXP_PackSpriteSheet does not put the atlas in its `ui` text)."""
+    """Rebuild an animation sheet's Aseprite atlas from its aligned frames and the job's
+    parameters (`directions`, `frames`, `animation`, `frame_ms`, `sheet_name`), through the
+    same layout the sheet node builds (`SheetLayout.parse` and `pack_layout`), so the tags
+    are the node's `<animation>_<direction>` rows. A fallback for a backend whose
+    DGXP_AssembleAnimationSheet does not put the atlas in its `ui` text."""
     if not frames:
         return None
     try:
-        sheets = importlib.import_module("comfy_nodes.pixel.sheets")
-        _, atlas = sheets.pack_sheet(
-            [_rgba(f.data) for f in frames],
+        sheets = importlib.import_module("comfy_nodes.pixel.animation_sheet")
+        layout = sheets.SheetLayout.parse(
+            str(params.get("directions", "")),
             int(params.get("frames", 0)),
-            int(params.get("frame_ms", 100)),
-            sheets.parse_tags(str(params.get("tags", ""))),
+            str(params.get("animation", "walk")),
+            int(params.get("frame_ms", 150)),
+        )
+        _, atlas = sheets.pack_layout(
+            [_rgba(f.data) for f in frames],
+            layout,
             image_name=str(params.get("sheet_name", "sheet.png")),
         )
     except (ImportError, ValueError) as exc:

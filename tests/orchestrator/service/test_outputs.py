@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from comfy_nodes.pixel.animation_sheet import SheetLayout, assemble_sheet
+from comfy_nodes.pixel.pipeline import PixelizeOptions
 from orchestrator.jobs.models import Job, SpriteFiles
 from orchestrator.jobs.states import JobState
 from orchestrator.service.outputs import (
@@ -166,6 +169,59 @@ def test_an_atlas_in_the_sheet_nodes_ui_is_written_instead_of_rebuilt(tmp_path: 
     written = json.loads(Path(files.atlas).read_text())
     assert written["frames"] == atlas["frames"]
     assert written["meta"]["image"] == Path(files.sprite).name  # the sheet as written
+
+
+def _sheet_job(**params: object) -> Job:
+    values = {"prompt": "a knight", "directions": "down,up", "frames": 2, "animation": "walk"}
+    return replace(_job(), template="sprite_sheet", params={**values, **params})
+
+
+def _walk_frames() -> list[np.ndarray]:
+    """Four 16x16-cell renders of one figure (8 px cells), a cell lower every other frame."""
+    frames = []
+    for i in range(4):
+        cells = np.zeros((16, 16, 4), np.uint8)
+        cells[...] = (180, 180, 180, 255)
+        cells[4 + i % 2 : 13 + i % 2, 5:10] = (200, 30, 30, 255)
+        frames.append(np.repeat(np.repeat(cells, 8, 0), 8, 1))
+    return frames
+
+
+def test_a_sheet_atlas_rebuilt_without_the_nodes_ui_has_the_nodes_tags(tmp_path: Path) -> None:
+    # what the sheet node makes of these frames: its aligned frames and its atlas
+    layout = SheetLayout.parse("down,up", 2, "walk", 120)
+    made = assemble_sheet(_walk_frames(), layout, PixelizeOptions(), image_name="k.png")
+    sheet = RenderedImage("11", "sheet.png", _png(made.sheet))
+    frames = [RenderedImage("16", f"f{i}.png", _png(f)) for i, f in enumerate(made.frames)]
+    history = {"24": {"images": []}}  # a backend that kept the atlas text to itself
+    roles = {"sprite": "11", "frames": "16", "atlas": "24"}
+    job = _sheet_job(frame_ms=120, sheet_name="k.png")
+
+    (files,) = collect_outputs(job, [sheet, *frames], history, roles, tmp_path, {})
+
+    assert files.atlas is not None
+    rebuilt = json.loads(Path(files.atlas).read_text())
+    tags = [(t["name"], t["from"], t["to"]) for t in rebuilt["meta"]["frameTags"]]
+    assert tags == [("walk_down", 0, 1), ("walk_up", 2, 3)]
+    assert rebuilt["frames"] == made.aseprite["frames"]
+    assert rebuilt["meta"]["frameTags"] == made.aseprite["meta"]["frameTags"]
+
+
+def test_a_sheet_whose_params_do_not_fit_its_frames_is_kept_without_an_atlas(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frames = [RenderedImage("16", f"f{i}.png", _png(_sprite(4, 4))) for i in range(4)]
+    sheet = RenderedImage("11", "sheet.png", _png(_sprite(8, 8)))
+    roles = {"sprite": "11", "frames": "16", "atlas": "24"}
+    for bad in ({"frames": 3}, {"directions": "down,down"}):
+        with caplog.at_level("WARNING", logger="orchestrator.service.outputs"):
+            (files,) = collect_outputs(
+                _sheet_job(**bad), [sheet, *frames], {}, roles, tmp_path / str(bad), {}
+            )
+        assert files.atlas is None and Path(files.sprite).is_file()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("could not rebuild the sheet atlas" in m and "frames" in m for m in messages)
+    assert any("directions='down,down'" in m for m in messages)
 
 
 def test_the_hash_cache_outlives_the_process_and_follows_size_and_mtime(tmp_path: Path) -> None:
