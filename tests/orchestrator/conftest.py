@@ -6,10 +6,13 @@ own data directory and stops it at teardown. `real_service` + `real_bridge` are 
 composition (the service with its in-process engine, and the ZeroMQ bridge `serve` starts)
 for the ZMQ and TUI tests; `store_service` is the same Service API over a real job store
 without any backend (zmq_helpers.StoreService), for their protocol and screen tests.
+`tiny_models` is a models folder of the test's own for the training tests (a run writes
+its LoRA into it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,15 @@ def orch_engine(engine_models_dir: Path, tmp_path_factory: pytest.TempPathFactor
     engine = _start(tmp_path_factory.mktemp("orch_engine"), engine_models_dir)
     yield engine
     engine.stop()
+
+
+@pytest.fixture
+def tiny_models(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> Path:
+    """`tmp_path/models` with `checkpoints/tiny_sdxl.safetensors` (a hard link: no copy)."""
+    folder = tmp_path / "models"
+    (folder / "checkpoints").mkdir(parents=True)
+    os.link(tiny_sdxl_checkpoint, folder / "checkpoints" / "tiny_sdxl.safetensors")
+    return folder
 
 
 @pytest.fixture

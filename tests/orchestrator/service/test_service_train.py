@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,19 +24,11 @@ MakeTrainService = Callable[..., Service]
 
 
 @pytest.fixture
-def models(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> Path:
-    folder = tmp_path / "models"
-    (folder / "checkpoints").mkdir(parents=True)
-    os.link(tiny_sdxl_checkpoint, folder / "checkpoints" / "tiny_sdxl.safetensors")
-    return folder
-
-
-@pytest.fixture
-def make_train_service(tmp_path: Path, models: Path) -> Iterator[MakeTrainService]:
+def make_train_service(tmp_path: Path, tiny_models: Path) -> Iterator[MakeTrainService]:
     services: list[Service] = []
 
     def make(trainer: StepTrainer, *, start: bool = True, **fields: object) -> Service:
-        service = train_service(models, tmp_path / "data", trainer, **fields)
+        service = train_service(tiny_models, tmp_path / "data", trainer, **fields)
         services.append(service)
         return service.start() if start else service
 
@@ -59,7 +50,7 @@ def _spec_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_train_job_runs_registers_the_lora_and_reports_progress(
-    tmp_path: Path, make_train_service: MakeTrainService, models: Path
+    tmp_path: Path, make_train_service: MakeTrainService, tiny_models: Path
 ) -> None:
     service = make_train_service(StepTrainer())
     events: list[JobEvent] = []
@@ -72,9 +63,9 @@ def test_a_train_job_runs_registers_the_lora_and_reports_progress(
     assert done.progress == (6, 6)
     status = service.training_status(job.id)
     assert status.result is not None
-    assert status.result.lora_path == str(models / "loras" / "knight.safetensors")
+    assert status.result.lora_path == str(tiny_models / "loras" / "knight.safetensors")
     assert Path(status.result.lora_path).is_file()
-    card = json.loads((models / "loras" / "knight.json").read_text())
+    card = json.loads((tiny_models / "loras" / "knight.json").read_text())
     assert card["trigger_words"] == ["pxlknight"]  # the dataset's trigger
     assert (card["backend"], card["spec"]["steps"]) == ("steps", 6)
     assert [p.step for p in status.history] == [1, 2, 3, 4, 5, 6]
@@ -124,9 +115,9 @@ def test_bad_spec_or_steps_is_refused_naming_the_key(
 
 
 def test_name_collision_without_overwrite_is_refused_and_models_loras_untouched(
-    tmp_path: Path, make_train_service: MakeTrainService, models: Path
+    tmp_path: Path, make_train_service: MakeTrainService, tiny_models: Path
 ) -> None:
-    loras = models / "loras"
+    loras = tiny_models / "loras"
     loras.mkdir()
     (loras / "knight.safetensors").write_bytes(b"old lora")
     before = sorted(p.name for p in loras.iterdir())
@@ -144,9 +135,9 @@ def test_name_collision_without_overwrite_is_refused_and_models_loras_untouched(
 
 
 def test_overwrite_replaces_the_lora_and_keeps_a_backup(
-    tmp_path: Path, make_train_service: MakeTrainService, models: Path
+    tmp_path: Path, make_train_service: MakeTrainService, tiny_models: Path
 ) -> None:
-    loras = models / "loras"
+    loras = tiny_models / "loras"
     loras.mkdir()
     (loras / "knight.safetensors").write_bytes(b"old lora")
     service = make_train_service(StepTrainer())
@@ -177,7 +168,7 @@ def test_missing_base_checkpoint_is_refused(
 
 
 def test_cancel_mid_run_stops_the_trainer_and_registers_nothing(
-    tmp_path: Path, make_train_service: MakeTrainService, models: Path
+    tmp_path: Path, make_train_service: MakeTrainService, tiny_models: Path
 ) -> None:
     service = make_train_service(StepTrainer(step_s=0.05))
     job = service.train(_request(tmp_path, steps=2000))
@@ -191,7 +182,7 @@ def test_cancel_mid_run_stops_the_trainer_and_registers_nothing(
     step = service.training_status(job.id).latest
     assert step is not None and step.step < 2000
     assert service.get_job(job.id).state is JobState.CANCELLED
-    assert not (models / "loras").exists()
+    assert not (tiny_models / "loras").exists()
     # the trainer thread serves the next run
     again = service.train(_request(tmp_path, name="knight2", steps=2))
     assert service.wait(again.id, 60).state is JobState.SUCCEEDED
@@ -265,9 +256,11 @@ def test_an_unexpected_error_in_the_trainer_thread_is_logged_and_it_keeps_servin
 
 
 def test_an_unusable_sd_scripts_checkout_is_refused_before_anything_is_queued(
-    tmp_path: Path, models: Path
+    tmp_path: Path, tiny_models: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", models_dir=models, sd_scripts=tmp_path / "no")
+    settings = Settings(
+        data_dir=tmp_path / "data", models_dir=tiny_models, sd_scripts=tmp_path / "no"
+    )
     service = build_service(settings, backends=False)  # the settings' own trainer choice
     try:
         with pytest.raises(InvalidRequest, match=r"sd_scripts.*no"):

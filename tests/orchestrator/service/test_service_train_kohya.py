@@ -5,7 +5,6 @@ does a wrong checkout, with an error naming its path."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,21 +26,13 @@ MakeService = Callable[..., Service]
 
 
 @pytest.fixture
-def models(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> Path:
-    folder = tmp_path / "models"
-    (folder / "checkpoints").mkdir(parents=True)
-    os.link(tiny_sdxl_checkpoint, folder / "checkpoints" / "tiny_sdxl.safetensors")
-    return folder
-
-
-@pytest.fixture
-def make_service(tmp_path: Path, models: Path) -> Iterator[MakeService]:
+def make_service(tmp_path: Path, tiny_models: Path) -> Iterator[MakeService]:
     services: list[Service] = []
 
     def make(sd_scripts: Path = FAKE) -> Service:
         settings = Settings(
             data_dir=tmp_path / "data",
-            models_dir=models,
+            models_dir=tiny_models,
             health_interval_s=0.5,
             sd_scripts=sd_scripts,
             sd_scripts_python=Path(sys.executable),
@@ -61,13 +52,13 @@ def _request(tmp_path: Path) -> TrainJobRequest:
 
 @pytest.mark.slow  # the CLI test (test_cli_train_sd_scripts) runs this path by default
 def test_a_train_job_runs_sd_scripts_and_registers_its_lora(
-    tmp_path: Path, make_service: MakeService, models: Path
+    tmp_path: Path, make_service: MakeService, tiny_models: Path
 ) -> None:
     service = make_service()
     done = service.wait(service.train(_request(tmp_path)).id, timeout_s=120)
     assert done.state is JobState.SUCCEEDED, done.error
-    assert (models / "loras" / "knight.safetensors").is_file()
-    card = read_card(models / "loras", "knight")
+    assert (tiny_models / "loras" / "knight.safetensors").is_file()
+    card = read_card(tiny_models / "loras", "knight")
     assert card is not None and card.backend == "kohya"
     assert card.trigger_words == ("pxlknight",) and card.metrics["steps"] == 4
     assert [(m.name, m.triggers) for m in service.loras()] == [
@@ -76,18 +67,18 @@ def test_a_train_job_runs_sd_scripts_and_registers_its_lora(
 
 
 def test_an_sd_scripts_crash_fails_the_job_with_its_tail_and_registers_nothing(
-    tmp_path: Path, make_service: MakeService, models: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_service: MakeService, tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_SD_SCRIPTS", "crash")
     service = make_service()
     done = service.wait(service.train(_request(tmp_path)).id, timeout_s=120)
     assert done.state is JobState.FAILED
     assert done.error is not None and "CUDA out of memory (fake)" in done.error
-    assert not (models / "loras").exists() or not any((models / "loras").iterdir())
+    assert not (tiny_models / "loras").exists() or not any((tiny_models / "loras").iterdir())
 
 
 def test_a_wrong_sd_scripts_checkout_is_refused_naming_the_path_before_anything_is_stored(
-    tmp_path: Path, make_service: MakeService, models: Path
+    tmp_path: Path, make_service: MakeService, tiny_models: Path
 ) -> None:
     service = make_service(sd_scripts=tmp_path / "no-such-checkout")
     with pytest.raises(InvalidRequest) as refused:
@@ -95,4 +86,4 @@ def test_a_wrong_sd_scripts_checkout_is_refused_naming_the_path_before_anything_
     assert "sd_scripts=" in str(refused.value)
     assert str(tmp_path / "no-such-checkout") in str(refused.value)
     assert service.list_jobs() == []
-    assert not (models / "loras").exists() or not any((models / "loras").iterdir())
+    assert not (tiny_models / "loras").exists() or not any((tiny_models / "loras").iterdir())

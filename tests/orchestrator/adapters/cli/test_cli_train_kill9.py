@@ -34,13 +34,10 @@ validate_every_n_steps = 1000
 
 
 @pytest.fixture
-def env(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> dict[str, str]:
-    models = tmp_path / "models"
-    (models / "checkpoints").mkdir(parents=True)
-    os.link(tiny_sdxl_checkpoint, models / "checkpoints" / "tiny_sdxl.safetensors")
+def env(tmp_path: Path, tiny_models: Path) -> dict[str, str]:
     return {
         **daemon_env(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(models),
+        "DGXP_MODELS_DIR": str(tiny_models),
         "DGXP_TRAIN_DEVICE": "cpu",
         # Short leases: the killed daemon's run may be taken over 2 s after its last beat.
         "DGXP_LEASE_S": "2",

@@ -5,7 +5,6 @@ queued and nothing under models/loras touched."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,11 @@ _GENERATE = ["--seed", "3", "--steps", "2", "--param", "width=128", "--param", "
 
 
 @pytest.fixture
-def env(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> dict[str, str]:
-    models = tmp_path / "models"
-    (models / "checkpoints").mkdir(parents=True)
-    os.link(tiny_sdxl_checkpoint, models / "checkpoints" / "tiny_sdxl.safetensors")
+def env(tmp_path: Path, tiny_models: Path) -> dict[str, str]:
     (tmp_path / "none.toml").write_text("")  # a named config must exist; this one is empty
     return {
         "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(models),
+        "DGXP_MODELS_DIR": str(tiny_models),
         "DGXP_CONFIG": str(tmp_path / "none.toml"),
         "DGXP_TRAIN_DEVICE": "cpu",
         "COLUMNS": "40",

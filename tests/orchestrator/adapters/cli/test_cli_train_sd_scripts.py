@@ -5,7 +5,6 @@ nothing under models/loras."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,11 @@ FAKE = Path(__file__).resolve().parents[3] / "training" / "fake_sd_scripts"
 
 
 @pytest.fixture
-def env(tmp_path: Path, tiny_sdxl_checkpoint: Path) -> dict[str, str]:
-    models = tmp_path / "models"
-    (models / "checkpoints").mkdir(parents=True)
-    os.link(tiny_sdxl_checkpoint, models / "checkpoints" / "tiny_sdxl.safetensors")
+def env(tmp_path: Path, tiny_models: Path) -> dict[str, str]:
     (tmp_path / "none.toml").write_text("")
     return {
         "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(models),
+        "DGXP_MODELS_DIR": str(tiny_models),
         "DGXP_CONFIG": str(tmp_path / "none.toml"),
         "COLUMNS": "40",
     }
