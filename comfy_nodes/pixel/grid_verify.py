@@ -31,8 +31,10 @@ __all__ = [
 
 #: Luma difference across a 3-px span that counts as a step (noise and JPEG stay below).
 _STEP: Final[float] = 20.0
-#: Rows (columns) between probe lines.
+#: Rows between probe lines for steps along x; columns between those for steps along y
+#: (sparser: gathering columns costs more, and the x axis already carries most evidence).
 _BAND: Final[int] = 4
+_BAND_Y: Final[int] = 8
 #: Rec. 601 luma weights.
 _LUMA: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -55,8 +57,8 @@ class StepMarks:
 
 
 def _luma_lines(image: NDArray[np.uint8], axis: int) -> NDArray[np.float32]:
-    """Luma of every ``_BAND``-th row (``axis=1``: ``[B, W]``) or column (``axis=0``:
-    ``[H, B]``).
+    """Luma of every ``_BAND``-th row (``axis=1``: ``[B, W]``) or ``_BAND_Y``-th column
+    (``axis=0``: ``[H, B]``).
 
     Luma, because JPEG keeps it at full resolution: its half-resolution chroma rings up to
     the next 16-px chroma block, a step 4–8 px beside a colour edge.
@@ -66,7 +68,7 @@ def _luma_lines(image: NDArray[np.uint8], axis: int) -> NDArray[np.float32]:
     else:
         # The columns' RGB bytes gathered by one flat take (a strided view is slow to copy).
         ch = image.shape[2]
-        picks = (np.arange(0, image.shape[1], _BAND) * ch)[:, None] + np.arange(3)
+        picks = (np.arange(0, image.shape[1], _BAND_Y) * ch)[:, None] + np.arange(3)
         flat = np.take(image.reshape(image.shape[0], -1), picks.ravel(), axis=1)
         lines = flat.reshape(image.shape[0], -1, 3)
     luma: NDArray[np.float32] = lines.astype(np.float32) @ _LUMA
