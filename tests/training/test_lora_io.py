@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 import torch
+from fixtures.engine_http import render_png
 from fixtures.sdxl_graphs import txt2img_graph
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -98,17 +96,7 @@ def test_every_key_maps_in_the_engine_loader_and_none_is_ignored(
 
 def _render(url: str, strength: float) -> bytes:
     graph = txt2img_graph(prefix=f"s{strength}", lora=("knight_style.safetensors", strength))
-    reply = requests.post(f"{url}/prompt", json={"prompt": graph}, timeout=30)
-    assert reply.status_code == 200, reply.text
-    prompt_id = reply.json()["prompt_id"]
-    deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
-    entry: dict[str, Any] = {}
-    while not entry and time.monotonic() < deadline:
-        entry = requests.get(f"{url}/history/{prompt_id}", timeout=30).json().get(prompt_id, {})
-        time.sleep(0.05)
-    assert entry.get("status", {}).get("status_str") == "success", entry
-    image = entry["outputs"]["9"]["images"][0]
-    return requests.get(f"{url}/view", params=image, timeout=30).content
+    return render_png(url, graph)
 
 
 def test_the_engine_renders_a_different_picture_with_the_lora(
