@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_testkit import cli_env
 from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
@@ -49,13 +50,7 @@ CLI = [sys.executable, "-c", "from orchestrator.adapters.cli.app import main; ma
 
 @pytest.fixture
 def env(tmp_path: Path, engine_models_dir: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")
-    return {
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(engine_models_dir),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
-        "DGXP_HEALTH_INTERVAL_S": "0.5",
-    }
+    return cli_env(tmp_path, engine_models_dir, DGXP_HEALTH_INTERVAL_S="0.5")
 
 
 def _store(env: dict[str, str]) -> JobStore:

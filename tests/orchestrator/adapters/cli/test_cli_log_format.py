@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_testkit import cli_env
 
 from orchestrator.adapters.cli.log_format import JsonFormatter
 from orchestrator.service.log_context import job_context
@@ -26,14 +27,9 @@ KEYS = {"time", "level", "logger", "message", "job_id", "backend"}
 
 @pytest.fixture
 def env(tmp_path: Path, engine_models_dir: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")
     return {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "COLUMNS": "40",
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(engine_models_dir),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
+        **cli_env(tmp_path, engine_models_dir, PYTHONPATH=str(ROOT), COLUMNS="40"),
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_testkit import cli_env
 from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
@@ -21,14 +22,8 @@ def _card(loras: Path, stem: str, *triggers: str) -> None:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")
-    loras = tmp_path / "models" / "loras"
-    loras.mkdir(parents=True)
-    return {
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(tmp_path / "models"),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
-    }
+    (tmp_path / "models" / "loras").mkdir(parents=True)
+    return cli_env(tmp_path, tmp_path / "models")
 
 
 def _run(args: list[str], env: dict[str, str]) -> Any:

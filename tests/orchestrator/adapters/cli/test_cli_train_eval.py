@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_testkit import cli_env
 from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
@@ -19,12 +20,7 @@ TINY = [
 
 @pytest.fixture
 def env(tmp_path: Path, engine_models_dir: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")
-    return {
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(engine_models_dir),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
-    }
+    return cli_env(tmp_path, engine_models_dir)
 
 
 def _run(args: list[str], env: dict[str, str]) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_testkit import cli_env
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -31,14 +32,7 @@ _GENERATE = ["--seed", "3", "--steps", "2", "--param", "width=128", "--param", "
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_models: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")  # a named config must exist; this one is empty
-    return {
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(tiny_models),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
-        "DGXP_TRAIN_DEVICE": "cpu",
-        "COLUMNS": "40",
-    }
+    return cli_env(tmp_path, tiny_models, DGXP_TRAIN_DEVICE="cpu", COLUMNS="40")
 
 
 def _run(args: list[str], env: dict[str, str]) -> Any:

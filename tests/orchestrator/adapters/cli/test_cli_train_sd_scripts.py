@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_testkit import cli_env
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -22,13 +23,7 @@ FAKE = Path(__file__).resolve().parents[3] / "training" / "fake_sd_scripts"
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_models: Path) -> dict[str, str]:
-    (tmp_path / "none.toml").write_text("")
-    return {
-        "DGXP_DATA_DIR": str(tmp_path / "data"),
-        "DGXP_MODELS_DIR": str(tiny_models),
-        "DGXP_CONFIG": str(tmp_path / "none.toml"),
-        "COLUMNS": "40",
-    }
+    return cli_env(tmp_path, tiny_models, COLUMNS="40")
 
 
 def _run(args: list[str], env: dict[str, str]) -> Any:
