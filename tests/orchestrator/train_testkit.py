@@ -8,7 +8,8 @@ the tiny SDXL model (`fixtures.tiny_sdxl.write_tiny_lora`). It exercises the job
 (claims, leases, kill -9 take-over, cancel, the time guard, the registry) at a chosen pace;
 the embedded trainer's own tests cover the training itself.
 
-`dataset_dir` writes the smallest folder the service accepts as a prepared dataset;
+`sprite_sources` writes pixel-art PNGs for `train dataset` to prepare; `dataset_dir` writes
+the smallest folder the service accepts as a prepared dataset;
 `stub_models` the smallest models folder (a `base` checkpoint no `StepTrainer` reads);
 `train_service` builds a service without image backends whose train jobs run one trainer.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "StepTrainer",
     "dataset_dir",
     "latest_checkpoint",
+    "sprite_sources",
     "stub_models",
     "train_service",
 ]
@@ -118,6 +120,21 @@ class StepTrainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (4, 4), (step % 256, 0, 0)).save(path)
         return path
+
+
+def sprite_sources(folder: Path, count: int = 5) -> Path:
+    """`count` seeded 60x60 sprites in `folder` (new): 12x12 cells of three levels per
+    channel, each cell 5x5 pixels, as `s<i>.png`."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        cells = rng.integers(0, 3, size=(12, 12)) * 90
+        rgb = np.stack([cells, cells[::-1], cells.T], axis=-1).astype(np.uint8)
+        Image.fromarray(np.repeat(np.repeat(rgb, 5, 0), 5, 1)).save(folder / f"s{i}.png")
+    return folder
 
 
 def dataset_dir(root: Path, trigger: str = "pxlknight") -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from daemon_testkit import CLI, daemon_env
+from train_testkit import sprite_sources
 
 from orchestrator.jobs import JobState, JobStore
 from orchestrator.service.train_jobs import read_progress, read_result, work_dir_for
@@ -67,16 +68,7 @@ def _daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]
 
 
 def _dataset(tmp_path: Path, env: dict[str, str]) -> Path:
-    import numpy as np
-    from PIL import Image
-
-    src = tmp_path / "src"
-    src.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(5):
-        cells = rng.integers(0, 3, size=(12, 12)) * 90
-        rgb = np.stack([cells, cells[::-1], cells.T], axis=-1).astype(np.uint8)
-        Image.fromarray(np.repeat(np.repeat(rgb, 5, 0), 5, 1)).save(src / f"s{i}.png")
+    src = sprite_sources(tmp_path / "src")
     out = tmp_path / "ds"
     argv = [*CLI, "train", "dataset", str(src), "-o", str(out), "--trigger", "pxl"]
     subprocess.run(argv, env=env, check=True, capture_output=True, timeout=120)

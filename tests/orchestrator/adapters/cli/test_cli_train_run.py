@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from cli_testkit import cli_env
 from PIL import Image
+from train_testkit import sprite_sources
 from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
@@ -39,19 +40,9 @@ def _run(args: list[str], env: dict[str, str]) -> Any:
     return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
-def _sprites(src: Path, count: int = 5) -> Path:
-    src.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        cells = rng.integers(0, 3, size=(12, 12)) * 90
-        rgb = np.stack([cells, cells[::-1], cells.T], axis=-1).astype(np.uint8)
-        Image.fromarray(np.repeat(np.repeat(rgb, 5, 0), 5, 1)).save(src / f"s{i}.png")
-    return src
-
-
 def _dataset(tmp_path: Path, env: dict[str, str]) -> Path:
     done = _run(
-        ["train", "dataset", str(_sprites(tmp_path / "src")), "-o", str(tmp_path / "ds"),
+        ["train", "dataset", str(sprite_sources(tmp_path / "src")), "-o", str(tmp_path / "ds"),
          "--trigger", "pxlknight"],
         env,
     )  # fmt: skip

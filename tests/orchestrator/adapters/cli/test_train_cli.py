@@ -9,18 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-
-def _sprites(src: Path, count: int) -> Path:
-    src.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        cells = rng.integers(0, 3, size=(12, 12)) * 90
-        rgb = np.stack([cells, cells[::-1], cells.T], axis=-1).astype(np.uint8)
-        Image.fromarray(np.repeat(np.repeat(rgb, 5, 0), 5, 1)).save(src / f"s{i}.png")
-    return src
+from train_testkit import sprite_sources
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,7 +19,7 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dataset_path_on_stdout_notes_on_stderr(tmp_path: Path) -> None:
-    src = _sprites(tmp_path / "src", 5)
+    src = sprite_sources(tmp_path / "src", 5)
     done = _cli(tmp_path, str(src), "-o", str(tmp_path / "ds"), "--trigger", "pxl")
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{tmp_path / 'ds'}\n"
@@ -39,7 +28,7 @@ def test_dataset_path_on_stdout_notes_on_stderr(tmp_path: Path) -> None:
 
 
 def test_json_gives_one_record(tmp_path: Path) -> None:
-    src = _sprites(tmp_path / "src", 5)
+    src = sprite_sources(tmp_path / "src", 5)
     done = _cli(tmp_path, str(src), "-o", str(tmp_path / "ds"), "--trigger", "pxl", "--json")
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
@@ -48,7 +37,7 @@ def test_json_gives_one_record(tmp_path: Path) -> None:
 
 
 def test_too_few_images_is_one_error_line_and_nothing_is_written(tmp_path: Path) -> None:
-    src = _sprites(tmp_path / "src", 3)
+    src = sprite_sources(tmp_path / "src", 3)
     done = _cli(tmp_path, str(src), "-o", str(tmp_path / "ds"), "--trigger", "pxl")
     assert done.returncode == 1
     assert done.stdout == ""
@@ -58,7 +47,7 @@ def test_too_few_images_is_one_error_line_and_nothing_is_written(tmp_path: Path)
 
 
 def test_an_unknown_alpha_mode_lists_the_valid_ones(tmp_path: Path) -> None:
-    src = _sprites(tmp_path / "src", 5)
+    src = sprite_sources(tmp_path / "src", 5)
     out = str(tmp_path / "ds")
     done = _cli(tmp_path, str(src), "-o", out, "--trigger", "pxl", "--alpha", "cut")
     assert done.returncode == 2
