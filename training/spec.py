@@ -58,6 +58,12 @@ class TrainingSpec(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Noise, init and shuffle seed.")
     save_every_n_steps: int = Field(default=500, ge=1, description="Checkpoint period.")
     validate_every_n_steps: int = Field(default=250, ge=1, description="Validation-loss period.")
+    sample_every_n_steps: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Sample-image period (embedded trainer; 0: no samples).",
+    )
 
 
 def _refusal(error: ValidationError, source: str) -> SpecError:

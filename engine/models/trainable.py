@@ -74,6 +74,12 @@ class TrainableSDXL:
         assert self._checkpoint is not None
         return SDXLVae(self._checkpoint).encode(pixels) * self.latent_scale
 
+    def decode_latents(self, latent: torch.Tensor) -> torch.Tensor:
+        """[B, 4, h, w] UNet-space latent (scaled) → [B, 8h, 8w, 3] image in 0..1, float32 on
+        the CPU, decoded as `VAEDecode` decodes (on the VAE's device: a trainer moves it)."""
+        assert self._checkpoint is not None
+        return SDXLVae(self._checkpoint).decode(latent / self.latent_scale)
+
     def free_encoders(self) -> None:
         """Drop the VAE and text encoders from the accelerator once everything is cached."""
         for module in (self.vae, self.text_encoder_l, self.text_encoder_g):

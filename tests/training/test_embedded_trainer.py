@@ -33,9 +33,9 @@ from engine import write_demo_checkpoint
 from training.backend import StopRequested, TrainOutcome, TrainProgress, TrainRequest
 from training.dataset import DatasetOptions, prepare_dataset
 from training.embedded import EmbeddedTrainer
-from training.errors import CheckpointError, DatasetError, TrainingError
+from training.errors import CheckpointError, DatasetError, SpecError, TrainingError
 from training.lora_io import read_lora
-from training.spec import TrainingSpec
+from training.spec import TrainingSpec, spec_from_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 PALETTE = np.array([[20, 20, 40], [200, 60, 60], [240, 200, 80], [60, 160, 90]], np.uint8)
@@ -448,3 +448,66 @@ def test_compiled_blocks_train_the_same_lora_as_eager(
     for name in a:  # fused kernels round differently; the training is the same
         assert torch.allclose(a[name].up.float(), b[name].up.float(), atol=2e-3), name
     assert compiled.val_losses[0] == eager.val_losses[0]  # validation runs eagerly
+
+
+# -- sample images --------------------------------------------------------------------------
+
+
+def test_samples_are_drawn_every_n_steps_with_a_fixed_seed(
+    dataset4: Path, demo_checkpoint: Path, tmp_path: Path
+) -> None:
+    reports: list[TrainProgress] = []
+    spec = quick_spec(steps=4, sample_every_n_steps=2)
+    work = tmp_path / "work"
+    train(request_for(dataset4, demo_checkpoint, work, spec), on_progress=reports.append)
+    sampled = [(p.step, p.sample) for p in reports if p.sample is not None]
+    assert sampled == [(s, work / "samples" / f"step_{s:06d}.png") for s in (2, 4)]
+    assert sorted(p.name for p in (work / "samples").iterdir()) == [
+        "step_000002.png",
+        "step_000004.png",
+    ]  # nothing half-written beside them
+    pictures = []
+    for _, path in sampled:
+        with Image.open(path) as img:
+            assert (img.size, img.mode) == ((256, 256), "RGB")  # small: min(512, resolution)
+            pictures.append(np.asarray(img))
+    assert not np.array_equal(pictures[0], pictures[1])  # two more steps of lr 1e-2 show
+    # the same weights and seed draw the same picture: a 2-step run's sample is step 2's
+    again = tmp_path / "again"
+    train(
+        request_for(dataset4, demo_checkpoint, again, quick_spec(steps=2, sample_every_n_steps=2))
+    )
+    with Image.open(again / "samples" / "step_000002.png") as img:
+        assert np.array_equal(np.asarray(img), pictures[0])
+
+
+def test_samples_are_off_by_default_and_the_period_is_checked(
+    overfit_run: tuple[TrainOutcome, list[TrainProgress]],
+) -> None:
+    outcome, reports = overfit_run
+    assert all(p.sample is None for p in reports)
+    assert not (outcome.lora_path.parent / "samples").exists()
+    with pytest.raises(SpecError) as caught:
+        spec_from_mapping({"sample_every_n_steps": -1})
+    assert (caught.value.field, caught.value.value) == ("sample_every_n_steps", -1)
+
+
+def test_a_sample_that_cannot_be_written_is_logged_and_the_run_goes_on(
+    dataset4: Path, demo_checkpoint: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "samples").write_text("a file where the samples folder goes")
+    reports: list[TrainProgress] = []
+    spec = quick_spec(steps=2, sample_every_n_steps=1)
+    with caplog.at_level(logging.WARNING, logger="training.embedded.trainer"):
+        outcome = train(
+            request_for(dataset4, demo_checkpoint, work, spec), on_progress=reports.append
+        )
+    assert outcome.steps == 2 and outcome.lora_path.is_file()
+    assert all(p.sample is None for p in reports)
+    ours = [r for r in caplog.records if r.name == "training.embedded.trainer"]
+    assert [r.getMessage().split(" not written")[0] for r in ours] == [
+        "sample at step 1",
+        "sample at step 2",
+    ]

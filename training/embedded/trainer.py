@@ -46,6 +46,12 @@ from training.embedded.data import (
 from training.embedded.network import LoraNetwork, attach_lora
 from training.embedded.objective import Objective
 from training.embedded.precision import Precision, make_optimizer, select_precision
+from training.embedded.samples import (
+    SamplePrompt,
+    encode_sample_prompt,
+    render_sample,
+    sample_path,
+)
 from training.errors import CheckpointError, TrainingError
 from training.lora_io import LoraMetadata, write_lora
 
@@ -91,6 +97,8 @@ class _Run:
     metadata: LoraMetadata
     record: dict[str, Any]
     scaler: Any = None
+    model: Any = None  # the TrainableSDXL: its VAE decodes samples
+    sample_prompt: SamplePrompt | None = None
     step: int = 0
     saved_step: int = 0
     resumed_from: int = 0
@@ -238,6 +246,11 @@ class EmbeddedTrainer:
 
         with torch.no_grad():
             samples = cache_samples(model, every, spec.resolution, cached)
+            prompt = (
+                encode_sample_prompt(model, items[0].caption, spec.resolution, precision.device)
+                if spec.sample_every_n_steps
+                else None
+            )
         model.free_encoders()
         samples = [_to_device(s, precision.device) for s in samples]
         train = samples[: len(train_items)]
@@ -272,6 +285,8 @@ class EmbeddedTrainer:
                 "dataset_sha256": digest,
             },
             scaler=torch.amp.GradScaler("cuda") if precision.scaled else None,
+            model=model,
+            sample_prompt=prompt,
         )
         self._resume_or_clear(run)
         return run
@@ -354,19 +369,40 @@ class EmbeddedTrainer:
         if step % spec.validate_every_n_steps == 0 or last:
             val = run.objective.validation_loss(run.held_out)
             run.val_losses.append((step, val))
+        sample = self._sample(run) if _due(step, spec.sample_every_n_steps) else None
         saved = False
         if step % spec.save_every_n_steps == 0 and not last:
             run.last_loss = meter.flush(step) or run.last_loss
             run.checkpoint()
             saved = True
-        if saved or val is not None or step % self.options.report_every == 0 or last or step == 1:
+        notable = saved or val is not None or sample is not None or last or step == 1
+        if notable or step % self.options.report_every == 0:
             if not saved:
                 run.last_loss = meter.flush(step) or run.last_loss
             message = f"checkpoint saved at {step}" if saved else ""
-            on_progress(self._progress(run, meter, val=val, msg=message))
+            on_progress(self._progress(run, meter, val=val, msg=message, sample=sample))
 
     @staticmethod
-    def _progress(run: _Run, meter: _Meter | None, val: float | None, msg: str) -> TrainProgress:
+    def _sample(run: _Run) -> Path | None:
+        """This step's sample image, or None when it could not be written (logged: a sample
+        is worth no stopped run)."""
+        assert run.sample_prompt is not None
+        unet = run.objective.eager_forward or run.objective.forward
+        path = sample_path(run.request.work_dir, run.step)
+        try:
+            return render_sample(unet, run.model, run.sample_prompt, run.precision.autocast, path)
+        except OSError as exc:
+            log.warning("sample at step %d not written to %s: %s", run.step, path, exc)
+            return None
+
+    @staticmethod
+    def _progress(
+        run: _Run,
+        meter: _Meter | None,
+        val: float | None,
+        msg: str,
+        sample: Path | None = None,
+    ) -> TrainProgress:
         total = run.request.spec.steps
         rate = meter.rate if meter is not None else 0.0
         eta = (total - run.step) / rate if rate > 0 else None
@@ -379,6 +415,7 @@ class EmbeddedTrainer:
             eta_s=eta,
             val_loss=val,
             message=msg,
+            sample=sample,
         )
 
     # -- the result -----------------------------------------------------------------------
@@ -392,6 +429,11 @@ class EmbeddedTrainer:
         except OSError as exc:
             reason = f"writing the LoRA failed ({exc.strerror or exc}); free space and resume"
             raise CheckpointError("work_dir", str(work_dir), reason) from exc
+
+
+def _due(step: int, every: int) -> bool:
+    """Whether a period of `every` steps (0: never) ends at `step`."""
+    return every > 0 and step % every == 0
 
 
 def _to_device(sample: CachedSample, device: torch.device) -> CachedSample:
