@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from fixtures.ports import free_port
 from grafana_queries import dashboard_queries, runnable
 from prometheus_tools import PROMETHEUS_DIR, ROOT, require_binary
 
@@ -48,13 +48,6 @@ SHOWN_AFTER_JOBS = {
     "Backends",
 }
 WAIT_S = 90.0  # a generous bound per wait; a healthy run needs a fraction of it
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _until(ready: Callable[[], Any], why: str | Callable[[], str], log: Path | None = None) -> Any:
@@ -158,7 +151,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus = require_binary("prometheus")
     tmp = tmp_path_factory.mktemp("stack")
     env = _cli_env(tmp)
-    engine_port, metrics_port, web_port = _free_port(), _free_port(), _free_port()
+    engine_port, metrics_port, web_port = free_port(), free_port(), free_port()
     engine, web = f"http://127.0.0.1:{engine_port}", f"http://127.0.0.1:{web_port}"
     config = _prometheus_config(tmp, f"127.0.0.1:{metrics_port}", f"127.0.0.1:{engine_port}")
     argvs = {

@@ -12,18 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from fixtures.ports import free_port
 from typer.testing import CliRunner
 
 from engine.errors import EngineError
 from engine.runner import EngineConfig, start_engine
 from orchestrator.adapters.cli.app import app
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_engine_serve_help_names_the_options() -> None:
@@ -34,7 +28,7 @@ def test_engine_serve_help_names_the_options() -> None:
 
 
 def test_engine_serve_runs_until_sigint(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DGXP_DATA_DIR": str(tmp_path / "data")}
     command = [
         sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from fixtures.ports import free_port
 from typer.testing import CliRunner
 
 from engine.limits import DEFAULT_LIMITS, EngineLimits
@@ -25,13 +25,6 @@ from orchestrator.settings import Settings
 
 NODE_PACKS = Path(__file__).parent / "node_packs"
 CLI = [sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_help_names_each_cap_with_an_example_and_the_engine_default() -> None:
@@ -68,7 +61,7 @@ def test_a_cap_below_one_is_refused_naming_the_flag(tmp_path: Path) -> None:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`engine serve` in a real subprocess with small caps; yields its URL."""
-    port = _free_port()
+    port = free_port()
     # max_outputs comes from the settings (environment), the others from flags.
     env = {**os.environ, "DGXP_DATA_DIR": str(tmp_path / "data"), "DGXP_MAX_OUTPUTS": "1"}
     command = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from fixtures.ports import free_port_pair
 from service_testkit import FAST
 
 from engine.runner import EngineConfig
@@ -34,22 +34,6 @@ from orchestrator.service.values import GenerationRequest
 from orchestrator.settings import Settings
 
 GROUP = "testgroup"
-
-
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-            if port >= 65535:
-                continue
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -88,7 +72,7 @@ def engine_group(
 ) -> Iterator[RunningGroup]:
     data_dir = tmp_path_factory.mktemp("group") / "data"
     base = data_dir / "engine"
-    config = EngineConfig(base_dir=base, models_dir=engine_models_dir, port=_free_port_pair())
+    config = EngineConfig(base_dir=base, models_dir=engine_models_dir, port=free_port_pair())
     group = EngineGroup(
         config, parse_gpus("cpu:2", config.port), group_file(data_dir, GROUP), grace_s=10
     )

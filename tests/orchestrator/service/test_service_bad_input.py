@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fixtures.ports import free_port
 from service_testkit import FAST, MakeService, tiny_request
 
 from orchestrator.errors import BackendError, InvalidRequest, TemplateError
@@ -74,14 +74,8 @@ def test_bad_row_in_a_batch_queues_nothing(service: Service) -> None:
     assert service.list_jobs() == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_backend_is_a_clear_error(make_service: MakeService) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     service = make_service([url], start=False)
     with pytest.raises(BackendError, match=f"no healthy backend.*{url}"):
         service.submit(tiny_request())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixtures.ports import free_port_pair
 from typer.testing import CliRunner
 
 from orchestrator.adapters.cli.app import app
@@ -52,22 +53,6 @@ def test_the_help_says_how_the_daemon_finds_the_group(tmp_path: Path) -> None:
     assert "--gpus" in flat and "--group" in flat and "engine://" in flat
 
 
-def _free_base_port() -> int:
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        try:
-            with socket.socket() as other:
-                other.bind(("127.0.0.1", base + 1))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no two consecutive free ports")
-
-
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -87,7 +72,7 @@ def _start_group(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     data_dir = tmp_path / "data"
     command = [
         sys.executable, "-c", "from orchestrator.adapters.cli.app import main; main()",
-        "engine", "serve", "--gpus", "cpu:2", "--port", str(_free_base_port()),
+        "engine", "serve", "--gpus", "cpu:2", "--port", str(free_port_pair()),
         "--models", str(tmp_path / "models"),
     ]  # fmt: skip
     env = {**os.environ, "DGXP_DATA_DIR": str(data_dir)}

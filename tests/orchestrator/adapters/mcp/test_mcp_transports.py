@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
+from fixtures.ports import free_port
 from mcp.shared.exceptions import MCPError
 from mcp_testkit import TINY, forged_post, post_status
 
@@ -65,16 +66,10 @@ async def test_stdio_end_to_end(
         assert (await client.call_tool("list_palettes", {})).structured_content["items"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def http_server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`dgx-pixels mcp --http --token ...` on a free port; yields its endpoint URL."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "http.log").open("wb")
     proc = subprocess.Popen(
         [DGX_PIXELS, "mcp", "--http", "--port", str(port), "--token", TOKEN],
