@@ -511,3 +511,65 @@ def test_a_sample_that_cannot_be_written_is_logged_and_the_run_goes_on(
         "sample at step 1",
         "sample at step 2",
     ]
+
+
+# -- compiled blocks: the recompile budget --------------------------------------------------
+
+
+@pytest.fixture()
+def fresh_dynamo() -> Iterator[None]:
+    torch._dynamo.reset()  # graphs of other tests live on the same code objects
+    yield
+    torch._dynamo.reset()
+
+
+def _resnet_graphs() -> int:
+    from diffusers.models.resnet import ResnetBlock2D
+    from torch._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    return len(_debug_get_cache_entry_list(ResnetBlock2D.forward.__code__))
+
+
+def test_every_compiled_resnet_block_keeps_its_graph_past_dynamos_default_limit(
+    dataset4: Path, demo_checkpoint: Path, tmp_path: Path, fresh_dynamo: None
+) -> None:
+    from training.embedded import EmbeddedOptions
+
+    # The demo UNet's 11 ResNet blocks share one `forward` and need more graphs than
+    # dynamo's default of 8, as SDXL's did on the H100; hitting the limit is made an error
+    # here (by default dynamo silently runs the rest eagerly).
+    default = torch._dynamo.config.recompile_limit
+    spec = quick_spec(steps=1)
+    options = EmbeddedOptions(compile_blocks=True, compile_backend="eager")
+    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+        outcome = EmbeddedTrainer(options).train(
+            request_for(dataset4, demo_checkpoint, tmp_path / "w", spec),
+            lambda p: None,
+            lambda: False,
+        )
+    assert outcome.steps == 1
+    assert _resnet_graphs() > default  # each block kept its own graph: none ran eagerly
+    assert torch._dynamo.config.recompile_limit == default  # raised only while training
+
+
+def test_without_the_budget_the_demo_unet_hits_dynamos_limit(
+    demo_checkpoint: Path, fresh_dynamo: None
+) -> None:
+    # the control: the same blocks compiled plainly, one training forward at 32² latents
+    from engine import load_trainable_sdxl
+
+    unet = load_trainable_sdxl(demo_checkpoint).unet
+    for module in unet.modules():
+        if type(module).__name__ == "ResnetBlock2D":
+            module.compile(backend="eager")
+    config = unet.config
+    pooled = config.projection_class_embeddings_input_dim - 6 * config.addition_time_embed_dim
+    cond = {"text_embeds": torch.zeros(1, pooled), "time_ids": torch.zeros(1, 6)}
+    context = torch.zeros(1, 77, config.cross_attention_dim)
+    with (
+        torch._dynamo.config.patch(fail_on_recompile_limit_hit=True),
+        pytest.raises(torch._dynamo.exc.FailOnRecompileLimitHit),
+        torch.no_grad(),
+    ):
+        unet(torch.zeros(1, 4, 32, 32), 500, context, added_cond_kwargs=cond)
+    assert _resnet_graphs() == torch._dynamo.config.recompile_limit

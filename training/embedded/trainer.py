@@ -12,10 +12,11 @@ a deterministic validation loss every `validate_every_n_steps` → a checkpoint 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,16 @@ class EmbeddedOptions:
             time than the whole UNet, and fuses the small ops a batch-1 step launches).
         channels_last: Channels-last memory order for the UNet's convolutions.
         report_every: Progress is reported at least every this many steps.
+        compile_backend: The `torch.compile` backend of `compile_unet`/`compile_blocks`
+            (`aot_eager` or `eager` trace without generating code: for finding a compile
+            problem, and for CPU tests that count graphs).
     """
 
     compile_unet: bool = False
     compile_blocks: bool = False
     channels_last: bool = False
     report_every: int = 5
+    compile_backend: str = "inductor"
 
 
 @dataclass
@@ -97,6 +102,7 @@ class _Run:
     metadata: LoraMetadata
     record: dict[str, Any]
     scaler: Any = None
+    recompile_budget: int = 0  # graphs each compiled block's code may hold (0: none compiled)
     model: Any = None  # the TrainableSDXL: its VAE decodes samples
     sample_prompt: SamplePrompt | None = None
     step: int = 0
@@ -204,7 +210,8 @@ class EmbeddedTrainer:
         began = time.perf_counter()
         run = self._prepare(request, on_progress)
         try:
-            self._loop(run, on_progress, should_stop)
+            with _recompile_budget(run.recompile_budget):
+                self._loop(run, on_progress, should_stop)
         except torch.OutOfMemoryError as exc:
             reason = (
                 "out of GPU memory; lower batch_size or resolution, or enable "
@@ -258,8 +265,9 @@ class EmbeddedTrainer:
         if not held_items:
             log.info("%d image(s): validating on the training images", len(items))
         network = attach_lora(model, spec.rank, spec.alpha, spec.seed)
-        unet = self._ready_unet(model.unet, spec.gradient_checkpointing, precision)
-        forward = torch.compile(unet) if self.options.compile_unet else unet
+        unet, blocks = self._ready_unet(model.unet, spec.gradient_checkpointing)
+        backend = self.options.compile_backend
+        forward = torch.compile(unet, backend=backend) if self.options.compile_unet else unet
         objective = Objective(
             forward=forward,
             alphas_cumprod=model.alphas_cumprod.to(precision.device),
@@ -287,21 +295,27 @@ class EmbeddedTrainer:
             scaler=torch.amp.GradScaler("cuda") if precision.scaled else None,
             model=model,
             sample_prompt=prompt,
+            # a block meets one input shape per latent size of the training set
+            recompile_budget=blocks * len({s.latent.shape for s in train}),
         )
         self._resume_or_clear(run)
         return run
 
-    def _ready_unet(self, unet: Any, checkpointing: bool, precision: Precision) -> Any:
+    def _ready_unet(self, unet: Any, checkpointing: bool) -> tuple[Any, int]:
+        """The UNet in train mode, and how many blocks of its most repeated compiled kind
+        were compiled (0 unless `compile_blocks`)."""
         unet.train()
         if checkpointing:
             unet.enable_gradient_checkpointing()
         if self.options.channels_last:
             unet.to(memory_format=torch.channels_last)
+        compiled: Counter[str] = Counter()
         if self.options.compile_blocks:
             for module in unet.modules():
                 if type(module).__name__ in _COMPILED_BLOCKS:
-                    module.compile()
-        return unet
+                    module.compile(backend=self.options.compile_backend)
+                    compiled[type(module).__name__] += 1
+        return unet, max(compiled.values(), default=0)
 
     @staticmethod
     def _resume_or_clear(run: _Run) -> None:
@@ -429,6 +443,28 @@ class EmbeddedTrainer:
         except OSError as exc:
             reason = f"writing the LoRA failed ({exc.strerror or exc}); free space and resume"
             raise CheckpointError("work_dir", str(work_dir), reason) from exc
+
+
+@contextlib.contextmanager
+def _recompile_budget(graphs: int) -> Iterator[None]:
+    """Let each compiled block's code object hold `graphs` graphs while the loop runs.
+
+    Every ResnetBlock2D shares one `forward` code object, and dynamo counts the graphs of
+    all of them against one `recompile_limit` (8 by default); SDXL's resnets need more (one
+    per channel count and size: the H100 run fell back to eager at the 9th, the demo UNet
+    does too). The limit is raised only while the loop runs and put back after.
+    """
+    if graphs <= 0:
+        yield
+        return
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    limit = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    total = f"accumulated_{limit}"
+    raised = {name: max(int(getattr(config, name)), graphs) for name in (limit, total)}
+    with config.patch(raised):
+        yield
 
 
 def _due(step: int, every: int) -> bool:
