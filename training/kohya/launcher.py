@@ -222,6 +222,12 @@ class KohyaBackend:
             TrainingError: a bad name, dataset, checkpoint or spec (named); nothing started.
         """
         images = _check_inputs(request)
+        if request.spec.sample_every_n_steps:
+            log.warning(
+                "sample_every_n_steps=%d: sd-scripts runs draw no sample images yet "
+                "(the embedded trainer does)",
+                request.spec.sample_every_n_steps,
+            )
         fill_tokenizer_cache(self.tokenizer_cache_dir)  # sd-scripts then needs no hub
         files = RunFiles.in_folder(request.work_dir)
         state = newest_state(files.output_dir, request.output_name) if request.resume else None

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,19 @@ def test_a_half_saved_state_is_not_resumed_from(tmp_path: Path) -> None:
             (folder / "random_states_0.pkl").write_bytes(b"x")
     assert newest_state(out, "knight") == (out / "knight-step00000003-state", 3)
     assert newest_state(out, "other") is None
+
+
+def test_sample_images_asked_of_sd_scripts_are_a_warning_not_a_silent_no(
+    backend: KohyaBackend, request_: TrainRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = request_.spec.model_copy(update={"sample_every_n_steps": 100})
+    with caplog.at_level("WARNING", logger="training.kohya.launcher"):
+        files, resumed_from = backend.prepare(replace(request_, spec=spec))
+    assert resumed_from == 0 and files.config.is_file()
+    assert [r.getMessage() for r in caplog.records if r.name == "training.kohya.launcher"] == [
+        "sample_every_n_steps=100: sd-scripts runs draw no sample images yet "
+        "(the embedded trainer does)"
+    ]
 
 
 @pytest.mark.parametrize(
