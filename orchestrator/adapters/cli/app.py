@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from orchestrator.adapters.cli import (
-    autotile,
+    autotile_cmd,
     comfy,
     engine_cmd,
     generate,
@@ -107,7 +107,7 @@ app.command("pixelize")(pixelize.pixelize_command)
 app.command("generate")(generate.generate_command)
 app.command("batch")(generate.batch_command)
 app.command("generate-sheet")(sheet.generate_sheet_command)
-app.command("generate-autotile")(autotile.generate_autotile_command)
+app.command("generate-autotile")(autotile_cmd.generate_autotile_command)
 app.command("serve")(serve.serve_command)
 app.command("status")(status.status_command)
 app.command("tui")(tui_cmd.tui_command)

@@ -16,7 +16,7 @@ import typer
 
 from orchestrator.adapters.cli.context import settings_from
 from orchestrator.adapters.cli.output import choices_metavar, emit_result, fail, note, warn
-from orchestrator.adapters.cli.train_eval import eval_command
+from orchestrator.adapters.cli.train_eval_cmd import eval_command
 from orchestrator.adapters.cli.train_run import run_command
 from orchestrator.adapters.cli.train_status import status_command
 from orchestrator.service.train_dataset import DATASET_ALPHA_MODES
