@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from comfy_nodes.pixel.atomic import write_folder_atomic
 from training.errors import TrainingError
 
 if TYPE_CHECKING:
@@ -113,16 +112,14 @@ def _engine_tokenizers() -> tuple[CLIPTokenizer, CLIPTokenizer]:
 
 
 def _save_atomically(tokenizer: CLIPTokenizer, folder: Path) -> None:
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        tokenizer.save_pretrained(str(staging))
+    with tempfile.TemporaryDirectory() as scratch:
+        tokenizer.save_pretrained(scratch)
         # vocab.json + merges.txt: the files sd-scripts' transformers 4.x (slow CLIPTokenizer)
         # reads; transformers 5 saves tokenizer.json only
-        tokenizer.backend_tokenizer.model.save(str(staging))
-        try:
-            os.replace(staging, folder)
-        except OSError:
-            if not folder.is_dir():  # another run may have put it there first: keep theirs
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        tokenizer.backend_tokenizer.model.save(scratch)
+        files = {p.name: p.read_bytes() for p in Path(scratch).iterdir() if p.is_file()}
+    try:
+        write_folder_atomic(files, folder)
+    except OSError:
+        if not folder.is_dir():  # another run may have put it there first: keep theirs
+            raise
