@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from orchestrator.adapters.cli.job_command import (
+    BackendUrls,
+    OutFolder,
+    PaletteChoice,
+    SamplerSteps,
+    WaitSeconds,
     command_settings,
     parse_params,
     report_jobs,
@@ -58,13 +63,8 @@ def generate_autotile_command(
             "--seed", metavar="SEED", callback=seed_option, help="Seed, 0..2**64-1 (random)."
         ),
     ] = None,
-    palette: Annotated[
-        str | None,
-        typer.Option("--palette", "-p", metavar="PALETTE", help="Palette name or .gpl/.hex file."),
-    ] = None,
-    steps: Annotated[
-        int | None, typer.Option("--steps", metavar="N", min=1, help="Sampler steps.")
-    ] = None,
+    palette: PaletteChoice = None,
+    steps: SamplerSteps = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -73,20 +73,9 @@ def generate_autotile_command(
             help="Any autotile parameter (blend_denoise, width, map_size …), repeatable.",
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
-        ),
-    ] = None,
-    backend: Annotated[
-        list[str] | None,
-        typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
-    ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
-    ] = 1800.0,
+    out: OutFolder = None,
+    backend: BackendUrls = None,
+    timeout: WaitSeconds = 1800.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="The job's JSON record on stdout instead of paths.")
     ] = False,

@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from orchestrator.adapters.cli.job_command import (
+    BackendUrls,
+    OutFolder,
+    SamplerSteps,
+    WaitSeconds,
     command_settings,
     parse_params,
     report_jobs,
@@ -119,9 +123,7 @@ def generate_command(
             "--size", "-s", metavar="WxH", help="True sprite size, e.g. 32x32 (default: detect)."
         ),
     ] = None,
-    steps: Annotated[
-        int | None, typer.Option("--steps", metavar="N", min=1, help="Sampler steps.")
-    ] = None,
+    steps: SamplerSteps = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -130,12 +132,7 @@ def generate_command(
             help="Any template parameter (VALUE as JSON or plain text), repeatable.",
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
-        ),
-    ] = None,
+    out: OutFolder = None,
     backend: Annotated[
         list[str] | None,
         typer.Option(
@@ -144,10 +141,7 @@ def generate_command(
             help="ComfyUI/engine URL, repeatable (default: embedded engine).",
         ),
     ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
-    ] = 1800.0,
+    timeout: WaitSeconds = 1800.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON record per job on stdout instead of paths.")
     ] = False,
@@ -202,20 +196,9 @@ def batch_command(
         str | None,
         typer.Option("--template", "-t", metavar="NAME", help="Template for rows that name none."),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
-        ),
-    ] = None,
-    backend: Annotated[
-        list[str] | None,
-        typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
-    ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
-    ] = 3600.0,
+    out: OutFolder = None,
+    backend: BackendUrls = None,
+    timeout: WaitSeconds = 3600.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON record per job on stdout instead of paths.")
     ] = False,

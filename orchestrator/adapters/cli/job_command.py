@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,7 +22,38 @@ if TYPE_CHECKING:  # the service stack loads when a command runs, not at CLI sta
     from orchestrator.service import Job
     from orchestrator.settings import Settings
 
-__all__ = ["command_settings", "parse_params", "report_jobs", "seed_option"]
+__all__ = [
+    "BackendUrls",
+    "OutFolder",
+    "PaletteChoice",
+    "SamplerSteps",
+    "WaitSeconds",
+    "command_settings",
+    "parse_params",
+    "report_jobs",
+    "seed_option",
+]
+
+# The options every generation command spells the same way (typer reads them off the
+# annotation; each command keeps its own default).
+OutFolder = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."),
+]
+BackendUrls = Annotated[
+    list[str] | None,
+    typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
+]
+WaitSeconds = Annotated[
+    float, typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long.")
+]
+PaletteChoice = Annotated[
+    str | None,
+    typer.Option("--palette", "-p", metavar="PALETTE", help="Palette name or .gpl/.hex file."),
+]
+SamplerSteps = Annotated[
+    int | None, typer.Option("--steps", metavar="N", min=1, help="Sampler steps.")
+]
 
 _DEMO_NOTE = (
     "checkpoint {name!r} is the tiny random-weight demo model: the pipeline runs end to end, "

@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from orchestrator.adapters.cli.job_command import (
+    BackendUrls,
+    OutFolder,
+    PaletteChoice,
+    SamplerSteps,
+    WaitSeconds,
     command_settings,
     parse_params,
     report_jobs,
@@ -108,17 +113,12 @@ def generate_sheet_command(
             help="Seed of frame 0, 0..2**64-1 (random); frame i uses seed+i.",
         ),
     ] = None,
-    palette: Annotated[
-        str | None,
-        typer.Option("--palette", "-p", metavar="PALETTE", help="Palette name or .gpl/.hex file."),
-    ] = None,
+    palette: PaletteChoice = None,
     lora: Annotated[
         list[str] | None,
         typer.Option("--lora", metavar="NAME[:STRENGTH]", help="LoRA, repeatable."),
     ] = None,
-    steps: Annotated[
-        int | None, typer.Option("--steps", metavar="N", min=1, help="Sampler steps.")
-    ] = None,
+    steps: SamplerSteps = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -127,20 +127,9 @@ def generate_sheet_command(
             help="Any sprite_sheet parameter (width, colors, animation …), repeatable.",
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", metavar="DIR", help="Output folder (default: DATA_DIR/outputs)."
-        ),
-    ] = None,
-    backend: Annotated[
-        list[str] | None,
-        typer.Option("--backend", metavar="URL", help="ComfyUI/engine URL, repeatable."),
-    ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this long."),
-    ] = 1800.0,
+    out: OutFolder = None,
+    backend: BackendUrls = None,
+    timeout: WaitSeconds = 1800.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="The job's JSON record on stdout instead of paths.")
     ] = False,
