@@ -107,7 +107,7 @@ def render_sample(
     unet.eval()
     try:
         with torch.no_grad(), torch.compiler.set_stance("force_eager"):
-            latents = _denoise(unet, prompt, autocast, device)
+            latents = _denoise(unet, model.alphas_cumprod, prompt, autocast, device)
             image = _decode(model, latents, device)
     finally:
         unet.train()
@@ -117,24 +117,29 @@ def render_sample(
     return write_atomic(path, buffer.getvalue())
 
 
-def _scheduler() -> Any:
+def _scheduler(alphas_cumprod: torch.Tensor) -> Any:
     from diffusers import EulerDiscreteScheduler
 
-    # SDXL's training schedule (scaled-linear betas, 1000 steps), as its scheduler config
+    # The model's own noise table (TrainableSDXL.alphas_cumprod), handed over as betas, so
+    # the schedule's constants live once, in the engine.
+    previous = torch.cat([alphas_cumprod.new_ones(1), alphas_cumprod[:-1]])
+    betas = (1.0 - alphas_cumprod.double() / previous.double()).tolist()
     return EulerDiscreteScheduler(  # type: ignore[no-untyped-call]
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
+        num_train_timesteps=len(betas),
+        trained_betas=betas,
         timestep_spacing="leading",
         steps_offset=1,
     )
 
 
 def _denoise(
-    unet: Any, prompt: SamplePrompt, autocast: torch.dtype | None, device: torch.device
+    unet: Any,
+    alphas_cumprod: torch.Tensor,
+    prompt: SamplePrompt,
+    autocast: torch.dtype | None,
+    device: torch.device,
 ) -> torch.Tensor:
-    scheduler = _scheduler()
+    scheduler = _scheduler(alphas_cumprod)
     scheduler.set_timesteps(SAMPLE_STEPS, device=device)
     side = prompt.side // 8
     generator = torch.Generator().manual_seed(_SAMPLE_SEED)
