@@ -153,6 +153,7 @@ async def test_terminal_graphics_swap_the_frame_in_one_image_widget() -> None:
         assert shown[::factor, ::factor].tolist() == book.frames[1].tolist()
 
 
+@pytest.mark.slow  # 7 s of wall clock; the pilot tests above step the same player deterministically
 async def test_the_real_timer_advances_frames_at_their_durations() -> None:
     frame = [np.full((1, 1, 4), v, dtype=np.uint8) for v in (10, 20)]
     app, book = _Host(), Flipbook(tuple(frame), (10, 10))
